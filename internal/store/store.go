@@ -1,0 +1,110 @@
+// Package store defines the durable storage interface behind Sundial.
+//
+// The store is the log of record. The engine keeps hot workflow state in
+// memory and writes every change through Apply; each workflow run is stored
+// as its append-only history plus one small RunRecord that holds what the
+// history cannot: status, attempt counters of running activities, buffered
+// events and the start request id. Everything else about a run (timers,
+// pending activities, children, the workflow task) is rebuilt by replaying
+// its history through the pure state machine in package execution.
+//
+// Implementations live in sub-packages (pebblestore, ...) and must all pass
+// the shared suite in package storetest.
+package store
+
+import (
+	"context"
+	"errors"
+
+	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+// ErrNotFound is returned when a namespace, workflow or run does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is the durable storage used by the engine. All methods are safe for
+// concurrent use.
+type Store interface {
+	// Apply writes b atomically. Batches become visible to reads and durable
+	// in the order Apply was called, so a caller may call Apply while holding
+	// a lock (Apply itself does not wait for the disk) and then call
+	// Commit.Wait after releasing it. A request must not be acknowledged
+	// before Wait returns nil.
+	Apply(b *Batch) (Commit, error)
+
+	// Namespaces returns every registered namespace.
+	Namespaces(ctx context.Context) ([]*Namespace, error)
+
+	// CurrentRun returns the run id of the newest run of a workflow id
+	// (open or closed), or ErrNotFound.
+	CurrentRun(ctx context.Context, namespace, workflowID string) (string, error)
+
+	// Run returns the record of one run, or ErrNotFound.
+	Run(ctx context.Context, namespace, runID string) (*RunRecord, error)
+
+	// History returns up to limit events of a run with event id >=
+	// fromEventID, in order (limit <= 0 means all).
+	History(ctx context.Context, namespace, runID string, fromEventID int64, limit int) ([]*historypb.HistoryEvent, error)
+
+	// OpenRuns calls fn for every run whose status is RUNNING, in any order.
+	OpenRuns(ctx context.Context, fn func(*RunRecord) error) error
+
+	// Runs calls fn for every run of a namespace, newest start time first
+	// where the implementation can, open and closed.
+	Runs(ctx context.Context, namespace string, fn func(*RunRecord) error) error
+
+	// Close flushes and releases the store. Apply must not be called after.
+	Close() error
+}
+
+// Commit is a batch that has been applied but may not be on disk yet.
+type Commit interface {
+	// Wait blocks until the batch is durable (fsynced) or failed.
+	Wait() error
+}
+
+// Batch is one atomic write.
+type Batch struct {
+	Namespaces []*Namespace // inserted or replaced, by name
+	Runs       []*RunWrite
+}
+
+// RunWrite changes one run.
+type RunWrite struct {
+	// Record replaces the stored record of the run (required). The run is
+	// identified by Record.Namespace and Record.RunID.
+	Record *RunRecord
+	// Events are appended to the run's history. The first event's id must
+	// be one more than the last stored event id (or 1 for a new run).
+	Events []*historypb.HistoryEvent
+	// SetCurrent makes this run the current run of its workflow id.
+	SetCurrent bool
+}
+
+// Namespace is a registered namespace; it is stored as the same message
+// DescribeNamespace returns.
+type Namespace = workflowservice.DescribeNamespaceResponse
+
+// RunRecord is the mutable, non-history part of one workflow run.
+type RunRecord struct {
+	Namespace  string
+	WorkflowID string
+	RunID      string
+	// Info is the run's summary as DescribeWorkflowExecution and the
+	// visibility APIs return it (status, type, times, memo, search
+	// attributes, parent, history length, ...).
+	Info *workflowpb.WorkflowExecutionInfo
+	// StartRequestID is the request id of the request that started the run,
+	// used to make StartWorkflowExecution idempotent.
+	StartRequestID string
+	// Activities holds attempt state of pending activities that history
+	// does not record (attempt, started time, heartbeat details, last
+	// failure), keyed by ActivityId.
+	Activities []*workflowpb.PendingActivityInfo
+	// Buffered holds events that arrived while a workflow task was running;
+	// they have no event ids yet and are appended to history when the task
+	// ends.
+	Buffered []*historypb.HistoryEvent
+}
