@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+)
+
+// bench holds what every scenario shares: one SDK client and the server.
+type bench struct {
+	cfg   *config
+	srv   *server
+	c     client.Client
+	runID string
+}
+
+func newBench(ctx context.Context, cfg *config, srv *server) (*bench, error) {
+	level := slog.LevelWarn
+	if cfg.verbose {
+		level = slog.LevelInfo
+	}
+	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := client.DialContext(dctx, client.Options{
+		HostPort:  srv.address,
+		Namespace: cfg.namespace,
+		Logger:    logger,
+		Identity:  fmt.Sprintf("sundial-bench-%d", os.Getpid()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	cache := cfg.stickyCache
+	if cache <= 0 {
+		cache = max(10000, cfg.openCount+1000)
+	}
+	// Must precede the first worker; the default (10000) would make open10k
+	// with a larger -open-count replay whole histories on every task.
+	worker.SetStickyWorkflowCacheSize(cache)
+	// Unique per run, so workflow IDs never collide with an earlier run
+	// against the same -address.
+	runID := fmt.Sprintf("%s-%04x", time.Now().UTC().Format("150405"), rand.IntN(1<<16))
+	return &bench{cfg: cfg, srv: srv, c: c, runID: runID}, nil
+}
+
+func (b *bench) close() { b.c.Close() }
+
+// env is what a scenario's run function sees.
+type env struct {
+	c         client.Client
+	cfg       *config
+	taskQueue string
+	prefix    string
+	pid       int
+}
+
+// id names workflow i of the scenario.
+func (e *env) id(i int) string { return fmt.Sprintf("%s-%d", e.prefix, i) }
+
+func (e *env) startOpts(i int) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: e.id(i), TaskQueue: e.taskQueue}
+}
+
+// runScenario starts the scenario's worker on its own task queue, runs it
+// and wraps it with the server's CPU and memory readings.
+func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
+	res := Result{Scenario: sc.name, Unit: sc.unit, Concurrency: b.cfg.concurrency, Count: b.cfg.count}
+	if err := b.srv.alive(); err != nil {
+		res.fail(err)
+		return res
+	}
+	e := &env{
+		c: b.c, cfg: b.cfg, pid: b.srv.pid,
+		taskQueue: fmt.Sprintf("bench-%s-%s", sc.name, b.runID),
+		prefix:    fmt.Sprintf("bench-%s-%s", sc.name, b.runID),
+	}
+	w := worker.New(b.c, e.taskQueue, worker.Options{
+		MaxConcurrentWorkflowTaskPollers:       b.cfg.wfPollers,
+		MaxConcurrentActivityTaskPollers:       b.cfg.actPollers,
+		MaxConcurrentWorkflowTaskExecutionSize: b.cfg.wfExec,
+		MaxConcurrentActivityExecutionSize:     b.cfg.actExec,
+		WorkerStopTimeout:                      5 * time.Second,
+	})
+	sc.register(w)
+	if err := w.Start(); err != nil {
+		res.fail(fmt.Errorf("worker start: %w", err))
+		return res
+	}
+	defer w.Stop()
+	time.Sleep(b.cfg.settle)
+
+	meter := startMeter(b.srv.pid)
+	sctx, cancel := context.WithTimeout(ctx, b.cfg.scenarioTimeout)
+	out := sc.run(sctx, e)
+	cancel()
+	meter.finish(&res)
+
+	res.Count = out.main.n
+	res.Completed = len(out.main.lat)
+	res.Errors = out.main.errs
+	res.WallSeconds = out.main.wall.Seconds()
+	res.Rate = out.main.rate()
+	res.LatencyMs = summarize(out.main.lat)
+	res.Extra = out.extra
+	res.Notes = out.notes
+	if res.ServerCPUSeconds != nil && res.Completed > 0 {
+		v := *res.ServerCPUSeconds * 1000 / float64(res.Completed)
+		res.ServerCPUMsPerOp = &v
+	}
+	res.Status = "ok"
+	err := out.err
+	if err == nil {
+		err = out.main.err()
+	}
+	if err == nil {
+		err = b.srv.alive()
+	}
+	if err != nil {
+		res.fail(err)
+	}
+	return res
+}
+
+// meter reads server and client resource use around one scenario.
+type meter struct {
+	pid      int
+	cpu0     float64
+	cpuOK    bool
+	self0    float64
+	hwmReset bool
+	sampler  *rssSampler
+	rss0     int64
+}
+
+func startMeter(pid int) *meter {
+	m := &meter{pid: pid}
+	m.self0, _ = cpuSeconds(os.Getpid())
+	if pid <= 0 {
+		return m
+	}
+	var err error
+	m.cpu0, err = cpuSeconds(pid)
+	m.cpuOK = err == nil
+	if st, err := readStatus(pid); err == nil {
+		m.rss0 = st.rss
+	}
+	m.hwmReset = resetPeak(pid)
+	m.sampler = startSampler(pid, 20*time.Millisecond)
+	return m
+}
+
+func (m *meter) finish(r *Result) {
+	if self, err := cpuSeconds(os.Getpid()); err == nil {
+		r.BenchCPUSeconds = self - m.self0
+	}
+	if m.pid <= 0 {
+		return
+	}
+	peak := m.sampler.finish()
+	if m.cpuOK {
+		if c, err := cpuSeconds(m.pid); err == nil {
+			d := c - m.cpu0
+			r.ServerCPUSeconds = &d
+		}
+	}
+	if st, err := readStatus(m.pid); err == nil {
+		if m.hwmReset && st.hwm > peak {
+			peak = st.hwm
+		}
+		r.ServerRSSEndBytes = st.rss
+	}
+	r.ServerRSSStartBytes = m.rss0
+	if peak > 0 {
+		r.ServerPeakRSSBytes = &peak
+	}
+}

@@ -1,0 +1,146 @@
+// Command sundial-bench measures any Temporal-compatible server with the
+// official Go SDK: client and worker run in this process, the server is either
+// started here from a binary (so its CPU and memory can be read from /proc) or
+// reached at -address.
+//
+// It exists so that performance work on Sundial has numbers to compare: each
+// scenario prints one line and can be written to JSON and diffed against an
+// earlier run with -compare.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config holds every flag; it is also recorded in the JSON output so a result
+// file says how it was produced.
+type config struct {
+	address         string
+	serverBin       string
+	serverPid       int
+	serverMemory    bool
+	keepData        bool
+	scenarios       string
+	count           int
+	openCount       int
+	concurrency     int
+	namespace       string
+	out             string
+	compare         string
+	threshold       float64
+	failOnRegress   bool
+	opTimeout       time.Duration
+	scenarioTimeout time.Duration
+	settle          time.Duration
+	wfPollers       int
+	actPollers      int
+	wfExec          int
+	actExec         int
+	stickyCache     int
+	verbose         bool
+}
+
+func parseFlags() *config {
+	c := &config{}
+	flag.StringVar(&c.address, "address", "", "host:port of a running server; empty starts -server-bin on a free 127.0.0.1 port")
+	flag.StringVar(&c.serverBin, "server-bin", "./bin/sundial", "server binary started when -address is empty")
+	flag.IntVar(&c.serverPid, "server-pid", 0, "pid of the server at -address, to read its CPU and RSS from /proc")
+	flag.BoolVar(&c.serverMemory, "server-memory", false, "pass --memory to the started server (no data dir persistence)")
+	flag.BoolVar(&c.keepData, "keep-data", false, "keep the started server's temp data dir and log")
+	flag.StringVar(&c.scenarios, "scenarios", "all", "comma list of scenarios: "+strings.Join(scenarioNames(), ","))
+	flag.IntVar(&c.count, "count", 1000, "workflows (or operations) per scenario")
+	flag.IntVar(&c.openCount, "open-count", 10000, "workflows left open by the open10k scenario")
+	flag.IntVar(&c.concurrency, "concurrency", 50, "client goroutines issuing work in parallel")
+	flag.StringVar(&c.namespace, "namespace", "default", "namespace")
+	flag.StringVar(&c.out, "out", "", "write machine-readable results to this JSON file")
+	flag.StringVar(&c.compare, "compare", "", "earlier JSON result to compare against")
+	flag.Float64Var(&c.threshold, "regress-pct", 10, "percent change counted as a regression by -compare")
+	flag.BoolVar(&c.failOnRegress, "fail-on-regression", false, "exit 3 when -compare finds a regression")
+	flag.DurationVar(&c.opTimeout, "op-timeout", time.Minute, "timeout of one operation (one workflow start-to-result, one update...)")
+	flag.DurationVar(&c.scenarioTimeout, "scenario-timeout", 10*time.Minute, "timeout of one scenario")
+	flag.DurationVar(&c.settle, "settle", time.Second, "pause before each scenario so the previous one's tail is not counted")
+	flag.IntVar(&c.wfPollers, "wf-pollers", 4, "worker MaxConcurrentWorkflowTaskPollers")
+	flag.IntVar(&c.actPollers, "act-pollers", 4, "worker MaxConcurrentActivityTaskPollers")
+	flag.IntVar(&c.wfExec, "wf-exec", 1000, "worker MaxConcurrentWorkflowTaskExecutionSize")
+	flag.IntVar(&c.actExec, "act-exec", 1000, "worker MaxConcurrentActivityExecutionSize")
+	flag.IntVar(&c.stickyCache, "sticky-cache", 0, "worker sticky workflow cache size (0: max(10000, open-count+1000))")
+	flag.BoolVar(&c.verbose, "v", false, "show SDK info logs and server output")
+	flag.Parse()
+	return c
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	cfg := parseFlags()
+	selected, err := selectScenarios(cfg.scenarios)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sundial-bench:", err)
+		return 2
+	}
+	if cfg.count < 1 || cfg.concurrency < 1 || cfg.openCount < 1 {
+		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count and -concurrency must be >= 1")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	report := newReport(cfg)
+	srv, err := prepareServer(ctx, cfg, &report.Server)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sundial-bench: server:", err)
+		return 1
+	}
+	defer srv.stop()
+
+	b, err := newBench(ctx, cfg, srv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sundial-bench: client:", err)
+		return 1
+	}
+	defer b.close()
+
+	printHeader()
+	for _, sc := range selected {
+		if ctx.Err() != nil {
+			break
+		}
+		res := b.runScenario(ctx, sc)
+		printResult(res)
+		report.Scenarios = append(report.Scenarios, res)
+	}
+
+	code := 0
+	if cfg.out != "" {
+		if err := writeReport(cfg.out, report); err != nil {
+			fmt.Fprintln(os.Stderr, "sundial-bench:", err)
+			code = 1
+		} else {
+			fmt.Printf("results written to %s\n", cfg.out)
+		}
+	}
+	if cfg.compare != "" {
+		regressions, err := compareWith(cfg.compare, report, cfg.threshold)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sundial-bench: compare:", err)
+			code = 1
+		} else if regressions > 0 && cfg.failOnRegress && code == 0 {
+			code = 3
+		}
+	}
+	for _, r := range report.Scenarios {
+		if r.Status != "ok" && code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
