@@ -1,0 +1,222 @@
+// Package pebblestore implements store.Store on Pebble, an LSM key-value
+// engine. Pebble fits the store's write pattern: many small appends that
+// must each be fsynced, which its commit pipeline group-commits into one
+// WAL fsync, while Apply only waits for the in-memory part.
+package pebblestore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/sundial-io/sundial/internal/store"
+)
+
+// ErrClosed is returned by calls made after (or racing with) Close.
+var ErrClosed = errors.New("pebblestore: store is closed")
+
+// Options configures Open.
+type Options struct {
+	// InMemory keeps the whole store in memory (for tests and dev servers);
+	// nothing survives the process.
+	InMemory bool
+	// NoSync acknowledges writes without waiting for fsync. Only for tests
+	// and benchmarks: a crash may lose acknowledged writes.
+	NoSync bool
+	// FS, if set, replaces the file system (the OS one, or a fresh memory
+	// one for InMemory). Tests pass a shared vfs.MemFS to reopen an
+	// in-memory store or to simulate a crash.
+	FS vfs.FS
+}
+
+// Memory budget: the server should idle well under 40 MB, so the block cache
+// and memtable are kept small. Writes are small and reads mostly hit recent
+// data, so this costs little throughput.
+const (
+	cacheSize    = 8 << 20
+	memTableSize = 4 << 20
+)
+
+// Store is a store.Store backed by Pebble.
+type Store struct {
+	db   *pebble.DB
+	dir  string
+	opts Options
+
+	// mu guards closed; active counts calls in progress so Close can wait
+	// for them instead of pulling the DB from under them.
+	mu     sync.Mutex
+	closed bool
+	active sync.WaitGroup
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir. It refuses a dir that
+// holds something other than a Sundial store, a corrupt store, and a store
+// written in a format version this build does not know.
+func Open(dir string, opts Options) (*Store, error) {
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.Default
+		if opts.InMemory {
+			fs = vfs.NewMem()
+		}
+	}
+	fresh, err := isFresh(fs, dir)
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: read data dir %q: %w", dir, err)
+	}
+	if fresh {
+		if err := makeDir(fs, dir); err != nil {
+			return nil, fmt.Errorf("pebblestore: create data dir %q: %w", dir, err)
+		}
+	}
+	cache := pebble.NewCache(cacheSize)
+	defer cache.Unref() // the DB holds its own reference
+	popts := &pebble.Options{
+		FS:                 fs,
+		Cache:              cache,
+		MemTableSize:       memTableSize,
+		FormatMajorVersion: pebble.FormatVirtualSSTables,
+		// A non-empty dir must already be a Pebble DB: never create one
+		// on top of unrelated files.
+		ErrorIfNotExists: !fresh,
+		Logger:           quietLogger{},
+	}
+	db, err := pebble.Open(dir, popts)
+	if err != nil {
+		return nil, openError(dir, err)
+	}
+	s := &Store{db: db, dir: dir, opts: opts}
+	if err := s.checkVersion(fresh); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// isFresh reports whether dir is missing or empty, i.e. a store may be
+// created there. A lone LOCK file (left by a crash during creation) counts
+// as empty.
+func isFresh(fs vfs.FS, dir string) (bool, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return true, nil
+		}
+		return false, err
+	}
+	for _, n := range names {
+		if n != "LOCK" {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// makeDir creates dir and fsyncs the parent of every directory it creates:
+// Pebble syncs the files inside dir, but without this a crash soon after the
+// first start could lose the data dir itself, acknowledged writes and all.
+func makeDir(fs vfs.FS, dir string) error {
+	var missing []string
+	for d := dir; ; d = fs.PathDir(d) {
+		if _, err := fs.Stat(d); err == nil || !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if fs.PathDir(d) == d {
+			break
+		}
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		parent, err := fs.OpenDir(fs.PathDir(missing[i]))
+		if err != nil {
+			return err
+		}
+		err = parent.Sync()
+		if cerr := parent.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openError turns a Pebble open failure into a message an operator can act
+// on.
+func openError(dir string, err error) error {
+	switch {
+	case errors.Is(err, pebble.ErrDBDoesNotExist):
+		return fmt.Errorf("pebblestore: data dir %q is not empty and holds no Sundial store (refusing to use it): %w", dir, err)
+	case pebble.IsCorruptionError(err):
+		return fmt.Errorf("pebblestore: data dir %q is corrupt: %w", dir, err)
+	default:
+		return fmt.Errorf("pebblestore: cannot open data dir %q (corrupt, or in use by another process?): %w", dir, err)
+	}
+}
+
+// readError marks corruption found while reading, so the operator learns the
+// data dir is damaged rather than seeing a bare checksum error.
+func (s *Store) readError(err error) error {
+	if pebble.IsCorruptionError(err) {
+		return fmt.Errorf("pebblestore: data dir %q is corrupt: %w", s.dir, err)
+	}
+	return err
+}
+
+// enter registers a call in progress; every public method brackets its
+// use of the DB with enter/exit.
+func (s *Store) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.active.Add(1)
+	return nil
+}
+
+func (s *Store) exit() { s.active.Done() }
+
+// Close waits for calls in progress, then flushes and closes the DB.
+// Commits already applied are synced by Pebble on close, so their Wait
+// still returns.
+//
+// The memtable is flushed to sstables first so that a cleanly closed store
+// keeps nothing only in the WAL: Pebble replays the last WAL leniently (a
+// bad record reads as a torn tail and ends the log), while sstables carry
+// block checksums that turn damage into a "corrupt" error.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.active.Wait()
+	err := s.db.Flush()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// quietLogger drops Pebble's informational chatter but keeps its fatal
+// errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...interface{}) {}
+func (quietLogger) Fatalf(format string, args ...interface{}) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}
