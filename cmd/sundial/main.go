@@ -1,0 +1,68 @@
+// Command sundial runs the Sundial server.
+//
+//	sundial start [--ip 127.0.0.1] [--port 7233] [--data-dir ./sundial-data] [--memory]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/sundial-io/sundial/internal/server"
+)
+
+func usage() {
+	fmt.Fprintf(os.Stderr, "usage: sundial start [flags]\n\nflags:\n")
+	flag.PrintDefaults()
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "start" {
+		usage()
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet("start", flag.ExitOnError)
+	ip := fs.String("ip", "127.0.0.1", "address to listen on")
+	port := fs.Int("port", 7233, "gRPC port (0 picks a free port)")
+	dataDir := fs.String("data-dir", "sundial-data", "directory of the durable store")
+	memory := fs.Bool("memory", false, "keep everything in memory (nothing survives a restart)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Usage = usage
+	_ = fs.Parse(os.Args[2:])
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "sundial: bad --log-level %q\n", *logLevel)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	began := time.Now()
+	srv, err := server.Start(server.Config{
+		Addr:     net.JoinHostPort(*ip, strconv.Itoa(*port)),
+		DataDir:  *dataDir,
+		InMemory: *memory,
+		Logger:   log,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sundial: %v\n", err)
+		os.Exit(1)
+	}
+	where := "data dir " + srv.DataDir() + " (pebble, fsync on)"
+	if *memory {
+		where = "in memory (nothing is kept after exit)"
+	}
+	fmt.Printf("sundial ready in %s: listening on %s, %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), where)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	fmt.Printf("sundial: %s received, shutting down\n", s)
+	srv.Stop()
+	fmt.Println("sundial: stopped")
+}

@@ -1,0 +1,427 @@
+// Package engine runs workflow executions: it keeps every open run's state
+// in memory, serializes changes per workflow id, writes them through the
+// store, and dispatches what the state machine asks for (tasks to matching,
+// deadlines to the timer loop, effects on other workflows).
+//
+// The write path of every operation is the same (see mutate): lock the
+// workflow, apply the change to its execution.State, hand the produced
+// events and record to store.Apply while still holding the lock (so the
+// order on disk is the order of changes), unlock, wait for the fsync, and
+// only then reply and dispatch. Group commit comes from many operations
+// waiting on the same fsync.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/sundial-io/sundial/internal/execution"
+	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/store"
+)
+
+// Engine owns the in-memory state of all workflows.
+type Engine struct {
+	store store.Store
+	match *matching.Matcher
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu        sync.Mutex
+	workflows map[wfKey]*workflow
+
+	nsMu       sync.RWMutex
+	namespaces map[string]*store.Namespace
+
+	applyMu sync.Mutex // orders Apply calls with seq
+	seq     uint64
+	durMu   sync.Mutex
+	durCond *sync.Cond
+	durable uint64
+	failed  error // set when a commit failed: state in memory may be ahead of disk
+
+	timers  *timerQueue
+	queries *queryRegistry
+
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed bool
+}
+
+type wfKey struct{ ns, id string }
+
+// workflow is one workflow id: its newest run and the waiters on it.
+type workflow struct {
+	mu      sync.Mutex
+	key     wfKey
+	loaded  bool
+	evicted bool
+	cur     *execution.State
+	// changed is closed (and replaced) after every commit, waking long
+	// polls and update waiters, which then re-check under the lock.
+	changed chan struct{}
+	lastSeq uint64
+	dirty   bool // the run record changed without new events
+}
+
+// Options configure an Engine.
+type Options struct {
+	Logger *slog.Logger
+}
+
+// New builds an engine over an open store and recovers every open run.
+func New(st store.Store, opts Options) (*Engine, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	e := &Engine{
+		store:      st,
+		match:      matching.New(),
+		log:        log,
+		now:        time.Now,
+		workflows:  map[wfKey]*workflow{},
+		namespaces: map[string]*store.Namespace{},
+		queries:    newQueryRegistry(),
+		stop:       make(chan struct{}),
+	}
+	e.durCond = sync.NewCond(&e.durMu)
+	e.timers = newTimerQueue(e.fire)
+	if err := e.loadNamespaces(); err != nil {
+		return nil, err
+	}
+	if err := e.recover(); err != nil {
+		return nil, err
+	}
+	e.wg.Add(2)
+	go func() { defer e.wg.Done(); e.timers.run(e.stop) }()
+	go func() { defer e.wg.Done(); e.evictLoop() }()
+	return e, nil
+}
+
+// Close releases pollers and stops background work. The store is closed by
+// the caller afterwards.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.match.Close()
+	close(e.stop)
+	e.queries.closeAll()
+	e.wg.Wait()
+}
+
+func newRunID() string { return uuid.NewString() }
+
+// errUnavailable is returned after a failed write until restart.
+func (e *Engine) checkHealthy() error {
+	e.durMu.Lock()
+	defer e.durMu.Unlock()
+	if e.failed != nil {
+		return serviceerror.NewUnavailable("sundial: storage write failed, restart required: " + e.failed.Error())
+	}
+	return nil
+}
+
+// acquire returns the workflow locked, with its newest run loaded.
+func (e *Engine) acquire(ctx context.Context, ns, id string) (*workflow, error) {
+	if err := e.checkHealthy(); err != nil {
+		return nil, err
+	}
+	k := wfKey{ns, id}
+	for {
+		e.mu.Lock()
+		w := e.workflows[k]
+		if w == nil {
+			w = &workflow{key: k, changed: make(chan struct{})}
+			e.workflows[k] = w
+		}
+		e.mu.Unlock()
+		w.mu.Lock()
+		if w.evicted {
+			w.mu.Unlock()
+			continue
+		}
+		if !w.loaded {
+			if err := e.load(ctx, w); err != nil {
+				w.mu.Unlock()
+				return nil, err
+			}
+		}
+		return w, nil
+	}
+}
+
+// load reads the newest run of a workflow id from the store.
+func (e *Engine) load(ctx context.Context, w *workflow) error {
+	runID, err := e.store.CurrentRun(ctx, w.key.ns, w.key.id)
+	if errors.Is(err, store.ErrNotFound) {
+		w.loaded = true
+		return nil
+	}
+	if err != nil {
+		return serviceerror.NewUnavailable("reading workflow: " + err.Error())
+	}
+	st, err := e.loadRun(ctx, w.key.ns, runID)
+	if err != nil {
+		return err
+	}
+	w.cur = st
+	w.loaded = true
+	return nil
+}
+
+func (e *Engine) loadRun(ctx context.Context, ns, runID string) (*execution.State, error) {
+	rec, err := e.store.Run(ctx, ns, runID)
+	if err != nil {
+		return nil, serviceerror.NewUnavailable("reading run: " + err.Error())
+	}
+	events, err := e.store.History(ctx, ns, runID, 1, 0)
+	if err != nil {
+		return nil, serviceerror.NewUnavailable("reading history: " + err.Error())
+	}
+	return execution.Load(rec, events), nil
+}
+
+// effects is what a commit must do once it is durable.
+type effects struct {
+	w       *workflow
+	commit  store.Commit
+	seq     uint64
+	ns      string
+	wfid    string
+	runID   string
+	tasks   []execution.Task
+	actions []pendingAction
+}
+
+type pendingAction struct {
+	execution.Action
+	run *execution.State // the run the action belongs to (read-only use)
+}
+
+// persist writes what the workflow's current run produced since the last
+// persist. It must be called with w.mu held; the returned effects are run
+// after unlocking.
+func (e *Engine) persist(w *workflow) (*effects, error) {
+	cur := w.cur
+	if cur == nil {
+		return nil, nil
+	}
+	o := cur.TakeOutbox()
+	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged {
+		return nil, nil
+	}
+	fx := &effects{w: w, ns: cur.Namespace, wfid: cur.WorkflowID, runID: cur.RunID, tasks: o.Tasks}
+	for _, a := range o.Actions {
+		fx.actions = append(fx.actions, pendingAction{a, cur})
+	}
+	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: cur.NextEventID-1 == int64(len(o.Events))}}}
+	if n := o.NewRun; n != nil {
+		no := n.TakeOutbox()
+		b.Runs = append(b.Runs, &store.RunWrite{Record: n.Record(), Events: no.Events, SetCurrent: true})
+		w.cur = n
+		fx.runID = n.RunID
+		fx.tasks = append(fx.tasks, no.Tasks...)
+		for _, a := range no.Actions {
+			fx.actions = append(fx.actions, pendingAction{a, n})
+		}
+		e.timers.set(runRef{w.key, cur.RunID}, time.Time{})
+	}
+	w.dirty = false
+	if len(o.Events) > 0 || o.NewRun != nil || len(b.Runs) > 0 {
+		c, seq, err := e.apply(b)
+		if err != nil {
+			return nil, err
+		}
+		fx.commit, fx.seq = c, seq
+		w.lastSeq = seq
+	}
+	e.timers.set(runRef{w.key, w.cur.RunID}, w.cur.NextDeadline())
+	close(w.changed)
+	w.changed = make(chan struct{})
+	return fx, nil
+}
+
+// apply hands a batch to the store in sequence order.
+func (e *Engine) apply(b *store.Batch) (store.Commit, uint64, error) {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	c, err := e.store.Apply(b)
+	if err != nil {
+		e.fail(err)
+		return nil, 0, serviceerror.NewUnavailable("storage write failed: " + err.Error())
+	}
+	e.seq++
+	return c, e.seq, nil
+}
+
+func (e *Engine) fail(err error) {
+	e.durMu.Lock()
+	if e.failed == nil {
+		e.failed = err
+		e.log.Error("storage write failed; refusing further requests until restart", "err", err)
+	}
+	e.durMu.Unlock()
+}
+
+// finish waits for durability, then dispatches. It returns an error if the
+// write failed, in which case nothing is dispatched.
+func (e *Engine) finish(fx *effects) error {
+	if fx == nil {
+		return nil
+	}
+	if fx.commit != nil {
+		if err := fx.commit.Wait(); err != nil {
+			e.fail(err)
+			return serviceerror.NewUnavailable("storage sync failed: " + err.Error())
+		}
+		e.durMu.Lock()
+		if fx.seq > e.durable {
+			e.durable = fx.seq
+			e.durCond.Broadcast()
+		}
+		e.durMu.Unlock()
+	}
+	e.dispatch(fx)
+	return nil
+}
+
+// barrier waits until everything applied so far is durable, so a read can
+// never report state that a crash could still take back.
+func (e *Engine) barrier(seq uint64) {
+	e.durMu.Lock()
+	defer e.durMu.Unlock()
+	for e.durable < seq && e.failed == nil {
+		e.durCond.Wait()
+	}
+}
+
+// mutate is the write path shared by every operation on one workflow: fn
+// changes the workflow's state under its lock; the result is persisted and
+// made durable before mutate returns fn's error.
+func (e *Engine) mutate(ctx context.Context, ns, id string, fn func(w *workflow) error) error {
+	w, err := e.acquire(ctx, ns, id)
+	if err != nil {
+		return err
+	}
+	ferr := fn(w)
+	fx, perr := e.persist(w)
+	w.mu.Unlock()
+	if perr != nil {
+		return perr
+	}
+	if err := e.finish(fx); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// dispatch hands tasks to matching and starts actions on other workflows.
+func (e *Engine) dispatch(fx *effects) {
+	for _, t := range fx.tasks {
+		kind := matching.Workflow
+		if t.Kind == execution.ActivityTaskKind {
+			kind = matching.Activity
+		}
+		e.match.Add(matching.Key{Namespace: fx.ns, Name: t.Queue, Kind: kind}, matching.Task{
+			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt,
+		})
+	}
+	for _, a := range fx.actions {
+		a := a
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.runAction(a)
+		}()
+	}
+}
+
+// recover loads every open run and re-creates its tasks, deadlines and
+// pending effects on other workflows.
+func (e *Engine) recover() error {
+	ctx := context.Background()
+	var runs []*store.RunRecord
+	if err := e.store.OpenRuns(ctx, func(r *store.RunRecord) error {
+		runs = append(runs, r)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("listing open runs: %w", err)
+	}
+	for _, r := range runs {
+		events, err := e.store.History(ctx, r.Namespace, r.RunID, 1, 0)
+		if err != nil {
+			return fmt.Errorf("reading history of %s/%s: %w", r.WorkflowID, r.RunID, err)
+		}
+		st := execution.Load(r, events)
+		k := wfKey{r.Namespace, r.WorkflowID}
+		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
+		e.workflows[k] = w
+		o := st.Recover()
+		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}
+		for _, a := range o.Actions {
+			fx.actions = append(fx.actions, pendingAction{a, st})
+		}
+		// A child whose close did not reach us, or a parent that closed
+		// without applying its close policy, is reconciled too.
+		var kids []*execution.Child
+		for _, c := range st.Children {
+			cc := *c
+			kids = append(kids, &cc)
+		}
+		fx.actions = append(fx.actions, pendingAction{execution.Action{Kind: reconcileKind, Children: kids}, st})
+		e.timers.set(runRef{k, st.RunID}, st.NextDeadline())
+		e.dispatch(fx)
+	}
+	if len(runs) > 0 {
+		e.log.Info("recovered open workflow runs", "count", len(runs))
+	}
+	return nil
+}
+
+// evictLoop drops closed workflows from memory after a while; they are
+// reloaded from the store when asked for.
+func (e *Engine) evictLoop() {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		var list []*workflow
+		for _, w := range e.workflows {
+			list = append(list, w)
+		}
+		e.mu.Unlock()
+		cutoff := e.now().Add(-time.Minute)
+		for _, w := range list {
+			if !w.mu.TryLock() {
+				continue
+			}
+			if w.cur == nil || (!w.cur.Running() && w.cur.CloseTime.Before(cutoff)) {
+				w.evicted = true
+				e.mu.Lock()
+				if e.workflows[w.key] == w {
+					delete(e.workflows, w.key)
+				}
+				e.mu.Unlock()
+			}
+			w.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
+	replicationpb "go.temporal.io/api/replication/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/store"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// DefaultNamespace exists from the first start, as on Temporal's dev server.
+const DefaultNamespace = "default"
+
+func (e *Engine) loadNamespaces() error {
+	list, err := e.store.Namespaces(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, n := range list {
+		e.namespaces[n.NamespaceInfo.GetName()] = n
+	}
+	if _, ok := e.namespaces[DefaultNamespace]; !ok {
+		_, err := e.RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
+			Namespace:                        DefaultNamespace,
+			Description:                      "Default namespace for Sundial",
+			WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+		})
+		return err
+	}
+	return nil
+}
+
+// CheckNamespace returns NotFound for an unknown namespace.
+func (e *Engine) CheckNamespace(ns string) error {
+	e.nsMu.RLock()
+	_, ok := e.namespaces[ns]
+	e.nsMu.RUnlock()
+	if !ok {
+		return serviceerror.NewNamespaceNotFound(ns)
+	}
+	return nil
+}
+
+// RegisterNamespace creates a namespace.
+func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
+	e.nsMu.Lock()
+	defer e.nsMu.Unlock()
+	if _, ok := e.namespaces[r.Namespace]; ok {
+		return nil, serviceerror.NewNamespaceAlreadyExists("Namespace already exists.")
+	}
+	ret := r.WorkflowExecutionRetentionPeriod
+	if ret.AsDuration() <= 0 {
+		ret = durationpb.New(24 * time.Hour)
+	}
+	n := &store.Namespace{
+		NamespaceInfo: &namespacepb.NamespaceInfo{
+			Name: r.Namespace, State: enumspb.NAMESPACE_STATE_REGISTERED, Description: r.Description,
+			OwnerEmail: r.OwnerEmail, Data: r.Data, Id: uuid.NewString(),
+			Capabilities: &namespacepb.NamespaceInfo_Capabilities{EagerWorkflowStart: false, SyncUpdate: true, AsyncUpdate: true},
+		},
+		Config: &namespacepb.NamespaceConfig{
+			WorkflowExecutionRetentionTtl: ret,
+			HistoryArchivalState:          enumspb.ARCHIVAL_STATE_DISABLED,
+			VisibilityArchivalState:       enumspb.ARCHIVAL_STATE_DISABLED,
+		},
+		ReplicationConfig: &replicationpb.NamespaceReplicationConfig{ActiveClusterName: "active", Clusters: []*replicationpb.ClusterReplicationConfig{{ClusterName: "active"}}},
+	}
+	c, _, err := e.apply(&store.Batch{Namespaces: []*store.Namespace{n}})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Wait(); err != nil {
+		e.fail(err)
+		return nil, serviceerror.NewUnavailable(err.Error())
+	}
+	e.namespaces[r.Namespace] = n
+	return n, nil
+}
+
+// DescribeNamespace returns one namespace by name or id.
+func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
+	e.nsMu.RLock()
+	defer e.nsMu.RUnlock()
+	for _, n := range e.namespaces {
+		if (name != "" && n.NamespaceInfo.Name == name) || (name == "" && id != "" && n.NamespaceInfo.Id == id) {
+			return proto.Clone(n).(*store.Namespace), nil
+		}
+	}
+	if name == "" {
+		name = id
+	}
+	return nil, serviceerror.NewNamespaceNotFound(name)
+}
+
+// ListNamespaces returns all namespaces sorted by name.
+func (e *Engine) ListNamespaces() []*store.Namespace {
+	e.nsMu.RLock()
+	defer e.nsMu.RUnlock()
+	out := make([]*store.Namespace, 0, len(e.namespaces))
+	for _, n := range e.namespaces {
+		out = append(out, proto.Clone(n).(*store.Namespace))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NamespaceInfo.Name < out[j].NamespaceInfo.Name })
+	return out
+}
+
+// DescribeTaskQueue lists the recent pollers of a task queue.
+func (e *Engine) DescribeTaskQueue(ns, name string, activity bool) *workflowservice.DescribeTaskQueueResponse {
+	kind := matching.Workflow
+	if activity {
+		kind = matching.Activity
+	}
+	resp := &workflowservice.DescribeTaskQueueResponse{}
+	for _, p := range e.match.Pollers(matching.Key{Namespace: ns, Name: name, Kind: kind}, 5*time.Minute) {
+		resp.Pollers = append(resp.Pollers, &taskqueuepb.PollerInfo{Identity: p.Identity, LastAccessTime: timestamppb.New(p.LastPoll)})
+	}
+	return resp
+}

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/sundial-io/sundial/internal/execution"
+)
+
+// StartParams is everything needed to start a run; it is built from
+// StartWorkflowExecution, SignalWithStart, update-with-start and
+// StartChildWorkflowExecution alike.
+type StartParams struct {
+	Namespace      string
+	WorkflowID     string
+	WorkflowType   *commonpb.WorkflowType
+	TaskQueue      string
+	Input          *commonpb.Payloads
+	ExecTimeout    time.Duration
+	RunTimeout     time.Duration
+	TaskTimeout    time.Duration
+	Identity       string
+	RequestID      string
+	ReusePolicy    enumspb.WorkflowIdReusePolicy
+	ConflictPolicy enumspb.WorkflowIdConflictPolicy
+	RetryPolicy    *commonpb.RetryPolicy
+	Memo           *commonpb.Memo
+	Search         *commonpb.SearchAttributes
+	Header         *commonpb.Header
+	StartDelay     time.Duration
+	Priority       *commonpb.Priority
+	// Parent is set for child workflows.
+	Parent *ParentInfo
+	// LastCompletionResult / ContinuedFailure as passed by clients.
+	LastCompletionResult *commonpb.Payloads
+	ContinuedFailure     *failurepb.Failure
+}
+
+// ParentInfo links a child run to the parent that initiated it.
+type ParentInfo struct {
+	Namespace   string
+	Execution   *commonpb.WorkflowExecution
+	InitiatedID int64
+	Root        *commonpb.WorkflowExecution
+}
+
+// StartResult says which run the request refers to.
+type StartResult struct {
+	RunID   string
+	Started bool // false when an existing run was returned
+	Status  enumspb.WorkflowExecutionStatus
+}
+
+// StartWorkflow starts a new run, applying ID reuse and conflict policies
+// and request-id idempotency.
+func (e *Engine) StartWorkflow(ctx context.Context, p *StartParams) (*StartResult, error) {
+	var res *StartResult
+	err := e.mutate(ctx, p.Namespace, p.WorkflowID, func(w *workflow) error {
+		r, _, err := e.startLocked(w, p)
+		res = r
+		return err
+	})
+	return res, err
+}
+
+// startLocked starts a run on a locked workflow. started reports whether a
+// new run was created (false: an existing run is returned).
+func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, error) {
+	now := e.now()
+	if cur := w.cur; cur != nil {
+		if p.RequestID != "" && cur.StartRequestID == p.RequestID {
+			return &StartResult{RunID: cur.RunID, Started: true, Status: cur.Status}, false, nil
+		}
+		if cur.Running() {
+			conflict := p.ConflictPolicy
+			if p.ReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING {
+				conflict = enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+			}
+			switch conflict {
+			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+				return &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}, false, nil
+			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+				if err := cur.Terminate(now, "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
+					return nil, false, err
+				}
+				// Persist the terminated run before it is replaced.
+				if err := e.persistReplaced(w); err != nil {
+					return nil, false, err
+				}
+			default:
+				return nil, false, alreadyStarted(cur)
+			}
+		} else {
+			switch p.ReusePolicy {
+			case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+				return nil, false, alreadyStarted(cur)
+			case enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
+				if cur.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED || cur.Status == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+					return nil, false, alreadyStarted(cur)
+				}
+			}
+		}
+	}
+	runID := newRunID()
+	st := execution.New(p.Namespace, p.WorkflowID, runID)
+	st.StartWorkflow(now, e.startAttrs(now, runID, p), p.RequestID)
+	w.cur = st
+	return &StartResult{RunID: runID, Started: true, Status: st.Status}, true, nil
+}
+
+// persistReplaced writes the current run's pending changes (used when a run
+// is terminated and replaced within one operation). Its durability is
+// covered by the later commit of the same operation.
+func (e *Engine) persistReplaced(w *workflow) error {
+	fx, err := e.persist(w)
+	if err != nil {
+		return err
+	}
+	if fx != nil {
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); _ = e.finish(fx) }()
+	}
+	return nil
+}
+
+func alreadyStarted(cur *execution.State) error {
+	return serviceerror.NewWorkflowExecutionAlreadyStarted(
+		fmt.Sprintf("Workflow execution is already running. WorkflowId: %s, RunId: %s.", cur.WorkflowID, cur.RunID),
+		cur.StartRequestID, cur.RunID)
+}
+
+func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *historypb.WorkflowExecutionStartedEventAttributes {
+	run, exec, task := p.RunTimeout, p.ExecTimeout, p.TaskTimeout
+	if run <= 0 || (exec > 0 && run > exec) {
+		run = exec
+	}
+	if task <= 0 {
+		task = execution.DefaultWorkflowTaskTimeout
+	}
+	if task > execution.MaxWorkflowTaskTimeout {
+		task = execution.MaxWorkflowTaskTimeout
+	}
+	if run > 0 && task > run {
+		task = run
+	}
+	a := &historypb.WorkflowExecutionStartedEventAttributes{
+		WorkflowType:             p.WorkflowType,
+		TaskQueue:                &taskqueuepb.TaskQueue{Name: p.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Input:                    p.Input,
+		WorkflowExecutionTimeout: durationpb.New(exec),
+		WorkflowRunTimeout:       durationpb.New(run),
+		WorkflowTaskTimeout:      durationpb.New(task),
+		OriginalExecutionRunId:   runID,
+		FirstExecutionRunId:      runID,
+		Identity:                 p.Identity,
+		RetryPolicy:              p.RetryPolicy,
+		Attempt:                  1,
+		Memo:                     p.Memo,
+		SearchAttributes:         p.Search,
+		Header:                   p.Header,
+		WorkflowId:               p.WorkflowID,
+		Priority:                 p.Priority,
+		LastCompletionResult:     p.LastCompletionResult,
+		ContinuedFailure:         p.ContinuedFailure,
+		RootWorkflowExecution:    &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: runID},
+	}
+	if p.RetryPolicy != nil {
+		a.RetryPolicy = execution.DefaultRetryPolicy(p.RetryPolicy)
+	}
+	if exec > 0 {
+		a.WorkflowExecutionExpirationTime = timestamppb.New(now.Add(exec))
+	}
+	if p.StartDelay > 0 {
+		a.FirstWorkflowTaskBackoff = durationpb.New(p.StartDelay)
+	}
+	if pa := p.Parent; pa != nil {
+		a.ParentWorkflowNamespace = pa.Namespace
+		a.ParentWorkflowNamespaceId = pa.Namespace
+		a.ParentWorkflowExecution = pa.Execution
+		a.ParentInitiatedEventId = pa.InitiatedID
+		a.RootWorkflowExecution = pa.Root
+	}
+	return a
+}
+
+// StartRequestParams converts a StartWorkflowExecutionRequest.
+func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *StartParams {
+	return &StartParams{
+		Namespace: r.Namespace, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
+		Input: r.Input, ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(),
+		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
+		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
+		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
+		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
+	}
+}
+
+// SignalWithStart signals the running workflow, or starts it with the
+// signal as its first event.
+func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalWithStartWorkflowExecutionRequest) (*StartResult, error) {
+	p := &StartParams{
+		Namespace: r.Namespace, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
+		Input: r.Input, ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(),
+		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
+		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
+		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(), Priority: r.Priority,
+	}
+	var res *StartResult
+	err := e.mutate(ctx, r.Namespace, r.WorkflowId, func(w *workflow) error {
+		now := e.now()
+		if cur := w.cur; cur != nil && cur.Running() && p.ConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING {
+			res = &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}
+			return cur.Signal(now, r.SignalName, r.SignalInput, r.Header, r.Identity, r.RequestId, nil)
+		}
+		if p.ConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED {
+			p.ConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+		}
+		p.RequestID = "" // the request id identifies the signal, not a start to deduplicate
+		r0, started, err := e.startLockedWith(w, p, func(st *execution.State) error {
+			return st.Signal(now, r.SignalName, r.SignalInput, r.Header, r.Identity, r.RequestId, nil)
+		})
+		res = r0
+		_ = started
+		return err
+	})
+	return res, err
+}
+
+// startLockedWith starts a run and runs first on it before its first
+// workflow task is scheduled (so the task sees what first recorded).
+func (e *Engine) startLockedWith(w *workflow, p *StartParams, first func(*execution.State) error) (*StartResult, bool, error) {
+	now := e.now()
+	if cur := w.cur; cur != nil && cur.Running() {
+		if p.ConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING {
+			return nil, false, alreadyStarted(cur)
+		}
+		if err := cur.Terminate(now, "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
+			return nil, false, err
+		}
+		if err := e.persistReplaced(w); err != nil {
+			return nil, false, err
+		}
+	} else if cur != nil {
+		switch p.ReusePolicy {
+		case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+			return nil, false, alreadyStarted(cur)
+		case enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
+			if cur.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				return nil, false, alreadyStarted(cur)
+			}
+		}
+	}
+	runID := newRunID()
+	st := execution.New(p.Namespace, p.WorkflowID, runID)
+	st.RecordStart(now, e.startAttrs(now, runID, p), p.RequestID)
+	if err := first(st); err != nil {
+		return nil, false, err
+	}
+	st.ScheduleFirstTask(now)
+	w.cur = st
+	return &StartResult{RunID: runID, Started: true, Status: st.Status}, true, nil
+}

@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+)
+
+// runRef names one run.
+type runRef struct {
+	key   wfKey
+	runID string
+}
+
+// timerQueue keeps one deadline per run (the earliest thing its state
+// machine has to do, see execution.State.NextDeadline) and calls fire when
+// it passes. Changing a run's deadline pushes a new heap entry; outdated
+// entries are skipped when they surface.
+type timerQueue struct {
+	mu   sync.Mutex
+	due  map[runRef]time.Time
+	h    timerHeap
+	wake chan struct{}
+	fire func(runRef)
+}
+
+type timerEntry struct {
+	at  time.Time
+	ref runRef
+}
+
+type timerHeap []timerEntry
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timerEntry)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func newTimerQueue(fire func(runRef)) *timerQueue {
+	return &timerQueue{due: map[runRef]time.Time{}, wake: make(chan struct{}, 1), fire: fire}
+}
+
+// set replaces the deadline of a run; the zero time removes it.
+func (q *timerQueue) set(r runRef, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if at.IsZero() {
+		delete(q.due, r)
+		return
+	}
+	if old, ok := q.due[r]; ok && old.Equal(at) {
+		return
+	}
+	q.due[r] = at
+	heap.Push(&q.h, timerEntry{at, r})
+	if q.h[0].ref == r && q.h[0].at.Equal(at) {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (q *timerQueue) run(stop <-chan struct{}) {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		var fire []runRef
+		q.mu.Lock()
+		for q.h.Len() > 0 && !q.h[0].at.After(now) {
+			e := heap.Pop(&q.h).(timerEntry)
+			if at, ok := q.due[e.ref]; ok && at.Equal(e.at) {
+				delete(q.due, e.ref)
+				fire = append(fire, e.ref)
+			}
+		}
+		wait := time.Hour
+		if q.h.Len() > 0 {
+			wait = q.h[0].at.Sub(now)
+		}
+		q.mu.Unlock()
+		for _, r := range fire {
+			go q.fire(r)
+		}
+		t.Reset(wait)
+		select {
+		case <-stop:
+			return
+		case <-q.wake:
+			if !t.Stop() {
+				select {
+				case <-t.C:
+				default:
+				}
+			}
+		case <-t.C:
+		}
+	}
+}
+
+// fire runs the due work of one run.
+func (e *Engine) fire(r runRef) {
+	select {
+	case <-e.stop:
+		return
+	default:
+	}
+	err := e.mutate(context.Background(), r.key.ns, r.key.id, func(w *workflow) error {
+		if w.cur == nil || w.cur.RunID != r.runID {
+			return nil
+		}
+		w.cur.Tick(e.now(), newRunID)
+		e.timers.set(r, w.cur.NextDeadline())
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("timer processing failed; retrying", "workflow", r.key.id, "run", r.runID, "err", err)
+		e.timers.set(r, time.Now().Add(time.Second))
+	}
+}

@@ -1,0 +1,278 @@
+package execution
+
+import (
+	"time"
+
+	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// scheduleActivity records an ActivityTaskScheduled event with the
+// timeouts filled in the way Temporal does and dispatches the first attempt.
+func (c *cmdCtx) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes, _ *commandpb.Command) {
+	s := c.s
+	tq := a.TaskQueue
+	if tq.GetName() == "" {
+		tq = &taskqueuepb.TaskQueue{Name: s.TaskQueue(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
+	}
+	s2c := a.ScheduleToCloseTimeout.AsDuration()
+	if s2c <= 0 {
+		s2c = s.Start.GetWorkflowRunTimeout().AsDuration()
+	}
+	s2s, st2c, hb := a.ScheduleToStartTimeout.AsDuration(), a.StartToCloseTimeout.AsDuration(), a.HeartbeatTimeout.AsDuration()
+	if st2c <= 0 {
+		st2c = s2c
+	}
+	if s2c > 0 {
+		if s2s <= 0 || s2s > s2c {
+			s2s = s2c
+		}
+		if st2c > s2c {
+			st2c = s2c
+		}
+	}
+	if hb > st2c {
+		hb = st2c
+	}
+	ev := c.add(func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+			ActivityId: a.ActivityId, ActivityType: a.ActivityType, TaskQueue: tq, Header: a.Header, Input: a.Input,
+			ScheduleToCloseTimeout: durationpb.New(s2c), ScheduleToStartTimeout: durationpb.New(s2s),
+			StartToCloseTimeout: durationpb.New(st2c), HeartbeatTimeout: durationpb.New(hb),
+			WorkflowTaskCompletedEventId: c.wftCompleted, RetryPolicy: DefaultRetryPolicy(a.RetryPolicy),
+			UseWorkflowBuildId: a.UseWorkflowBuildId, Priority: a.Priority,
+		}}
+	})
+	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1})
+}
+
+// cancelActivity handles RequestCancelActivityTask. An activity that no
+// worker has started is canceled at once; a started one learns about it
+// from its next heartbeat.
+func (c *cmdCtx) cancelActivity(scheduledID int64) {
+	s := c.s
+	act := s.Activities[scheduledID]
+	if act == nil || act.CancelRequested {
+		return
+	}
+	ev := c.add(func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCancelRequestedEventAttributes{ActivityTaskCancelRequestedEventAttributes: &historypb.ActivityTaskCancelRequestedEventAttributes{
+			ScheduledEventId: scheduledID, WorkflowTaskCompletedEventId: c.wftCompleted,
+		}}
+	})
+	if !act.Started {
+		c.add(func(e *historypb.HistoryEvent) {
+			e.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
+				ScheduledEventId: scheduledID, LatestCancelRequestedEventId: ev.EventId,
+			}}
+		})
+		c.needTask = true
+	}
+}
+
+// ActivityByID returns the pending activity with the given activity id.
+func (s *State) ActivityByID(id string) *Activity {
+	if sid, ok := s.activityIDs[id]; ok {
+		return s.Activities[sid]
+	}
+	return nil
+}
+
+// pendingActivity returns the activity a task token points at, if the
+// token's attempt is the current, started one.
+func (s *State) pendingActivity(scheduledID int64, attempt int32) (*Activity, error) {
+	act := s.Activities[scheduledID]
+	if !s.Running() || act == nil || !act.Started || (attempt != 0 && act.Attempt != attempt) {
+		return nil, ErrStaleTask
+	}
+	return act, nil
+}
+
+// StartActivityTask records that a worker polled an activity attempt. No
+// history event is written now: ActivityTaskStarted is written when the
+// activity closes, with the final attempt number (as Temporal does).
+func (s *State) StartActivityTask(now time.Time, scheduledID int64, attempt int32, requestID, identity string) (*Activity, error) {
+	act := s.Activities[scheduledID]
+	if !s.Running() || act == nil || act.Attempt != attempt || !act.NextAttemptTime.IsZero() {
+		return nil, ErrStaleTask
+	}
+	if act.Started {
+		if act.StartedRequestID == requestID && requestID != "" {
+			return act, nil
+		}
+		return nil, ErrStaleTask
+	}
+	act.Started = true
+	act.StartedTime = now
+	act.StartedIdentity = identity
+	act.StartedRequestID = requestID
+	return act, nil
+}
+
+// writeActivityStarted writes the deferred ActivityTaskStarted event.
+func (s *State) writeActivityStarted(now time.Time, act *Activity) int64 {
+	ev := s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
+			ScheduledEventId: act.ScheduledEventID, Identity: act.StartedIdentity, RequestId: act.StartedRequestID,
+			Attempt: act.Attempt, LastFailure: act.LastFailure,
+		}}
+	})
+	return ev.EventId
+}
+
+// CompleteActivity records a successful attempt.
+func (s *State) CompleteActivity(now time.Time, scheduledID int64, attempt int32, result *commonpb.Payloads, identity string) error {
+	act, err := s.pendingActivity(scheduledID, attempt)
+	if err != nil {
+		return err
+	}
+	started := s.writeActivityStarted(now, act)
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
+			Result: result, ScheduledEventId: scheduledID, StartedEventId: started, Identity: identity,
+		}}
+	})
+	s.needWFT(now)
+	return nil
+}
+
+// FailActivity records a failed attempt: it is retried under the activity's
+// retry policy, or the activity fails.
+func (s *State) FailActivity(now time.Time, scheduledID int64, attempt int32, f *failurepb.Failure, details *commonpb.Payloads, identity string) error {
+	act, err := s.pendingActivity(scheduledID, attempt)
+	if err != nil {
+		return err
+	}
+	if details != nil {
+		act.HeartbeatDetails = details
+	}
+	if s.retryActivity(now, act, f) {
+		return nil
+	}
+	_, state := s.activityRetryDecision(now, act, f)
+	started := s.writeActivityStarted(now, act)
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{ActivityTaskFailedEventAttributes: &historypb.ActivityTaskFailedEventAttributes{
+			Failure: f, ScheduledEventId: scheduledID, StartedEventId: started, Identity: identity, RetryState: state,
+		}}
+	})
+	s.needWFT(now)
+	return nil
+}
+
+// CancelActivity records that the worker canceled the activity.
+func (s *State) CancelActivity(now time.Time, scheduledID int64, attempt int32, details *commonpb.Payloads, identity string) error {
+	act, err := s.pendingActivity(scheduledID, attempt)
+	if err != nil {
+		return err
+	}
+	started := s.writeActivityStarted(now, act)
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
+			Details: details, ScheduledEventId: scheduledID, StartedEventId: started, Identity: identity,
+			LatestCancelRequestedEventId: act.CancelEventID,
+		}}
+	})
+	s.needWFT(now)
+	return nil
+}
+
+// Heartbeat records progress of a started attempt and reports whether the
+// workflow asked to cancel it.
+func (s *State) Heartbeat(now time.Time, scheduledID int64, attempt int32, details *commonpb.Payloads) (cancelRequested bool, err error) {
+	act, err := s.pendingActivity(scheduledID, attempt)
+	if err != nil {
+		return false, err
+	}
+	act.LastHeartbeat = now
+	if details != nil {
+		act.HeartbeatDetails = details
+	}
+	return act.CancelRequested, nil
+}
+
+func (s *State) activityRetryDecision(now time.Time, act *Activity, f *failurepb.Failure) (time.Duration, enumspb.RetryState) {
+	var exp time.Time
+	if d := act.Attrs.ScheduleToCloseTimeout.AsDuration(); d > 0 {
+		exp = act.ScheduledTime.Add(d)
+	}
+	return nextRetry(act.Attrs.RetryPolicy, act.Attempt, f, now, exp)
+}
+
+// retryActivity schedules the next attempt after a backoff if the policy
+// allows it. It reports whether it did.
+func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure) bool {
+	delay, state := s.activityRetryDecision(now, act, f)
+	if state != enumspb.RETRY_STATE_IN_PROGRESS {
+		return false
+	}
+	act.Attempt++
+	act.Started = false
+	act.StartedTime = time.Time{}
+	act.StartedRequestID = ""
+	act.LastHeartbeat = time.Time{}
+	act.LastFailure = f
+	act.NextAttemptTime = now.Add(delay)
+	if delay <= 0 {
+		s.dispatchActivity(now, act)
+	}
+	return true
+}
+
+// dispatchActivity makes the current attempt available to pollers.
+func (s *State) dispatchActivity(now time.Time, act *Activity) {
+	act.NextAttemptTime = time.Time{}
+	act.AttemptScheduledTime = now
+	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: act.Attrs.TaskQueue.GetName(), ScheduledEventID: act.ScheduledEventID, Attempt: act.Attempt})
+}
+
+// timeoutActivity handles an expired activity timeout: start-to-close and
+// heartbeat timeouts are retried like failures; schedule-to-start and
+// schedule-to-close end the activity.
+func (s *State) timeoutActivity(now time.Time, act *Activity, tt enumspb.TimeoutType) {
+	f := &failurepb.Failure{
+		Message: "activity " + timeoutName(tt) + " timeout",
+		FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
+			TimeoutType: tt, LastHeartbeatDetails: act.HeartbeatDetails,
+		}},
+	}
+	if act.Started && s.retryActivity(now, act, f) {
+		return
+	}
+	_, state := s.activityRetryDecision(now, act, f)
+	if tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE || tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+		state = enumspb.RETRY_STATE_TIMEOUT
+	}
+	if act.LastFailure != nil {
+		f.Cause = act.LastFailure
+	}
+	var started int64
+	if act.Started {
+		started = s.writeActivityStarted(now, act)
+	}
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes{ActivityTaskTimedOutEventAttributes: &historypb.ActivityTaskTimedOutEventAttributes{
+			Failure: f, ScheduledEventId: act.ScheduledEventID, StartedEventId: started, RetryState: state,
+		}}
+	})
+	s.needWFT(now)
+}
+
+func timeoutName(tt enumspb.TimeoutType) string {
+	switch tt {
+	case enumspb.TIMEOUT_TYPE_START_TO_CLOSE:
+		return "StartToClose"
+	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START:
+		return "ScheduleToStart"
+	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+		return "ScheduleToClose"
+	case enumspb.TIMEOUT_TYPE_HEARTBEAT:
+		return "Heartbeat"
+	}
+	return "Unspecified"
+}

@@ -1,0 +1,380 @@
+package execution
+
+import (
+	"fmt"
+	"time"
+
+	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// CommandError is a bad command: the workflow task fails with Cause and the
+// worker gets InvalidArgument with Message.
+type CommandError struct {
+	Cause   enumspb.WorkflowTaskFailedCause
+	Message string
+}
+
+func (e *CommandError) Error() string { return e.Message }
+
+func cmdErr(cause enumspb.WorkflowTaskFailedCause, format string, args ...any) *CommandError {
+	return &CommandError{Cause: cause, Message: fmt.Sprintf(format, args...)}
+}
+
+// CompleteWorkflowTask applies a worker's RespondWorkflowTaskCompleted to the
+// started workflow task. The caller has checked the task token. A
+// *CommandError means the task was failed instead (events for that are
+// already recorded) and the worker must be told InvalidArgument.
+func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.RespondWorkflowTaskCompletedRequest, newRunID NewRunID) error {
+	w := s.WFT
+	if cerr := s.validateCommands(req); cerr != nil {
+		s.FailWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
+		return cerr
+	}
+	completed := s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{WorkflowTaskCompletedEventAttributes: &historypb.WorkflowTaskCompletedEventAttributes{
+			ScheduledEventId: w.ScheduledEventID,
+			StartedEventId:   w.StartedEventID,
+			Identity:         req.Identity,
+			BinaryChecksum:   req.BinaryChecksum,
+			WorkerVersion:    req.WorkerVersionStamp,
+			SdkMetadata:      req.SdkMetadata,
+			MeteringMetadata: req.MeteringMetadata,
+		}}
+	})
+	c := &cmdCtx{s: s, now: now, wftCompleted: completed.EventId, newRunID: newRunID, msgs: map[string]*protocolpb.Message{}}
+	for _, m := range req.Messages {
+		c.msgs[m.Id] = m
+		c.order = append(c.order, m.Id)
+	}
+	for _, cmd := range req.Commands {
+		if !s.Running() {
+			break // commands after the run closed are ignored, as in Temporal
+		}
+		if err := c.handle(cmd); err != nil {
+			return err
+		}
+	}
+	// Messages not referenced by a ProtocolMessage command (rejections,
+	// and accept/response from SDKs that do not send such commands) are
+	// handled after the commands, in request order.
+	for _, id := range c.order {
+		if m, ok := c.msgs[id]; ok && s.Running() {
+			delete(c.msgs, id)
+			if err := s.handleMessage(now, m); err != nil {
+				return err
+			}
+		}
+	}
+	s.rejectUnprocessed(w.UpdateIDs)
+
+	if req.StickyAttributes.GetWorkerTaskQueue().GetName() != "" && s.Running() {
+		s.StickyQueue = req.StickyAttributes.WorkerTaskQueue.Name
+		s.StickyTimeout = req.StickyAttributes.ScheduleToStartTimeout.AsDuration()
+	} else {
+		s.StickyQueue = ""
+	}
+	hadBuffered := len(s.Buffered) > 0
+	s.flushBuffered()
+	if s.Running() && (hadBuffered || req.ForceCreateNewWorkflowTask || c.needTask || s.hasUndeliveredUpdates()) {
+		s.scheduleWFT(now)
+	}
+	return nil
+}
+
+// validateCommands checks what can be checked before anything is applied,
+// so a bad task leaves no partial effects.
+func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskCompletedRequest) *CommandError {
+	closing := false
+	timers := map[string]bool{}
+	activities := map[string]bool{}
+	for _, cmd := range req.Commands {
+		switch cmd.CommandType {
+		case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+			a := cmd.GetScheduleActivityTaskCommandAttributes()
+			if a == nil || a.ActivityId == "" || a.ActivityType.GetName() == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "ScheduleActivityTaskCommandAttributes must set ActivityId and ActivityType.")
+			}
+			if _, dup := s.activityIDs[a.ActivityId]; dup || activities[a.ActivityId] {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID, "Activity with id %s is already pending.", a.ActivityId)
+			}
+			activities[a.ActivityId] = true
+			if a.ScheduleToCloseTimeout.AsDuration() <= 0 && a.StartToCloseTimeout.AsDuration() <= 0 {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.")
+			}
+		case enumspb.COMMAND_TYPE_START_TIMER:
+			a := cmd.GetStartTimerCommandAttributes()
+			if a == nil || a.TimerId == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, "TimerId is not set on StartTimerCommand.")
+			}
+			if _, dup := s.Timers[a.TimerId]; dup || timers[a.TimerId] {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID, "Timer with id %s is already pending.", a.TimerId)
+			}
+			timers[a.TimerId] = true
+			if a.StartToFireTimeout.AsDuration() <= 0 {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, "An invalid StartToFireTimeout is set on StartTimerCommand. TimerId=%s", a.TimerId)
+			}
+		case enumspb.COMMAND_TYPE_CANCEL_TIMER:
+			if cmd.GetCancelTimerCommandAttributes().GetTimerId() == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES, "TimerId is not set on CancelTimerCommand.")
+			}
+		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+			if cmd.GetRequestCancelActivityTaskCommandAttributes().GetScheduledEventId() == 0 {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES, "ScheduledEventId is not set on RequestCancelActivityTaskCommand.")
+			}
+		case enumspb.COMMAND_TYPE_RECORD_MARKER:
+			if cmd.GetRecordMarkerCommandAttributes().GetMarkerName() == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, "MarkerName is not set on RecordMarkerCommand.")
+			}
+		case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+			a := cmd.GetStartChildWorkflowExecutionCommandAttributes()
+			if a == nil || a.WorkflowId == "" || a.WorkflowType.GetName() == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES, "StartChildWorkflowExecutionCommandAttributes must set WorkflowId and WorkflowType.")
+			}
+		case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+			a := cmd.GetSignalExternalWorkflowExecutionCommandAttributes()
+			if a == nil || a.Execution.GetWorkflowId() == "" || a.SignalName == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES, "SignalExternalWorkflowExecutionCommandAttributes must set Execution.WorkflowId and SignalName.")
+			}
+		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+			if cmd.GetRequestCancelExternalWorkflowExecutionCommandAttributes().GetWorkflowId() == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES, "WorkflowId is not set on RequestCancelExternalWorkflowExecutionCommand.")
+			}
+		case enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE:
+			if cmd.GetProtocolMessageCommandAttributes().GetMessageId() == "" {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, "MessageId is not set on ProtocolMessageCommand.")
+			}
+		case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+			enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+			closing = true
+			if cmd.CommandType == enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION {
+				if cmd.GetContinueAsNewWorkflowExecutionCommandAttributes() == nil {
+					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, "ContinueAsNewWorkflowExecutionCommandAttributes is not set.")
+				}
+			}
+		case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
+		default:
+			return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Unknown or unsupported command type %v.", cmd.CommandType)
+		}
+	}
+	// A workflow cannot close while events it has not seen are waiting:
+	// the worker gets a new task with them instead.
+	if closing && (len(s.Buffered) > 0 || s.hasUndeliveredUpdates()) {
+		return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Workflow has unhandled events or updates; completion command rejected.")
+	}
+	return nil
+}
+
+type cmdCtx struct {
+	s            *State
+	now          time.Time
+	wftCompleted int64
+	newRunID     NewRunID
+	msgs         map[string]*protocolpb.Message
+	order        []string
+	needTask     bool // an event was written that the workflow must see
+}
+
+func (c *cmdCtx) add(fill func(*historypb.HistoryEvent)) *historypb.HistoryEvent {
+	return c.s.addEvent(c.now, false, fill)
+}
+
+func (c *cmdCtx) handle(cmd *commandpb.Command) error {
+	s := c.s
+	switch cmd.CommandType {
+	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+		c.scheduleActivity(cmd.GetScheduleActivityTaskCommandAttributes(), cmd)
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+		c.cancelActivity(cmd.GetRequestCancelActivityTaskCommandAttributes().ScheduledEventId)
+	case enumspb.COMMAND_TYPE_START_TIMER:
+		a := cmd.GetStartTimerCommandAttributes()
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_TimerStartedEventAttributes{TimerStartedEventAttributes: &historypb.TimerStartedEventAttributes{
+				TimerId: a.TimerId, StartToFireTimeout: a.StartToFireTimeout, WorkflowTaskCompletedEventId: c.wftCompleted,
+			}}
+		})
+	case enumspb.COMMAND_TYPE_CANCEL_TIMER:
+		a := cmd.GetCancelTimerCommandAttributes()
+		t := s.Timers[a.TimerId]
+		if t == nil {
+			return nil // already fired: nothing to cancel
+		}
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_TimerCanceledEventAttributes{TimerCanceledEventAttributes: &historypb.TimerCanceledEventAttributes{
+				TimerId: a.TimerId, StartedEventId: t.StartedEventID, WorkflowTaskCompletedEventId: c.wftCompleted,
+			}}
+		})
+	case enumspb.COMMAND_TYPE_RECORD_MARKER:
+		a := cmd.GetRecordMarkerCommandAttributes()
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
+				MarkerName: a.MarkerName, Details: a.Details, Header: a.Header, Failure: a.Failure, WorkflowTaskCompletedEventId: c.wftCompleted,
+			}}
+		})
+	case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+		a := cmd.GetUpsertWorkflowSearchAttributesCommandAttributes()
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_UpsertWorkflowSearchAttributesEventAttributes{UpsertWorkflowSearchAttributesEventAttributes: &historypb.UpsertWorkflowSearchAttributesEventAttributes{
+				SearchAttributes: a.GetSearchAttributes(), WorkflowTaskCompletedEventId: c.wftCompleted,
+			}}
+		})
+	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
+		a := cmd.GetModifyWorkflowPropertiesCommandAttributes()
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_WorkflowPropertiesModifiedEventAttributes{WorkflowPropertiesModifiedEventAttributes: &historypb.WorkflowPropertiesModifiedEventAttributes{
+				UpsertedMemo: a.GetUpsertedMemo(), WorkflowTaskCompletedEventId: c.wftCompleted,
+			}}
+		})
+	case enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE:
+		id := cmd.GetProtocolMessageCommandAttributes().MessageId
+		m, ok := c.msgs[id]
+		if !ok {
+			return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, "ProtocolMessageCommand referenced absent message ID %s", id)
+		}
+		delete(c.msgs, id)
+		return s.handleMessage(c.now, m)
+	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+		a := cmd.GetCompleteWorkflowExecutionCommandAttributes()
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{
+				Result: a.GetResult(), WorkflowTaskCompletedEventId: c.wftCompleted,
+			}}
+		})
+		s.onClosed(true)
+	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+		f := cmd.GetFailWorkflowExecutionCommandAttributes().GetFailure()
+		delay, state := s.workflowRetry(c.now, f)
+		var next string
+		if state == enumspb.RETRY_STATE_IN_PROGRESS {
+			next = c.newRunID()
+		}
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
+				Failure: f, RetryState: state, WorkflowTaskCompletedEventId: c.wftCompleted, NewExecutionRunId: next,
+			}}
+		})
+		if next != "" {
+			s.startRetry(c.now, next, delay, f)
+		}
+		s.onClosed(next == "")
+	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+		a := cmd.GetCancelWorkflowExecutionCommandAttributes()
+		c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCanceledEventAttributes{WorkflowExecutionCanceledEventAttributes: &historypb.WorkflowExecutionCanceledEventAttributes{
+				Details: a.GetDetails(), WorkflowTaskCompletedEventId: c.wftCompleted,
+			}}
+		})
+		s.onClosed(true)
+	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+		c.continueAsNew(cmd.GetContinueAsNewWorkflowExecutionCommandAttributes())
+	case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+		c.startChild(cmd.GetStartChildWorkflowExecutionCommandAttributes())
+	case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+		a := cmd.GetSignalExternalWorkflowExecutionCommandAttributes()
+		ns := a.Namespace
+		if ns == "" {
+			ns = s.Namespace
+		}
+		ev := c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_SignalExternalWorkflowExecutionInitiatedEventAttributes{SignalExternalWorkflowExecutionInitiatedEventAttributes: &historypb.SignalExternalWorkflowExecutionInitiatedEventAttributes{
+				WorkflowTaskCompletedEventId: c.wftCompleted, Namespace: ns, WorkflowExecution: a.Execution, SignalName: a.SignalName,
+				Input: a.Input, Control: a.Control, ChildWorkflowOnly: a.ChildWorkflowOnly, Header: a.Header,
+			}}
+		})
+		s.out.Actions = append(s.out.Actions, Action{Kind: SignalExternal, InitiatedEventID: ev.EventId, External: s.ExternalSignals[ev.EventId]})
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+		a := cmd.GetRequestCancelExternalWorkflowExecutionCommandAttributes()
+		ns := a.Namespace
+		if ns == "" {
+			ns = s.Namespace
+		}
+		ev := c.add(func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_RequestCancelExternalWorkflowExecutionInitiatedEventAttributes{RequestCancelExternalWorkflowExecutionInitiatedEventAttributes: &historypb.RequestCancelExternalWorkflowExecutionInitiatedEventAttributes{
+				WorkflowTaskCompletedEventId: c.wftCompleted, Namespace: ns,
+				WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: a.WorkflowId, RunId: a.RunId},
+				Control:           a.Control, ChildWorkflowOnly: a.ChildWorkflowOnly, Reason: a.Reason,
+			}}
+		})
+		s.out.Actions = append(s.out.Actions, Action{Kind: CancelExternal, InitiatedEventID: ev.EventId, External: s.ExternalCancels[ev.EventId]})
+	}
+	return nil
+}
+
+func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes) {
+	s := c.s
+	next := c.newRunID()
+	attrs := s.successorAttrs()
+	if a.WorkflowType.GetName() != "" {
+		attrs.WorkflowType = a.WorkflowType
+	}
+	if a.TaskQueue.GetName() != "" {
+		attrs.TaskQueue = &taskqueuepb.TaskQueue{Name: a.TaskQueue.Name, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
+	}
+	if a.WorkflowRunTimeout.AsDuration() > 0 {
+		attrs.WorkflowRunTimeout = a.WorkflowRunTimeout
+	}
+	if a.WorkflowTaskTimeout.AsDuration() > 0 {
+		attrs.WorkflowTaskTimeout = a.WorkflowTaskTimeout
+	}
+	if a.RetryPolicy != nil {
+		attrs.RetryPolicy = a.RetryPolicy
+	}
+	attrs.Input = a.Input
+	attrs.Header = a.Header
+	attrs.Initiator = enumspb.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
+	attrs.LastCompletionResult = a.LastCompletionResult
+	attrs.ContinuedFailure = a.Failure
+	attrs.FirstWorkflowTaskBackoff = a.BackoffStartInterval
+	attrs.Memo = a.Memo
+	if attrs.Memo == nil {
+		attrs.Memo = s.Memo
+	}
+	attrs.SearchAttributes = a.SearchAttributes
+	if attrs.SearchAttributes == nil {
+		attrs.SearchAttributes = s.Search
+	}
+	c.add(func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionContinuedAsNewEventAttributes{WorkflowExecutionContinuedAsNewEventAttributes: &historypb.WorkflowExecutionContinuedAsNewEventAttributes{
+			NewExecutionRunId: next, WorkflowType: attrs.WorkflowType, TaskQueue: attrs.TaskQueue, Input: a.Input,
+			WorkflowRunTimeout: attrs.WorkflowRunTimeout, WorkflowTaskTimeout: attrs.WorkflowTaskTimeout,
+			WorkflowTaskCompletedEventId: c.wftCompleted, BackoffStartInterval: a.BackoffStartInterval,
+			Initiator: attrs.Initiator, Failure: a.Failure, LastCompletionResult: a.LastCompletionResult,
+			Header: a.Header, Memo: attrs.Memo, SearchAttributes: attrs.SearchAttributes,
+		}}
+	})
+	s.newRun(c.now, next, attrs)
+	s.onClosed(false)
+}
+
+func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes) {
+	s := c.s
+	ns := a.Namespace
+	if ns == "" {
+		ns = s.Namespace
+	}
+	tq := a.TaskQueue
+	if tq.GetName() == "" {
+		tq = &taskqueuepb.TaskQueue{Name: s.TaskQueue(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
+	}
+	wtt := a.WorkflowTaskTimeout
+	if wtt.AsDuration() <= 0 {
+		wtt = durationpb.New(DefaultWorkflowTaskTimeout)
+	}
+	ev := c.add(func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes{StartChildWorkflowExecutionInitiatedEventAttributes: &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{
+			Namespace: ns, WorkflowId: a.WorkflowId, WorkflowType: a.WorkflowType, TaskQueue: tq, Input: a.Input,
+			WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout, WorkflowTaskTimeout: wtt,
+			ParentClosePolicy: a.ParentClosePolicy, Control: a.Control, WorkflowTaskCompletedEventId: c.wftCompleted,
+			WorkflowIdReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, CronSchedule: a.CronSchedule,
+			Header: a.Header, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Priority: a.Priority,
+		}}
+	})
+	s.out.Actions = append(s.out.Actions, Action{Kind: StartChild, InitiatedEventID: ev.EventId, Child: s.Children[ev.EventId]})
+}

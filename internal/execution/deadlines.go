@@ -1,0 +1,165 @@
+package execution
+
+import (
+	"sort"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+)
+
+// DefaultStickyTimeout is the sticky schedule-to-start timeout used when a
+// worker sets none.
+const DefaultStickyTimeout = 5 * time.Second
+
+// NextDeadline returns the earliest time at which Tick has something to do,
+// or the zero time. All of the run's timers are derived from its state, so
+// the engine needs only one timer per run.
+func (s *State) NextDeadline() time.Time {
+	var d time.Time
+	min := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if !s.Running() {
+		return d
+	}
+	if rt := s.Start.GetWorkflowRunTimeout().AsDuration(); rt > 0 {
+		min(s.StartTime.Add(rt))
+	}
+	if exp := s.expiration(); !exp.IsZero() {
+		min(exp)
+	}
+	if !s.firstTaskScheduled {
+		min(s.ExecutionTime())
+	}
+	if w := s.WFT; w != nil {
+		if w.StartedEventID != 0 {
+			min(w.StartedTime.Add(w.Timeout))
+		} else if w.Sticky {
+			min(w.ScheduledTime.Add(s.stickyTimeout()))
+		}
+	}
+	for _, t := range s.Timers {
+		min(t.FireTime)
+	}
+	for _, a := range s.Activities {
+		for _, t := range activityDeadlines(a) {
+			min(t.at)
+		}
+	}
+	return d
+}
+
+func (s *State) stickyTimeout() time.Duration {
+	if s.StickyTimeout > 0 {
+		return s.StickyTimeout
+	}
+	return DefaultStickyTimeout
+}
+
+func (s *State) expiration() time.Time {
+	if t := s.Start.GetWorkflowExecutionExpirationTime(); t != nil && t.AsTime().Unix() > 0 {
+		return t.AsTime()
+	}
+	return time.Time{}
+}
+
+type activityDeadline struct {
+	at   time.Time
+	kind enumspb.TimeoutType // UNSPECIFIED means: retry backoff ended
+}
+
+func activityDeadlines(a *Activity) []activityDeadline {
+	var out []activityDeadline
+	at := a.Attrs
+	if d := at.ScheduleToCloseTimeout.AsDuration(); d > 0 {
+		out = append(out, activityDeadline{a.ScheduledTime.Add(d), enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE})
+	}
+	switch {
+	case !a.NextAttemptTime.IsZero():
+		out = append(out, activityDeadline{a.NextAttemptTime, enumspb.TIMEOUT_TYPE_UNSPECIFIED})
+	case !a.Started:
+		if d := at.ScheduleToStartTimeout.AsDuration(); d > 0 {
+			out = append(out, activityDeadline{a.AttemptScheduledTime.Add(d), enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START})
+		}
+	default:
+		if d := at.StartToCloseTimeout.AsDuration(); d > 0 {
+			out = append(out, activityDeadline{a.StartedTime.Add(d), enumspb.TIMEOUT_TYPE_START_TO_CLOSE})
+		}
+		if d := at.HeartbeatTimeout.AsDuration(); d > 0 {
+			last := a.StartedTime
+			if a.LastHeartbeat.After(last) {
+				last = a.LastHeartbeat
+			}
+			out = append(out, activityDeadline{last.Add(d), enumspb.TIMEOUT_TYPE_HEARTBEAT})
+		}
+	}
+	return out
+}
+
+// Tick fires everything that is due at now: workflow timeouts, the
+// workflow task timeout, user timers, activity timeouts and retries.
+func (s *State) Tick(now time.Time, newRunID NewRunID) {
+	if !s.Running() {
+		return
+	}
+	if exp := s.expiration(); !exp.IsZero() && !now.Before(exp) {
+		s.Start.RetryPolicy = nil // the execution timeout ends the whole chain
+		s.timeoutWorkflow(now, newRunID)
+		return
+	}
+	if rt := s.Start.GetWorkflowRunTimeout().AsDuration(); rt > 0 && !now.Before(s.StartTime.Add(rt)) {
+		s.timeoutWorkflow(now, newRunID)
+		return
+	}
+	if !s.firstTaskScheduled && !now.Before(s.ExecutionTime()) {
+		s.scheduleWFT(now)
+	}
+	if w := s.WFT; w != nil {
+		if w.StartedEventID != 0 && !now.Before(w.StartedTime.Add(w.Timeout)) {
+			s.timeoutWorkflowTask(now)
+		} else if w.StartedEventID == 0 && w.Sticky && !now.Before(w.ScheduledTime.Add(s.stickyTimeout())) {
+			s.stickyTimedOut()
+		}
+	}
+	var due []*Timer
+	for _, t := range s.Timers {
+		if !now.Before(t.FireTime) {
+			due = append(due, t)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].StartedEventID < due[j].StartedEventID })
+	for _, t := range due {
+		t := t
+		s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{TimerFiredEventAttributes: &historypb.TimerFiredEventAttributes{
+				TimerId: t.ID, StartedEventId: t.StartedEventID,
+			}}
+		})
+		s.needWFT(now)
+	}
+	var ids []int64
+	for id := range s.Activities {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		a := s.Activities[id]
+		if a == nil {
+			continue
+		}
+		for _, d := range activityDeadlines(a) {
+			if now.Before(d.at) {
+				continue
+			}
+			if d.kind == enumspb.TIMEOUT_TYPE_UNSPECIFIED {
+				s.dispatchActivity(now, a)
+			} else {
+				s.timeoutActivity(now, a, d.kind)
+			}
+			break
+		}
+	}
+}

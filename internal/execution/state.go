@@ -1,0 +1,330 @@
+// Package execution is the pure state machine of one workflow run.
+//
+// A State is changed only by history events: live operations (a signal, a
+// completed workflow task, a fired timer) create events and apply them with
+// the same function that Replay uses to rebuild a State from a stored
+// history. Operations never do I/O: what they cause outside the run (tasks
+// to dispatch, children to start, parents to notify) is collected in an
+// Outbox that the engine drains after it has persisted the new events.
+package execution
+
+import (
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	updatepb "go.temporal.io/api/update/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// State is the in-memory mutable state of one workflow run.
+type State struct {
+	Namespace      string
+	WorkflowID     string
+	RunID          string
+	StartRequestID string
+
+	Start         *historypb.WorkflowExecutionStartedEventAttributes
+	StartTime     time.Time
+	Status        enumspb.WorkflowExecutionStatus
+	CloseTime     time.Time
+	CloseEvent    *historypb.HistoryEvent
+	NextEventID   int64
+	HistorySize   int64
+	LastEventTime time.Time
+
+	// WFT is the pending workflow task, nil when there is none.
+	WFT *WorkflowTask
+	// PrevStartedEventID is the started event id of the last completed
+	// workflow task: a sticky poll returns only the events after it.
+	PrevStartedEventID int64
+	// firstTaskScheduled is false while the first workflow task waits for
+	// FirstWorkflowTaskBackoff (retry, cron or start delay).
+	firstTaskScheduled bool
+	// failedWFTs counts consecutive failed or timed-out workflow tasks.
+	failedWFTs    int32
+	StickyQueue   string
+	StickyTimeout time.Duration
+
+	Activities      map[int64]*Activity
+	activityIDs     map[string]int64
+	Timers          map[string]*Timer
+	Children        map[int64]*Child
+	ExternalSignals map[int64]*External
+	ExternalCancels map[int64]*External
+	Updates         map[string]*Update
+	updateSeq       int64
+	// signalRequests holds request ids of received signals, so a retried
+	// or re-driven signal is applied once.
+	signalRequests map[string]bool
+	CancelRequested bool
+	Memo            *commonpb.Memo
+	Search          *commonpb.SearchAttributes
+	// Buffered events arrived while a workflow task was running; they get
+	// ids when the task ends.
+	Buffered []*historypb.HistoryEvent
+
+	out Outbox
+}
+
+// WorkflowTask is the state of the pending workflow task.
+type WorkflowTask struct {
+	ScheduledEventID int64
+	StartedEventID   int64 // 0 until a worker polled it
+	Attempt          int32
+	Queue            string // task queue it is dispatched to (sticky or normal)
+	Sticky           bool
+	ScheduledTime    time.Time
+	StartedTime      time.Time
+	Timeout          time.Duration // start-to-close
+	RequestID        string
+	Identity         string
+	// UpdateIDs are the updates whose requests were delivered with this task.
+	UpdateIDs []string
+}
+
+// Activity is one pending activity.
+type Activity struct {
+	ScheduledEventID int64
+	Attrs            *historypb.ActivityTaskScheduledEventAttributes
+	ScheduledTime    time.Time
+	Attempt          int32
+	// AttemptScheduledTime is when the current attempt became dispatchable.
+	AttemptScheduledTime time.Time
+	// NextAttemptTime is set while the activity waits out a retry backoff.
+	NextAttemptTime  time.Time
+	Started          bool
+	StartedTime      time.Time
+	StartedIdentity  string
+	StartedRequestID string
+	HeartbeatDetails *commonpb.Payloads
+	LastHeartbeat    time.Time
+	LastFailure      *failurepb.Failure
+	CancelRequested  bool
+	CancelEventID    int64
+	// StartedEventID is set once an ActivityTaskStarted event was written
+	// (they are written lazily, just before the activity closes).
+	StartedEventID int64
+}
+
+// Timer is one pending user timer.
+type Timer struct {
+	ID             string
+	StartedEventID int64
+	FireTime       time.Time
+}
+
+// Child is one pending child workflow.
+type Child struct {
+	InitiatedEventID int64
+	Attrs            *historypb.StartChildWorkflowExecutionInitiatedEventAttributes
+	StartedEventID   int64
+	RunID            string
+	Started          bool
+}
+
+// External is a pending signal or cancel request to another workflow.
+type External struct {
+	InitiatedEventID int64
+	Signal           *historypb.SignalExternalWorkflowExecutionInitiatedEventAttributes
+	Cancel           *historypb.RequestCancelExternalWorkflowExecutionInitiatedEventAttributes
+}
+
+// UpdateState is the lifecycle stage of an update.
+type UpdateState int
+
+const (
+	UpdateAdmitted  UpdateState = iota // received, not yet delivered
+	UpdateSent                         // delivered to a worker in a workflow task
+	UpdateAccepted                     // accepted: in history
+	UpdateCompleted                    // completed or rejected: Outcome is set
+)
+
+// Update is one workflow update.
+type Update struct {
+	ID              string
+	State           UpdateState
+	Request         *updatepb.Request
+	AcceptedEventID int64
+	Outcome         *updatepb.Outcome
+	// Rejected is true when the outcome came from a validator rejection.
+	Rejected bool
+	seq      int64
+}
+
+// New returns an empty state for a new run; StartWorkflow fills it in.
+func New(namespace, workflowID, runID string) *State {
+	return &State{
+		Namespace:       namespace,
+		WorkflowID:      workflowID,
+		RunID:           runID,
+		NextEventID:     1,
+		Status:          enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		Activities:      map[int64]*Activity{},
+		activityIDs:     map[string]int64{},
+		Timers:          map[string]*Timer{},
+		Children:        map[int64]*Child{},
+		ExternalSignals: map[int64]*External{},
+		ExternalCancels: map[int64]*External{},
+		Updates:         map[string]*Update{},
+		signalRequests:  map[string]bool{},
+	}
+}
+
+// Running reports whether the run is open.
+func (s *State) Running() bool {
+	return s.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// WFTStarted reports whether a workflow task is in flight: events that
+// arrive now are buffered.
+func (s *State) WFTStarted() bool { return s.WFT != nil && s.WFT.StartedEventID != 0 }
+
+// TaskQueue is the run's normal (non-sticky) workflow task queue.
+func (s *State) TaskQueue() string { return s.Start.GetTaskQueue().GetName() }
+
+// addEvent creates an event, applies it and records it in the outbox.
+// When a workflow task is in flight and buffer is true the event is kept
+// in Buffered without an id until the task ends.
+func (s *State) addEvent(now time.Time, buffer bool, fill func(*historypb.HistoryEvent)) *historypb.HistoryEvent {
+	ev := &historypb.HistoryEvent{EventTime: timestamppb.New(now)}
+	fill(ev)
+	ev.EventType = eventType(ev)
+	if buffer && s.WFTStarted() {
+		s.Buffered = append(s.Buffered, ev)
+		s.applyBuffered(ev)
+		return ev
+	}
+	ev.EventId = s.NextEventID
+	s.apply(ev)
+	s.out.Events = append(s.out.Events, ev)
+	return ev
+}
+
+// flushBuffered gives buffered events ids and appends them to history,
+// fixing references to started events that were buffered with them.
+func (s *State) flushBuffered() {
+	if len(s.Buffered) == 0 {
+		return
+	}
+	buf := s.Buffered
+	s.Buffered = nil
+	activityStarted := map[int64]int64{} // scheduled id -> started event id
+	childStarted := map[int64]int64{}    // initiated id -> started event id
+	for _, ev := range buf {
+		ev.EventId = s.NextEventID
+		switch a := ev.Attributes.(type) {
+		case *historypb.HistoryEvent_ActivityTaskStartedEventAttributes:
+			activityStarted[a.ActivityTaskStartedEventAttributes.ScheduledEventId] = ev.EventId
+		case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+			fixStarted(&a.ActivityTaskCompletedEventAttributes.StartedEventId, activityStarted, a.ActivityTaskCompletedEventAttributes.ScheduledEventId)
+		case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+			fixStarted(&a.ActivityTaskFailedEventAttributes.StartedEventId, activityStarted, a.ActivityTaskFailedEventAttributes.ScheduledEventId)
+		case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+			fixStarted(&a.ActivityTaskTimedOutEventAttributes.StartedEventId, activityStarted, a.ActivityTaskTimedOutEventAttributes.ScheduledEventId)
+		case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+			fixStarted(&a.ActivityTaskCanceledEventAttributes.StartedEventId, activityStarted, a.ActivityTaskCanceledEventAttributes.ScheduledEventId)
+		case *historypb.HistoryEvent_ChildWorkflowExecutionStartedEventAttributes:
+			childStarted[a.ChildWorkflowExecutionStartedEventAttributes.InitiatedEventId] = ev.EventId
+		case *historypb.HistoryEvent_ChildWorkflowExecutionCompletedEventAttributes:
+			fixStarted(&a.ChildWorkflowExecutionCompletedEventAttributes.StartedEventId, childStarted, a.ChildWorkflowExecutionCompletedEventAttributes.InitiatedEventId)
+		case *historypb.HistoryEvent_ChildWorkflowExecutionFailedEventAttributes:
+			fixStarted(&a.ChildWorkflowExecutionFailedEventAttributes.StartedEventId, childStarted, a.ChildWorkflowExecutionFailedEventAttributes.InitiatedEventId)
+		case *historypb.HistoryEvent_ChildWorkflowExecutionCanceledEventAttributes:
+			fixStarted(&a.ChildWorkflowExecutionCanceledEventAttributes.StartedEventId, childStarted, a.ChildWorkflowExecutionCanceledEventAttributes.InitiatedEventId)
+		case *historypb.HistoryEvent_ChildWorkflowExecutionTimedOutEventAttributes:
+			fixStarted(&a.ChildWorkflowExecutionTimedOutEventAttributes.StartedEventId, childStarted, a.ChildWorkflowExecutionTimedOutEventAttributes.InitiatedEventId)
+		case *historypb.HistoryEvent_ChildWorkflowExecutionTerminatedEventAttributes:
+			fixStarted(&a.ChildWorkflowExecutionTerminatedEventAttributes.StartedEventId, childStarted, a.ChildWorkflowExecutionTerminatedEventAttributes.InitiatedEventId)
+		}
+		s.advance(ev)
+		s.afterFlush(ev)
+		s.out.Events = append(s.out.Events, ev)
+	}
+}
+
+func fixStarted(field *int64, started map[int64]int64, key int64) {
+	if *field == 0 {
+		*field = started[key]
+	}
+}
+
+// advance moves the event counters past ev.
+func (s *State) advance(ev *historypb.HistoryEvent) {
+	s.NextEventID = ev.EventId + 1
+	s.HistorySize += int64(proto.Size(ev))
+	s.LastEventTime = ev.EventTime.AsTime()
+}
+
+// Replay rebuilds a State from a run's stored history, then overlays what
+// the history does not hold (see store.RunRecord).
+func Replay(namespace, workflowID, runID string, events []*historypb.HistoryEvent) *State {
+	s := New(namespace, workflowID, runID)
+	for _, ev := range events {
+		s.apply(ev)
+	}
+	s.out = Outbox{}
+	return s
+}
+
+// Outbox collects what one operation produced. The engine persists Events
+// (and the run record), then acts on the rest.
+type Outbox struct {
+	Events  []*historypb.HistoryEvent
+	Tasks   []Task
+	Actions []Action
+	// NewRun is a run created by continue-as-new or a workflow retry in the
+	// same transaction; it must be persisted with this run and made current.
+	NewRun *State
+	// UpdatesChanged is set when an update changed stage (waiters recheck).
+	UpdatesChanged bool
+}
+
+// TakeOutbox returns and clears what the last operations produced.
+func (s *State) TakeOutbox() Outbox {
+	o := s.out
+	s.out = Outbox{}
+	return o
+}
+
+// TaskKind says which queue a task goes to.
+type TaskKind int
+
+const (
+	WorkflowTaskKind TaskKind = iota
+	ActivityTaskKind
+)
+
+// Task is a workflow or activity task to hand to matching.
+type Task struct {
+	Kind             TaskKind
+	Queue            string
+	Sticky           bool
+	ScheduledEventID int64
+	Attempt          int32
+}
+
+// ActionKind names an effect on another workflow.
+type ActionKind int
+
+const (
+	StartChild       ActionKind = iota // start the child of Child.InitiatedEventID
+	SignalExternal                     // deliver External.Signal
+	CancelExternal                     // deliver External.Cancel
+	NotifyParent                       // report CloseEvent to the parent
+	ApplyParentClose                   // terminate/cancel children per policy
+)
+
+// Action is an effect on another workflow that the engine carries out after
+// this run's events are durable. Actions are idempotent and re-derived by
+// Recover after a restart.
+type Action struct {
+	Kind             ActionKind
+	InitiatedEventID int64
+	Child            *Child
+	External         *External
+	Children         []*Child // for ApplyParentClose
+}

@@ -1,0 +1,219 @@
+package execution
+
+import (
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// DefaultWorkflowTaskTimeout is used when a start request sets none.
+const DefaultWorkflowTaskTimeout = 10 * time.Second
+
+// MaxWorkflowTaskTimeout caps the workflow task timeout, as Temporal does.
+const MaxWorkflowTaskTimeout = 120 * time.Second
+
+// StartWorkflow records the run's first event and schedules its first
+// workflow task (unless the start is delayed by a backoff).
+func (s *State) StartWorkflow(now time.Time, attrs *historypb.WorkflowExecutionStartedEventAttributes, requestID string) {
+	s.RecordStart(now, attrs, requestID)
+	s.ScheduleFirstTask(now)
+}
+
+// RecordStart writes the WorkflowExecutionStarted event only; callers that
+// add events before the first task (signal-with-start) then call
+// ScheduleFirstTask.
+func (s *State) RecordStart(now time.Time, attrs *historypb.WorkflowExecutionStartedEventAttributes, requestID string) {
+	s.StartRequestID = requestID
+	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
+	})
+}
+
+// ScheduleFirstTask schedules the first workflow task unless the start is
+// delayed by a backoff (then a deadline schedules it).
+func (s *State) ScheduleFirstTask(now time.Time) {
+	if s.Start.FirstWorkflowTaskBackoff.AsDuration() <= 0 {
+		s.scheduleWFT(now)
+	}
+}
+
+// ExecutionTime is when the first workflow task may run.
+func (s *State) ExecutionTime() time.Time {
+	return s.StartTime.Add(s.Start.GetFirstWorkflowTaskBackoff().AsDuration())
+}
+
+// wftAttempt is the attempt number of the next workflow task: one more
+// than the number of consecutive failed or timed-out tasks.
+func (s *State) wftAttempt() int32 {
+	return s.failedWFTs + 1
+}
+
+// scheduleWFT schedules a workflow task if the run needs one and has none.
+func (s *State) scheduleWFT(now time.Time) {
+	if !s.Running() || s.WFT != nil {
+		return
+	}
+	name, kind := s.TaskQueue(), enumspb.TASK_QUEUE_KIND_NORMAL
+	if s.StickyQueue != "" {
+		name, kind = s.StickyQueue, enumspb.TASK_QUEUE_KIND_STICKY
+	}
+	timeout := s.Start.GetWorkflowTaskTimeout().AsDuration()
+	ev := s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes{WorkflowTaskScheduledEventAttributes: &historypb.WorkflowTaskScheduledEventAttributes{
+			TaskQueue:           &taskqueuepb.TaskQueue{Name: name, Kind: kind, NormalName: normalName(kind, s.TaskQueue())},
+			StartToCloseTimeout: durationpb.New(timeout),
+			Attempt:             s.wftAttempt(),
+		}}
+	})
+	s.out.Tasks = append(s.out.Tasks, Task{Kind: WorkflowTaskKind, Queue: name, Sticky: kind == enumspb.TASK_QUEUE_KIND_STICKY, ScheduledEventID: ev.EventId, Attempt: s.WFT.Attempt})
+}
+
+func normalName(kind enumspb.TaskQueueKind, normal string) string {
+	if kind == enumspb.TASK_QUEUE_KIND_STICKY {
+		return normal
+	}
+	return ""
+}
+
+// ErrStaleTask is returned when a task no longer matches the run's state
+// (already started, completed or superseded); matching drops such tasks.
+var ErrStaleTask = fmt.Errorf("task is no longer pending")
+
+// StartWorkflowTask records that a worker polled the workflow task scheduled
+// at scheduledID. It returns the protocol messages (update requests) to
+// deliver with it.
+func (s *State) StartWorkflowTask(now time.Time, scheduledID int64, requestID, identity string) ([]*protocolpb.Message, error) {
+	w := s.WFT
+	if !s.Running() || w == nil || w.ScheduledEventID != scheduledID {
+		return nil, ErrStaleTask
+	}
+	if w.StartedEventID != 0 {
+		if w.RequestID == requestID && requestID != "" {
+			return s.updateMessages(w), nil
+		}
+		return nil, ErrStaleTask
+	}
+	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{
+			ScheduledEventId: scheduledID,
+			Identity:         identity,
+			RequestId:        requestID,
+			HistorySizeBytes: s.HistorySize,
+		}}
+	})
+	w.UpdateIDs = w.UpdateIDs[:0]
+	for _, u := range s.sortedUpdates() {
+		if u.State == UpdateAdmitted || u.State == UpdateSent {
+			u.State = UpdateSent
+			w.UpdateIDs = append(w.UpdateIDs, u.ID)
+		}
+	}
+	return s.updateMessages(w), nil
+}
+
+func (s *State) updateMessages(w *WorkflowTask) []*protocolpb.Message {
+	var msgs []*protocolpb.Message
+	for _, id := range w.UpdateIDs {
+		u := s.Updates[id]
+		if u == nil || u.State != UpdateSent {
+			continue
+		}
+		body, err := anypb.New(u.Request)
+		if err != nil {
+			continue
+		}
+		msgs = append(msgs, &protocolpb.Message{
+			Id:                 id + "/request",
+			ProtocolInstanceId: id,
+			SequencingId:       &protocolpb.Message_EventId{EventId: w.StartedEventID - 1},
+			Body:               body,
+		})
+	}
+	return msgs
+}
+
+// FailWorkflowTask records a workflow task failure reported by a worker (or
+// detected while completing it) and schedules the next attempt.
+func (s *State) FailWorkflowTask(now time.Time, cause enumspb.WorkflowTaskFailedCause, failure *failurepb.Failure, identity string) {
+	w := s.WFT
+	if w == nil {
+		return
+	}
+	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{
+			ScheduledEventId: w.ScheduledEventID,
+			StartedEventId:   w.StartedEventID,
+			Cause:            cause,
+			Failure:          failure,
+			Identity:         identity,
+		}}
+	})
+	s.afterWFTFailure(now)
+}
+
+// timeoutWorkflowTask times out the started workflow task.
+func (s *State) timeoutWorkflowTask(now time.Time) {
+	w := s.WFT
+	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
+			ScheduledEventId: w.ScheduledEventID,
+			StartedEventId:   w.StartedEventID,
+			TimeoutType:      enumspb.TIMEOUT_TYPE_START_TO_CLOSE,
+		}}
+	})
+	s.afterWFTFailure(now)
+}
+
+// afterWFTFailure drops stickiness (the worker's cache may be gone),
+// returns delivered updates to the admitted state, flushes buffered events
+// and schedules a retry.
+func (s *State) afterWFTFailure(now time.Time) {
+	s.StickyQueue = ""
+	for _, u := range s.Updates {
+		if u.State == UpdateSent {
+			u.State = UpdateAdmitted
+		}
+	}
+	s.flushBuffered()
+	s.scheduleWFT(now)
+}
+
+// StickyTimedOut moves a sticky workflow task that no sticky poller took in
+// time back to the normal queue. No event is written: the task itself is
+// unchanged, only where it is dispatched.
+func (s *State) stickyTimedOut() {
+	w := s.WFT
+	s.StickyQueue = ""
+	w.Sticky = false
+	w.Queue = s.TaskQueue()
+	s.out.Tasks = append(s.out.Tasks, Task{Kind: WorkflowTaskKind, Queue: w.Queue, ScheduledEventID: w.ScheduledEventID, Attempt: w.Attempt})
+}
+
+// ResetSticky clears the run's sticky queue (ResetStickyTaskQueue,
+// ShutdownWorker). A pending, not yet started task on the sticky queue is
+// re-dispatched to the normal queue.
+func (s *State) ResetSticky() {
+	s.StickyQueue = ""
+	if s.WFT != nil && s.WFT.Sticky && s.WFT.StartedEventID == 0 {
+		s.stickyTimedOut()
+	}
+}
+
+// DropTask removes a not-yet-dispatched workflow task from the outbox: the
+// engine handed it to a worker directly.
+func (s *State) DropTask(scheduledID int64) {
+	tasks := s.out.Tasks[:0]
+	for _, t := range s.out.Tasks {
+		if !(t.Kind == WorkflowTaskKind && t.ScheduledEventID == scheduledID) {
+			tasks = append(tasks, t)
+		}
+	}
+	s.out.Tasks = tasks
+}

@@ -1,0 +1,143 @@
+// Package frontend implements Temporal's WorkflowService gRPC API on top of
+// the engine: it validates requests (clear InvalidArgument errors naming
+// the field), checks the namespace and translates to engine calls. RPCs
+// Sundial does not implement answer Unimplemented.
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/sundial-io/sundial/internal/engine"
+)
+
+// Version is reported by GetSystemInfo and GetClusterInfo.
+const Version = "1.26.0-sundial"
+
+// Service is the WorkflowService implementation.
+type Service struct {
+	workflowservice.UnimplementedWorkflowServiceServer
+	e   *engine.Engine
+	log *slog.Logger
+}
+
+// New returns the service.
+func New(e *engine.Engine, log *slog.Logger) *Service { return &Service{e: e, log: log} }
+
+// Recover turns a panic in a handler into an Internal error and logs it,
+// so one bad request cannot take the server down.
+func Recover(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in request handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				resp, err = nil, status.Errorf(codes.Internal, "internal error in %s: %v", info.FullMethod, r)
+			}
+		}()
+		return h(ctx, req)
+	}
+}
+
+func invalid(format string, args ...any) error {
+	return serviceerror.NewInvalidArgument(fmt.Sprintf(format, args...))
+}
+
+const maxIDLength = 1000
+
+func (s *Service) ns(name string) error {
+	if name == "" {
+		return invalid("Namespace is not set on request.")
+	}
+	return s.e.CheckNamespace(name)
+}
+
+func checkID(field, v string) error {
+	if v == "" {
+		return invalid("%s is not set on request.", field)
+	}
+	if len(v) > maxIDLength {
+		return invalid("%s exceeds length limit. Length=%d Limit=%d", field, len(v), maxIDLength)
+	}
+	return nil
+}
+
+func checkDuration(field string, d interface{ AsDuration() time.Duration }, set bool) error {
+	if set && d.AsDuration() < 0 {
+		return invalid("Invalid %s: must not be negative.", field)
+	}
+	return nil
+}
+
+// GetSystemInfo advertises the capabilities Sundial really supports.
+func (s *Service) GetSystemInfo(ctx context.Context, r *workflowservice.GetSystemInfoRequest) (*workflowservice.GetSystemInfoResponse, error) {
+	return &workflowservice.GetSystemInfoResponse{
+		ServerVersion: Version,
+		Capabilities: &workflowservice.GetSystemInfoResponse_Capabilities{
+			SignalAndQueryHeader:            true,
+			InternalErrorDifferentiation:    true,
+			ActivityFailureIncludeHeartbeat: true,
+			SupportsSchedules:               false,
+			EncodedFailureAttributes:        true,
+			UpsertMemo:                      true,
+			EagerWorkflowStart:              false,
+			SdkMetadata:                     true,
+			CountGroupByExecutionStatus:     false,
+			Nexus:                           false,
+		},
+	}, nil
+}
+
+// GetClusterInfo describes this single-node cluster.
+func (s *Service) GetClusterInfo(ctx context.Context, r *workflowservice.GetClusterInfoRequest) (*workflowservice.GetClusterInfoResponse, error) {
+	return &workflowservice.GetClusterInfoResponse{
+		SupportedClients:  map[string]string{},
+		ServerVersion:     Version,
+		ClusterId:         "sundial",
+		ClusterName:       "active",
+		HistoryShardCount: 1,
+		PersistenceStore:  "pebble",
+		VisibilityStore:   "pebble",
+	}, nil
+}
+
+func (s *Service) RegisterNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*workflowservice.RegisterNamespaceResponse, error) {
+	if err := checkID("Namespace", r.Namespace); err != nil {
+		return nil, err
+	}
+	if _, err := s.e.RegisterNamespace(ctx, r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RegisterNamespaceResponse{}, nil
+}
+
+func (s *Service) DescribeNamespace(ctx context.Context, r *workflowservice.DescribeNamespaceRequest) (*workflowservice.DescribeNamespaceResponse, error) {
+	if r.Namespace == "" && r.Id == "" {
+		return nil, invalid("Namespace or Id is not set on request.")
+	}
+	return s.e.DescribeNamespace(r.Namespace, r.Id)
+}
+
+func (s *Service) ListNamespaces(ctx context.Context, r *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
+	return &workflowservice.ListNamespacesResponse{Namespaces: s.e.ListNamespaces()}, nil
+}
+
+func (s *Service) DescribeTaskQueue(ctx context.Context, r *workflowservice.DescribeTaskQueueRequest) (*workflowservice.DescribeTaskQueueResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.TaskQueue.GetName() == "" {
+		return nil, invalid("TaskQueue is not set on request.")
+	}
+	activity := r.TaskQueueType == enumspb.TASK_QUEUE_TYPE_ACTIVITY
+	return s.e.DescribeTaskQueue(r.Namespace, r.TaskQueue.GetName(), activity), nil
+}

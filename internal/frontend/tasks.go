@@ -1,0 +1,167 @@
+package frontend
+
+import (
+	"context"
+
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+func (s *Service) PollWorkflowTaskQueue(ctx context.Context, r *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.TaskQueue.GetName() == "" {
+		return nil, invalid("TaskQueue is not set on request.")
+	}
+	return s.e.PollWorkflowTask(ctx, r)
+}
+
+func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, r *workflowservice.RespondWorkflowTaskCompletedRequest) (*workflowservice.RespondWorkflowTaskCompletedResponse, error) {
+	return s.e.CompleteWorkflowTask(ctx, r)
+}
+
+func (s *Service) RespondWorkflowTaskFailed(ctx context.Context, r *workflowservice.RespondWorkflowTaskFailedRequest) (*workflowservice.RespondWorkflowTaskFailedResponse, error) {
+	if err := s.e.FailWorkflowTask(ctx, r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondWorkflowTaskFailedResponse{}, nil
+}
+
+func (s *Service) RespondQueryTaskCompleted(ctx context.Context, r *workflowservice.RespondQueryTaskCompletedRequest) (*workflowservice.RespondQueryTaskCompletedResponse, error) {
+	if err := s.e.AnswerQuery(ctx, r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondQueryTaskCompletedResponse{}, nil
+}
+
+func (s *Service) PollActivityTaskQueue(ctx context.Context, r *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.TaskQueue.GetName() == "" {
+		return nil, invalid("TaskQueue is not set on request.")
+	}
+	return s.e.PollActivityTask(ctx, r)
+}
+
+func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, r *workflowservice.RecordActivityTaskHeartbeatRequest) (*workflowservice.RecordActivityTaskHeartbeatResponse, error) {
+	if len(r.TaskToken) == 0 {
+		return nil, invalid("TaskToken is not set on request.")
+	}
+	c, err := s.e.Heartbeat(ctx, r.TaskToken, "", "", "", "", r.Details)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.RecordActivityTaskHeartbeatResponse{CancelRequested: c}, nil
+}
+
+func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workflowservice.RecordActivityTaskHeartbeatByIdRequest) (*workflowservice.RecordActivityTaskHeartbeatByIdResponse, error) {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+		return nil, err
+	}
+	c, err := s.e.Heartbeat(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Details)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: c}, nil
+}
+
+func (s *Service) byID(ns, wfID, activityID string) error {
+	if err := s.ns(ns); err != nil {
+		return err
+	}
+	if err := checkID("WorkflowId", wfID); err != nil {
+		return err
+	}
+	return checkID("ActivityId", activityID)
+}
+
+func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflowservice.RespondActivityTaskCompletedRequest) (*workflowservice.RespondActivityTaskCompletedResponse, error) {
+	if len(r.TaskToken) == 0 {
+		return nil, invalid("TaskToken is not set on request.")
+	}
+	if err := s.e.CompleteActivity(ctx, r.TaskToken, "", "", "", "", r.Result, r.Identity); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondActivityTaskCompletedResponse{}, nil
+}
+
+func (s *Service) RespondActivityTaskCompletedById(ctx context.Context, r *workflowservice.RespondActivityTaskCompletedByIdRequest) (*workflowservice.RespondActivityTaskCompletedByIdResponse, error) {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+		return nil, err
+	}
+	if err := s.e.CompleteActivity(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Result, r.Identity); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondActivityTaskCompletedByIdResponse{}, nil
+}
+
+func (s *Service) RespondActivityTaskFailed(ctx context.Context, r *workflowservice.RespondActivityTaskFailedRequest) (*workflowservice.RespondActivityTaskFailedResponse, error) {
+	if len(r.TaskToken) == 0 {
+		return nil, invalid("TaskToken is not set on request.")
+	}
+	if r.Failure == nil {
+		return nil, invalid("Failure is not set on request.")
+	}
+	if err := s.e.FailActivity(ctx, r.TaskToken, "", "", "", "", r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondActivityTaskFailedResponse{}, nil
+}
+
+func (s *Service) RespondActivityTaskFailedById(ctx context.Context, r *workflowservice.RespondActivityTaskFailedByIdRequest) (*workflowservice.RespondActivityTaskFailedByIdResponse, error) {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+		return nil, err
+	}
+	if r.Failure == nil {
+		return nil, invalid("Failure is not set on request.")
+	}
+	req := &workflowservice.RespondActivityTaskFailedRequest{Failure: r.Failure, Identity: r.Identity, LastHeartbeatDetails: r.LastHeartbeatDetails}
+	if err := s.e.FailActivity(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, req); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondActivityTaskFailedByIdResponse{}, nil
+}
+
+func (s *Service) RespondActivityTaskCanceled(ctx context.Context, r *workflowservice.RespondActivityTaskCanceledRequest) (*workflowservice.RespondActivityTaskCanceledResponse, error) {
+	if len(r.TaskToken) == 0 {
+		return nil, invalid("TaskToken is not set on request.")
+	}
+	if err := s.e.CancelActivity(ctx, r.TaskToken, "", "", "", "", r.Details, r.Identity); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondActivityTaskCanceledResponse{}, nil
+}
+
+func (s *Service) RespondActivityTaskCanceledById(ctx context.Context, r *workflowservice.RespondActivityTaskCanceledByIdRequest) (*workflowservice.RespondActivityTaskCanceledByIdResponse, error) {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+		return nil, err
+	}
+	if err := s.e.CancelActivity(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Details, r.Identity); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondActivityTaskCanceledByIdResponse{}, nil
+}
+
+func (s *Service) ResetStickyTaskQueue(ctx context.Context, r *workflowservice.ResetStickyTaskQueueRequest) (*workflowservice.ResetStickyTaskQueueResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.Execution); err != nil {
+		return nil, err
+	}
+	if err := s.e.ResetSticky(ctx, r.Namespace, r.Execution); err != nil {
+		return nil, err
+	}
+	return &workflowservice.ResetStickyTaskQueueResponse{}, nil
+}
+
+func (s *Service) ShutdownWorker(ctx context.Context, r *workflowservice.ShutdownWorkerRequest) (*workflowservice.ShutdownWorkerResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.StickyTaskQueue != "" {
+		s.e.ShutdownWorker(ctx, r.Namespace, r.StickyTaskQueue)
+	}
+	return &workflowservice.ShutdownWorkerResponse{}, nil
+}

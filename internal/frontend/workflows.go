@@ -1,0 +1,264 @@
+package frontend
+
+import (
+	"context"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundial-io/sundial/internal/engine"
+)
+
+func checkExecution(ex *commonpb.WorkflowExecution) error {
+	if ex == nil {
+		return invalid("Execution is not set on request.")
+	}
+	return checkID("WorkflowId", ex.WorkflowId)
+}
+
+func validateStart(p *engine.StartParams) error {
+	if err := checkID("WorkflowId", p.WorkflowID); err != nil {
+		return err
+	}
+	if p.WorkflowType.GetName() == "" {
+		return invalid("WorkflowType is not set on request.")
+	}
+	if p.TaskQueue == "" {
+		return invalid("TaskQueue is not set on request.")
+	}
+	if len(p.TaskQueue) > maxIDLength {
+		return invalid("TaskQueue exceeds length limit.")
+	}
+	if p.ExecTimeout < 0 {
+		return invalid("Invalid WorkflowExecutionTimeout.")
+	}
+	if p.RunTimeout < 0 {
+		return invalid("Invalid WorkflowRunTimeout.")
+	}
+	if p.TaskTimeout < 0 {
+		return invalid("Invalid WorkflowTaskTimeout.")
+	}
+	if p.StartDelay < 0 {
+		return invalid("Invalid WorkflowStartDelay.")
+	}
+	if len(p.RequestID) > maxIDLength {
+		return invalid("RequestId exceeds length limit.")
+	}
+	if rp := p.RetryPolicy; rp != nil {
+		if rp.InitialInterval.AsDuration() < 0 || rp.MaximumInterval.AsDuration() < 0 || rp.MaximumAttempts < 0 {
+			return invalid("Invalid RetryPolicy: intervals and MaximumAttempts must not be negative.")
+		}
+		if rp.BackoffCoefficient != 0 && rp.BackoffCoefficient < 1 {
+			return invalid("Invalid RetryPolicy: BackoffCoefficient cannot be less than 1.")
+		}
+		if rp.MaximumInterval.AsDuration() > 0 && rp.MaximumInterval.AsDuration() < rp.InitialInterval.AsDuration() {
+			return invalid("Invalid RetryPolicy: MaximumInterval cannot be less than InitialInterval.")
+		}
+	}
+	if p.ConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING && p.ReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING {
+		return invalid("Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy.")
+	}
+	return nil
+}
+
+func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	p := engine.StartRequestParams(r)
+	if err := validateStart(p); err != nil {
+		return nil, err
+	}
+	res, err := s.e.StartWorkflow(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started, Status: res.Status}, nil
+}
+
+func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.SignalName == "" {
+		return nil, invalid("SignalName is not set on request.")
+	}
+	p := &engine.StartParams{WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
+		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy}
+	if err := validateStart(p); err != nil {
+		return nil, err
+	}
+	res, err := s.e.SignalWithStart(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started}, nil
+}
+
+func (s *Service) SignalWorkflowExecution(ctx context.Context, r *workflowservice.SignalWorkflowExecutionRequest) (*workflowservice.SignalWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.WorkflowExecution); err != nil {
+		return nil, err
+	}
+	if r.SignalName == "" {
+		return nil, invalid("SignalName is not set on request.")
+	}
+	if err := s.e.Signal(ctx, r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.SignalWorkflowExecutionResponse{}, nil
+}
+
+func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, r *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.WorkflowExecution); err != nil {
+		return nil, err
+	}
+	if err := s.e.RequestCancel(ctx, r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RequestCancelWorkflowExecutionResponse{}, nil
+}
+
+func (s *Service) TerminateWorkflowExecution(ctx context.Context, r *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.WorkflowExecution); err != nil {
+		return nil, err
+	}
+	if err := s.e.Terminate(ctx, r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.TerminateWorkflowExecutionResponse{}, nil
+}
+
+func (s *Service) DescribeWorkflowExecution(ctx context.Context, r *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.Execution); err != nil {
+		return nil, err
+	}
+	return s.e.Describe(ctx, r.Namespace, r.Execution)
+}
+
+func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, r *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.Execution); err != nil {
+		return nil, err
+	}
+	if r.MaximumPageSize < 0 {
+		return nil, invalid("MaximumPageSize must not be negative.")
+	}
+	return s.e.History(ctx, r)
+}
+
+func (s *Service) QueryWorkflow(ctx context.Context, r *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.Execution); err != nil {
+		return nil, err
+	}
+	if r.Query.GetQueryType() == "" {
+		return nil, invalid("QueryType is not set on request.")
+	}
+	return s.e.Query(ctx, r)
+}
+
+func validateUpdate(r *workflowservice.UpdateWorkflowExecutionRequest) error {
+	if err := checkExecution(r.WorkflowExecution); err != nil {
+		return err
+	}
+	if r.Request == nil {
+		return invalid("Request is not set on request.")
+	}
+	if r.Request.Meta.GetUpdateId() == "" {
+		return invalid("Request.Meta.UpdateId is not set on request.")
+	}
+	if r.Request.Input.GetName() == "" {
+		return invalid("Request.Input.Name is not set on request.")
+	}
+	return nil
+}
+
+func (s *Service) UpdateWorkflowExecution(ctx context.Context, r *workflowservice.UpdateWorkflowExecutionRequest) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := validateUpdate(r); err != nil {
+		return nil, err
+	}
+	return s.e.UpdateWorkflow(ctx, r)
+}
+
+func (s *Service) PollWorkflowExecutionUpdate(ctx context.Context, r *workflowservice.PollWorkflowExecutionUpdateRequest) (*workflowservice.PollWorkflowExecutionUpdateResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.UpdateRef == nil || r.UpdateRef.UpdateId == "" {
+		return nil, invalid("UpdateRef.UpdateId is not set on request.")
+	}
+	if err := checkExecution(r.UpdateRef.WorkflowExecution); err != nil {
+		return nil, err
+	}
+	return s.e.PollUpdate(ctx, r)
+}
+
+// ExecuteMultiOperation supports update-with-start: exactly a start and an
+// update of the same workflow id.
+func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.ExecuteMultiOperationRequest) (*workflowservice.ExecuteMultiOperationResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if len(r.Operations) != 2 || r.Operations[0].GetStartWorkflow() == nil || r.Operations[1].GetUpdateWorkflow() == nil {
+		return nil, invalid("Operations must be exactly [StartWorkflow, UpdateWorkflow].")
+	}
+	start, upd := r.Operations[0].GetStartWorkflow(), r.Operations[1].GetUpdateWorkflow()
+	abort := func(which int, err error) error {
+		errs := []error{serviceerror.NewMultiOperationAborted("Operation was aborted."), serviceerror.NewMultiOperationAborted("Operation was aborted.")}
+		errs[which] = err
+		return serviceerror.NewMultiOperationExecution("Update-with-Start could not be executed.", errs)
+	}
+	if start.Namespace != r.Namespace || upd.Namespace != r.Namespace {
+		return nil, invalid("Operations must use the request's namespace.")
+	}
+	if err := validateStart(engine.StartRequestParams(start)); err != nil {
+		return nil, abort(0, err)
+	}
+	if upd.WorkflowExecution == nil {
+		upd.WorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: start.WorkflowId}
+	}
+	if err := validateUpdate(upd); err != nil {
+		return nil, abort(1, err)
+	}
+	if upd.WorkflowExecution.WorkflowId != start.WorkflowId {
+		return nil, abort(1, invalid("WorkflowId of the update must match the start."))
+	}
+	if upd.WorkflowExecution.RunId != "" {
+		return nil, abort(1, invalid("RunId is not allowed in the update of Update-with-Start."))
+	}
+	if start.WorkflowIdConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED {
+		return nil, abort(0, invalid("WorkflowIdConflictPolicy must be set for Update-with-Start."))
+	}
+	res, uresp, err := s.e.UpdateWithStart(ctx, start, upd)
+	if err != nil {
+		if res == nil {
+			return nil, abort(0, err)
+		}
+		return nil, abort(1, err)
+	}
+	return &workflowservice.ExecuteMultiOperationResponse{Responses: []*workflowservice.ExecuteMultiOperationResponse_Response{
+		{Response: &workflowservice.ExecuteMultiOperationResponse_Response_StartWorkflow{StartWorkflow: &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started, Status: res.Status}}},
+		{Response: &workflowservice.ExecuteMultiOperationResponse_Response_UpdateWorkflow{UpdateWorkflow: uresp}},
+	}}, nil
+}

@@ -1,0 +1,210 @@
+// Package matching hands tasks to long-polling workers.
+//
+// Queues live only in memory: every task can be re-derived from the
+// durable state of its run (see execution.State.Recover), so after a
+// restart the engine simply adds them again. A task is handed straight to
+// a waiting poller when there is one, otherwise it waits in FIFO order.
+package matching
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Kind separates workflow and activity queues that share a name.
+type Kind int
+
+const (
+	Workflow Kind = iota
+	Activity
+)
+
+// Key names one task queue.
+type Key struct {
+	Namespace string
+	Name      string
+	Kind      Kind
+}
+
+// Task is a reference to work held by a run; the engine checks on poll that
+// it is still current.
+type Task struct {
+	Namespace        string
+	WorkflowID       string
+	RunID            string
+	ScheduledEventID int64
+	Attempt          int32
+	// QueryID is set for a query task (a workflow-queue task that asks a
+	// worker to answer a query without changing the run).
+	QueryID string
+}
+
+// Poller describes a recent poller, for DescribeTaskQueue.
+type Poller struct {
+	Identity string
+	LastPoll time.Time
+}
+
+// Matcher holds all task queues.
+type Matcher struct {
+	mu     sync.Mutex
+	queues map[Key]*queue
+	closed bool
+	done   chan struct{}
+}
+
+type queue struct {
+	tasks   []Task
+	waiters []*waiter
+	pollers map[string]time.Time
+}
+
+type waiter struct {
+	ch chan Task // buffered(1): a task handed over while the poller leaves is not lost
+}
+
+// New returns an empty matcher.
+func New() *Matcher {
+	return &Matcher{queues: map[Key]*queue{}, done: make(chan struct{})}
+}
+
+func (m *Matcher) q(k Key) *queue {
+	q := m.queues[k]
+	if q == nil {
+		q = &queue{pollers: map[string]time.Time{}}
+		m.queues[k] = q
+	}
+	return q
+}
+
+// Add queues a task, or hands it to a waiting poller.
+func (m *Matcher) Add(k Key, t Task) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.q(k)
+	if len(q.waiters) > 0 {
+		w := q.waiters[0]
+		q.waiters = q.waiters[1:]
+		w.ch <- t
+		return
+	}
+	q.tasks = append(q.tasks, t)
+}
+
+// Poll waits for a task until ctx ends or the matcher closes. ok is false
+// when no task came.
+func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok bool) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return Task{}, false
+	}
+	q := m.q(k)
+	q.pollers[identity] = time.Now()
+	if len(q.tasks) > 0 {
+		t = q.tasks[0]
+		q.tasks[0] = Task{}
+		q.tasks = q.tasks[1:]
+		m.mu.Unlock()
+		return t, true
+	}
+	w := &waiter{ch: make(chan Task, 1)}
+	q.waiters = append(q.waiters, w)
+	m.mu.Unlock()
+
+	select {
+	case t = <-w.ch:
+		return t, true
+	case <-ctx.Done():
+	case <-m.done:
+	}
+	m.mu.Lock()
+	for i, x := range q.waiters {
+		if x == w {
+			q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
+			break
+		}
+	}
+	m.mu.Unlock()
+	select {
+	case t = <-w.ch: // handed over just as we gave up: keep it
+		return t, true
+	default:
+		return Task{}, false
+	}
+}
+
+// Pollers lists identities that polled the queue within the last window.
+func (m *Matcher) Pollers(k Key, window time.Duration) []Poller {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	if q == nil {
+		return nil
+	}
+	var out []Poller
+	cutoff := time.Now().Add(-window)
+	for id, t := range q.pollers {
+		if t.After(cutoff) {
+			out = append(out, Poller{Identity: id, LastPoll: t})
+		} else {
+			delete(q.pollers, id)
+		}
+	}
+	return out
+}
+
+// HasPoller reports whether a worker polled the queue within window or is
+// polling now.
+func (m *Matcher) HasPoller(k Key, window time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	if q == nil {
+		return false
+	}
+	if len(q.waiters) > 0 {
+		return true
+	}
+	cutoff := time.Now().Add(-window)
+	for _, t := range q.pollers {
+		if t.After(cutoff) {
+			return true
+		}
+	}
+	return false
+}
+
+// Backlog returns the number of queued tasks.
+func (m *Matcher) Backlog(k Key) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if q := m.queues[k]; q != nil {
+		return len(q.tasks)
+	}
+	return 0
+}
+
+// Close releases every waiting poller; later polls return at once.
+func (m *Matcher) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed {
+		m.closed = true
+		close(m.done)
+	}
+}
+
+// Drain removes and returns every queued task of a queue.
+func (m *Matcher) Drain(k Key) []Task {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	if q == nil {
+		return nil
+	}
+	out := q.tasks
+	q.tasks = nil
+	return out
+}
