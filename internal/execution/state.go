@@ -59,7 +59,7 @@ type State struct {
 	updateSeq       int64
 	// signalRequests holds request ids of received signals, so a retried
 	// or re-driven signal is applied once.
-	signalRequests map[string]bool
+	signalRequests  map[string]bool
 	CancelRequested bool
 	Memo            *commonpb.Memo
 	Search          *commonpb.SearchAttributes

@@ -7,8 +7,8 @@ package frontend
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"

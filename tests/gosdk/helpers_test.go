@@ -20,11 +20,11 @@ import (
 )
 
 type env struct {
-	t      *testing.T
-	srv    *server.Server
-	c      client.Client
-	dir    string
-	tq     string
+	t   *testing.T
+	srv *server.Server
+	c   client.Client
+	dir string
+	tq  string
 }
 
 // newEnv starts a server with a temp data dir and a client.
