@@ -103,7 +103,9 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 	cancel()
 	meter.finish(&res)
 
-	res.Count = out.main.n
+	if out.main.n > 0 {
+		res.Count = out.main.n
+	}
 	res.Completed = len(out.main.lat)
 	res.Errors = out.main.errs
 	res.WallSeconds = out.main.wall.Seconds()

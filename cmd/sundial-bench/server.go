@@ -32,6 +32,7 @@ type server struct {
 	logPath string
 	keep    bool
 	exited  chan struct{}
+	logDone chan struct{} // closed once all server output is in the log
 }
 
 // ServerInfo is the part of the report about the server itself.
@@ -91,6 +92,7 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 		logPath: filepath.Join(dir, "server.log"),
 		keep:    cfg.keepData,
 		exited:  make(chan struct{}),
+		logDone: make(chan struct{}),
 	}
 	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", s.dataDir}
 	if cfg.serverMemory {
@@ -106,7 +108,10 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 	pr, pw := io.Pipe()
 	s.cmd.Stdout, s.cmd.Stderr = pw, pw
 	listenSeen := make(chan time.Time, 1)
-	go copyServerOutput(pr, logFile, cfg.verbose, port, listenSeen)
+	go func() {
+		copyServerOutput(pr, logFile, cfg.verbose, port, listenSeen)
+		close(s.logDone)
+	}()
 
 	t0 := time.Now()
 	if err := s.cmd.Start(); err != nil {
@@ -117,6 +122,7 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 
 	readyAt, err := s.waitReady(ctx, 60*time.Second)
 	if err != nil {
+		s.keep = true // the log explains the failure
 		s.stop()
 		return nil, fmt.Errorf("%v\nlast server output:\n%s", err, tailFile(s.logPath, 20))
 	}
@@ -241,6 +247,10 @@ func (s *server) stop() {
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-s.pid, syscall.SIGKILL)
 		<-s.exited
+	}
+	select {
+	case <-s.logDone:
+	case <-time.After(2 * time.Second):
 	}
 	dir := filepath.Dir(s.logPath)
 	if s.keep {
