@@ -1,0 +1,28 @@
+# Sundial: `make run` starts the server, `make test` runs every test.
+GO ?= go
+
+.PHONY: run build test test-go test-python bench fuzz
+
+run:
+	$(GO) run ./cmd/sundial start
+
+build:
+	$(GO) build -o bin/sundial ./cmd/sundial
+
+test: test-go test-python
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./internal/tasktoken
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzParse -fuzztime 10s ./internal/visibility
+
+test-python: build
+	SUNDIAL_BIN=$(CURDIR)/bin/sundial bash tests/python/run.sh
+
+bench: build
+	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -count 1000 -concurrency 50 -out bench-results/latest.json
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 2m ./internal/tasktoken
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 2m ./internal/visibility
