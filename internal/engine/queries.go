@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	querypb "go.temporal.io/api/query/v1"
 	"go.temporal.io/api/serviceerror"
@@ -160,6 +161,7 @@ func (e *Engine) queryTask(ctx context.Context, t matching.Task, sticky bool) (*
 			Query:                      p.query,
 			WorkflowExecutionTaskQueue: &taskqueuepb.TaskQueue{Name: st.TaskQueue(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 			PreviousStartedEventId:     st.PrevStartedEventID,
+			History:                    &historypb.History{},
 		}
 		return nil
 	})

@@ -202,3 +202,14 @@ func TestInitialisesInterruptedCreation(t *testing.T) {
 	s = mustOpen(t, dir, Options{}) // and the marker is now there
 	s.Close()
 }
+
+func TestRefusesSecondOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{})
+	defer s.Close()
+	_, err := Open(dir, Options{})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Open err = %v", err)
+	}
+	t.Log(err)
+}
