@@ -211,5 +211,4 @@ func TestRefusesSecondOpen(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second Open err = %v", err)
 	}
-	t.Log(err)
 }
