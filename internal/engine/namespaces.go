@@ -10,6 +10,7 @@ import (
 	namespacepb "go.temporal.io/api/namespace/v1"
 	replicationpb "go.temporal.io/api/replication/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -127,4 +128,26 @@ func (e *Engine) DescribeTaskQueue(ns, name string, activity bool) *workflowserv
 		resp.Pollers = append(resp.Pollers, &taskqueuepb.PollerInfo{Identity: p.Identity, LastAccessTime: timestamppb.New(p.LastPoll)})
 	}
 	return resp
+}
+
+// ListRuns returns the summaries of every run of a namespace (open runs
+// as of their last durable write).
+func (e *Engine) ListRuns(ctx context.Context, ns string) ([]*workflowpb.WorkflowExecutionInfo, error) {
+	seq := e.currentSeq()
+	var out []*workflowpb.WorkflowExecutionInfo
+	err := e.store.Runs(ctx, ns, func(r *store.RunRecord) error {
+		out = append(out, r.Info)
+		return nil
+	})
+	if err != nil {
+		return nil, serviceerror.NewUnavailable(err.Error())
+	}
+	e.barrier(seq)
+	return out, nil
+}
+
+func (e *Engine) currentSeq() uint64 {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	return e.seq
 }

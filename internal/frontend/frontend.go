@@ -6,6 +6,7 @@ package frontend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -34,9 +35,11 @@ type Service struct {
 // New returns the service.
 func New(e *engine.Engine, log *slog.Logger) *Service { return &Service{e: e, log: log} }
 
-// Recover turns a panic in a handler into an Internal error and logs it,
-// so one bad request cannot take the server down.
-func Recover(log *slog.Logger) grpc.UnaryServerInterceptor {
+// Interceptor turns service errors into gRPC statuses with Temporal's
+// error details (serviceerror types do not implement GRPCStatus), maps
+// context errors, and turns a panic in a handler into an Internal error so
+// one bad request cannot take the server down.
+func Interceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -44,8 +47,25 @@ func Recover(log *slog.Logger) grpc.UnaryServerInterceptor {
 				resp, err = nil, status.Errorf(codes.Internal, "internal error in %s: %v", info.FullMethod, r)
 			}
 		}()
-		return h(ctx, req)
+		resp, err = h(ctx, req)
+		if err != nil {
+			err = toStatus(err)
+		}
+		return resp, err
 	}
+}
+
+func toStatus(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return serviceerror.ToStatus(err).Err()
 }
 
 func invalid(format string, args ...any) error {
@@ -91,7 +111,7 @@ func (s *Service) GetSystemInfo(ctx context.Context, r *workflowservice.GetSyste
 			UpsertMemo:                      true,
 			EagerWorkflowStart:              false,
 			SdkMetadata:                     true,
-			CountGroupByExecutionStatus:     false,
+			CountGroupByExecutionStatus:     true,
 			Nexus:                           false,
 		},
 	}, nil

@@ -57,6 +57,9 @@ func validateStart(p *engine.StartParams) error {
 			return invalid("Invalid RetryPolicy: MaximumInterval cannot be less than InitialInterval.")
 		}
 	}
+	if err := validateSearch(p.Search); err != nil {
+		return err
+	}
 	if p.ConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING && p.ReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING {
 		return invalid("Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy.")
 	}
@@ -86,7 +89,7 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 		return nil, invalid("SignalName is not set on request.")
 	}
 	p := &engine.StartParams{WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
-		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy}
+		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes}
 	if err := validateStart(p); err != nil {
 		return nil, err
 	}

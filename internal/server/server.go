@@ -77,7 +77,7 @@ func Start(cfg Config) (*Server, error) {
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.MaxSendMsgSize(128<<20),
-		grpc.ChainUnaryInterceptor(frontend.Recover(log)),
+		grpc.ChainUnaryInterceptor(frontend.Interceptor(log)),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	workflowservice.RegisterWorkflowServiceServer(gs, frontend.New(eng, log))
