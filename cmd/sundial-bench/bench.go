@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"time"
@@ -114,7 +115,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 	res.Extra = out.extra
 	res.Notes = out.notes
 	if res.ServerCPUSeconds != nil && res.Completed > 0 {
-		v := *res.ServerCPUSeconds * 1000 / float64(res.Completed)
+		v := math.Round(*res.ServerCPUSeconds*1e6/float64(res.Completed)) / 1000
 		res.ServerCPUMsPerOp = &v
 	}
 	res.Status = "ok"
@@ -161,7 +162,7 @@ func startMeter(pid int) *meter {
 
 func (m *meter) finish(r *Result) {
 	if self, err := cpuSeconds(os.Getpid()); err == nil {
-		r.BenchCPUSeconds = self - m.self0
+		r.BenchCPUSeconds = ticks(self - m.self0)
 	}
 	if m.pid <= 0 {
 		return
@@ -169,7 +170,7 @@ func (m *meter) finish(r *Result) {
 	peak := m.sampler.finish()
 	if m.cpuOK {
 		if c, err := cpuSeconds(m.pid); err == nil {
-			d := c - m.cpu0
+			d := ticks(c - m.cpu0)
 			r.ServerCPUSeconds = &d
 		}
 	}
@@ -184,3 +185,7 @@ func (m *meter) finish(r *Result) {
 		r.ServerPeakRSSBytes = &peak
 	}
 }
+
+// ticks rounds a CPU time difference to the clock tick it is measured in,
+// dropping float noise such as 0.29000000000000004.
+func ticks(s float64) float64 { return math.Round(s*userHZ) / userHZ }
