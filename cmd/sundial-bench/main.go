@@ -30,6 +30,7 @@ type config struct {
 	scenarios       string
 	count           int
 	openCount       int
+	warmup          int
 	concurrency     int
 	namespace       string
 	out             string
@@ -56,6 +57,7 @@ func parseFlags() *config {
 	flag.BoolVar(&c.keepData, "keep-data", false, "keep the started server's temp data dir and log")
 	flag.StringVar(&c.scenarios, "scenarios", "all", "comma list of scenarios: "+strings.Join(scenarioNames(), ","))
 	flag.IntVar(&c.count, "count", 1000, "workflows (or operations) per scenario")
+	flag.IntVar(&c.warmup, "warmup", 100, "unmeasured operations run before each workflow scenario (capped at -count)")
 	flag.IntVar(&c.openCount, "open-count", 10000, "workflows left open by the open10k scenario")
 	flag.IntVar(&c.concurrency, "concurrency", 50, "client goroutines issuing work in parallel")
 	flag.StringVar(&c.namespace, "namespace", "default", "namespace")

@@ -91,7 +91,7 @@ func regWF(wfs ...any) func(worker.Registry) {
 // from ExecuteWorkflow to the result arriving at the client.
 func startToResult(wf any) func(context.Context, *env) outcome {
 	return func(ctx context.Context, e *env) outcome {
-		p := runOps(ctx, e.cfg.count, e.cfg.concurrency, e.cfg.opTimeout, func(ctx context.Context, _, i int) error {
+		p := e.warmThenMeasure(ctx, func(ctx context.Context, _, i int) error {
 			run, err := e.c.ExecuteWorkflow(ctx, e.startOpts(i), wf)
 			if err != nil {
 				return fmt.Errorf("start: %w", err)
@@ -108,7 +108,7 @@ func startToResult(wf any) func(context.Context, *env) outcome {
 // runSignals starts ThreeSignals, sends it three signals and waits for the
 // result; latency covers all five calls.
 func runSignals(ctx context.Context, e *env) outcome {
-	p := runOps(ctx, e.cfg.count, e.cfg.concurrency, e.cfg.opTimeout, func(ctx context.Context, _, i int) error {
+	p := e.warmThenMeasure(ctx, func(ctx context.Context, _, i int) error {
 		run, err := e.c.ExecuteWorkflow(ctx, e.startOpts(i), ThreeSignals)
 		if err != nil {
 			return fmt.Errorf("start: %w", err)
@@ -133,7 +133,7 @@ func runSignals(ctx context.Context, e *env) outcome {
 // runSignalWithStart measures SignalWithStartWorkflow of a new workflow
 // through to its result.
 func runSignalWithStart(ctx context.Context, e *env) outcome {
-	p := runOps(ctx, e.cfg.count, e.cfg.concurrency, e.cfg.opTimeout, func(ctx context.Context, _, i int) error {
+	p := e.warmThenMeasure(ctx, func(ctx context.Context, _, i int) error {
 		run, err := e.c.SignalWithStartWorkflow(ctx, e.id(i), "sig", 7, e.startOpts(i), OneSignal)
 		if err != nil {
 			return fmt.Errorf("signal-with-start: %w", err)
@@ -148,4 +148,21 @@ func runSignalWithStart(ctx context.Context, e *env) outcome {
 		return nil
 	})
 	return outcome{main: p}
+}
+
+// warmThenMeasure runs -warmup unmeasured operations first (numbered after
+// the measured ones, so IDs stay unique): without them the first scenario
+// pays for connection set-up and cold server caches, and differs between
+// identical runs by tens of percent.
+func (e *env) warmThenMeasure(ctx context.Context, op opFunc) phase {
+	if w := min(e.cfg.warmup, e.cfg.count); w > 0 {
+		wp := runOps(ctx, w, e.cfg.concurrency, e.cfg.opTimeout, func(ctx context.Context, g, i int) error {
+			return op(ctx, g, e.cfg.count+i)
+		})
+		if wp.firstErr != nil {
+			wp.firstErr = fmt.Errorf("warm-up: %w", wp.firstErr)
+			return wp
+		}
+	}
+	return runOps(ctx, e.cfg.count, e.cfg.concurrency, e.cfg.opTimeout, op)
 }

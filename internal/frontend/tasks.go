@@ -80,6 +80,9 @@ func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflows
 	if len(r.TaskToken) == 0 {
 		return nil, invalid("TaskToken is not set on request.")
 	}
+	if err := checkPayloads("Result", r.Result); err != nil {
+		return nil, err
+	}
 	if err := s.e.CompleteActivity(ctx, r.TaskToken, "", "", "", "", r.Result, r.Identity); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sundial-io/sundial/internal/engine"
 )
@@ -18,7 +19,20 @@ func checkExecution(ex *commonpb.WorkflowExecution) error {
 	return checkID("WorkflowId", ex.WorkflowId)
 }
 
+// MaxPayloadBytes is the largest payload blob accepted, as in Temporal.
+const MaxPayloadBytes = 2 << 20
+
+func checkPayloads(field string, p *commonpb.Payloads) error {
+	if n := proto.Size(p); n > MaxPayloadBytes {
+		return invalid("Blob data size exceeds limit: %s is %d bytes, the limit is %d.", field, n, MaxPayloadBytes)
+	}
+	return nil
+}
+
 func validateStart(p *engine.StartParams) error {
+	if err := checkPayloads("Input", p.Input); err != nil {
+		return err
+	}
 	if err := checkID("WorkflowId", p.WorkflowID); err != nil {
 		return err
 	}
@@ -88,7 +102,10 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 	if r.SignalName == "" {
 		return nil, invalid("SignalName is not set on request.")
 	}
-	p := &engine.StartParams{WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
+	if err := checkPayloads("SignalInput", r.SignalInput); err != nil {
+		return nil, err
+	}
+	p := &engine.StartParams{Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes}
 	if err := validateStart(p); err != nil {
 		return nil, err
@@ -109,6 +126,9 @@ func (s *Service) SignalWorkflowExecution(ctx context.Context, r *workflowservic
 	}
 	if r.SignalName == "" {
 		return nil, invalid("SignalName is not set on request.")
+	}
+	if err := checkPayloads("Input", r.Input); err != nil {
+		return nil, err
 	}
 	if err := s.e.Signal(ctx, r); err != nil {
 		return nil, err
@@ -190,6 +210,9 @@ func validateUpdate(r *workflowservice.UpdateWorkflowExecutionRequest) error {
 	}
 	if r.Request.Input.GetName() == "" {
 		return invalid("Request.Input.Name is not set on request.")
+	}
+	if err := checkPayloads("Request.Input.Args", r.Request.Input.GetArgs()); err != nil {
+		return err
 	}
 	return nil
 }
