@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +22,7 @@ import (
 
 // pollerWindow is how recently a worker must have polled for a query to be
 // sent to it; with none, QueryWorkflow fails fast with FailedPrecondition.
-const pollerWindow = 70 * time.Second
+const pollerWindow = 20 * time.Second
 
 // queryRegistry holds queries waiting for a worker's answer. Queries are
 // never persisted: they change nothing and a lost one is retried by the
@@ -35,6 +36,7 @@ type pendingQuery struct {
 	query *querypb.WorkflowQuery
 	st    *execution.State // run the query is about (read-only snapshot reference)
 	done  chan queryAnswer
+	taken atomic.Bool // a worker polled the query task
 }
 
 type queryAnswer struct {
@@ -123,24 +125,42 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	e.queries.add(id, p)
 	defer e.queries.remove(id)
 	e.match.Add(key, matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id})
+	// Without a worker taking the task before the caller's deadline, the
+	// answer is FailedPrecondition (no worker), as in Temporal.
+	soft := time.NewTimer(time.Until(pollDeadline(ctx)))
+	defer soft.Stop()
 	select {
+	case <-soft.C:
+		if !p.taken.Load() {
+			return nil, serviceerror.NewFailedPrecondition("No worker picked up the query: no poller seen for task queue recently, worker may be down.")
+		}
+		select {
+		case a := <-p.done:
+			return queryResult(a)
+		case <-ctx.Done():
+			return nil, serviceerror.NewDeadlineExceeded("query timed out before a worker answered")
+		}
 	case a := <-p.done:
-		if a.err != nil {
-			return nil, a.err
-		}
-		if a.resp.CompletedType == enumspb.QUERY_RESULT_TYPE_FAILED {
-			msg := a.resp.ErrorMessage
-			if msg == "" {
-				msg = a.resp.Failure.GetMessage()
-			}
-			return nil, serviceerror.NewQueryFailedWithFailure(msg, a.resp.Failure)
-		}
-		return &workflowservice.QueryWorkflowResponse{QueryResult: a.resp.QueryResult}, nil
+		return queryResult(a)
 	case <-ctx.Done():
 		return nil, serviceerror.NewDeadlineExceeded("query timed out before a worker answered")
 	case <-e.stop:
 		return nil, serviceerror.NewUnavailable("server is shutting down")
 	}
+}
+
+func queryResult(a queryAnswer) (*workflowservice.QueryWorkflowResponse, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	if a.resp.CompletedType == enumspb.QUERY_RESULT_TYPE_FAILED {
+		msg := a.resp.ErrorMessage
+		if msg == "" {
+			msg = a.resp.Failure.GetMessage()
+		}
+		return nil, serviceerror.NewQueryFailedWithFailure(msg, a.resp.Failure)
+	}
+	return &workflowservice.QueryWorkflowResponse{QueryResult: a.resp.QueryResult}, nil
 }
 
 // queryTask builds the poll response for a query task: the run's history
@@ -151,6 +171,7 @@ func (e *Engine) queryTask(ctx context.Context, t matching.Task, sticky bool) (*
 	if p == nil {
 		return nil, execution.ErrStaleTask // the caller gave up
 	}
+	p.taken.Store(true)
 	var resp *workflowservice.PollWorkflowTaskQueueResponse
 	err := e.view(ctx, t.Namespace, t.WorkflowID, t.RunID, func(st *execution.State) error {
 		tok := &tasktoken.Token{Kind: tasktoken.Query, Namespace: t.Namespace, WorkflowID: t.WorkflowID, RunID: t.RunID, QueryID: t.QueryID}

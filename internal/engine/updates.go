@@ -106,6 +106,9 @@ func updateResponse(st *execution.State, updateID string, want enumspb.UpdateWor
 		}
 		return nil, serviceerror.NewNotFoundf("update %q not found", updateID)
 	}
+	if u.State == execution.UpdateAborted {
+		return nil, serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to unexpected workflow task failure.")
+	}
 	resp := &workflowservice.UpdateWorkflowExecutionResponse{UpdateRef: updateRef(st, updateID)}
 	switch {
 	case u.State == execution.UpdateCompleted:

@@ -141,6 +141,10 @@ const (
 	UpdateSent                         // delivered to a worker in a workflow task
 	UpdateAccepted                     // accepted: in history
 	UpdateCompleted                    // completed or rejected: Outcome is set
+	// UpdateAborted: the workflow task that delivered it failed before the
+	// worker accepted it; the caller gets an error (Temporal's
+	// WorkflowNotReady), and the update is not retried.
+	UpdateAborted
 )
 
 // Update is one workflow update.

@@ -19,7 +19,7 @@ var ErrClosed = errors.New("workflow execution already completed")
 // update (requests are deduplicated by id).
 func (s *State) AdmitUpdate(now time.Time, req *updatepb.Request) (*Update, error) {
 	id := req.GetMeta().GetUpdateId()
-	if u := s.Updates[id]; u != nil {
+	if u := s.Updates[id]; u != nil && u.State != UpdateAborted {
 		return u, nil
 	}
 	if !s.Running() {

@@ -155,6 +155,14 @@ func (s *State) FailWorkflowTask(now time.Time, cause enumspb.WorkflowTaskFailed
 			Identity:         identity,
 		}}
 	})
+	// Updates the failed task delivered are not retried: the workflow saw
+	// them and failed.
+	for _, id := range w.UpdateIDs {
+		if u := s.Updates[id]; u != nil && u.State == UpdateSent {
+			u.State = UpdateAborted
+			s.out.UpdatesChanged = true
+		}
+	}
 	s.afterWFTFailure(now)
 }
 
