@@ -173,7 +173,6 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		Priority:                 p.Priority,
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
-		RootWorkflowExecution:    &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: runID},
 	}
 	if p.RetryPolicy != nil {
 		a.RetryPolicy = execution.DefaultRetryPolicy(p.RetryPolicy)
