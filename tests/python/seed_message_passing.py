@@ -257,6 +257,11 @@ class UnfinishedHandlersWorkflow:
     async def my_warning_update(self) -> None:
         await workflow.wait_condition(lambda: False)
 
+    # gap: an async Signal handler that is still running at the end
+    @workflow.signal
+    async def my_signal(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
     @workflow.signal
     def finish(self) -> None:
         self.finish_requested = True

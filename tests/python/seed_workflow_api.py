@@ -221,6 +221,7 @@ class ParentWorkflow:
             "input data",
             id=child_id,
             task_queue=child_task_queue,  # page: "child-queue"
+            memo={"started_by": "parent"},  # gap: a start option from the signature
         )
         result = await child_handle
         return {
@@ -898,3 +899,39 @@ class ClassActivitiesWorkflow:
         by_class = await workflow.start_activity_class(
             CallableGreeter, name, start_to_close_timeout=timedelta(seconds=10))
         return [by_method, by_class]
+
+
+# ---------------------------------------------------------------------------
+# create_nexus_client
+# ---------------------------------------------------------------------------
+
+import nexusrpc  # noqa: E402
+import nexusrpc.handler  # noqa: E402
+
+
+@dataclass
+class NexusGreetingInput:
+    name: str
+
+
+@nexusrpc.service
+class GreetingService:
+    greet: nexusrpc.Operation[NexusGreetingInput, str]
+
+
+@nexusrpc.handler.service_handler(service=GreetingService)
+class GreetingServiceHandler:
+    @nexusrpc.handler.sync_operation
+    async def greet(self, ctx: nexusrpc.handler.StartOperationContext, input: NexusGreetingInput) -> str:
+        return f"Hello, {input.name} (via Nexus)"
+
+
+@workflow.defn
+class NexusCallerWorkflow:
+    @workflow.run
+    async def run(self, endpoint: str, name: str) -> str:
+        # erratum: the page's create_nexus_client(client, *, endpoint) /
+        # (*, service: str, endpoint, serializer) overloads do not exist in
+        # 1.35.0; it is create_nexus_client(*, service, endpoint).
+        nexus_client = temporalio.workflow.create_nexus_client(service=GreetingService, endpoint=endpoint)
+        return await nexus_client.execute_operation(GreetingService.greet, NexusGreetingInput(name))

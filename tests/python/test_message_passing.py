@@ -602,7 +602,7 @@ async def test_update_when_workflow_finishes_during_handler(client, tq, wid):
 
 
 async def test_unfinished_update_handler_warns_by_default(client, tq, wid):
-    from temporalio.workflow import UnfinishedUpdateHandlersWarning
+    from temporalio.workflow import UnfinishedSignalHandlersWarning, UnfinishedUpdateHandlersWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -611,13 +611,15 @@ async def test_unfinished_update_handler_warns_by_default(client, tq, wid):
             update_handle = await within(handle.start_update(
                 UnfinishedHandlersWorkflow.my_warning_update,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED))
+            await handle.signal(UnfinishedHandlersWorkflow.my_signal)
             await handle.signal(UnfinishedHandlersWorkflow.finish)
             assert await result(handle) == "finished-without-waiting"
             with pytest.raises((RPCError, WorkflowUpdateFailedError)) as excinfo:
                 await within(update_handle.result())
             _assert_update_lost_to_workflow_completion(excinfo.value)
-    assert [w for w in caught if issubclass(w.category, UnfinishedUpdateHandlersWarning)], [
-        str(w.message) for w in caught]
+    categories = [w.category for w in caught]
+    assert UnfinishedUpdateHandlersWarning in categories, [str(w.message) for w in caught]
+    assert UnfinishedSignalHandlersWarning in categories, [str(w.message) for w in caught]
 
 
 async def test_workflow_init_sees_input_before_handlers(client, tq, wid):

@@ -220,6 +220,7 @@ async def test_child_workflow_result_and_history(client, tq, wid):
     child_desc = await client.get_workflow_handle(child_id).describe()
     assert child_desc.status == WorkflowExecutionStatus.COMPLETED
     assert child_desc.parent_id == handle.id
+    assert await child_desc.memo() == {"started_by": "parent"}
 
 
 async def test_child_workflow_signal(client, tq, wid):
@@ -605,3 +606,25 @@ async def test_activity_method_and_callable_class(client, tq, wid):
                           [api.GreetingActivities("Good day").greet, api.CallableGreeter("!")]):
         assert await within(client.execute_workflow(
             api.ClassActivitiesWorkflow.run, "Ada", id=wid(), task_queue=tq)) == ["Good day, Ada!", "Hi Ada!"]
+
+
+# ---------------------------------------------------------------------------
+# Nexus
+# ---------------------------------------------------------------------------
+
+
+async def test_nexus_operation_from_workflow(client, tq, wid):
+    from temporalio.api.nexus.v1 import EndpointSpec, EndpointTarget
+    from temporalio.api.operatorservice.v1 import CreateNexusEndpointRequest
+
+    endpoint = f"ep-{uuid.uuid4().hex[:12]}"
+    await within(client.operator_service.create_nexus_endpoint(CreateNexusEndpointRequest(
+        spec=EndpointSpec(name=endpoint, target=EndpointTarget(
+            worker=EndpointTarget.Worker(namespace="default", task_queue=tq))))))
+    async with new_worker(client, tq, [api.NexusCallerWorkflow],
+                          nexus_service_handlers=[api.GreetingServiceHandler()]):
+        handle = await client.start_workflow(
+            api.NexusCallerWorkflow.run, args=[endpoint, "Ada"], id=wid(), task_queue=tq)
+        assert await result(handle) == "Hello, Ada (via Nexus)"
+    assert_in_order(await event_names(handle), [
+        "NexusOperationScheduled", "NexusOperationCompleted", "WorkflowExecutionCompleted"])
