@@ -83,19 +83,12 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 		taskQueue: fmt.Sprintf("bench-%s-%s", sc.name, b.runID),
 		prefix:    fmt.Sprintf("bench-%s-%s", sc.name, b.runID),
 	}
-	w := worker.New(b.c, e.taskQueue, worker.Options{
-		MaxConcurrentWorkflowTaskPollers:       b.cfg.wfPollers,
-		MaxConcurrentActivityTaskPollers:       b.cfg.actPollers,
-		MaxConcurrentWorkflowTaskExecutionSize: b.cfg.wfExec,
-		MaxConcurrentActivityExecutionSize:     b.cfg.actExec,
-		WorkerStopTimeout:                      5 * time.Second,
-	})
-	sc.register(w)
-	if err := w.Start(); err != nil {
-		res.fail(fmt.Errorf("worker start: %w", err))
+	stop, err := b.startWorkers(sc, e.taskQueue)
+	if err != nil {
+		res.fail(err)
 		return res
 	}
-	defer w.Stop()
+	defer stop()
 	time.Sleep(b.cfg.settle)
 
 	meter := startMeter(b.srv.pid)
@@ -119,7 +112,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 		res.ServerCPUMsPerOp = &v
 	}
 	res.Status = "ok"
-	err := out.err
+	err = out.err
 	if err == nil {
 		err = out.main.err()
 	}
@@ -130,6 +123,36 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 		res.fail(err)
 	}
 	return res
+}
+
+// startWorkers starts -workers workers on the scenario's task queue. More
+// than one is needed because the Go SDK caps each worker at 1000 polls per
+// second (defaultPollerRate, not configurable): one worker would make most
+// scenarios measure that cap instead of the server.
+func (b *bench) startWorkers(sc scenario, taskQueue string) (stop func(), err error) {
+	var ws []worker.Worker
+	stop = func() {
+		for _, w := range ws {
+			w.Stop()
+		}
+	}
+	for i := 0; i < b.cfg.workers; i++ {
+		w := worker.New(b.c, taskQueue, worker.Options{
+			MaxConcurrentWorkflowTaskPollers:       b.cfg.wfPollers,
+			MaxConcurrentActivityTaskPollers:       b.cfg.actPollers,
+			MaxConcurrentWorkflowTaskExecutionSize: b.cfg.wfExec,
+			MaxConcurrentActivityExecutionSize:     b.cfg.actExec,
+			WorkerStopTimeout:                      5 * time.Second,
+			Identity:                               fmt.Sprintf("sundial-bench-%d-w%d", os.Getpid(), i),
+		})
+		sc.register(w)
+		if err := w.Start(); err != nil {
+			stop()
+			return nil, fmt.Errorf("worker start: %w", err)
+		}
+		ws = append(ws, w)
+	}
+	return stop, nil
 }
 
 // meter reads server and client resource use around one scenario.

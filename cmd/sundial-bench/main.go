@@ -40,6 +40,7 @@ type config struct {
 	opTimeout       time.Duration
 	scenarioTimeout time.Duration
 	settle          time.Duration
+	workers         int
 	wfPollers       int
 	actPollers      int
 	wfExec          int
@@ -68,6 +69,7 @@ func parseFlags() *config {
 	flag.DurationVar(&c.opTimeout, "op-timeout", time.Minute, "timeout of one operation (one workflow start-to-result, one update...)")
 	flag.DurationVar(&c.scenarioTimeout, "scenario-timeout", 10*time.Minute, "timeout of one scenario")
 	flag.DurationVar(&c.settle, "settle", time.Second, "pause before each scenario so the previous one's tail is not counted")
+	flag.IntVar(&c.workers, "workers", 8, "workers per scenario task queue (the Go SDK caps each at 1000 polls/s)")
 	flag.IntVar(&c.wfPollers, "wf-pollers", 4, "worker MaxConcurrentWorkflowTaskPollers")
 	flag.IntVar(&c.actPollers, "act-pollers", 4, "worker MaxConcurrentActivityTaskPollers")
 	flag.IntVar(&c.wfExec, "wf-exec", 1000, "worker MaxConcurrentWorkflowTaskExecutionSize")
@@ -89,8 +91,8 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "sundial-bench:", err)
 		return 2
 	}
-	if cfg.count < 1 || cfg.concurrency < 1 || cfg.openCount < 1 {
-		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count and -concurrency must be >= 1")
+	if cfg.count < 1 || cfg.concurrency < 1 || cfg.openCount < 1 || cfg.workers < 1 {
+		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count, -concurrency and -workers must be >= 1")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
