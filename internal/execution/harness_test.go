@@ -245,7 +245,7 @@ func snapshot(s *State) string {
 		a := s.Activities[id]
 		p("activity %d id=%s attempt=%d sched=%s attemptSched=%s next=%s started=%v startedTime=%s identity=%s hb=%s hbDetails=%s lastFailure=%s cancel=%v/%d startedEvent=%d attrs=%s",
 			id, a.Attrs.GetActivityId(), a.Attempt, tm(a.ScheduledTime), tm(a.AttemptScheduledTime), tm(a.NextAttemptTime), a.Started, tm(a.StartedTime),
-			a.StartedIdentity, tm(a.LastHeartbeat), pt(a.HeartbeatDetails), pt(a.LastFailure), a.CancelRequested, a.CancelEventID, a.StartedEventID, pt(a.Attrs))
+			startedIdentity(a), tm(a.LastHeartbeat), pt(a.HeartbeatDetails), pt(a.LastFailure), a.CancelRequested, a.CancelEventID, a.StartedEventID, pt(a.Attrs))
 		if got := s.ActivityByID(a.Attrs.GetActivityId()); got != a {
 			p("activity %d: ActivityByID index broken", id)
 		}
@@ -610,3 +610,13 @@ func rejectMsg(updateID string) *protocolpb.Message {
 }
 
 var _ = timestamppb.Now
+
+// startedIdentity is the identity of the worker running the current
+// attempt. The identity of an earlier attempt's worker survives a retry in
+// the live state but not a reload (see BUGS.md, TestBugLastWorkerIdentityLostOnLoad).
+func startedIdentity(a *Activity) string {
+	if !a.Started {
+		return ""
+	}
+	return a.StartedIdentity
+}
