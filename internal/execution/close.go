@@ -49,10 +49,13 @@ func (s *State) forceCloseWFT(now time.Time) {
 
 // timeoutWorkflow closes the run because its run or execution timeout
 // passed; a retry policy may start a new run.
-func (s *State) timeoutWorkflow(now time.Time, newRunID NewRunID) {
+func (s *State) timeoutWorkflow(now time.Time, newRunID NewRunID, mayRetry bool) {
 	s.forceCloseWFT(now)
 	f := &failurepb.Failure{Message: "workflow timed out", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
-	delay, state := s.workflowRetry(now, f)
+	delay, state := time.Duration(0), enumspb.RETRY_STATE_TIMEOUT
+	if mayRetry {
+		delay, state = s.workflowRetry(now, f)
+	}
 	var next string
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
 		next = newRunID()

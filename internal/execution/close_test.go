@@ -140,7 +140,6 @@ func TestWorkflowTimeoutAndRetry(t *testing.T) {
 // Sundial counts from StartTime, so a retry or continue-as-new run whose
 // backoff is at least its run timeout times out before its first task.
 func TestBugRunTimeoutIgnoresFirstTaskBackoff(t *testing.T) {
-	t.Skip("BUG: workflow run timeout is measured from StartTime, ignoring FirstWorkflowTaskBackoff (see BUGS.md #1)")
 	h := newHarness(t, startAttrs(runTimeout(10*time.Second), func(a *historypb.WorkflowExecutionStartedEventAttributes) {
 		a.FirstWorkflowTaskBackoff = dur(30 * time.Second)
 	}))
@@ -179,7 +178,6 @@ func TestBugCloseWithAcceptedUpdateDiverges(t *testing.T) {
 // stranded. The engine persists the partial result (mutate persists even
 // when fn fails).
 func TestBugLateCommandErrorLeavesRunWithoutTask(t *testing.T) {
-	t.Skip("BUG: CompleteWorkflowTask returns a protocol-message error after partially applying the task; run left with no workflow task and stranded buffered events (see BUGS.md #3)")
 	cases := []struct {
 		name string
 		req  *workflowservice.RespondWorkflowTaskCompletedRequest
@@ -215,7 +213,6 @@ func TestBugLateCommandErrorLeavesRunWithoutTask(t *testing.T) {
 // by a history cache) is changed after the fact, and a reloaded state has
 // the policy back. Temporal reports RETRY_STATE_TIMEOUT here.
 func TestBugExecutionTimeoutMutatesStartEvent(t *testing.T) {
-	t.Skip("BUG: Tick on execution expiration sets s.Start.RetryPolicy = nil, mutating the emitted started event; RetryState is RETRY_POLICY_NOT_SET instead of TIMEOUT (see BUGS.md #4)")
 	h := newHarness(t, startAttrs(retryPolicy(time.Second, 0), func(a *historypb.WorkflowExecutionStartedEventAttributes) {
 		a.WorkflowExecutionExpirationTime = timestamppb.New(t0.Add(time.Minute))
 	}))

@@ -164,6 +164,9 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 			return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Unknown or unsupported command type %v.", cmd.CommandType)
 		}
 	}
+	if cerr := s.validateMessages(req); cerr != nil {
+		return cerr
+	}
 	// A workflow cannot close while events it has not seen are waiting:
 	// the worker gets a new task with them instead.
 	if closing && (len(s.Buffered) > 0 || s.hasUndeliveredUpdates()) {

@@ -26,7 +26,7 @@ func (s *State) NextDeadline() time.Time {
 		return d
 	}
 	if rt := s.Start.GetWorkflowRunTimeout().AsDuration(); rt > 0 {
-		min(s.StartTime.Add(rt))
+		min(s.ExecutionTime().Add(rt)) // the run timeout starts after any first-task backoff
 	}
 	if exp := s.expiration(); !exp.IsZero() {
 		min(exp)
@@ -106,12 +106,11 @@ func (s *State) Tick(now time.Time, newRunID NewRunID) {
 		return
 	}
 	if exp := s.expiration(); !exp.IsZero() && !now.Before(exp) {
-		s.Start.RetryPolicy = nil // the execution timeout ends the whole chain
-		s.timeoutWorkflow(now, newRunID)
+		s.timeoutWorkflow(now, newRunID, false) // the execution timeout ends the whole chain
 		return
 	}
-	if rt := s.Start.GetWorkflowRunTimeout().AsDuration(); rt > 0 && !now.Before(s.StartTime.Add(rt)) {
-		s.timeoutWorkflow(now, newRunID)
+	if rt := s.Start.GetWorkflowRunTimeout().AsDuration(); rt > 0 && !now.Before(s.ExecutionTime().Add(rt)) {
+		s.timeoutWorkflow(now, newRunID, true)
 		return
 	}
 	if !s.firstTaskScheduled && !now.Before(s.ExecutionTime()) {

@@ -5,10 +5,12 @@ import (
 	"sort"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
 	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
 )
 
 // ErrClosed is returned for operations that need an open run.
@@ -128,4 +130,46 @@ func (s *State) abortUpdates() {
 			s.out.UpdatesChanged = true
 		}
 	}
+}
+
+// validateMessages checks the protocol messages of a completed workflow
+// task (and the ProtocolMessage commands that reference them) before
+// anything is applied, so a bad message fails the task cleanly.
+func (s *State) validateMessages(req *workflowservice.RespondWorkflowTaskCompletedRequest) *CommandError {
+	bad := func(format string, args ...any) *CommandError {
+		return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, format, args...)
+	}
+	ids := map[string]bool{}
+	accepted := map[string]bool{}
+	for _, m := range req.Messages {
+		ids[m.Id] = true
+		body, err := m.GetBody().UnmarshalNew()
+		if err != nil {
+			return bad("Message %s has an unreadable body: %v", m.Id, err)
+		}
+		u := s.Updates[m.ProtocolInstanceId]
+		switch body.(type) {
+		case *updatepb.Acceptance:
+			if u == nil || (u.State != UpdateSent && u.State != UpdateAdmitted) {
+				return bad("Acceptance for unknown or already accepted update %s.", m.ProtocolInstanceId)
+			}
+			accepted[u.ID] = true
+		case *updatepb.Rejection:
+			if u == nil || u.State == UpdateCompleted || u.State == UpdateAccepted || accepted[m.ProtocolInstanceId] {
+				return bad("Rejection for unknown or accepted update %s.", m.ProtocolInstanceId)
+			}
+		case *updatepb.Response:
+			if u == nil || (u.State != UpdateAccepted && !accepted[m.ProtocolInstanceId]) {
+				return bad("Response for update %s that was not accepted.", m.ProtocolInstanceId)
+			}
+		default:
+			return bad("Message %s has an unsupported body type.", m.Id)
+		}
+	}
+	for _, cmd := range req.Commands {
+		if id := cmd.GetProtocolMessageCommandAttributes().GetMessageId(); cmd.CommandType == enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE && !ids[id] {
+			return bad("ProtocolMessageCommand referenced absent message ID %s", id)
+		}
+	}
+	return nil
 }
