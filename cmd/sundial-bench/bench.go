@@ -106,7 +106,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 	res.Rate = out.main.rate()
 	res.LatencyMs = summarize(out.main.lat)
 	res.Extra = out.extra
-	res.Notes = out.notes
+	res.Notes = append(out.notes, res.Notes...)
 	if res.ServerCPUSeconds != nil && res.Completed > 0 {
 		v := math.Round(*res.ServerCPUSeconds*1e6/float64(res.Completed)) / 1000
 		res.ServerCPUMsPerOp = &v
@@ -158,21 +158,26 @@ func (b *bench) startWorkers(sc scenario, taskQueue string) (stop func(), err er
 // meter reads server and client resource use around one scenario.
 type meter struct {
 	pid      int
+	start    time.Time
 	cpu0     float64
 	cpuOK    bool
 	self0    float64
+	busy0    float64
+	busyOK   bool
 	hwmReset bool
 	sampler  *rssSampler
 	rss0     int64
 }
 
 func startMeter(pid int) *meter {
-	m := &meter{pid: pid}
+	m := &meter{pid: pid, start: time.Now()}
 	m.self0, _ = cpuSeconds(os.Getpid())
+	var err error
+	m.busy0, err = machineBusySeconds()
+	m.busyOK = err == nil
 	if pid <= 0 {
 		return m
 	}
-	var err error
 	m.cpu0, err = cpuSeconds(pid)
 	m.cpuOK = err == nil
 	if st, err := readStatus(pid); err == nil {
@@ -190,6 +195,7 @@ func (m *meter) finish(r *Result) {
 	if m.pid <= 0 {
 		return
 	}
+	defer m.otherLoad(r)
 	peak := m.sampler.finish()
 	if m.cpuOK {
 		if c, err := cpuSeconds(m.pid); err == nil {
@@ -212,3 +218,18 @@ func (m *meter) finish(r *Result) {
 // ticks rounds a CPU time difference to the clock tick it is measured in,
 // dropping float noise such as 0.29000000000000004.
 func ticks(s float64) float64 { return math.Round(s*userHZ) / userHZ }
+
+// otherLoad records CPU used on the machine by neither the server nor the
+// bench during the scenario, and notes it when it is large enough to make
+// the numbers noisy (a quarter of one core or more).
+func (m *meter) otherLoad(r *Result) {
+	busy, err := machineBusySeconds()
+	if !m.busyOK || err != nil || r.ServerCPUSeconds == nil {
+		return
+	}
+	other := max(0, ticks(busy-m.busy0-*r.ServerCPUSeconds-r.BenchCPUSeconds))
+	r.OtherCPUSeconds = &other
+	if wall := time.Since(m.start).Seconds(); other > 0.25*wall {
+		r.Notes = append(r.Notes, fmt.Sprintf("other processes used %.1f CPU-s in %.1fs: numbers may be disturbed", other, wall))
+	}
+}

@@ -88,6 +88,9 @@ func compareWith(path string, cur *Report, threshold float64) (int, error) {
 			}
 			line += fmt.Sprintf("  %s %+.1f%%%s", m.name, pct, mark)
 		}
+		if disturbed(o) || disturbed(r) {
+			line += "  (other load on the machine in one run: noisy)"
+		}
 		fmt.Printf("%-16s%s\n", r.Scenario, line)
 	}
 	if regressions > 0 {
@@ -103,4 +106,10 @@ func short(c string) string {
 		return c[:12]
 	}
 	return c
+}
+
+// disturbed tells whether other processes used a quarter core or more
+// during the scenario, which makes its timings unreliable.
+func disturbed(r *Result) bool {
+	return r.OtherCPUSeconds != nil && r.WallSeconds > 0 && *r.OtherCPUSeconds > 0.25*r.WallSeconds
 }

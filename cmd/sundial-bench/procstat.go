@@ -130,3 +130,31 @@ func (s *rssSampler) finish() int64 {
 	defer s.mu.Unlock()
 	return s.peak
 }
+
+// machineBusySeconds is the CPU time all processes have spent busy (not idle
+// or waiting on I/O), from the first line of /proc/stat. Less the server's
+// and the bench's own, it shows how much other load on the machine could
+// have disturbed a scenario.
+func machineBusySeconds() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("unexpected /proc/stat")
+	}
+	var busy int64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		busy += n
+	}
+	return float64(busy) / userHZ, nil
+}

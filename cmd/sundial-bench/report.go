@@ -18,6 +18,7 @@ type Report struct {
 	Date      string            `json:"date"`
 	GoVersion string            `json:"go_version"`
 	CPUs      int               `json:"cpus"`
+	LoadAvg   string            `json:"loadavg_at_start"`
 	Flags     map[string]string `json:"flags"`
 	Server    ServerInfo        `json:"server"`
 	Scenarios []Result          `json:"scenarios"`
@@ -43,6 +44,7 @@ type Result struct {
 	ServerRSSStartBytes int64              `json:"server_rss_start_bytes,omitempty"`
 	ServerRSSEndBytes   int64              `json:"server_rss_end_bytes,omitempty"`
 	BenchCPUSeconds     float64            `json:"bench_cpu_seconds"`
+	OtherCPUSeconds     *float64           `json:"other_cpu_seconds,omitempty"`
 	Extra               map[string]float64 `json:"extra,omitempty"`
 	Notes               []string           `json:"notes,omitempty"`
 }
@@ -60,6 +62,7 @@ func newReport(cfg *config) *Report {
 		Date:      time.Now().UTC().Format(time.RFC3339),
 		GoVersion: runtime.Version(),
 		CPUs:      runtime.NumCPU(),
+		LoadAvg:   loadAvg(),
 		Flags:     flags,
 	}
 }
@@ -124,4 +127,13 @@ func fmtMs(v float64) string {
 		return fmt.Sprintf("%.2fms", v)
 	}
 	return fmt.Sprintf("%.1fms", v)
+}
+
+// loadAvg is /proc/loadavg at start: a busy machine explains a slow run.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
