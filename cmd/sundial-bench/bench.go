@@ -189,6 +189,7 @@ func startMeter(pid int) *meter {
 }
 
 func (m *meter) finish(r *Result) {
+	r.MeteredSeconds = time.Since(m.start).Seconds()
 	if self, err := cpuSeconds(os.Getpid()); err == nil {
 		r.BenchCPUSeconds = ticks(self - m.self0)
 	}
@@ -229,7 +230,7 @@ func (m *meter) otherLoad(r *Result) {
 	}
 	other := max(0, ticks(busy-m.busy0-*r.ServerCPUSeconds-r.BenchCPUSeconds))
 	r.OtherCPUSeconds = &other
-	if wall := time.Since(m.start).Seconds(); other > 0.25*wall {
+	if wall := r.MeteredSeconds; other > 0.25*wall {
 		r.Notes = append(r.Notes, fmt.Sprintf("other processes used %.1f CPU-s in %.1fs: numbers may be disturbed", other, wall))
 	}
 }

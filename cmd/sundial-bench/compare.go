@@ -111,5 +111,5 @@ func short(c string) string {
 // disturbed tells whether other processes used a quarter core or more
 // during the scenario, which makes its timings unreliable.
 func disturbed(r *Result) bool {
-	return r.OtherCPUSeconds != nil && r.WallSeconds > 0 && *r.OtherCPUSeconds > 0.25*r.WallSeconds
+	return r.OtherCPUSeconds != nil && r.MeteredSeconds > 0 && *r.OtherCPUSeconds > 0.25*r.MeteredSeconds
 }

@@ -45,6 +45,7 @@ type Result struct {
 	ServerRSSEndBytes   int64              `json:"server_rss_end_bytes,omitempty"`
 	BenchCPUSeconds     float64            `json:"bench_cpu_seconds"`
 	OtherCPUSeconds     *float64           `json:"other_cpu_seconds,omitempty"`
+	MeteredSeconds      float64            `json:"metered_seconds"` // window of the CPU numbers: warm-up, setup and teardown included
 	Extra               map[string]float64 `json:"extra,omitempty"`
 	Notes               []string           `json:"notes,omitempty"`
 }
