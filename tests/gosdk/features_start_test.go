@@ -12,6 +12,7 @@ import (
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -172,9 +173,13 @@ func TestFeatureStartRequestIDIdempotent(t *testing.T) {
 	e := startEnv(t)
 	svc := e.c.WorkflowService()
 	id := "reqid-" + uuid.NewString()[:8]
+	input, err := converter.GetDefaultDataConverter().ToPayloads(1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req := func(reqID string) *workflowservice.StartWorkflowExecutionRequest {
 		return &workflowservice.StartWorkflowExecutionRequest{
-			Namespace: "default", WorkflowId: id, WorkflowType: &commonpb.WorkflowType{Name: "WaitSignalsWorkflow"},
+			Namespace: "default", WorkflowId: id, WorkflowType: &commonpb.WorkflowType{Name: "WaitSignalsWorkflow"}, Input: input,
 			TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}, Identity: "test", RequestId: reqID,
 		}
 	}

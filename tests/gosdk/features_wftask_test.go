@@ -154,6 +154,7 @@ func PanicOnceWorkflow(ctx workflow.Context) (string, error) {
 func TestFeatureWFTFailureRetried(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	panicOnceCount.Store(0)
 	e.worker(func(w worker.Worker) { w.RegisterWorkflow(PanicOnceWorkflow) })
 	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("panic"), PanicOnceWorkflow)
 	if err != nil {
