@@ -20,10 +20,6 @@ import (
 	"github.com/sundial-io/sundial/internal/tasktoken"
 )
 
-// pollerWindow is how recently a worker must have polled for a query to be
-// sent to it; with none, QueryWorkflow fails fast with FailedPrecondition.
-const pollerWindow = 20 * time.Second
-
 // queryRegistry holds queries waiting for a worker's answer. Queries are
 // never persisted: they change nothing and a lost one is retried by the
 // caller.
@@ -117,9 +113,6 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 		}
 	}
 	key := matching.Key{Namespace: r.Namespace, Name: queue, Kind: matching.Workflow}
-	if !e.match.HasPoller(key, pollerWindow) && !e.match.HasPoller(matching.Key{Namespace: r.Namespace, Name: st.TaskQueue(), Kind: matching.Workflow}, pollerWindow) {
-		return nil, serviceerror.NewFailedPrecondition("There is no worker polling the workflow's task queue: no poller seen for task queue recently, worker may be down.")
-	}
 	id := uuid.NewString()
 	p := &pendingQuery{query: r.Query, st: st, done: make(chan queryAnswer, 1)}
 	e.queries.add(id, p)

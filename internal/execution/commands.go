@@ -366,6 +366,10 @@ func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttri
 	if tq.GetName() == "" {
 		tq = &taskqueuepb.TaskQueue{Name: s.TaskQueue(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
 	}
+	policy := a.ParentClosePolicy
+	if policy == enumspb.PARENT_CLOSE_POLICY_UNSPECIFIED {
+		policy = enumspb.PARENT_CLOSE_POLICY_TERMINATE // Temporal's default
+	}
 	wtt := a.WorkflowTaskTimeout
 	if wtt.AsDuration() <= 0 {
 		wtt = durationpb.New(DefaultWorkflowTaskTimeout)
@@ -374,7 +378,7 @@ func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttri
 		ev.Attributes = &historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes{StartChildWorkflowExecutionInitiatedEventAttributes: &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{
 			Namespace: ns, WorkflowId: a.WorkflowId, WorkflowType: a.WorkflowType, TaskQueue: tq, Input: a.Input,
 			WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout, WorkflowTaskTimeout: wtt,
-			ParentClosePolicy: a.ParentClosePolicy, Control: a.Control, WorkflowTaskCompletedEventId: c.wftCompleted,
+			ParentClosePolicy: policy, Control: a.Control, WorkflowTaskCompletedEventId: c.wftCompleted,
 			WorkflowIdReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, CronSchedule: a.CronSchedule,
 			Header: a.Header, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Priority: a.Priority,
 		}}
