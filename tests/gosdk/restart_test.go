@@ -2,6 +2,7 @@ package gosdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -472,5 +473,69 @@ func TestRestartManyInFlight(t *testing.T) {
 		if c := count(evs, enumspb.EVENT_TYPE_TIMER_FIRED); c != 3 {
 			t.Fatalf("%s: %d timers fired: %v", r.id, c, types(evs))
 		}
+	}
+}
+
+func RestartCancelWorkflow(ctx workflow.Context) (string, error) {
+	err := workflow.Sleep(ctx, time.Hour)
+	if temporal.IsCanceledError(err) {
+		return "", err
+	}
+	return "slept", err
+}
+
+// rsTakeWorkflowTask stops w, clears stickiness, sends a signal and starts
+// the resulting workflow task with a raw poll that is never answered.
+func rsTakeWorkflowTask(e *env, w worker.Worker, id, runID string) {
+	e.t.Helper()
+	w.Stop()
+	svc := e.c.WorkflowService()
+	ctx := e.ctx()
+	if _, err := svc.ResetStickyTaskQueue(ctx, &workflowservice.ResetStickyTaskQueueRequest{Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID}}); err != nil {
+		e.t.Fatalf("reset sticky: %v", err)
+	}
+	if err := e.c.SignalWorkflow(ctx, id, runID, "poke", nil); err != nil {
+		e.t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	wt, err := svc.PollWorkflowTaskQueue(pctx, &workflowservice.PollWorkflowTaskQueueRequest{Namespace: "default", TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}, Identity: "vanishing-workflow-worker"})
+	if err != nil || len(wt.TaskToken) == 0 {
+		e.t.Fatalf("poll workflow task: %v", err)
+	}
+}
+
+// TestRestartBufferedCancelRequest: a cancel request that arrives while a
+// workflow task is in flight is acknowledged, so it must survive a restart.
+func TestRestartBufferedCancelRequest(t *testing.T) {
+	e := newEnv(t)
+	w1 := e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartCancelWorkflow) })
+	opts := e.opts("restart-cancel")
+	opts.WorkflowTaskTimeout = time.Second
+	run, err := e.c.ExecuteWorkflow(e.ctx(), opts, RestartCancelWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, runID := run.GetID(), run.GetRunID()
+	rsWaitHistory(e, id, runID, 10*time.Second, "timer started", func(evs []*historypb.HistoryEvent) bool {
+		return count(evs, enumspb.EVENT_TYPE_TIMER_STARTED) == 1
+	})
+	rsTakeWorkflowTask(e, w1, id, runID)
+	if err := e.c.CancelWorkflow(e.ctx(), id, runID); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	rsWorker(e, e.tq, func(w worker.Worker) { w.RegisterWorkflow(RestartCancelWorkflow) })
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	err = e.c.GetWorkflow(wctx, id, runID).Get(wctx, nil)
+	var canceled *temporal.CanceledError
+	if !errors.As(err, &canceled) {
+		t.Fatalf("want the workflow canceled, got %v; history: %v", err, types(e.history(id, runID)))
+	}
+	evs := e.history(id, runID)
+	requireWellFormed(t, evs)
+	if n := count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED); n != 1 {
+		t.Fatalf("%d cancel requests: %v", n, types(evs))
 	}
 }
