@@ -2,11 +2,14 @@ package gosdk
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -324,3 +327,65 @@ func TestFeatureSignalFollowsContinueAsNew(t *testing.T) {
 }
 
 var _ client.Client
+
+// QueryErrWorkflow has a query handler that fails and one that works.
+func QueryErrWorkflow(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, "bad", func() (string, error) { return "", errors.New("query handler failed") }); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, "good", func() (string, error) { return "fine", nil }); err != nil {
+		return err
+	}
+	workflow.GetSignalChannel(ctx, "finish").Receive(ctx, nil)
+	return nil
+}
+
+func TestFeatureQueryErrorsAndRejectCondition(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(QueryErrWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("queryerr"), QueryErrWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.QueryWorkflow(e.ctx(), run.GetID(), "", "bad"); err == nil || !strings.Contains(err.Error(), "query handler failed") {
+		t.Fatalf("failing query handler: %v", err)
+	}
+	var qf *serviceerror.QueryFailed
+	if _, err := e.c.QueryWorkflow(e.ctx(), run.GetID(), "", "bad"); !errors.As(err, &qf) {
+		t.Fatalf("want QueryFailed, got %T", err)
+	}
+	resp, err := e.c.QueryWorkflowWithOptions(e.ctx(), &client.QueryWorkflowWithOptionsRequest{
+		WorkflowID: run.GetID(), QueryType: "good", QueryRejectCondition: enumspb.QUERY_REJECT_CONDITION_NOT_OPEN,
+	})
+	if err != nil || resp.QueryRejected != nil {
+		t.Fatalf("query of open workflow with NOT_OPEN: %v %v", resp, err)
+	}
+	var s string
+	if err := resp.QueryResult.Get(&s); err != nil || s != "fine" {
+		t.Fatalf("query result %q %v", s, err)
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), run.GetID(), "", "finish", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = e.c.QueryWorkflowWithOptions(e.ctx(), &client.QueryWorkflowWithOptionsRequest{
+		WorkflowID: run.GetID(), QueryType: "good", QueryRejectCondition: enumspb.QUERY_REJECT_CONDITION_NOT_OPEN,
+	})
+	if err != nil || resp.QueryRejected == nil || resp.QueryRejected.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Fatalf("query of closed workflow with NOT_OPEN: %v %v", resp, err)
+	}
+	// Unknown workflow: NotFound everywhere.
+	var nf *serviceerror.NotFound
+	if _, err := e.c.QueryWorkflow(e.ctx(), "no-such-workflow", "", "good"); !errors.As(err, &nf) {
+		t.Fatalf("query unknown workflow: %T %v", err, err)
+	}
+	if _, err := e.c.DescribeWorkflowExecution(e.ctx(), "no-such-workflow", ""); !errors.As(err, &nf) {
+		t.Fatalf("describe unknown workflow: %T %v", err, err)
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), "no-such-workflow", "", "x", nil); !errors.As(err, &nf) {
+		t.Fatalf("signal unknown workflow: %T %v", err, err)
+	}
+}
