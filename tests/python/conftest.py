@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -214,3 +215,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         lines = lines[:100] + [f"... {len(lines) - 400} lines cut, see "
                                f"{HERE}/sundial-server.*.log ..."] + lines[-300:]
     terminalreporter.write_line("\n".join(lines))
+
+
+# The SDK's Rust core runs background threads that can panic or abort while
+# the interpreter finalizes (after every test has finished and been
+# reported). That is no part of what this suite checks and must not change
+# pytest's verdict, so the process ends with pytest's own exit status.
+_exit_status: Optional[int] = None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _exit_status is not None and os.environ.get("SUNDIAL_PYTEST_HARD_EXIT", "1") == "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)

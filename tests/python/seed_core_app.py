@@ -331,3 +331,24 @@ class EchoSizeWorkflow:
     @workflow.run
     async def run(self, data: str) -> int:
         return len(data)
+
+
+# ---------------------------------------------------------------------------
+# "Workflow code must be deterministic ... no system date or time"
+# ---------------------------------------------------------------------------
+
+
+@workflow.defn
+class SandboxedClockWorkflow:
+    @workflow.run
+    async def run(self) -> List[str]:
+        import datetime
+
+        out = []
+        try:
+            datetime.datetime.now()
+            out.append("system clock allowed")
+        except Exception as err:  # the sandbox refuses it
+            out.append(type(err).__name__)
+        out.append(type(workflow.now()).__name__)  # the deterministic alternative
+        return out

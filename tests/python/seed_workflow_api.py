@@ -221,7 +221,9 @@ class ParentWorkflow:
             "input data",
             id=child_id,
             task_queue=child_task_queue,  # page: "child-queue"
-            memo={"started_by": "parent"},  # gap: a start option from the signature
+            memo={"started_by": "parent"},  # gap: start options from the signature
+            search_attributes=temporalio.common.TypedSearchAttributes(
+                [temporalio.common.SearchAttributePair(KEYWORD, "child-keyword")]),
         )
         result = await child_handle
         return {
@@ -276,6 +278,14 @@ class ChildScenariosParent:
                 return "child completed"
             except ChildWorkflowError as err:
                 return f"{type(err.cause).__name__}/{err.cause.message}/{err.cause.type}"
+        if scenario == "timeout":
+            try:
+                await workflow.execute_child_workflow(
+                    WaitingChild.run, id=f"{prefix}-child",
+                    execution_timeout=timedelta(seconds=1))
+                return "child completed"
+            except ChildWorkflowError as err:
+                return f"{type(err.cause).__name__}/{err.cause.type.name}"
         if scenario == "close":
             ids = []
             for policy in (ParentClosePolicy.TERMINATE, ParentClosePolicy.ABANDON,

@@ -41,6 +41,7 @@ from seed_core_app import (
     ScanInput,
     ScanResult,
     ScanType,
+    SandboxedClockWorkflow,
     ScanWorkflow,
     SerializableParamsWorkflow,
     SyncActivitiesWorkflow,
@@ -199,6 +200,13 @@ async def test_activity_error_reaches_client(client, tq, wid):
     assert len(failed) == 1
     assert failed[0].activity_task_failed_event_attributes.failure.message == "disk full"
     assert event_name(evs[-1]) == "WorkflowExecutionFailed"
+
+
+async def test_workflow_sandbox_refuses_system_clock(client, tq, wid):
+    async with new_worker(client, tq, [SandboxedClockWorkflow]):
+        assert await within(client.execute_workflow(
+            SandboxedClockWorkflow.run, id=wid(), task_queue=tq)) == [
+            "RestrictedWorkflowAccessError", "datetime"]
 
 
 # ---------------------------------------------------------------------------

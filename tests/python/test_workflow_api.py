@@ -221,6 +221,7 @@ async def test_child_workflow_result_and_history(client, tq, wid):
     assert child_desc.status == WorkflowExecutionStatus.COMPLETED
     assert child_desc.parent_id == handle.id
     assert await child_desc.memo() == {"started_by": "parent"}
+    assert child_desc.typed_search_attributes.get(api.KEYWORD) == "child-keyword"
 
 
 async def test_child_workflow_signal(client, tq, wid):
@@ -252,6 +253,15 @@ async def test_child_workflow_failure_propagates(client, tq, wid):
         handle = await client.start_workflow(api.ChildScenariosParent.run, args=["fail", wid("p")], id=wid(), task_queue=tq)
         assert await result(handle) == "ApplicationError/child failed/ChildBroke"
     assert "ChildWorkflowExecutionFailed" in await event_names(handle)
+
+
+async def test_child_workflow_execution_timeout(client, tq, wid):
+    prefix = wid("p")
+    async with new_worker(client, tq, [api.ChildScenariosParent, api.WaitingChild]):
+        handle = await client.start_workflow(api.ChildScenariosParent.run, args=["timeout", prefix], id=wid(), task_queue=tq)
+        assert await result(handle) == "TimeoutError/START_TO_CLOSE"
+    assert "ChildWorkflowExecutionTimedOut" in await event_names(handle)
+    assert (await client.get_workflow_handle(f"{prefix}-child").describe()).status == WorkflowExecutionStatus.TIMED_OUT
 
 
 async def test_parent_close_policy(client, tq, wid):
