@@ -651,3 +651,143 @@ func TestRestartSamePortWorkersReconnect(t *testing.T) {
 	}
 	t.Logf("all done %v after the restart", time.Since(began).Round(time.Millisecond))
 }
+
+// RestartParentWorkflow runs ChildBlock on childTQ and returns its result.
+func RestartParentWorkflow(ctx workflow.Context, childTQ string) (string, error) {
+	ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "-child", TaskQueue: childTQ,
+	})
+	var out string
+	err := workflow.ExecuteChildWorkflow(ctx, ChildBlock).Get(ctx, &out)
+	return "parent:" + out, err
+}
+
+// TestRestartChildCompletedWhileParentTaskInFlight: a child closes while
+// its parent's workflow task is in flight (the parent's
+// ChildWorkflowExecutionCompleted is buffered), then the server restarts.
+// The parent must still learn the child's result.
+func TestRestartChildCompletedWhileParentTaskInFlight(t *testing.T) {
+	e := newEnv(t)
+	childTQ := e.tq + "-child"
+	w1 := e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartParentWorkflow) })
+	wc := rsWorker(e, childTQ, func(w worker.Worker) { w.RegisterWorkflow(ChildBlock) })
+	opts := e.opts("restart-parent")
+	opts.WorkflowTaskTimeout = time.Second
+	run, err := e.c.ExecuteWorkflow(e.ctx(), opts, RestartParentWorkflow, childTQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, runID := run.GetID(), run.GetRunID()
+	rsWaitHistory(e, id, runID, 10*time.Second, "child started", func(evs []*historypb.HistoryEvent) bool {
+		return count(evs, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) == 1 && count(evs, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 2
+	})
+	rsTakeWorkflowTask(e, w1, id, runID)
+	if err := e.c.SignalWorkflow(e.ctx(), id+"-child", "", "release", nil); err != nil {
+		t.Fatal(err)
+	}
+	var childOut string
+	if err := e.c.GetWorkflow(e.ctx(), id+"-child", "").Get(e.ctx(), &childOut); err != nil || childOut != "released" {
+		t.Fatalf("child: %q %v", childOut, err)
+	}
+	wc.Stop()
+	e.restart()
+	rsWorker(e, e.tq, func(w worker.Worker) { w.RegisterWorkflow(RestartParentWorkflow) })
+	rsWorker(e, childTQ, func(w worker.Worker) { w.RegisterWorkflow(ChildBlock) })
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	var out string
+	if err := e.c.GetWorkflow(wctx, id, runID).Get(wctx, &out); err != nil {
+		t.Fatalf("parent after restart: %v; history %v", err, types(e.history(id, runID)))
+	}
+	if out != "parent:released" {
+		t.Fatalf("parent result %q", out)
+	}
+	evs := e.history(id, runID)
+	requireWellFormed(t, evs)
+	if n := count(evs, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED); n != 1 {
+		t.Fatalf("%d child completed events: %v", n, types(evs))
+	}
+}
+
+// TestRestartRunTimeout: a run timeout that falls due while the server is
+// down fires after the restart, with no worker needed.
+func TestRestartRunTimeout(t *testing.T) {
+	e := newEnv(t)
+	w1 := e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartCancelWorkflow) })
+	opts := e.opts("restart-runtimeout")
+	opts.WorkflowRunTimeout = 2 * time.Second
+	run, err := e.c.ExecuteWorkflow(e.ctx(), opts, RestartCancelWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsWaitHistory(e, run.GetID(), run.GetRunID(), 10*time.Second, "timer started", func(evs []*historypb.HistoryEvent) bool {
+		return count(evs, enumspb.EVENT_TYPE_TIMER_STARTED) == 1
+	})
+	w1.Stop()
+	e.stop()
+	time.Sleep(2200 * time.Millisecond) // the deadline passes while down
+	e.start()
+	evs := rsWaitHistory(e, run.GetID(), run.GetRunID(), 5*time.Second, "run timed out", func(evs []*historypb.HistoryEvent) bool {
+		return count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT) == 1
+	})
+	requireWellFormed(t, evs)
+	d, err := e.c.DescribeWorkflowExecution(e.ctx(), run.GetID(), run.GetRunID())
+	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
+		t.Fatalf("describe: %v %v", d, err)
+	}
+}
+
+// RestartCANWorkflow continues as new until n reaches 5.
+func RestartCANWorkflow(ctx workflow.Context, n int) (int, error) {
+	if n >= 5 {
+		return n, nil
+	}
+	if err := workflow.Sleep(ctx, 150*time.Millisecond); err != nil {
+		return 0, err
+	}
+	return 0, workflow.NewContinueAsNewError(ctx, RestartCANWorkflow, n+1)
+}
+
+// TestRestartContinueAsNewChain restarts in the middle of a
+// continue-as-new chain; the chain finishes and visibility agrees.
+func TestRestartContinueAsNewChain(t *testing.T) {
+	e := newEnv(t)
+	w1 := e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartCANWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("restart-can"), RestartCANWorkflow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	w1.Stop()
+	e.restart()
+	rsWorker(e, e.tq, func(w worker.Worker) { w.RegisterWorkflow(RestartCANWorkflow) })
+	var n int
+	if err := e.c.GetWorkflow(e.ctx(), run.GetID(), "").Get(e.ctx(), &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 {
+		t.Fatalf("chain ended at %d", n)
+	}
+	first := e.history(run.GetID(), run.GetRunID())
+	requireWellFormed(t, first)
+	if count(first, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW) != 1 {
+		t.Fatalf("first run: %v", types(first))
+	}
+	// Restart again: the finished chain is still visible as such.
+	e.restart()
+	d, err := e.c.DescribeWorkflowExecution(e.ctx(), run.GetID(), "")
+	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Fatalf("describe current run after second restart: %v %v", d, err)
+	}
+	resp, err := e.c.ListWorkflow(e.ctx(), &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", run.GetID())})
+	if err != nil {
+		t.Fatalf("list after restart: %v", err)
+	}
+	runs := map[enumspb.WorkflowExecutionStatus]int{}
+	for _, ex := range resp.Executions {
+		runs[ex.Status]++
+	}
+	if runs[enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW] != 5 || runs[enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED] != 1 || len(resp.Executions) != 6 {
+		t.Fatalf("visibility after restart: %v (%d runs)", runs, len(resp.Executions))
+	}
+}
