@@ -116,7 +116,6 @@ func RestartComboWorkflow(ctx workflow.Context, tqA, tqB string) (string, error)
 // the activity is retried), an activity scheduled but never started, and
 // a signal that arrived while a workflow task was in flight.
 func TestRestartPendingTimerActivitiesBufferedSignal(t *testing.T) {
-	rsKnownBug(t, "KNOWN BUG (issue 2/4): a signal buffered while a workflow task is in flight is not persisted, so it is lost on restart; see FAILING_RELIABILITY.md")
 	e := newEnv(t)
 	tqA, tqB := e.tq+"-a", e.tq+"-b"
 	w1 := e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartComboWorkflow) })
@@ -522,7 +521,6 @@ func rsTakeWorkflowTask(e *env, w worker.Worker, id, runID string) {
 // TestRestartBufferedCancelRequest: a cancel request that arrives while a
 // workflow task is in flight is acknowledged, so it must survive a restart.
 func TestRestartBufferedCancelRequest(t *testing.T) {
-	rsKnownBug(t, "KNOWN BUG: a cancel request buffered while a workflow task is in flight is not persisted, so it is lost on restart; see FAILING_RELIABILITY.md")
 	e := newEnv(t)
 	w1 := e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartCancelWorkflow) })
 	opts := e.opts("restart-cancel")
@@ -574,7 +572,6 @@ func RestartSignalLoopWorkflow(ctx workflow.Context) ([]string, error) {
 // queue at once, so another worker picks them up without waiting for the
 // sticky schedule-to-start timeout (ShutdownWorker's documented contract).
 func TestRestartWorkerShutdownUnsticks(t *testing.T) {
-	rsKnownBug(t, "KNOWN GAP: after ShutdownWorker new workflow tasks still go to the dead sticky queue (5 s delay); see FAILING_RELIABILITY.md")
 	e := newEnv(t)
 	w1 := e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartSignalLoopWorkflow) })
 	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("unstick"), RestartSignalLoopWorkflow)
