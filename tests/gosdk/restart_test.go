@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -787,4 +788,63 @@ func TestRestartContinueAsNewChain(t *testing.T) {
 	if runs[enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW] != 5 || runs[enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED] != 1 || len(resp.Executions) != 6 {
 		t.Fatalf("visibility after restart: %v (%d runs)", runs, len(resp.Executions))
 	}
+}
+
+// TestRestartIdempotentRetries: a client that retries a start or a signal
+// with the same request id after a server restart (it never saw the reply)
+// must not create a second run or a second signal.
+func TestRestartIdempotentRetries(t *testing.T) {
+	e := newEnv(t)
+	id := "restart-idem-" + uuid.NewString()[:8]
+	startReq := &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: "default", WorkflowId: id, WorkflowType: &commonpb.WorkflowType{Name: "RestartSignalLoopWorkflow"},
+		TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}, RequestId: uuid.NewString(), Identity: "idem",
+	}
+	first, err := e.c.WorkflowService().StartWorkflowExecution(e.ctx(), startReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigReq := &workflowservice.SignalWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id}, SignalName: "s",
+		Input: mustPayloads(t, e, "once"), RequestId: uuid.NewString(), Identity: "idem",
+	}
+	if _, err := e.c.WorkflowService().SignalWorkflowExecution(e.ctx(), sigReq); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	again, err := e.c.WorkflowService().StartWorkflowExecution(e.ctx(), startReq)
+	if err != nil {
+		t.Fatalf("retried start after restart: %v", err)
+	}
+	if again.RunId != first.RunId {
+		t.Fatalf("retried start after restart made run %s, first was %s", again.RunId, first.RunId)
+	}
+	if _, err := e.c.WorkflowService().SignalWorkflowExecution(e.ctx(), sigReq); err != nil {
+		t.Fatalf("retried signal after restart: %v", err)
+	}
+	rsWorker(e, e.tq, func(w worker.Worker) { w.RegisterWorkflow(RestartSignalLoopWorkflow) })
+	if err := e.c.SignalWorkflow(e.ctx(), id, "", "s", "done"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := e.c.GetWorkflow(e.ctx(), id, first.RunId).Get(e.ctx(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "once" {
+		t.Fatalf("signals seen by the workflow: %v (the retried signal was applied twice?)", got)
+	}
+	evs := e.history(id, first.RunId)
+	requireWellFormed(t, evs)
+	if n := count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED); n != 2 {
+		t.Fatalf("%d signal events, want 2 (once + done): %v", n, types(evs))
+	}
+}
+
+func mustPayloads(t *testing.T, e *env, v interface{}) *commonpb.Payloads {
+	t.Helper()
+	p, err := converter.GetDefaultDataConverter().ToPayloads(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
