@@ -220,7 +220,7 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		return nil, nil
 	}
 	o := cur.TakeOutbox()
-	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged {
+	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged {
 		return nil, nil
 	}
 	fx := &effects{w: w, ns: cur.Namespace, wfid: cur.WorkflowID, runID: cur.RunID, tasks: o.Tasks}
@@ -240,14 +240,12 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		e.timers.set(runRef{w.key, cur.RunID}, time.Time{})
 	}
 	w.dirty = false
-	if len(o.Events) > 0 || o.NewRun != nil || len(b.Runs) > 0 {
-		c, seq, err := e.apply(b)
-		if err != nil {
-			return nil, err
-		}
-		fx.commit, fx.seq = c, seq
-		w.lastSeq = seq
+	c, seq, err := e.apply(b)
+	if err != nil {
+		return nil, err
 	}
+	fx.commit, fx.seq = c, seq
+	w.lastSeq = seq
 	e.timers.set(runRef{w.key, w.cur.RunID}, w.cur.NextDeadline())
 	close(w.changed)
 	w.changed = make(chan struct{})

@@ -341,16 +341,26 @@ func (e *Engine) ResetSticky(ctx context.Context, ns string, ex *commonpb.Workfl
 	})
 }
 
-// ShutdownWorker moves the pending tasks of a worker's sticky queue back to
-// the normal queues.
+// ShutdownWorker unsticks every run whose sticky queue is the stopping
+// worker's: queued tasks move back to the normal queues at once and later
+// tasks go there too, instead of waiting out the sticky timeout.
 func (e *Engine) ShutdownWorker(ctx context.Context, ns, stickyQueue string) {
 	for _, t := range e.match.Drain(matching.Key{Namespace: ns, Name: stickyQueue, Kind: matching.Workflow}) {
 		if t.QueryID != "" {
 			e.queries.fail(t.QueryID, serviceerror.NewUnavailable("worker shut down"))
-			continue
 		}
-		_ = e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
-			if w.cur != nil && w.cur.RunID == t.RunID {
+	}
+	e.mu.Lock()
+	var keys []wfKey
+	for k := range e.workflows {
+		if k.ns == ns {
+			keys = append(keys, k)
+		}
+	}
+	e.mu.Unlock()
+	for _, k := range keys {
+		_ = e.mutate(ctx, k.ns, k.id, func(w *workflow) error {
+			if w.cur != nil && w.cur.Running() && w.cur.StickyQueue == stickyQueue {
 				w.cur.ResetSticky()
 			}
 			return nil

@@ -106,6 +106,10 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID, "Activity with id %s is already pending.", a.ActivityId)
 			}
 			activities[a.ActivityId] = true
+			if a.ScheduleToCloseTimeout.AsDuration() < 0 || a.ScheduleToStartTimeout.AsDuration() < 0 ||
+				a.StartToCloseTimeout.AsDuration() < 0 || a.HeartbeatTimeout.AsDuration() < 0 {
+				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "A valid timeout may not be negative. ActivityId=%s", a.ActivityId)
+			}
 			if a.ScheduleToCloseTimeout.AsDuration() <= 0 && a.StartToCloseTimeout.AsDuration() <= 0 {
 				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.")
 			}
@@ -154,9 +158,26 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 		case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
 			enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
 			closing = true
-			if cmd.CommandType == enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION {
+			switch cmd.CommandType {
+			case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
 				if cmd.GetContinueAsNewWorkflowExecutionCommandAttributes() == nil {
-					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, "ContinueAsNewWorkflowExecutionCommandAttributes is not set.")
+					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, "ContinueAsNewWorkflowExecutionCommandAttributes is not set on command.")
+				}
+			case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+				if cmd.GetCompleteWorkflowExecutionCommandAttributes() == nil {
+					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES, "CompleteWorkflowExecutionCommandAttributes is not set on command.")
+				}
+			case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+				a := cmd.GetFailWorkflowExecutionCommandAttributes()
+				if a == nil {
+					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, "FailWorkflowExecutionCommandAttributes is not set on command.")
+				}
+				if a.Failure == nil {
+					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, "Failure is not set on command.")
+				}
+			case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+				if cmd.GetCancelWorkflowExecutionCommandAttributes() == nil {
+					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES, "CancelWorkflowExecutionCommandAttributes is not set on command.")
 				}
 			}
 		case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:

@@ -200,6 +200,7 @@ func (s *State) addEvent(now time.Time, buffer bool, fill func(*historypb.Histor
 	if buffer && s.WFTStarted() {
 		s.Buffered = append(s.Buffered, ev)
 		s.applyBuffered(ev)
+		s.out.RecordChanged = true // buffered events live in the run record
 		return ev
 	}
 	ev.EventId = s.NextEventID
@@ -285,6 +286,9 @@ type Outbox struct {
 	NewRun *State
 	// UpdatesChanged is set when an update changed stage (waiters recheck).
 	UpdatesChanged bool
+	// RecordChanged is set when the run record changed without new history
+	// events (an event was buffered); it must still be written.
+	RecordChanged bool
 }
 
 // TakeOutbox returns and clears what the last operations produced.

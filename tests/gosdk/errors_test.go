@@ -533,7 +533,6 @@ func TestErrors(t *testing.T) {
 	})
 
 	t.Run("InvalidCommands", func(t *testing.T) {
-		rsKnownBug(t, "KNOWN BUG: some invalid commands (negative activity timeouts, nil close attributes) are accepted; see FAILING_RELIABILITY.md")
 		// Invalid commands in a real workflow task fail the completion
 		// with InvalidArgument (as Temporal's command validator does).
 		tq := e.tq + "-badcmd"
