@@ -134,7 +134,7 @@ func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *exe
 		Namespace: a.Namespace, WorkflowID: a.WorkflowId, WorkflowType: a.WorkflowType, TaskQueue: a.TaskQueue.GetName(),
 		Input: a.Input, ExecTimeout: a.WorkflowExecutionTimeout.AsDuration(), RunTimeout: a.WorkflowRunTimeout.AsDuration(),
 		TaskTimeout: a.WorkflowTaskTimeout.AsDuration(), RequestID: fmt.Sprintf("%s:%d", parent.RunID, c.InitiatedEventID),
-		ReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, Memo: a.Memo, Search: a.SearchAttributes,
+		ReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, Memo: a.Memo, Search: a.SearchAttributes, CronSchedule: a.CronSchedule,
 		Header: a.Header, Priority: a.Priority,
 		Parent: &ParentInfo{Namespace: parent.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: parent.WorkflowID, RunId: parent.RunID},
 			InitiatedID: c.InitiatedEventID, Root: root},

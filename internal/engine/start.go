@@ -40,6 +40,7 @@ type StartParams struct {
 	Header         *commonpb.Header
 	StartDelay     time.Duration
 	Priority       *commonpb.Priority
+	CronSchedule   string
 	// Parent is set for child workflows.
 	Parent *ParentInfo
 	// LastCompletionResult / ContinuedFailure as passed by clients.
@@ -183,6 +184,10 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 	if p.StartDelay > 0 {
 		a.FirstWorkflowTaskBackoff = durationpb.New(p.StartDelay)
 	}
+	if p.CronSchedule != "" {
+		a.CronSchedule = p.CronSchedule
+		a.FirstWorkflowTaskBackoff = durationpb.New(p.StartDelay + execution.CronBackoff(p.CronSchedule, now.Add(p.StartDelay)))
+	}
 	if pa := p.Parent; pa != nil {
 		a.ParentWorkflowNamespace = pa.Namespace
 		a.ParentWorkflowNamespaceId = pa.Namespace
@@ -202,6 +207,7 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
+		CronSchedule: r.CronSchedule,
 	}
 }
 
@@ -214,6 +220,7 @@ func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalW
 		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(), Priority: r.Priority,
+		CronSchedule: r.CronSchedule,
 	}
 	var res *StartResult
 	err := e.mutate(ctx, r.Namespace, r.WorkflowId, func(w *workflow) error {

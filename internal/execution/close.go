@@ -57,15 +57,23 @@ func (s *State) timeoutWorkflow(now time.Time, newRunID NewRunID, mayRetry bool)
 		delay, state = s.workflowRetry(now, f)
 	}
 	var next string
+	cronRun := false
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
 		next = newRunID()
+	} else if mayRetry {
+		if next = s.cronNext(newRunID); next != "" {
+			cronRun = true
+		}
 	}
 	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: &historypb.WorkflowExecutionTimedOutEventAttributes{
 			RetryState: state, NewExecutionRunId: next,
 		}}
 	})
-	if next != "" {
+	switch {
+	case cronRun:
+		s.startCron(now, next, nil, f)
+	case next != "":
 		s.startRetry(now, next, delay, f)
 	}
 	s.onClosed(next == "")
@@ -124,6 +132,7 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		Identity:                        st.Identity,
 		WorkflowId:                      s.WorkflowID,
 		Priority:                        st.Priority,
+		CronSchedule:                    st.CronSchedule,
 	}
 }
 

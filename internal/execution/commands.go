@@ -266,25 +266,35 @@ func (c *cmdCtx) handle(cmd *commandpb.Command) error {
 		return s.handleMessage(c.now, m)
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
 		a := cmd.GetCompleteWorkflowExecutionCommandAttributes()
+		next := s.cronNext(c.newRunID)
 		c.add(func(ev *historypb.HistoryEvent) {
 			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{
-				Result: a.GetResult(), WorkflowTaskCompletedEventId: c.wftCompleted,
+				Result: a.GetResult(), WorkflowTaskCompletedEventId: c.wftCompleted, NewExecutionRunId: next,
 			}}
 		})
-		s.onClosed(true)
+		if next != "" {
+			s.startCron(c.now, next, a.GetResult(), nil)
+		}
+		s.onClosed(next == "")
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
 		f := cmd.GetFailWorkflowExecutionCommandAttributes().GetFailure()
 		delay, state := s.workflowRetry(c.now, f)
 		var next string
+		cronRun := false
 		if state == enumspb.RETRY_STATE_IN_PROGRESS {
 			next = c.newRunID()
+		} else if next = s.cronNext(c.newRunID); next != "" {
+			cronRun = true
 		}
 		c.add(func(ev *historypb.HistoryEvent) {
 			ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
 				Failure: f, RetryState: state, WorkflowTaskCompletedEventId: c.wftCompleted, NewExecutionRunId: next,
 			}}
 		})
-		if next != "" {
+		switch {
+		case cronRun:
+			s.startCron(c.now, next, nil, f)
+		case next != "":
 			s.startRetry(c.now, next, delay, f)
 		}
 		s.onClosed(next == "")

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sundial-io/sundial/internal/engine"
+	"github.com/sundial-io/sundial/internal/execution"
 )
 
 func checkExecution(ex *commonpb.WorkflowExecution) error {
@@ -74,6 +75,11 @@ func validateStart(p *engine.StartParams) error {
 	if err := validateSearch(p.Search); err != nil {
 		return err
 	}
+	if p.CronSchedule != "" {
+		if err := execution.ValidateCron(p.CronSchedule); err != nil {
+			return invalid("Invalid CronSchedule %q: %v", p.CronSchedule, err)
+		}
+	}
 	if p.ConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING && p.ReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING {
 		return invalid("Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy.")
 	}
@@ -106,7 +112,7 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 		return nil, err
 	}
 	p := &engine.StartParams{Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
-		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes}
+		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes, CronSchedule: r.CronSchedule}
 	if err := validateStart(p); err != nil {
 		return nil, err
 	}

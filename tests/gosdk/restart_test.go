@@ -582,8 +582,21 @@ func TestRestartWorkerShutdownUnsticks(t *testing.T) {
 	if err := e.c.SignalWorkflow(e.ctx(), run.GetID(), run.GetRunID(), "s", "one"); err != nil {
 		t.Fatal(err)
 	}
-	rsWaitHistory(e, run.GetID(), run.GetRunID(), 10*time.Second, "second workflow task completed", func(evs []*historypb.HistoryEvent) bool {
-		return count(evs, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 2
+	// Wait until a workflow task completed after the signal was recorded
+	// (the signal may arrive before the first task or after it).
+	rsWaitHistory(e, run.GetID(), run.GetRunID(), 10*time.Second, "a workflow task completed after the signal", func(evs []*historypb.HistoryEvent) bool {
+		signaled := false
+		for _, ev := range evs {
+			switch ev.EventType {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				signaled = true
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+				if signaled {
+					return count(evs[ev.EventId-1:], enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) > 0
+				}
+			}
+		}
+		return false
 	})
 	w1.Stop()
 	e.worker(func(w worker.Worker) { w.RegisterWorkflow(RestartSignalLoopWorkflow) })
