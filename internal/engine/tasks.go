@@ -34,6 +34,10 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 		if !ok {
 			return &workflowservice.PollWorkflowTaskQueueResponse{}, nil
 		}
+		if ctx.Err() != nil { // the worker hung up: keep the task for another
+			e.match.Requeue(key, t)
+			return nil, ctx.Err()
+		}
 		var resp *workflowservice.PollWorkflowTaskQueueResponse
 		var err error
 		if t.QueryID != "" {
@@ -50,6 +54,7 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 
 func (e *Engine) startWorkflowTask(ctx context.Context, t matching.Task, identity string, sticky bool) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	var resp *workflowservice.PollWorkflowTaskQueueResponse
+	var spec []*historypb.HistoryEvent
 	err := e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
 		st := w.cur
 		if st == nil || st.RunID != t.RunID {
@@ -60,12 +65,17 @@ func (e *Engine) startWorkflowTask(ctx context.Context, t matching.Task, identit
 			return err
 		}
 		resp = workflowTaskResponse(st, msgs)
+		spec = st.SpeculativeEvents()
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return resp, e.attachHistory(ctx, t.Namespace, t.RunID, resp, sticky)
+	if err := e.attachHistory(ctx, t.Namespace, t.RunID, resp, sticky); err != nil {
+		return nil, err
+	}
+	resp.History.Events = append(resp.History.Events, spec...)
+	return resp, nil
 }
 
 // workflowTaskResponse describes the started workflow task (without
@@ -159,6 +169,9 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 			}
 			return serviceerror.NewInvalidArgument(cerr.Error())
 		}
+		if st.Dropped() {
+			resp.ResetHistoryEventId = st.PrevStartedEventID
+		}
 		// Hand the next workflow task straight back to a sticky worker
 		// that asked for it, saving a poll round trip.
 		if r.ReturnNewWorkflowTask && w.cur == st && st.WFT != nil && st.WFT.StartedEventID == 0 && st.StickyQueue != "" {
@@ -206,6 +219,10 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 		t, ok := e.match.Poll(pctx, key, r.Identity)
 		if !ok {
 			return &workflowservice.PollActivityTaskQueueResponse{}, nil
+		}
+		if ctx.Err() != nil {
+			e.match.Requeue(key, t)
+			return nil, ctx.Err()
 		}
 		var resp *workflowservice.PollActivityTaskQueueResponse
 		err := e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {

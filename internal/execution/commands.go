@@ -34,9 +34,13 @@ func cmdErr(cause enumspb.WorkflowTaskFailedCause, format string, args ...any) *
 // already recorded) and the worker must be told InvalidArgument.
 func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.RespondWorkflowTaskCompletedRequest, newRunID NewRunID) error {
 	w := s.WFT
+	s.dropped = false
 	if cerr := s.validateCommands(req); cerr != nil {
 		s.FailWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
 		return cerr
+	}
+	if s.droppable(req) {
+		return s.dropSpeculative(now, req)
 	}
 	completed := s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{WorkflowTaskCompletedEventAttributes: &historypb.WorkflowTaskCompletedEventAttributes{

@@ -67,6 +67,15 @@ type State struct {
 	// ids when the task ends.
 	Buffered []*historypb.HistoryEvent
 
+	// spec holds the scheduled/started events of a speculative workflow
+	// task (one run only to deliver updates). They are written to history
+	// only if the task turns out to matter; a task whose updates were all
+	// rejected is dropped without a trace, as in Temporal.
+	spec     []*historypb.HistoryEvent
+	specMode bool
+	specSnap specSnapshot
+	dropped  bool
+
 	out Outbox
 }
 
@@ -77,11 +86,13 @@ type WorkflowTask struct {
 	Attempt          int32
 	Queue            string // task queue it is dispatched to (sticky or normal)
 	Sticky           bool
-	ScheduledTime    time.Time
-	StartedTime      time.Time
-	Timeout          time.Duration // start-to-close
-	RequestID        string
-	Identity         string
+	// Speculative tasks exist only to deliver updates; see State.spec.
+	Speculative   bool
+	ScheduledTime time.Time
+	StartedTime   time.Time
+	Timeout       time.Duration // start-to-close
+	RequestID     string
+	Identity      string
 	// UpdateIDs are the updates whose requests were delivered with this task.
 	UpdateIDs []string
 }
@@ -205,6 +216,11 @@ func (s *State) addEvent(now time.Time, buffer bool, fill func(*historypb.Histor
 	}
 	ev.EventId = s.NextEventID
 	s.apply(ev)
+	if s.specMode {
+		s.spec = append(s.spec, ev)
+		return ev
+	}
+	s.materialize()
 	s.out.Events = append(s.out.Events, ev)
 	return ev
 }

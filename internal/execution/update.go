@@ -31,7 +31,7 @@ func (s *State) AdmitUpdate(now time.Time, req *updatepb.Request) (*Update, erro
 	u := &Update{ID: id, State: UpdateAdmitted, Request: req, seq: s.updateSeq}
 	s.Updates[id] = u
 	if s.WFT == nil && s.firstTaskScheduled {
-		s.scheduleWFT(now)
+		s.scheduleSpeculativeWFT(now)
 	}
 	return u, nil
 }

@@ -100,6 +100,7 @@ func (s *State) StartWorkflowTask(now time.Time, scheduledID int64, requestID, i
 		}
 		return nil, ErrStaleTask
 	}
+	s.specMode = w.Speculative
 	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{
 			ScheduledEventId: scheduledID,
@@ -108,6 +109,7 @@ func (s *State) StartWorkflowTask(now time.Time, scheduledID int64, requestID, i
 			HistorySizeBytes: s.HistorySize,
 		}}
 	})
+	s.specMode = false
 	w.UpdateIDs = w.UpdateIDs[:0]
 	for _, u := range s.sortedUpdates() {
 		if u.State == UpdateAdmitted || u.State == UpdateSent {

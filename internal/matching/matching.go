@@ -115,6 +115,10 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 
 	select {
 	case t = <-w.ch:
+		if ctx.Err() != nil {
+			m.requeue(k, t)
+			return Task{}, false
+		}
 		return t, true
 	case <-ctx.Done():
 	case <-m.done:
@@ -128,12 +132,33 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 	}
 	m.mu.Unlock()
 	select {
-	case t = <-w.ch: // handed over just as we gave up: keep it
-		return t, true
+	case t = <-w.ch:
+		// Handed over just as the poller gave up: its caller is gone, so
+		// the task goes back to the front of the queue, not to a dead
+		// connection (where it would wait out its timeout).
+		m.requeue(k, t)
 	default:
-		return Task{}, false
 	}
+	return Task{}, false
 }
+
+// requeue gives a task back: to the next waiting poller, or to the front
+// of the queue.
+func (m *Matcher) requeue(k Key, t Task) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.q(k)
+	if len(q.waiters) > 0 {
+		w := q.waiters[0]
+		q.waiters = q.waiters[1:]
+		w.ch <- t
+		return
+	}
+	q.tasks = append([]Task{t}, q.tasks...)
+}
+
+// Requeue returns a task that a poller took but could not deliver.
+func (m *Matcher) Requeue(k Key, t Task) { m.requeue(k, t) }
 
 // Pollers lists identities that polled the queue within the last window.
 func (m *Matcher) Pollers(k Key, window time.Duration) []Poller {

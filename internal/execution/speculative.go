@@ -1,0 +1,97 @@
+package execution
+
+import (
+	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+// specSnapshot is what dropping a speculative task restores.
+type specSnapshot struct {
+	nextEventID   int64
+	historySize   int64
+	lastEventTime time.Time
+	failedWFTs    int32
+}
+
+// scheduleSpeculativeWFT schedules a workflow task whose events stay out
+// of history until something makes them matter.
+func (s *State) scheduleSpeculativeWFT(now time.Time) {
+	s.specSnap = specSnapshot{s.NextEventID, s.HistorySize, s.LastEventTime, s.failedWFTs}
+	s.specMode = true
+	s.scheduleWFT(now)
+	s.specMode = false
+	if s.WFT != nil {
+		s.WFT.Speculative = true
+	}
+}
+
+// materialize writes a speculative task's events to history: another
+// event arrived, or the task did more than reject updates.
+func (s *State) materialize() {
+	if len(s.spec) == 0 {
+		return
+	}
+	s.out.Events = append(s.out.Events, s.spec...)
+	s.spec = nil
+	if s.WFT != nil {
+		s.WFT.Speculative = false
+	}
+}
+
+// SpeculativeEvents returns the events of a speculative task that are not
+// in the stored history; a poll response appends them.
+func (s *State) SpeculativeEvents() []*historypb.HistoryEvent {
+	return append([]*historypb.HistoryEvent(nil), s.spec...)
+}
+
+// Dropped reports whether the last CompleteWorkflowTask dropped a
+// speculative task; the worker must then rewind to PrevStartedEventID.
+func (s *State) Dropped() bool { return s.dropped }
+
+// droppable reports whether completing the speculative task changes
+// nothing but rejecting updates.
+func (s *State) droppable(req *workflowservice.RespondWorkflowTaskCompletedRequest) bool {
+	if s.WFT == nil || !s.WFT.Speculative || len(s.spec) == 0 || len(req.Commands) > 0 || len(s.Buffered) > 0 || req.ForceCreateNewWorkflowTask {
+		return false
+	}
+	for _, m := range req.Messages {
+		body, err := m.GetBody().UnmarshalNew()
+		if err != nil {
+			return false
+		}
+		if _, ok := body.(*updatepb.Rejection); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// dropSpeculative ends a speculative task that only rejected updates:
+// its events are discarded and the counters rewound.
+func (s *State) dropSpeculative(now time.Time, req *workflowservice.RespondWorkflowTaskCompletedRequest) error {
+	w := s.WFT
+	for _, m := range req.Messages {
+		if err := s.handleMessage(now, m); err != nil {
+			return err
+		}
+	}
+	s.rejectUnprocessed(w.UpdateIDs)
+	s.spec = nil
+	s.WFT = nil
+	s.NextEventID = s.specSnap.nextEventID
+	s.HistorySize = s.specSnap.historySize
+	s.LastEventTime = s.specSnap.lastEventTime
+	s.failedWFTs = s.specSnap.failedWFTs
+	s.dropped = true
+	if req.StickyAttributes.GetWorkerTaskQueue().GetName() != "" {
+		s.StickyQueue = req.StickyAttributes.WorkerTaskQueue.Name
+		s.StickyTimeout = req.StickyAttributes.ScheduleToStartTimeout.AsDuration()
+	}
+	if s.hasUndeliveredUpdates() {
+		s.scheduleSpeculativeWFT(now)
+	}
+	return nil
+}
