@@ -89,6 +89,9 @@ func (q *queryRegistry) closeAll() {
 // Query sends a query to a worker through the run's workflow task queue
 // (its sticky queue when that worker is polling) and waits for the answer.
 func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
+	if err := e.awaitNoWorkflowTask(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId()); err != nil {
+		return nil, err
+	}
 	var st *execution.State
 	var queue string
 	err := e.view(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), func(s *execution.State) error {
@@ -154,6 +157,37 @@ func queryResult(a queryAnswer) (*workflowservice.QueryWorkflowResponse, error) 
 		return nil, serviceerror.NewQueryFailedWithFailure(msg, a.resp.Failure)
 	}
 	return &workflowservice.QueryWorkflowResponse{QueryResult: a.resp.QueryResult}, nil
+}
+
+// awaitNoWorkflowTask waits until the run has no pending workflow task, so
+// a query sees every event acknowledged before it (a signal sent just
+// before a query is reflected in the answer), as Temporal's consistent
+// queries do.
+func (e *Engine) awaitNoWorkflowTask(ctx context.Context, ns, id, runID string) error {
+	deadline := time.NewTimer(time.Until(pollDeadline(ctx)))
+	defer deadline.Stop()
+	for {
+		w, err := e.acquire(ctx, ns, id)
+		if err != nil {
+			return err
+		}
+		cur := w.cur
+		if cur == nil || (runID != "" && cur.RunID != runID) || !cur.Running() || cur.WFT == nil {
+			w.mu.Unlock()
+			return nil
+		}
+		changed := w.changed
+		w.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return serviceerror.NewFailedPrecondition("The workflow's pending workflow task was not processed in time: no poller seen for task queue recently, worker may be down.")
+		case <-ctx.Done():
+			return serviceerror.NewDeadlineExceeded("query timed out waiting for the workflow's pending task")
+		case <-e.stop:
+			return serviceerror.NewUnavailable("server is shutting down")
+		}
+	}
 }
 
 // queryTask builds the poll response for a query task: the run's history
