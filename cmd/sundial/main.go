@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -33,6 +35,7 @@ func main() {
 	dataDir := fs.String("data-dir", "sundial-data", "directory of the durable store")
 	memory := fs.Bool("memory", false, "keep everything in memory (nothing survives a restart)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this address (e.g. 127.0.0.1:6060)")
 	fs.Usage = usage
 	_ = fs.Parse(os.Args[2:])
 
@@ -42,6 +45,9 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	if *pprofAddr != "" {
+		go func() { log.Error("pprof server stopped", "err", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	began := time.Now()
 	srv, err := server.Start(server.Config{
 		Addr:     net.JoinHostPort(*ip, strconv.Itoa(*port)),

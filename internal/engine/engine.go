@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/sundial-io/sundial/internal/execution"
@@ -69,6 +70,9 @@ type workflow struct {
 	changed chan struct{}
 	lastSeq uint64
 	dirty   bool // the run record changed without new events
+	// hist caches the history of run histRun (see history.go).
+	hist    []*historypb.HistoryEvent
+	histRun string
 }
 
 // Options configure an Engine.
@@ -173,25 +177,26 @@ func (e *Engine) load(ctx context.Context, w *workflow) error {
 	if err != nil {
 		return serviceerror.NewUnavailable("reading workflow: " + err.Error())
 	}
-	st, err := e.loadRun(ctx, w.key.ns, runID)
+	st, events, err := e.loadRun(ctx, w.key.ns, runID)
 	if err != nil {
 		return err
 	}
 	w.cur = st
+	w.cacheHistory(runID, events, true)
 	w.loaded = true
 	return nil
 }
 
-func (e *Engine) loadRun(ctx context.Context, ns, runID string) (*execution.State, error) {
+func (e *Engine) loadRun(ctx context.Context, ns, runID string) (*execution.State, []*historypb.HistoryEvent, error) {
 	rec, err := e.store.Run(ctx, ns, runID)
 	if err != nil {
-		return nil, serviceerror.NewUnavailable("reading run: " + err.Error())
+		return nil, nil, serviceerror.NewUnavailable("reading run: " + err.Error())
 	}
 	events, err := e.store.History(ctx, ns, runID, 1, 0)
 	if err != nil {
-		return nil, serviceerror.NewUnavailable("reading history: " + err.Error())
+		return nil, nil, serviceerror.NewUnavailable("reading history: " + err.Error())
 	}
-	return execution.Load(rec, events), nil
+	return execution.Load(rec, events), events, nil
 }
 
 // effects is what a commit must do once it is durable.
@@ -227,10 +232,13 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	for _, a := range o.Actions {
 		fx.actions = append(fx.actions, pendingAction{a, cur})
 	}
-	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: cur.NextEventID-1 == int64(len(o.Events))}}}
+	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
+	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew}}}
+	w.cacheHistory(cur.RunID, o.Events, isNew)
 	if n := o.NewRun; n != nil {
 		no := n.TakeOutbox()
 		b.Runs = append(b.Runs, &store.RunWrite{Record: n.Record(), Events: no.Events, SetCurrent: true})
+		w.cacheHistory(n.RunID, no.Events, true)
 		w.cur = n
 		fx.runID = n.RunID
 		fx.tasks = append(fx.tasks, no.Tasks...)
@@ -366,6 +374,7 @@ func (e *Engine) recover() error {
 		st := execution.Load(r, events)
 		k := wfKey{r.Namespace, r.WorkflowID}
 		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
+		w.cacheHistory(st.RunID, events, true)
 		e.workflows[k] = w
 		o := st.Recover()
 		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}

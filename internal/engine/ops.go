@@ -190,8 +190,9 @@ func (e *Engine) History(ctx context.Context, r *workflowservice.GetWorkflowExec
 		cur, changed, seq := w.cur, w.changed, w.lastSeq
 		var running bool
 		var next int64
+		var closeEv *historypb.HistoryEvent
 		if cur != nil && (runID == "" || runID == cur.RunID) {
-			runID, running, next = cur.RunID, cur.Running(), cur.NextEventID
+			runID, running, next, closeEv = cur.RunID, cur.Running(), cur.StoredNextEventID(), cur.CloseEvent
 		}
 		w.mu.Unlock()
 		if cur == nil {
@@ -222,18 +223,21 @@ func (e *Engine) History(ctx context.Context, r *workflowservice.GetWorkflowExec
 			if running {
 				return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{}}, nil
 			}
-			evs, err := e.store.History(ctx, ns, runID, 1, 0)
+			if closeEv != nil {
+				return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{Events: []*historypb.HistoryEvent{closeEv}}}, nil
+			}
+			evs, err := e.readHistory(ctx, ns, id, runID, 1, 0)
 			if err != nil {
-				return nil, serviceerror.NewUnavailable(err.Error())
+				return nil, err
 			}
 			if len(evs) == 0 {
 				return nil, workflowNotFound(id, runID)
 			}
 			return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{Events: evs[len(evs)-1:]}}, nil
 		}
-		evs, err := e.store.History(ctx, ns, runID, from, pageSize+1)
+		evs, err := e.readHistory(ctx, ns, id, runID, from, pageSize+1)
 		if err != nil {
-			return nil, serviceerror.NewUnavailable(err.Error())
+			return nil, err
 		}
 		if from == 1 && len(evs) == 0 {
 			return nil, workflowNotFound(id, runID)

@@ -107,9 +107,9 @@ func (e *Engine) attachHistory(ctx context.Context, ns, runID string, resp *work
 	if sticky && resp.PreviousStartedEventId > 0 {
 		from = resp.PreviousStartedEventId + 1
 	}
-	evs, err := e.store.History(ctx, ns, runID, from, 0)
+	evs, err := e.readHistory(ctx, ns, resp.WorkflowExecution.GetWorkflowId(), runID, from, 0)
 	if err != nil {
-		return serviceerror.NewUnavailable(err.Error())
+		return err
 	}
 	if resp.StartedEventId > 0 {
 		// Events after the started event (a run closed by terminate in

@@ -95,3 +95,8 @@ func (s *State) dropSpeculative(now time.Time, req *workflowservice.RespondWorkf
 	}
 	return nil
 }
+
+// StoredNextEventID is the id the next event written to history will have:
+// NextEventID less the events of a speculative task, which are not
+// written (yet).
+func (s *State) StoredNextEventID() int64 { return s.NextEventID - int64(len(s.spec)) }
