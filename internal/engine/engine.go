@@ -182,7 +182,7 @@ func (e *Engine) load(ctx context.Context, w *workflow) error {
 		return err
 	}
 	w.cur = st
-	w.cacheHistory(runID, events, true)
+	w.cacheHistory(runID, events, true, st.Running())
 	w.loaded = true
 	return nil
 }
@@ -234,11 +234,11 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	}
 	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
 	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew}}}
-	w.cacheHistory(cur.RunID, o.Events, isNew)
+	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {
 		no := n.TakeOutbox()
 		b.Runs = append(b.Runs, &store.RunWrite{Record: n.Record(), Events: no.Events, SetCurrent: true})
-		w.cacheHistory(n.RunID, no.Events, true)
+		w.cacheHistory(n.RunID, no.Events, true, n.Running())
 		w.cur = n
 		fx.runID = n.RunID
 		fx.tasks = append(fx.tasks, no.Tasks...)
@@ -374,7 +374,7 @@ func (e *Engine) recover() error {
 		st := execution.Load(r, events)
 		k := wfKey{r.Namespace, r.WorkflowID}
 		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
-		w.cacheHistory(st.RunID, events, true)
+		w.cacheHistory(st.RunID, events, true, st.Running())
 		e.workflows[k] = w
 		o := st.Recover()
 		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}
@@ -401,7 +401,7 @@ func (e *Engine) recover() error {
 // evictLoop drops closed workflows from memory after a while; they are
 // reloaded from the store when asked for.
 func (e *Engine) evictLoop() {
-	t := time.NewTicker(30 * time.Second)
+	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
 		select {
@@ -415,7 +415,7 @@ func (e *Engine) evictLoop() {
 			list = append(list, w)
 		}
 		e.mu.Unlock()
-		cutoff := e.now().Add(-time.Minute)
+		cutoff := e.now().Add(-10 * time.Second)
 		for _, w := range list {
 			if !w.mu.TryLock() {
 				continue

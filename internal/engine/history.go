@@ -14,7 +14,7 @@ const maxCachedEvents = 20000
 // cacheHistory records the events of the workflow's current run that were
 // just handed to the store. The cache lets polls and history reads of hot
 // runs skip the store; it holds exactly what the store holds for the run.
-func (w *workflow) cacheHistory(runID string, events []*historypb.HistoryEvent, newRun bool) {
+func (w *workflow) cacheHistory(runID string, events []*historypb.HistoryEvent, newRun, running bool) {
 	switch {
 	case newRun:
 		w.hist, w.histRun = append([]*historypb.HistoryEvent(nil), events...), runID
@@ -23,7 +23,9 @@ func (w *workflow) cacheHistory(runID string, events []*historypb.HistoryEvent, 
 	default:
 		w.hist, w.histRun = nil, ""
 	}
-	if len(w.hist) > maxCachedEvents {
+	// Closed runs are read for their close event (kept in state) and
+	// rarely otherwise: do not hold their history in memory.
+	if len(w.hist) > maxCachedEvents || !running {
 		w.hist, w.histRun = nil, ""
 	}
 }
