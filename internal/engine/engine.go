@@ -224,6 +224,13 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	if cur == nil {
 		return nil, nil
 	}
+	before, beforeSize := cur.NextEventID, cur.HistorySize
+	if cur.EnforceLimits(e.now()) {
+		e.log.Warn("workflow terminated: history limit exceeded", "workflow", cur.WorkflowID, "run", cur.RunID, "events", cur.NextEventID-1, "bytes", cur.HistorySize)
+	} else if before-1 > execution.HistoryCountWarn && before-1-int64(len(cur.Outbox().Events)) <= execution.HistoryCountWarn ||
+		beforeSize > execution.HistorySizeWarn && beforeSize-cur.OutboxSize() <= execution.HistorySizeWarn {
+		e.log.Warn("workflow history passed the warning limit", "workflow", cur.WorkflowID, "run", cur.RunID, "events", before-1, "bytes", beforeSize)
+	}
 	o := cur.TakeOutbox()
 	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged {
 		return nil, nil

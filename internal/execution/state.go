@@ -352,3 +352,16 @@ type Action struct {
 	External         *External
 	Children         []*Child // for ApplyParentClose
 }
+
+// Outbox returns what the operations since the last TakeOutbox produced,
+// without clearing it.
+func (s *State) Outbox() *Outbox { return &s.out }
+
+// OutboxSize is the encoded size of the events in the outbox.
+func (s *State) OutboxSize() int64 {
+	var n int64
+	for _, ev := range s.out.Events {
+		n += int64(proto.Size(ev))
+	}
+	return n
+}

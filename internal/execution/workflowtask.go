@@ -101,12 +101,15 @@ func (s *State) StartWorkflowTask(now time.Time, scheduledID int64, requestID, i
 		return nil, ErrStaleTask
 	}
 	s.specMode = w.Speculative
+	suggest, why := s.suggestContinueAsNew()
 	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{
-			ScheduledEventId: scheduledID,
-			Identity:         identity,
-			RequestId:        requestID,
-			HistorySizeBytes: s.HistorySize,
+			ScheduledEventId:            scheduledID,
+			Identity:                    identity,
+			RequestId:                   requestID,
+			HistorySizeBytes:            s.HistorySize,
+			SuggestContinueAsNew:        suggest,
+			SuggestContinueAsNewReasons: why,
 		}}
 	})
 	s.specMode = false
