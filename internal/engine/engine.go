@@ -383,7 +383,7 @@ func (e *Engine) recover() error {
 		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
 		w.cacheHistory(st.RunID, events, true, st.Running())
 		e.workflows[k] = w
-		o := st.Recover()
+		o := st.Recover(e.now())
 		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}
 		for _, a := range o.Actions {
 			fx.actions = append(fx.actions, pendingAction{a, st})

@@ -288,7 +288,7 @@ func TestRecoverAfterLoad(t *testing.T) {
 	h.failAct("backoff", appFailure("f", false))
 	h.signal("s", "")
 	loaded := reload(t, h.s, h.events)
-	o := loaded.Recover()
+	o := loaded.Recover(t0)
 	var kinds []string
 	for _, tk := range o.Tasks {
 		if tk.Kind == ActivityTaskKind {
@@ -306,7 +306,7 @@ func TestRecoverAfterLoad(t *testing.T) {
 	}
 	closed := newHarness(t, startAttrs())
 	closed.pollComplete(completeWF("r"))
-	if o := reload(t, closed.s, closed.events).Recover(); len(o.Tasks)+len(o.Actions) != 0 {
+	if o := reload(t, closed.s, closed.events).Recover(t0); len(o.Tasks)+len(o.Actions) != 0 {
 		t.Fatalf("closed run recovered %+v", o)
 	}
 }

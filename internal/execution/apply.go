@@ -59,9 +59,21 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.PrevStartedEventID = a.WorkflowTaskCompletedEventAttributes.StartedEventId
 		s.WFT = nil
 		s.failedWFTs = 0
-	case *historypb.HistoryEvent_WorkflowTaskFailedEventAttributes, *historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes:
+	case *historypb.HistoryEvent_WorkflowTaskFailedEventAttributes:
+		// As in Temporal, the attempt grows only for a failure on the normal
+		// queue that is not an unhandled-command race; a sticky failure is
+		// first retried on the normal queue as attempt 1.
+		cause := a.WorkflowTaskFailedEventAttributes.Cause
+		if s.WFT != nil && !s.WFT.Sticky && cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND &&
+			cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE {
+			s.failedWFTs++
+		}
 		s.WFT = nil
-		s.failedWFTs++
+	case *historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes:
+		if s.WFT != nil && !s.WFT.Sticky {
+			s.failedWFTs++
+		}
+		s.WFT = nil
 
 	case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
 		at := a.ActivityTaskScheduledEventAttributes

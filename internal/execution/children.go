@@ -136,12 +136,24 @@ func (s *State) ExternalCancelDone(now time.Time, initiatedID int64, cause enums
 
 // Recover returns everything a reloaded run still has to do: tasks to
 // dispatch and actions on other workflows. Every action is idempotent.
-func (s *State) Recover() Outbox {
+func (s *State) Recover(now time.Time) Outbox {
 	var o Outbox
 	if !s.Running() {
 		return o
 	}
-	if w := s.WFT; w != nil && w.StartedEventID == 0 {
+	// A transient retry of a failed workflow task is not in history:
+	// schedule it again.
+	if s.WFT == nil && s.firstTaskScheduled && s.failedWFTs > 0 {
+		s.scheduleWFT(now)
+		o.Tasks = append(o.Tasks, s.out.Tasks...)
+		s.out.Tasks = nil
+		return s.recoverRest(o, true)
+	}
+	return s.recoverRest(o, false)
+}
+
+func (s *State) recoverRest(o Outbox, skipWFT bool) Outbox {
+	if w := s.WFT; w != nil && w.StartedEventID == 0 && !skipWFT {
 		// Stickiness is not persisted; the normal queue is always safe.
 		w.Sticky, w.Queue = false, s.TaskQueue()
 		o.Tasks = append(o.Tasks, Task{Kind: WorkflowTaskKind, Queue: w.Queue, ScheduledEventID: w.ScheduledEventID, Attempt: w.Attempt})

@@ -34,7 +34,9 @@ func (s *State) Terminate(now time.Time, reason string, details *commonpb.Payloa
 // forceCloseWFT fails a started workflow task because the run is being
 // closed from outside, and flushes buffered events into history.
 func (s *State) forceCloseWFT(now time.Time) {
-	if s.WFTStarted() {
+	if len(s.spec) > 0 {
+		s.discardSpec() // a speculative or transient task leaves no trace
+	} else if s.WFTStarted() {
 		w := s.WFT
 		s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 			ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{

@@ -199,8 +199,9 @@ func TestBugLateCommandErrorLeavesRunWithoutTask(t *testing.T) {
 			if err := h.completeReq(c.req); err == nil {
 				t.Fatalf("bad message accepted")
 			}
-			// Expected: nothing of the task applied, task failed, retry scheduled.
-			h.wantStep(evWFTFailed, evSignaled, evWFTSched)
+			// Expected: nothing of the task applied, task failed, retry
+			// scheduled as a transient task (not in history until it completes).
+			h.wantStep(evWFTFailed, evSignaled)
 			if len(h.s.Buffered) != 0 || h.s.WFT == nil {
 				t.Fatalf("buffered %d, wft %v", len(h.s.Buffered), h.s.WFT)
 			}

@@ -186,7 +186,7 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 			}
 		case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
 		default:
-			return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Unknown or unsupported command type %v.", cmd.CommandType)
+			return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED, "Unknown or unsupported command type %v.", cmd.CommandType)
 		}
 	}
 	if cerr := s.validateMessages(req); cerr != nil {

@@ -165,7 +165,7 @@ func checkReplay(t *testing.T, where string, live *State, events []*historypb.Hi
 	// as sticky from history. The engine calls Recover after a restart,
 	// which moves it to the normal queue; do the same here.
 	if w := live.WFT; w != nil && w.StartedEventID == 0 && !w.Sticky {
-		loaded.Recover()
+		loaded.Recover(t0)
 	}
 	a, b := snapshot(live), snapshot(loaded)
 	if a != b {

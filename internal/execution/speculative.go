@@ -19,13 +19,39 @@ type specSnapshot struct {
 // scheduleSpeculativeWFT schedules a workflow task whose events stay out
 // of history until something makes them matter.
 func (s *State) scheduleSpeculativeWFT(now time.Time) {
-	s.specSnap = specSnapshot{s.NextEventID, s.HistorySize, s.LastEventTime, s.failedWFTs}
+	if s.failedWFTs > 0 {
+		s.scheduleWFT(now) // a retry: transient, not speculative
+		return
+	}
+	s.snapshotSpec()
 	s.specMode = true
 	s.scheduleWFT(now)
 	s.specMode = false
 	if s.WFT != nil {
 		s.WFT.Speculative = true
 	}
+}
+
+func (s *State) snapshotSpec() {
+	s.specSnap = specSnapshot{s.NextEventID, s.HistorySize, s.LastEventTime, s.failedWFTs}
+}
+
+// discardSpec forgets the held events of a speculative or transient task
+// and rewinds the counters to before it.
+func (s *State) discardSpec() {
+	s.spec = nil
+	s.WFT = nil
+	s.NextEventID = s.specSnap.nextEventID
+	s.HistorySize = s.specSnap.historySize
+	s.LastEventTime = s.specSnap.lastEventTime
+	s.failedWFTs = s.specSnap.failedWFTs
+}
+
+// failTransient ends a failed or timed-out transient task: nothing is
+// written, only the attempt count grows.
+func (s *State) failTransient() {
+	s.discardSpec()
+	s.failedWFTs++
 }
 
 // materialize writes a speculative task's events to history: another
@@ -38,6 +64,7 @@ func (s *State) materialize() {
 	s.spec = nil
 	if s.WFT != nil {
 		s.WFT.Speculative = false
+		s.WFT.Transient = false
 	}
 }
 
@@ -79,12 +106,7 @@ func (s *State) dropSpeculative(now time.Time, req *workflowservice.RespondWorkf
 		}
 	}
 	s.rejectUnprocessed(w.UpdateIDs)
-	s.spec = nil
-	s.WFT = nil
-	s.NextEventID = s.specSnap.nextEventID
-	s.HistorySize = s.specSnap.historySize
-	s.LastEventTime = s.specSnap.lastEventTime
-	s.failedWFTs = s.specSnap.failedWFTs
+	s.discardSpec()
 	s.dropped = true
 	if req.StickyAttributes.GetWorkerTaskQueue().GetName() != "" {
 		s.StickyQueue = req.StickyAttributes.WorkerTaskQueue.Name

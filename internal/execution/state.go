@@ -86,8 +86,10 @@ type WorkflowTask struct {
 	Attempt          int32
 	Queue            string // task queue it is dispatched to (sticky or normal)
 	Sticky           bool
-	// Speculative tasks exist only to deliver updates; see State.spec.
+	// Speculative tasks exist only to deliver updates; transient ones are
+	// retries of a failed task. Their events are held in State.spec.
 	Speculative   bool
+	Transient     bool
 	ScheduledTime time.Time
 	StartedTime   time.Time
 	Timeout       time.Duration // start-to-close

@@ -60,6 +60,19 @@ func (s *State) scheduleWFT(now time.Time) {
 	if !s.Running() || s.WFT != nil {
 		return
 	}
+	// A retry of a failed task is transient: its events stay out of
+	// history unless it completes, so a task failing over and over does
+	// not grow the history (as in Temporal).
+	if s.failedWFTs > 0 && !s.specMode {
+		s.snapshotSpec()
+		s.specMode = true
+		defer func() {
+			s.specMode = false
+			if s.WFT != nil {
+				s.WFT.Transient = true
+			}
+		}()
+	}
 	name, kind := s.TaskQueue(), enumspb.TASK_QUEUE_KIND_NORMAL
 	if s.StickyQueue != "" {
 		name, kind = s.StickyQueue, enumspb.TASK_QUEUE_KIND_STICKY
@@ -100,7 +113,7 @@ func (s *State) StartWorkflowTask(now time.Time, scheduledID int64, requestID, i
 		}
 		return nil, ErrStaleTask
 	}
-	s.specMode = w.Speculative
+	s.specMode = w.Speculative || w.Transient
 	suggest, why := s.suggestContinueAsNew()
 	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{
@@ -151,15 +164,19 @@ func (s *State) FailWorkflowTask(now time.Time, cause enumspb.WorkflowTaskFailed
 	if w == nil {
 		return
 	}
-	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
-		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{
-			ScheduledEventId: w.ScheduledEventID,
-			StartedEventId:   w.StartedEventID,
-			Cause:            cause,
-			Failure:          failure,
-			Identity:         identity,
-		}}
-	})
+	if w.Transient {
+		s.failTransient()
+	} else {
+		s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{
+				ScheduledEventId: w.ScheduledEventID,
+				StartedEventId:   w.StartedEventID,
+				Cause:            cause,
+				Failure:          failure,
+				Identity:         identity,
+			}}
+		})
+	}
 	// Updates the failed task delivered are not retried: the workflow saw
 	// them and failed.
 	for _, id := range w.UpdateIDs {
@@ -174,13 +191,17 @@ func (s *State) FailWorkflowTask(now time.Time, cause enumspb.WorkflowTaskFailed
 // timeoutWorkflowTask times out the started workflow task.
 func (s *State) timeoutWorkflowTask(now time.Time) {
 	w := s.WFT
-	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
-		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
-			ScheduledEventId: w.ScheduledEventID,
-			StartedEventId:   w.StartedEventID,
-			TimeoutType:      enumspb.TIMEOUT_TYPE_START_TO_CLOSE,
-		}}
-	})
+	if w.Transient {
+		s.failTransient()
+	} else {
+		s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+			ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
+				ScheduledEventId: w.ScheduledEventID,
+				StartedEventId:   w.StartedEventID,
+				TimeoutType:      enumspb.TIMEOUT_TYPE_START_TO_CLOSE,
+			}}
+		})
+	}
 	s.afterWFTFailure(now)
 }
 

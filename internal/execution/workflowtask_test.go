@@ -157,19 +157,24 @@ func TestWorkflowTaskLifecycle(t *testing.T) {
 			h.signal("s", "")
 			h.s.FailWorkflowTask(h.now, enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, &failurepb.Failure{Message: "panic"}, "worker")
 			h.sync("FailWorkflowTask")
-			h.wantStep(evWFTFailed, evSignaled, evWFTSched)
+			// The retry is transient: its events are held back.
+			h.wantStep(evWFTFailed, evSignaled)
 			h.wantWFT(6, 0, 2, testTQ)
 			h.wantTasks(wftTask(6, 2))
 			h.poll()
 			h.s.FailWorkflowTask(h.now, enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, nil, "worker")
 			h.sync("FailWorkflowTask 2")
-			h.wantWFT(9, 0, 3, testTQ)
+			h.wantStep() // a failed transient task writes nothing
+			h.wantWFT(6, 0, 3, testTQ)
 			h.poll()
 			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{ForceCreateNewWorkflowTask: true}); err != nil {
 				h.t.Fatal(err)
 			}
-			h.wantStep(evWFTCompleted, evWFTSched)
-			h.wantWFT(12, 0, 1, testTQ) // success resets the attempt
+			h.wantStep(evWFTSched, evWFTStarted, evWFTCompleted, evWFTSched)
+			if a := h.events[5].GetWorkflowTaskScheduledEventAttributes(); a.Attempt != 3 {
+				h.t.Fatalf("completed transient task has attempt %d, want 3", a.Attempt)
+			}
+			h.wantWFT(9, 0, 1, testTQ) // success resets the attempt
 		}},
 		{name: "started task times out on Tick", run: func(h *harness) {
 			h.advance(time.Second)
@@ -180,7 +185,7 @@ func TestWorkflowTaskLifecycle(t *testing.T) {
 			h.wantStep()
 			h.at(11 * time.Second)
 			h.tick()
-			h.wantStep(evWFTTimedOut, evWFTSched)
+			h.wantStep(evWFTTimedOut)
 			if a := h.events[3].GetWorkflowTaskTimedOutEventAttributes(); a.ScheduledEventId != 2 || a.StartedEventId != 3 || a.TimeoutType != enumspb.TIMEOUT_TYPE_START_TO_CLOSE {
 				h.t.Fatalf("timed out attrs %v", a)
 			}
@@ -207,7 +212,8 @@ func TestWorkflowTaskLifecycle(t *testing.T) {
 			if h.s.StickyQueue != "" {
 				h.t.Fatalf("sticky kept after failure")
 			}
-			h.wantTasks(wftTask(9, 2))
+			// A sticky failure is retried on the normal queue as attempt 1.
+			h.wantTasks(wftTask(9, 1))
 		}},
 		{name: "completion without sticky attributes clears stickiness", run: func(h *harness) {
 			h.poll()
