@@ -97,17 +97,23 @@ func (s *State) workflowRetry(now time.Time, f *failurepb.Failure) (time.Duratio
 
 // startRetry starts the next attempt of this workflow as a new run.
 func (s *State) startRetry(now time.Time, runID string, delay time.Duration, f *failurepb.Failure) {
-	st := s.Start
+	attrs := s.rerunAttrs(enumspb.CONTINUE_AS_NEW_INITIATOR_RETRY, delay, f)
+	attrs.Attempt = s.Start.GetAttempt() + 1
+	s.newRun(now, runID, attrs)
+}
+
+// rerunAttrs starts a run that repeats this one (a retry or the next cron
+// run): same input, header, memo and search attributes, after a backoff.
+func (s *State) rerunAttrs(initiator enumspb.ContinueAsNewInitiator, backoff time.Duration, f *failurepb.Failure) *historypb.WorkflowExecutionStartedEventAttributes {
 	attrs := s.successorAttrs()
-	attrs.Attempt = st.GetAttempt() + 1
-	attrs.Initiator = enumspb.CONTINUE_AS_NEW_INITIATOR_RETRY
+	attrs.Initiator = initiator
 	attrs.ContinuedFailure = f
-	attrs.FirstWorkflowTaskBackoff = durationpb.New(delay)
-	attrs.Input = st.Input
-	attrs.Header = st.Header
+	attrs.FirstWorkflowTaskBackoff = durationpb.New(backoff)
+	attrs.Input = s.Start.Input
+	attrs.Header = s.Start.Header
 	attrs.Memo = s.Memo
 	attrs.SearchAttributes = s.Search
-	s.newRun(now, runID, attrs)
+	return attrs
 }
 
 // successorAttrs copies what every following run (retry or

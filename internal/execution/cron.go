@@ -7,7 +7,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -44,19 +43,10 @@ func (s *State) cronNext(newRunID NewRunID) string {
 // startCron starts the next run of a cron workflow, waiting for the
 // schedule's next time; it carries the last result or failure.
 func (s *State) startCron(now time.Time, runID string, result *commonpb.Payloads, f *failurepb.Failure) {
-	st := s.Start
-	attrs := s.successorAttrs()
-	attrs.Initiator = enumspb.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
-	attrs.CronSchedule = st.CronSchedule
-	attrs.Input = st.Input
-	attrs.Header = st.Header
-	attrs.Memo = s.Memo
-	attrs.SearchAttributes = s.Search
+	attrs := s.rerunAttrs(enumspb.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE, CronBackoff(s.Start.CronSchedule, now), f)
 	attrs.LastCompletionResult = result
 	if result == nil {
-		attrs.LastCompletionResult = st.LastCompletionResult
+		attrs.LastCompletionResult = s.Start.LastCompletionResult
 	}
-	attrs.ContinuedFailure = f
-	attrs.FirstWorkflowTaskBackoff = durationpb.New(CronBackoff(st.CronSchedule, now))
 	s.newRun(now, runID, attrs)
 }

@@ -83,13 +83,20 @@ func (m *Matcher) Add(k Key, t Task) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.q(k)
-	if len(q.waiters) > 0 {
-		w := q.waiters[0]
-		q.waiters = q.waiters[1:]
-		w.ch <- t
-		return
+	if !q.handOff(t) {
+		q.tasks = append(q.tasks, t)
 	}
-	q.tasks = append(q.tasks, t)
+}
+
+// handOff gives t to the longest-waiting poller, if any.
+func (q *queue) handOff(t Task) bool {
+	if len(q.waiters) == 0 {
+		return false
+	}
+	w := q.waiters[0]
+	q.waiters = q.waiters[1:]
+	w.ch <- t
+	return true
 }
 
 // Poll waits for a task until ctx ends or the matcher closes. ok is false
@@ -148,13 +155,9 @@ func (m *Matcher) requeue(k Key, t Task) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.q(k)
-	if len(q.waiters) > 0 {
-		w := q.waiters[0]
-		q.waiters = q.waiters[1:]
-		w.ch <- t
-		return
+	if !q.handOff(t) {
+		q.tasks = append([]Task{t}, q.tasks...)
 	}
-	q.tasks = append([]Task{t}, q.tasks...)
 }
 
 // Requeue returns a task that a poller took but could not deliver.
