@@ -231,7 +231,6 @@ func TestBugExecutionTimeoutMutatesStartEvent(t *testing.T) {
 // Describe's LastWorkerIdentity of a pending activity waiting for a retry
 // differs between the live state and a reloaded one.
 func TestBugLastWorkerIdentityLostOnLoad(t *testing.T) {
-	t.Skip("BUG: Load restores StartedIdentity only when LastStartedTime is set; after a retry the live state still reports the last worker (see BUGS.md #5)")
 	h := newHarness(t, startAttrs())
 	h.pollComplete(scheduleActivity("a"))
 	h.startAct("a")

@@ -49,10 +49,10 @@ func Load(rec *store.RunRecord, events []*historypb.HistoryEvent) *State {
 		if p.NextAttemptScheduleTime != nil {
 			a.NextAttemptTime = p.NextAttemptScheduleTime.AsTime()
 		}
+		a.StartedIdentity = p.LastWorkerIdentity
 		if p.LastStartedTime != nil {
 			a.Started = true
 			a.StartedTime = p.LastStartedTime.AsTime()
-			a.StartedIdentity = p.LastWorkerIdentity
 		}
 	}
 	for _, ev := range rec.Buffered {
