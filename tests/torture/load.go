@@ -1,0 +1,176 @@
+package torture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// driver runs the client side of one workflow: start it, send its signals
+// and updates at random moments, send "done", wait for the result.
+type driver struct {
+	c    client.Client
+	tq   string
+	ctx  context.Context // bounds the whole load + drain
+	t    *tally
+	logf func(string, ...any)
+}
+
+func (d *driver) sleep(dur time.Duration) bool {
+	select {
+	case <-d.ctx.Done():
+		return false
+	case <-time.After(dur):
+		return true
+	}
+}
+
+func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{}) {
+	defer func() { <-sem }()
+	rng := rand.New(rand.NewSource(seed))
+	rep := d.t.rep
+	id := st.plan.ID
+
+	// Start, retried until acknowledged. A retry after an unacknowledged
+	// attempt that did start the workflow gets "already started" (the id
+	// reuse policy forbids a second chain), which is an acknowledgement too.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+		run, err := d.c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{
+			ID: id, TaskQueue: d.tq,
+			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			WorkflowExecutionErrorWhenAlreadyStarted: true,
+			WorkflowTaskTimeout:                      5 * time.Second,
+		}, TortureWorkflow, Input{Plan: st.plan})
+		cancel()
+		var already *serviceerror.WorkflowExecutionAlreadyStarted
+		if err == nil {
+			st.acked, st.firstRunID = true, run.GetRunID()
+			break
+		}
+		if errors.As(err, &already) {
+			st.acked = true
+			break
+		}
+		if time.Now().After(deadline) || !d.sleep(100*time.Millisecond) {
+			d.logf("torture: %s: start never acknowledged: %v", id, err)
+			d.t.inc(&rep.StartsUnknown, 1)
+			return
+		}
+	}
+	d.t.inc(&rep.WorkflowsStarted, 1)
+
+	kinds := make([]bool, 0, nsig+nupd) // true = signal
+	for i := 0; i < nsig; i++ {
+		kinds = append(kinds, true)
+	}
+	for i := 0; i < nupd; i++ {
+		kinds = append(kinds, false)
+	}
+	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	var ns, nu int
+	for _, isSignal := range kinds {
+		if !d.sleep(time.Duration(rng.Intn(300)) * time.Millisecond) {
+			break
+		}
+		if isSignal {
+			d.signal(st, fmt.Sprintf("%s/s%d", id, ns))
+			ns++
+		} else {
+			d.update(st, fmt.Sprintf("%s/u%d", id, nu), rng.Intn(3)*30)
+			nu++
+		}
+	}
+
+	// "done" may be sent any number of times.
+	for d.ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+		err := d.c.SignalWorkflow(cctx, id, "", doneSignal, nil)
+		cancel()
+		if err == nil {
+			break
+		}
+		d.sleep(100 * time.Millisecond)
+	}
+
+	for d.ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
+		var res Result
+		err := d.c.GetWorkflow(cctx, id, "").Get(cctx, &res)
+		cancel()
+		st.mu.Lock()
+		if err == nil {
+			st.result, st.resultErr = &res, nil
+		} else {
+			st.resultErr = err
+		}
+		st.mu.Unlock()
+		var wfErr *temporal.WorkflowExecutionError
+		if err == nil || errors.As(err, &wfErr) {
+			break
+		}
+		d.sleep(200 * time.Millisecond)
+	}
+}
+
+// signal sends one signal once (the SDK retries transient errors itself,
+// with the same request id). Unacknowledged signals are "unknown".
+func (d *driver) signal(st *wfState, payload string) {
+	st.mu.Lock()
+	st.signals[payload] = false
+	st.mu.Unlock()
+	cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+	err := d.c.SignalWorkflow(cctx, st.plan.ID, "", signalName, payload)
+	cancel()
+	if err == nil {
+		st.mu.Lock()
+		st.signals[payload] = true
+		st.mu.Unlock()
+	}
+}
+
+// update sends one update and waits for its result, retrying with the same
+// update id after errors. The validator rejects updates before the last run
+// of the chain; those are retried too (the rejection is not an error).
+func (d *driver) update(st *wfState, updateID string, sleepMs int) {
+	st.mu.Lock()
+	st.updates[updateID] = false
+	st.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for d.ctx.Err() == nil && time.Now().Before(deadline) {
+		cctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+		h, err := d.c.UpdateWorkflow(cctx, client.UpdateWorkflowOptions{
+			WorkflowID: st.plan.ID, UpdateID: updateID, UpdateName: updateName,
+			Args: []any{sleepMs}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		var out string
+		if err == nil {
+			err = h.Get(cctx, &out)
+		}
+		cancel()
+		if err == nil {
+			if out != "ok:"+updateID {
+				d.t.violate(&d.t.rep.WrongResult, "%s: update %s returned %q", st.plan.ID, updateID, out)
+			}
+			st.mu.Lock()
+			st.updates[updateID] = true
+			st.mu.Unlock()
+			return
+		}
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.Type() == notFinalType {
+			d.sleep(50 * time.Millisecond)
+			continue
+		}
+		d.t.inc(&d.t.rep.UpdateRetries, 1)
+		d.sleep(100 * time.Millisecond)
+	}
+}

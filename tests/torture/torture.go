@@ -1,0 +1,356 @@
+// Package torture is Sundial's crash torture test: it runs the sundial
+// binary, drives a mixed Go SDK load against it (activities, timers,
+// signals, updates, child workflows, continue-as-new), SIGKILLs and restarts
+// the server at random moments, and finally checks from the client side
+// that nothing acknowledged was lost or applied twice and that every history
+// is well-formed.
+//
+// cmd/sundial-torture runs it at any size; torture_test.go runs a short form
+// under `go test`.
+package torture
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+)
+
+// Config bounds one torture run.
+type Config struct {
+	ServerBin   string        // the sundial binary
+	DataDir     string        // "" = a new temp dir (removed at the end unless KeepData)
+	KeepData    bool          // keep the data dir and server log
+	Kills       int           // SIGKILLs during the load
+	KillMin     time.Duration // random interval between kills: [KillMin, KillMax)
+	KillMax     time.Duration
+	DownMax     time.Duration // random time the server stays down after a kill: [0, DownMax)
+	Workflows   int           // start at least this many workflows (the load also runs until Kills are done)
+	Concurrency int           // workflows driven at the same time
+	MaxSignals  int           // per workflow: 0..MaxSignals signals
+	MaxUpdates  int           // per workflow: 0..MaxUpdates updates
+	MaxRuns     int           // per workflow: 1..MaxRuns runs (continue-as-new)
+	MaxSteps    int           // per run: 1..MaxSteps steps
+	MaxDuration time.Duration // bound on the load phase
+	Drain       time.Duration // bound on waiting for results after the load
+	Seed        int64
+	Logf        func(format string, args ...any)
+}
+
+// Short is the form run by `go test`.
+func Short() Config {
+	return Config{
+		ServerBin: "./bin/sundial", Kills: 5, KillMin: 500 * time.Millisecond, KillMax: 2 * time.Second,
+		DownMax: 200 * time.Millisecond, Workflows: 40, Concurrency: 20, MaxSignals: 6, MaxUpdates: 3,
+		MaxRuns: 3, MaxSteps: 3, MaxDuration: 40 * time.Second, Drain: 60 * time.Second, Seed: time.Now().UnixNano(),
+	}
+}
+
+// Report holds the counts printed at the end.
+type Report struct {
+	Kills             int // SIGKILLs survived during the load (plus the final one, see FinalKill)
+	FinalKill         bool
+	ServerCrashes     int // the server exited without being killed
+	WorkflowsStarted  int // start acknowledged (or "already started" on a retry)
+	StartsUnknown     int // never acknowledged; checked if they exist
+	WorkflowsChecked  int
+	RunsChecked       int // histories checked, continue-as-new runs and children included
+	SignalsAcked      int
+	SignalsUnknown    int
+	SignalsUnknownIn  int // unknown signals that were applied (once)
+	UpdatesAcked      int
+	UpdatesUnknown    int
+	UpdatesUnknownIn  int
+	UpdateRetries     int // update calls retried with the same update id after an error
+	Lost              int // acknowledged start/signal/update/completion missing
+	Duplicated        int // applied twice in one run, or a second chain/completion
+	DupAcrossCAN      int // a signal whose request was retried and landed in two runs of a continue-as-new chain (not guaranteed, see docs/RELIABILITY.md)
+	Malformed         int // histories violating the invariants
+	WrongResult       int // wrong value, or something applied that was never sent
+	Violations        []string
+	Elapsed           time.Duration
+}
+
+// OK reports whether the run found no violation.
+func (r *Report) OK() bool {
+	return r.Lost == 0 && r.Duplicated == 0 && r.Malformed == 0 && r.WrongResult == 0 && r.ServerCrashes == 0
+}
+
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kills survived:      %d (+ final kill before verification: %v)\n", r.Kills, r.FinalKill)
+	fmt.Fprintf(&b, "server crashes:      %d\n", r.ServerCrashes)
+	fmt.Fprintf(&b, "workflows started:   %d acknowledged, %d never acknowledged\n", r.WorkflowsStarted, r.StartsUnknown)
+	fmt.Fprintf(&b, "workflows checked:   %d (%d run histories incl. continue-as-new runs and children)\n", r.WorkflowsChecked, r.RunsChecked)
+	fmt.Fprintf(&b, "signals checked:     %d acknowledged; %d unknown (%d of them applied once)\n", r.SignalsAcked, r.SignalsUnknown, r.SignalsUnknownIn)
+	fmt.Fprintf(&b, "updates checked:     %d acknowledged; %d unknown (%d of them applied once); %d same-id retries\n", r.UpdatesAcked, r.UpdatesUnknown, r.UpdatesUnknownIn, r.UpdateRetries)
+	fmt.Fprintf(&b, "lost:                %d\n", r.Lost)
+	fmt.Fprintf(&b, "duplicated:          %d\n", r.Duplicated)
+	fmt.Fprintf(&b, "dup across CAN:      %d (retried signal request landing in two runs; tolerated)\n", r.DupAcrossCAN)
+	fmt.Fprintf(&b, "malformed histories: %d\n", r.Malformed)
+	fmt.Fprintf(&b, "wrong results:       %d\n", r.WrongResult)
+	fmt.Fprintf(&b, "elapsed:             %v\n", r.Elapsed.Round(time.Millisecond))
+	for i, v := range r.Violations {
+		if i == 50 {
+			fmt.Fprintf(&b, "... %d more violations\n", len(r.Violations)-50)
+			break
+		}
+		fmt.Fprintf(&b, "VIOLATION: %s\n", v)
+	}
+	if r.OK() {
+		b.WriteString("RESULT: OK\n")
+	} else {
+		b.WriteString("RESULT: FAILED\n")
+	}
+	return b.String()
+}
+
+// wfState is the client's record of one workflow.
+type wfState struct {
+	plan       Plan
+	acked      bool // start acknowledged
+	firstRunID string
+	mu         sync.Mutex
+	signals    map[string]bool // payload -> acknowledged
+	updates    map[string]bool // update id -> acknowledged
+	result     *Result
+	resultErr  error
+}
+
+// Run runs one torture test and returns its report; err is set only when
+// the run could not be carried out (binary missing, server never ready).
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	began := time.Now()
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	rep := &Report{}
+	rng := rand.New(rand.NewSource(cfg.Seed))
+	logf("torture: seed %d, %d kills every %v..%v, >= %d workflows, concurrency %d", cfg.Seed, cfg.Kills, cfg.KillMin, cfg.KillMax, cfg.Workflows, cfg.Concurrency)
+
+	dir := cfg.DataDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "sundial-torture-")
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+		if !cfg.KeepData {
+			defer os.RemoveAll(d)
+		}
+	}
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	srv := &server{bin: cfg.ServerBin, dir: filepath.Join(dir, "data"), port: port, log: &syncWriter{f: logFile}}
+	if err := srv.start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cfg.ServerBin, err)
+	}
+	defer srv.kill()
+	logf("torture: server on %s, data %s, log %s", srv.addr(), srv.dir, logFile.Name())
+
+	c, err := client.Dial(client.Options{HostPort: srv.addr(), Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	defer c.Close()
+	tq := fmt.Sprintf("torture-%d", cfg.Seed)
+	w := worker.New(c, tq, worker.Options{})
+	w.RegisterWorkflow(TortureWorkflow)
+	w.RegisterWorkflow(ChildWorkflow)
+	w.RegisterActivity(MixActivity)
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	defer w.Stop()
+
+	t := &tally{rep: rep}
+	violate := t.violate
+
+	// The killer: SIGKILL at random moments, restart on the same dir and port.
+	loadCtx, stopLoad := context.WithTimeout(ctx, cfg.MaxDuration)
+	defer stopLoad()
+	var kills atomic.Int64
+	killsDone := make(chan struct{})
+	var killErr error
+	var srvMu sync.Mutex // held while the server is being restarted
+	go func() {
+		defer close(killsDone)
+		krng := rand.New(rand.NewSource(cfg.Seed + 1))
+		for int(kills.Load()) < cfg.Kills {
+			d := cfg.KillMin + time.Duration(krng.Int63n(int64(cfg.KillMax-cfg.KillMin)+1))
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-time.After(d):
+			}
+			srvMu.Lock()
+			if !srv.alive() {
+				violate(&rep.ServerCrashes, "server exited on its own before kill %d (see %s)", kills.Load()+1, logFile.Name())
+			}
+			srv.kill()
+			if cfg.DownMax > 0 {
+				time.Sleep(time.Duration(krng.Int63n(int64(cfg.DownMax))))
+			}
+			err := srv.start()
+			srvMu.Unlock()
+			if err != nil {
+				killErr = err
+				stopLoad()
+				return
+			}
+			n := kills.Add(1)
+			if n%10 == 0 || n == int64(cfg.Kills) {
+				logf("torture: %d kills", n)
+			}
+		}
+	}()
+
+	// The load: drivers, cfg.Concurrency at a time, until enough workflows
+	// were started and every kill is done.
+	var (
+		wfs   []*wfState
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, cfg.Concurrency)
+		drive = &driver{c: c, tq: tq, t: t, logf: logf}
+	)
+	drainCtx, stopDrain := context.WithTimeout(ctx, cfg.MaxDuration+cfg.Drain)
+	defer stopDrain()
+	drive.ctx = drainCtx
+	for i := 0; ; i++ {
+		killing := true
+		select {
+		case <-killsDone:
+			killing = false
+		default:
+		}
+		if loadCtx.Err() != nil || (!killing && i >= cfg.Workflows) {
+			break
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-loadCtx.Done():
+			continue
+		}
+		st := &wfState{
+			plan: Plan{
+				ID:    fmt.Sprintf("torture-%d-%d", cfg.Seed, i),
+				Seed:  rng.Uint64(),
+				Runs:  1 + rng.Intn(cfg.MaxRuns),
+				Steps: 1 + rng.Intn(cfg.MaxSteps),
+			},
+			signals: map[string]bool{},
+			updates: map[string]bool{},
+		}
+		nsig, nupd := rng.Intn(cfg.MaxSignals+1), rng.Intn(cfg.MaxUpdates+1)
+		seed := rng.Int63()
+		wfs = append(wfs, st)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drive.run(st, nsig, nupd, seed, sem)
+		}()
+	}
+	logf("torture: load stopped after %d workflows, %d kills; waiting for results", len(wfs), kills.Load())
+	<-killsDone
+	if killErr != nil {
+		return nil, fmt.Errorf("restart after kill %d: %w", kills.Load()+1, killErr)
+	}
+	wg.Wait()
+	rep.Kills = int(kills.Load())
+
+	// One more kill -9 so that everything verified below is read back from
+	// disk by a freshly started server.
+	srvMu.Lock()
+	if !srv.alive() {
+		violate(&rep.ServerCrashes, "server exited on its own (see %s)", logFile.Name())
+	}
+	srv.kill()
+	err = srv.start()
+	srvMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("final restart: %w", err)
+	}
+	rep.FinalKill = true
+
+	logf("torture: verifying %d workflows", len(wfs))
+	vctx, vcancel := context.WithTimeout(ctx, cfg.Drain+time.Minute)
+	defer vcancel()
+	v := &verifier{c: c, ctx: vctx, t: t}
+	var vwg sync.WaitGroup
+	vsem := make(chan struct{}, 16)
+	for _, st := range wfs {
+		vwg.Add(1)
+		vsem <- struct{}{}
+		go func(st *wfState) {
+			defer vwg.Done()
+			defer func() { <-vsem }()
+			v.check(st)
+		}(st)
+	}
+	vwg.Wait()
+	if !srv.alive() {
+		violate(&rep.ServerCrashes, "server exited on its own during verification (see %s)", logFile.Name())
+	}
+	if err := srv.stop(); err != nil {
+		violate(&rep.ServerCrashes, "server did not stop cleanly on SIGTERM: %v", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sort.Strings(rep.Violations)
+	rep.Elapsed = time.Since(began)
+	if !rep.OK() {
+		// Keep the evidence.
+		if cfg.DataDir == "" && !cfg.KeepData {
+			keep, err := os.MkdirTemp("", "sundial-torture-failed-")
+			if err == nil {
+				_ = os.Rename(dir, filepath.Join(keep, "run"))
+				logf("torture: FAILED; data dir and server log kept in %s", keep)
+			}
+		}
+	}
+	return rep, nil
+}
+
+// tally guards the report's counters, which drivers and verifiers update
+// concurrently.
+type tally struct {
+	mu  sync.Mutex
+	rep *Report
+}
+
+func (t *tally) inc(counter *int, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	*counter += n
+}
+
+func (t *tally) violate(counter *int, format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	*counter++
+	t.rep.Violations = append(t.rep.Violations, fmt.Sprintf(format, args...))
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...interface{}) {}
+func (quietLogger) Info(string, ...interface{})  {}
+func (quietLogger) Warn(string, ...interface{})  {}
+func (quietLogger) Error(string, ...interface{}) {}
