@@ -15,7 +15,9 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -55,8 +57,45 @@ type Store interface {
 	// where the implementation can, open and closed.
 	Runs(ctx context.Context, namespace string, fn func(*RunRecord) error) error
 
+	// SearchAttributes returns the custom search attribute registry of a
+	// namespace, or ErrNotFound if none was ever written (callers then use
+	// the dev-server defaults).
+	SearchAttributes(ctx context.Context, namespace string) (map[string]enumspb.IndexedValueType, error)
+
+	// ListRuns calls fn with the summaries of a namespace's runs in
+	// Temporal's default visibility order (open runs first, newest start
+	// first; then closed runs, newest close first, then newest start; run
+	// id breaks ties) from an index, so the first page costs the same
+	// however many runs the namespace holds. cursor identifies the entry:
+	// passing it back as opts.After resumes just after it, even if runs were
+	// started, closed or deleted in between. fn may return ErrStop.
+	ListRuns(ctx context.Context, namespace string, opts ListOptions, fn func(cursor []byte, info *workflowpb.WorkflowExecutionInfo) error) error
+
+	// CountRuns returns how many runs of a namespace have the status,
+	// without reading their records.
+	CountRuns(ctx context.Context, namespace string, status enumspb.WorkflowExecutionStatus) (int64, error)
+
+	// ClosedBefore calls fn for the closed runs of a namespace whose close
+	// time is before t, oldest first (for retention). fn may return
+	// ErrStop.
+	ClosedBefore(ctx context.Context, namespace string, t time.Time, fn func(*RunRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
+}
+
+// ErrStop may be returned by a ListRuns or ClosedBefore callback to end the
+// iteration early; the method then returns nil.
+var ErrStop = errors.New("store: stop iteration")
+
+// ListOptions narrows ListRuns.
+type ListOptions struct {
+	// OpenOnly and ClosedOnly restrict the listing to one partition of the
+	// index (ListOpenWorkflowExecutions, ListClosedWorkflowExecutions, or a
+	// query that fixes ExecutionStatus). Both false lists both.
+	OpenOnly, ClosedOnly bool
+	// After is a cursor from an earlier call; listing resumes after it.
+	After []byte
 }
 
 // Commit is a batch that has been applied but may not be on disk yet.
@@ -69,6 +108,29 @@ type Commit interface {
 type Batch struct {
 	Namespaces []*Namespace // inserted or replaced, by name
 	Runs       []*RunWrite
+	// SearchAttributes replace namespaces' custom search attribute
+	// registries.
+	SearchAttributes []*SearchAttributeRegistry
+	// Deletes remove runs entirely (record, history, index entries); they
+	// are applied after Runs.
+	Deletes []*RunDelete
+}
+
+// SearchAttributeRegistry is the set of custom search attributes of one
+// namespace (OperatorService Add/Remove/ListSearchAttributes).
+type SearchAttributeRegistry struct {
+	Namespace string
+	Custom    map[string]enumspb.IndexedValueType
+}
+
+// RunDelete removes one run (DeleteWorkflowExecution, retention).
+type RunDelete struct {
+	// Record is the run's stored record; its times locate the index
+	// entries to remove.
+	Record *RunRecord
+	// ClearCurrent also removes the workflow id's current-run pointer; set
+	// it only when the run is the current one.
+	ClearCurrent bool
 }
 
 // RunWrite changes one run.

@@ -10,7 +10,10 @@ import (
 // formatVersion is written to versionKey when a store is created. Bump it
 // when the key layout or value encodings change incompatibly; Open refuses
 // versions it does not know rather than misreading them.
-const formatVersion = "1"
+//
+// Version 2 added the visibility index (index.go); a version 1 store is
+// upgraded in place at open by building it.
+const formatVersion = "2"
 
 // checkVersion verifies the version marker, writing it into a new store.
 // The marker is flushed into an sstable at once so it never depends on the
@@ -22,6 +25,9 @@ func (s *Store) checkVersion(fresh bool) error {
 	case err == nil:
 		got := string(v)
 		closer.Close()
+		if got == "1" {
+			return s.upgradeFrom1()
+		}
 		if got != formatVersion {
 			return fmt.Errorf("pebblestore: data dir %q has store format version %q; this build only reads version %q", s.dir, got, formatVersion)
 		}
@@ -59,4 +65,16 @@ func (s *Store) isEmpty() (bool, error) {
 		return false, s.readError(err)
 	}
 	return empty, nil
+}
+
+// upgradeFrom1 builds the visibility index, then records the new version;
+// a crash in between just builds it again (the writes are idempotent).
+func (s *Store) upgradeFrom1() error {
+	if err := s.backfillIndex(); err != nil {
+		return err
+	}
+	if err := s.db.Set([]byte(versionKey), []byte(formatVersion), pebble.Sync); err != nil {
+		return fmt.Errorf("pebblestore: write version marker: %w", err)
+	}
+	return nil
 }

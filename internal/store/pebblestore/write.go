@@ -62,12 +62,43 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 		}
 		pb.Set(key(tableNS, name), v, nil)
 	}
+	for _, r := range b.SearchAttributes {
+		if err := encodeRegistry(pb, r); err != nil {
+			return err
+		}
+	}
 	var buf []byte
 	for _, w := range b.Runs {
 		var err error
 		if buf, err = encodeRun(pb, w, buf[:0]); err != nil {
 			return err
 		}
+	}
+	for _, d := range b.Deletes {
+		if err := encodeDelete(pb, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodeDelete removes a run's record, history and index entries, and the
+// current-run pointer when asked to.
+func encodeDelete(pb *pebble.Batch, d *store.RunDelete) error {
+	if d == nil || d.Record == nil || d.Record.Namespace == "" || d.Record.RunID == "" {
+		return errors.New("pebblestore: run delete without namespace and run id")
+	}
+	r := d.Record
+	if d.ClearCurrent && r.WorkflowID == "" {
+		return fmt.Errorf("pebblestore: run %q: ClearCurrent without a workflow id", r.RunID)
+	}
+	pb.Delete(key(tableRun, r.Namespace, r.RunID), nil)
+	pb.Delete(key(tableOpen, r.Namespace, r.RunID), nil)
+	hist := key(tableHistory, r.Namespace, r.RunID)
+	pb.DeleteRange(hist, prefixEnd(hist), nil)
+	unindexRun(pb, r)
+	if d.ClearCurrent {
+		pb.Delete(key(tableCurrent, r.Namespace, r.WorkflowID), nil)
 	}
 	return nil
 }
@@ -95,6 +126,7 @@ func encodeRun(pb *pebble.Batch, w *store.RunWrite, buf []byte) ([]byte, error) 
 	} else {
 		pb.Delete(key(tableOpen, r.Namespace, r.RunID), nil)
 	}
+	indexRun(pb, r)
 	if len(w.Events) > 0 {
 		v, err := proto.Marshal(&historypb.History{Events: w.Events})
 		if err != nil {

@@ -34,6 +34,12 @@ func Run(t *testing.T, open Opener) {
 		{"OrderedApply", testOrderedApply},
 		{"ConcurrentApply", testConcurrentApply},
 		{"Reopen", testReopen},
+		{"ListOrder", testListOrder},
+		{"ListCursor", testListCursor},
+		{"CountRuns", testCountRuns},
+		{"DeleteRun", testDeleteRun},
+		{"ClosedBefore", testClosedBefore},
+		{"SearchAttributes", testSearchAttributes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,241 @@
+package pebblestore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+
+	"github.com/sundial-io/sundial/internal/store"
+)
+
+// Visibility index. Listing used to decode every record of a namespace and
+// sort them; with a million runs that is seconds per page. Two index
+// tables make the common questions cost what their answer costs:
+//
+//	v/<ns> 0x00 <^start> <runid>            open run    -> run id
+//	v/<ns> 0x01 <^close> <^start> <runid>   closed run  -> run id
+//	s/<ns> <status> <runid>                 empty (per-status membership)
+//
+// ^t is the time's UnixNano mapped to an order-preserving uint64 and then
+// inverted, so ascending key order is Temporal's default list order: open
+// runs first (newest start first), then closed runs by close time and start
+// time descending, run id ascending. A page is a seek plus as many reads as
+// it has entries, and a cursor (the key after the namespace prefix) stays
+// valid however the table changes. The status table answers "how many runs
+// are Completed" by counting keys, never decoding records.
+const (
+	tableVis    = "v/"
+	tableStatus = "s/"
+	partOpen    = 0x00
+	partClosed  = 0x01
+)
+
+// invTime encodes t so that later times sort first.
+func invTime(dst []byte, nanos int64) []byte {
+	return binary.BigEndian.AppendUint64(dst, ^(uint64(nanos) ^ (1 << 63)))
+}
+
+func nanosOf(info *workflowpb.WorkflowExecutionInfo, close bool) int64 {
+	ts := info.GetStartTime()
+	if close {
+		ts = info.GetCloseTime()
+	}
+	if ts == nil {
+		return 0
+	}
+	return ts.AsTime().UnixNano()
+}
+
+// visKey is the index key of a run in its open or closed partition.
+func visKey(ns, runID string, info *workflowpb.WorkflowExecutionInfo, closed bool) []byte {
+	k := key(tableVis, ns)
+	if closed {
+		k = append(k, partClosed)
+		k = invTime(k, nanosOf(info, true))
+	} else {
+		k = append(k, partOpen)
+	}
+	k = invTime(k, nanosOf(info, false))
+	return appendComponent(k, runID)
+}
+
+func statusKey(ns string, status enumspb.WorkflowExecutionStatus, runID string) []byte {
+	k := append(key(tableStatus, ns), byte(status))
+	return appendComponent(k, runID)
+}
+
+// indexRun writes the index entries of a record and removes the entries a
+// run leaves behind when it closes. A run's start time never changes and it
+// closes at most once, so the old entries are computable from the new
+// record without reading the store.
+func indexRun(pb *pebble.Batch, r *store.RunRecord) {
+	running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	open := visKey(r.Namespace, r.RunID, r.Info, false)
+	if running {
+		pb.Set(open, []byte(r.RunID), nil)
+	} else {
+		pb.Delete(open, nil)
+		pb.Set(visKey(r.Namespace, r.RunID, r.Info, true), []byte(r.RunID), nil)
+		pb.Delete(statusKey(r.Namespace, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
+	}
+	pb.Set(statusKey(r.Namespace, r.Info.GetStatus(), r.RunID), nil, nil)
+}
+
+// unindexRun removes every index entry a run can have.
+func unindexRun(pb *pebble.Batch, r *store.RunRecord) {
+	pb.Delete(visKey(r.Namespace, r.RunID, r.Info, false), nil)
+	if r.Info.GetCloseTime() != nil {
+		pb.Delete(visKey(r.Namespace, r.RunID, r.Info, true), nil)
+	}
+	for st := range enumspb.WorkflowExecutionStatus_name {
+		pb.Delete(statusKey(r.Namespace, enumspb.WorkflowExecutionStatus(st), r.RunID), nil)
+	}
+}
+
+// ListRuns walks the v/ table of a namespace from the cursor on.
+func (s *Store) ListRuns(ctx context.Context, namespace string, opts store.ListOptions, fn func(cursor []byte, info *workflowpb.WorkflowExecutionInfo) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
+	prefix := key(tableVis, namespace)
+	lower, upper := prefix, prefixEnd(prefix)
+	switch {
+	case opts.OpenOnly && opts.ClosedOnly:
+		return nil
+	case opts.OpenOnly:
+		upper = append(bytes.Clone(prefix), partClosed)
+	case opts.ClosedOnly:
+		lower = append(bytes.Clone(prefix), partClosed)
+	}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return s.readError(err)
+	}
+	defer it.Close()
+	var ok bool
+	if len(opts.After) > 0 {
+		after := append(bytes.Clone(prefix), opts.After...)
+		ok = it.SeekGE(after)
+		if ok && bytes.Equal(it.Key(), after) {
+			ok = it.Next()
+		}
+	} else {
+		ok = it.First()
+	}
+	for ; ok; ok = it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r, err := s.run(namespace, string(it.Value()))
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted after the iterator's snapshot was taken
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(bytes.Clone(it.Key()[len(prefix):]), r.Info); err != nil {
+			if errors.Is(err, store.ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return s.readError(it.Error())
+}
+
+// CountRuns counts the keys of one status in the s/ table.
+func (s *Store) CountRuns(ctx context.Context, namespace string, status enumspb.WorkflowExecutionStatus) (int64, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.exit()
+	prefix := append(key(tableStatus, namespace), byte(status))
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return 0, s.readError(err)
+	}
+	defer it.Close()
+	var n int64
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+		if n%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, s.readError(it.Error())
+}
+
+// ClosedBefore walks the closed partition backwards: its oldest close
+// times are at the end.
+func (s *Store) ClosedBefore(ctx context.Context, namespace string, t time.Time, fn func(*store.RunRecord) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
+	lower := append(key(tableVis, namespace), partClosed)
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return s.readError(err)
+	}
+	defer it.Close()
+	// Keys with close time >= t sort before this one.
+	limit := invTime(bytes.Clone(lower), t.UnixNano()-1)
+	for ok := it.Last(); ok && bytes.Compare(it.Key(), limit) >= 0; ok = it.Prev() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r, err := s.run(namespace, string(it.Value()))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			if errors.Is(err, store.ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return s.readError(it.Error())
+}
+
+// backfillIndex builds the index tables of a store written by a build
+// that had none (format version 1), in batches so memory stays flat.
+func (s *Store) backfillIndex() error {
+	pb := s.db.NewBatch()
+	n := 0
+	err := s.scan(context.Background(), []byte(tableRun), func(_, v []byte) error {
+		r, err := decodeRecord(v)
+		if err != nil {
+			return err
+		}
+		indexRun(pb, r)
+		if n++; n%10000 == 0 {
+			err := pb.Commit(pebble.Sync)
+			pb.Close()
+			pb = s.db.NewBatch()
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = pb.Commit(pebble.Sync)
+	}
+	pb.Close()
+	if err != nil {
+		return fmt.Errorf("pebblestore: build visibility index: %w", err)
+	}
+	return nil
+}

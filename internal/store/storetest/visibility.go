@@ -1,0 +1,166 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/sundial-io/sundial/internal/store"
+)
+
+// The visibility part of the contract: ListRuns order and cursors,
+// CountRuns, deletes, ClosedBefore and the search attribute registry.
+
+// timed is a run started at epoch+start minutes and, if close > 0, closed
+// at epoch+close minutes.
+func timed(ns, runID string, start, close int) *store.RunRecord {
+	status := running
+	if close > 0 {
+		status = completed
+	}
+	r := record(ns, "wf-"+runID, runID, status)
+	r.Info.StartTime = timestamppb.New(epoch.Add(time.Duration(start) * time.Minute))
+	if close > 0 {
+		r.Info.CloseTime = timestamppb.New(epoch.Add(time.Duration(close) * time.Minute))
+	}
+	return r
+}
+
+func listed(t *testing.T, s store.Store, ns string, opts store.ListOptions, limit int) ([]string, []byte) {
+	t.Helper()
+	var out []string
+	var last []byte
+	err := s.ListRuns(t.Context(), ns, opts, func(c []byte, info *workflowpb.WorkflowExecutionInfo) error {
+		out = append(out, info.GetExecution().GetRunId())
+		last = c
+		if limit > 0 && len(out) == limit {
+			return store.ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ListRuns: %v", err)
+	}
+	return out, last
+}
+
+func seedTimed(f *fixture) {
+	f.apply(&store.Batch{Runs: []*store.RunWrite{
+		{Record: timed("a", "open-old", 1, 0)},
+		{Record: timed("a", "open-new", 5, 0)},
+		{Record: timed("a", "closed-early", 2, 3)},
+		{Record: timed("a", "closed-late", 1, 9)},
+		{Record: timed("a", "closed-late-b", 4, 9)},
+		{Record: timed("ab", "other-ns", 7, 0)},
+	}})
+}
+
+func testListOrder(t *testing.T, f *fixture) {
+	seedTimed(f)
+	// A run that closes moves from the open to the closed partition.
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: timed("a", "open-old", 1, 10)}}})
+	want := []string{"open-new", "open-old", "closed-late-b", "closed-late", "closed-early"}
+	if got, _ := listed(t, f.s, "a", store.ListOptions{}, 0); !slices.Equal(got, want) {
+		t.Fatalf("ListRuns = %v, want %v", got, want)
+	}
+	if got, _ := listed(t, f.s, "a", store.ListOptions{OpenOnly: true}, 0); !slices.Equal(got, want[:1]) {
+		t.Fatalf("ListRuns(open) = %v, want %v", got, want[:1])
+	}
+	if got, _ := listed(t, f.s, "a", store.ListOptions{ClosedOnly: true}, 0); !slices.Equal(got, want[1:]) {
+		t.Fatalf("ListRuns(closed) = %v, want %v", got, want[1:])
+	}
+	f.reopen()
+	if got, _ := listed(t, f.s, "a", store.ListOptions{}, 0); !slices.Equal(got, want) {
+		t.Fatalf("ListRuns after reopen = %v, want %v", got, want)
+	}
+}
+
+func testListCursor(t *testing.T, f *fixture) {
+	seedTimed(f)
+	first, cur := listed(t, f.s, "a", store.ListOptions{}, 2)
+	if !slices.Equal(first, []string{"open-new", "open-old"}) {
+		t.Fatalf("first page = %v", first)
+	}
+	// Changes after the first page neither repeat nor skip later entries.
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: timed("a", "newest", 99, 0)}}})
+	rest, _ := listed(t, f.s, "a", store.ListOptions{After: cur}, 0)
+	if want := []string{"closed-late-b", "closed-late", "closed-early"}; !slices.Equal(rest, want) {
+		t.Fatalf("second page = %v, want %v", rest, want)
+	}
+}
+
+func testCountRuns(t *testing.T, f *fixture) {
+	seedTimed(f)
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: timed("a", "open-old", 1, 10)}}})
+	for st, want := range map[enumspb.WorkflowExecutionStatus]int64{running: 1, completed: 4, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED: 0} {
+		got, err := f.s.CountRuns(t.Context(), "a", st)
+		if err != nil || got != want {
+			t.Errorf("CountRuns(%v) = %d, %v; want %d", st, got, err, want)
+		}
+	}
+}
+
+func testDeleteRun(t *testing.T, f *fixture) {
+	ctx := t.Context()
+	seedTimed(f)
+	r := timed("a", "closed-late", 1, 9)
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: r, Events: events(1, 3), SetCurrent: true}}})
+	f.apply(&store.Batch{Deletes: []*store.RunDelete{{Record: r, ClearCurrent: true}}})
+	if _, err := f.s.Run(ctx, "a", r.RunID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Run after delete: %v, want ErrNotFound", err)
+	}
+	if _, err := f.s.History(ctx, "a", r.RunID, 1, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("History after delete: %v, want ErrNotFound", err)
+	}
+	if _, err := f.s.CurrentRun(ctx, "a", r.WorkflowID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CurrentRun after delete: %v, want ErrNotFound", err)
+	}
+	got, _ := listed(t, f.s, "a", store.ListOptions{}, 0)
+	if slices.Contains(got, r.RunID) || len(got) != 4 {
+		t.Fatalf("ListRuns after delete = %v", got)
+	}
+	if n, _ := f.s.CountRuns(ctx, "a", completed); n != 2 {
+		t.Fatalf("CountRuns(completed) after delete = %d, want 2", n)
+	}
+}
+
+func testClosedBefore(t *testing.T, f *fixture) {
+	seedTimed(f)
+	var got []string
+	err := f.s.ClosedBefore(t.Context(), "a", epoch.Add(9*time.Minute), func(r *store.RunRecord) error {
+		got = append(got, r.RunID)
+		return nil
+	})
+	if err != nil || !slices.Equal(got, []string{"closed-early"}) {
+		t.Fatalf("ClosedBefore(9m) = %v, %v; want [closed-early]", got, err)
+	}
+	got = nil
+	err = f.s.ClosedBefore(t.Context(), "a", epoch.Add(time.Hour), func(r *store.RunRecord) error {
+		got = append(got, r.RunID)
+		return store.ErrStop
+	})
+	if err != nil || !slices.Equal(got, []string{"closed-early"}) {
+		t.Fatalf("ClosedBefore(1h) stopping after one = %v, %v", got, err)
+	}
+}
+
+func testSearchAttributes(t *testing.T, f *fixture) {
+	if _, err := f.s.SearchAttributes(t.Context(), "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SearchAttributes of a fresh namespace: %v, want ErrNotFound", err)
+	}
+	want := map[string]enumspb.IndexedValueType{"Color": enumspb.INDEXED_VALUE_TYPE_KEYWORD, "Size": enumspb.INDEXED_VALUE_TYPE_INT}
+	f.apply(&store.Batch{SearchAttributes: []*store.SearchAttributeRegistry{{Namespace: "a", Custom: want}}})
+	f.reopen()
+	got, err := f.s.SearchAttributes(t.Context(), "a")
+	if err != nil || len(got) != 2 || got["Color"] != want["Color"] || got["Size"] != want["Size"] {
+		t.Fatalf("SearchAttributes = %v, %v; want %v", got, err, want)
+	}
+	if _, err := f.s.SearchAttributes(t.Context(), "ab"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SearchAttributes of another namespace: %v", err)
+	}
+}
