@@ -209,7 +209,7 @@ func TestSSTableFaultDuringFlush(t *testing.T) {
 			t.Fatalf("write %d with failing sstables: %v", i, err)
 		}
 	}
-	ferr := within(5*time.Second, func() error { return s.db.Flush() })
+	ferr := within(time.Second, func() error { return s.db.Flush() })
 	t.Logf("flush with failing sstables: %v (fault hits %d)", ferr, ff.hits.Load())
 	ff.armed.Store(false)
 	if err := within(10*time.Second, func() error { return s.Close() }); err != nil {
