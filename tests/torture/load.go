@@ -145,6 +145,15 @@ func (d *driver) update(st *wfState, updateID string, sleepMs int) {
 	st.updates[updateID] = false
 	st.mu.Unlock()
 	deadline := time.Now().Add(60 * time.Second)
+	var last error
+	defer func() {
+		st.mu.Lock()
+		acked := st.updates[updateID]
+		st.mu.Unlock()
+		if !acked {
+			d.logf("torture: update %s never acknowledged; last error: %v", updateID, last)
+		}
+	}()
 	for d.ctx.Err() == nil && time.Now().Before(deadline) {
 		cctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
 		h, err := d.c.UpdateWorkflow(cctx, client.UpdateWorkflowOptions{
@@ -165,6 +174,7 @@ func (d *driver) update(st *wfState, updateID string, sleepMs int) {
 			st.mu.Unlock()
 			return
 		}
+		last = err
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) && app.Type() == notFinalType {
 			d.sleep(50 * time.Millisecond)

@@ -175,6 +175,11 @@ func TortureWorkflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 
+	// Everything is received by this (the main) coroutine: it drains the
+	// signal channels whenever it wakes up, and before continuing as new or
+	// returning. (A second coroutine blocked in a Selector on the channel can
+	// be handed a signal that is then never processed when the main
+	// coroutine completes the run in the same workflow task.)
 	sigCh := workflow.GetSignalChannel(ctx, signalName)
 	doneCh := workflow.GetSignalChannel(ctx, doneSignal)
 	drain := func() {
@@ -186,21 +191,23 @@ func TortureWorkflow(ctx workflow.Context, in Input) (Result, error) {
 			done = true
 		}
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
+	waitUntil := func(cond func() bool) error {
 		for {
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(sigCh, func(c workflow.ReceiveChannel, more bool) {
-				var s string
-				c.Receive(ctx, &s)
-				sigs = append(sigs, Rec{ID: s, Run: runID})
-			})
-			sel.AddReceive(doneCh, func(c workflow.ReceiveChannel, more bool) {
-				c.Receive(ctx, nil)
-				done = true
-			})
-			sel.Select(ctx)
+			drain()
+			if cond() {
+				return nil
+			}
+			if err := workflow.Await(ctx, func() bool { return cond() || sigCh.Len() > 0 || doneCh.Len() > 0 }); err != nil {
+				return err
+			}
 		}
-	})
+	}
+	get := func(f workflow.Future, v any) error {
+		if err := waitUntil(f.IsReady); err != nil {
+			return err
+		}
+		return f.Get(ctx, v)
+	}
 
 	v := in.Value
 	if in.Run == 0 {
@@ -209,11 +216,11 @@ func TortureWorkflow(ctx workflow.Context, in Input) (Result, error) {
 	for step := 0; step < p.Steps; step++ {
 		switch kindOf(p, in.Run, step) {
 		case stepActivity:
-			if err := workflow.ExecuteActivity(activityCtx(ctx), MixActivity, v, uint64(step)).Get(ctx, &v); err != nil {
+			if err := get(workflow.ExecuteActivity(activityCtx(ctx), MixActivity, v, uint64(step)), &v); err != nil {
 				return Result{}, err
 			}
 		case stepTimer:
-			if err := workflow.Sleep(ctx, timerOf(p, in.Run, step)); err != nil {
+			if err := get(workflow.NewTimer(ctx, timerOf(p, in.Run, step)), nil); err != nil {
 				return Result{}, err
 			}
 			v = mix(v, uint64(1000+step))
@@ -222,14 +229,14 @@ func TortureWorkflow(ctx workflow.Context, in Input) (Result, error) {
 				WorkflowID:          fmt.Sprintf("%s-c%d-%d", p.ID, in.Run, step),
 				WorkflowTaskTimeout: 5 * time.Second,
 			})
-			if err := workflow.ExecuteChildWorkflow(cctx, ChildWorkflow, mix(v, uint64(2000+step))).Get(ctx, &v); err != nil {
+			if err := get(workflow.ExecuteChildWorkflow(cctx, ChildWorkflow, mix(v, uint64(2000+step))), &v); err != nil {
 				return Result{}, err
 			}
 		}
 	}
 
 	if !final {
-		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		if err := waitUntil(func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return Result{}, err
 		}
 		drain()
@@ -237,7 +244,7 @@ func TortureWorkflow(ctx workflow.Context, in Input) (Result, error) {
 			Plan: p, Run: in.Run + 1, Value: v, Done: done, Signals: sigs, Updates: upds, RunIDs: runIDs,
 		})
 	}
-	if err := workflow.Await(ctx, func() bool { return done && workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := waitUntil(func() bool { return done && workflow.AllHandlersFinished(ctx) }); err != nil {
 		return Result{}, err
 	}
 	drain()
