@@ -74,10 +74,19 @@ func TestAckWaitsForDurability(t *testing.T) {
 		first, second func(e *engine.Engine) error
 	}{
 		{"StartRetrySameRequestID",
-			func(e *engine.Engine) error { _, err := e.StartWorkflow(context.Background(), engine.StartRequestParams(start("r1"))); return err },
-			func(e *engine.Engine) error { _, err := e.StartWorkflow(context.Background(), engine.StartRequestParams(start("r1"))); return err }},
+			func(e *engine.Engine) error {
+				_, err := e.StartWorkflow(context.Background(), engine.StartRequestParams(start("r1")))
+				return err
+			},
+			func(e *engine.Engine) error {
+				_, err := e.StartWorkflow(context.Background(), engine.StartRequestParams(start("r1")))
+				return err
+			}},
 		{"StartAlreadyStarted",
-			func(e *engine.Engine) error { _, err := e.StartWorkflow(context.Background(), engine.StartRequestParams(start("r1"))); return err },
+			func(e *engine.Engine) error {
+				_, err := e.StartWorkflow(context.Background(), engine.StartRequestParams(start("r1")))
+				return err
+			},
 			func(e *engine.Engine) error {
 				_, err := e.StartWorkflow(context.Background(), engine.StartRequestParams(start("r2")))
 				var already *serviceerror.WorkflowExecutionAlreadyStarted

@@ -57,27 +57,27 @@ func Short() Config {
 
 // Report holds the counts printed at the end.
 type Report struct {
-	Kills             int // SIGKILLs survived during the load (plus the final one, see FinalKill)
-	FinalKill         bool
-	ServerCrashes     int // the server exited without being killed
-	WorkflowsStarted  int // start acknowledged (or "already started" on a retry)
-	StartsUnknown     int // never acknowledged; checked if they exist
-	WorkflowsChecked  int
-	RunsChecked       int // histories checked, continue-as-new runs and children included
-	SignalsAcked      int
-	SignalsUnknown    int
-	SignalsUnknownIn  int // unknown signals that were applied (once)
-	UpdatesAcked      int
-	UpdatesUnknown    int
-	UpdatesUnknownIn  int
-	UpdateRetries     int // update calls retried with the same update id after an error
-	Lost              int // acknowledged start/signal/update/completion missing
-	Duplicated        int // applied twice in one run, or a second chain/completion
-	DupAcrossCAN      int // a signal whose request was retried and landed in two runs of a continue-as-new chain (not guaranteed, see docs/RELIABILITY.md)
-	Malformed         int // histories violating the invariants
-	WrongResult       int // wrong value, or something applied that was never sent
-	Violations        []string
-	Elapsed           time.Duration
+	Kills            int // SIGKILLs survived during the load (plus the final one, see FinalKill)
+	FinalKill        bool
+	ServerCrashes    int // the server exited without being killed
+	WorkflowsStarted int // start acknowledged (or "already started" on a retry)
+	StartsUnknown    int // never acknowledged; checked if they exist
+	WorkflowsChecked int
+	RunsChecked      int // histories checked, continue-as-new runs and children included
+	SignalsAcked     int
+	SignalsUnknown   int
+	SignalsUnknownIn int // unknown signals that were applied (once)
+	UpdatesAcked     int
+	UpdatesUnknown   int
+	UpdatesUnknownIn int
+	UpdateRetries    int // update calls retried with the same update id after an error
+	Lost             int // acknowledged start/signal/update/completion missing
+	Duplicated       int // applied twice in one run, or a second chain/completion
+	DupAcrossCAN     int // a signal whose request was retried and landed in two runs of a continue-as-new chain (not guaranteed, see docs/RELIABILITY.md)
+	Malformed        int // histories violating the invariants
+	WrongResult      int // wrong value, or something applied that was never sent
+	Violations       []string
+	Elapsed          time.Duration
 }
 
 // OK reports whether the run found no violation.
