@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -81,6 +82,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	workflowservice.RegisterWorkflowServiceServer(gs, frontend.New(eng, log))
+	operatorservice.RegisterOperatorServiceServer(gs, frontend.NewOperator(eng, log))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	s := &Server{cfg: cfg, log: log, store: st, engine: eng, grpc: gs, lis: lis, done: make(chan error, 1)}

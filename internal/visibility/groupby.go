@@ -23,36 +23,61 @@ type Group struct {
 // attribute fall in a null-payload group, except TemporalNamespaceDivision,
 // whose absence Temporal reports as "".
 func (q *Query) Count(infos []*workflowpb.WorkflowExecutionInfo) (total int64, groups []Group) {
-	type group struct {
-		key   any
-		count int64
-	}
-	var found []*group
-	index := map[any]*group{}
+	c := q.NewCounter()
 	for _, info := range infos {
-		if !q.Match(info) {
-			continue
-		}
-		total++
-		if q.groupBy == nil {
-			continue
-		}
-		key := q.groupBy.value(info)
-		if key == nil && q.groupBy.field == NamespaceDivision {
-			key = ""
-		}
-		g := index[key]
-		if g == nil {
-			g = &group{key: key}
-			index[key] = g
-			found = append(found, g)
-		}
-		g.count++
+		c.Add(info)
 	}
+	return c.Result()
+}
+
+// Counter counts records one at a time, so a server can stream them from
+// its store instead of collecting them first.
+type Counter struct {
+	q     *Query
+	total int64
+	found []*countGroup
+	index map[any]*countGroup
+}
+
+type countGroup struct {
+	key   any
+	count int64
+}
+
+// NewCounter returns an empty counter for q.
+func (q *Query) NewCounter() *Counter { return &Counter{q: q, index: map[any]*countGroup{}} }
+
+// Add counts info if it matches the query.
+func (c *Counter) Add(info *workflowpb.WorkflowExecutionInfo) {
+	q := c.q
+	if !q.Match(info) {
+		return
+	}
+	c.total++
 	if q.groupBy == nil {
-		return total, nil
+		return
 	}
-	slices.SortFunc(found, func(a, b *group) int {
+	key := q.groupBy.value(info)
+	if key == nil && q.groupBy.field == NamespaceDivision {
+		key = ""
+	}
+	g := c.index[key]
+	if g == nil {
+		g = &countGroup{key: key}
+		c.index[key] = g
+		c.found = append(c.found, g)
+	}
+	g.count++
+}
+
+// Result returns the total and, with GROUP BY, the groups (see Count).
+func (c *Counter) Result() (total int64, groups []Group) {
+	q := c.q
+	if q.groupBy == nil {
+		return c.total, nil
+	}
+	found := slices.Clone(c.found)
+	slices.SortFunc(found, func(a, b *countGroup) int {
 		switch {
 		case a.key == nil:
 			return -1
@@ -67,7 +92,9 @@ func (q *Query) Count(infos []*workflowpb.WorkflowExecutionInfo) (total int64, g
 			v = enumspb.WorkflowExecutionStatus(g.key.(int64)).String()
 		}
 		p, _ := EncodeValue(v, kw) // strings always encode
-		groups = append(groups, Group{Values: []*commonpb.Payload{p}, Count: g.count})
+		groups = append(groups, Group{Values: singlePayload(p), Count: g.count})
 	}
-	return total, groups
+	return c.total, groups
 }
+
+func singlePayload(p *commonpb.Payload) []*commonpb.Payload { return []*commonpb.Payload{p} }

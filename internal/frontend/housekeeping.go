@@ -1,0 +1,39 @@
+package frontend
+
+import (
+	"context"
+
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+// DeleteWorkflowExecution and GetWorkflowExecutionHistoryReverse: the
+// housekeeping and history-browsing calls of the CLI and Web UI.
+
+func (s *Service) DeleteWorkflowExecution(ctx context.Context, r *workflowservice.DeleteWorkflowExecutionRequest) (*workflowservice.DeleteWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.WorkflowExecution == nil {
+		return nil, invalid("WorkflowExecution is not set on request.")
+	}
+	if err := checkID("WorkflowId", r.WorkflowExecution.GetWorkflowId()); err != nil {
+		return nil, err
+	}
+	if err := s.e.DeleteWorkflow(ctx, r.Namespace, r.WorkflowExecution); err != nil {
+		return nil, err
+	}
+	return &workflowservice.DeleteWorkflowExecutionResponse{}, nil
+}
+
+func (s *Service) GetWorkflowExecutionHistoryReverse(ctx context.Context, r *workflowservice.GetWorkflowExecutionHistoryReverseRequest) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if r.Execution == nil {
+		return nil, invalid("Execution is not set on request.")
+	}
+	if err := checkID("WorkflowId", r.Execution.GetWorkflowId()); err != nil {
+		return nil, err
+	}
+	return s.e.HistoryReverse(ctx, r)
+}

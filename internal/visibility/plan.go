@@ -1,0 +1,115 @@
+package visibility
+
+import (
+	"maps"
+	"slices"
+
+	enumspb "go.temporal.io/api/enums/v1"
+)
+
+// What an index can learn from a query. The evaluator alone would have to
+// read every record of a namespace; a store ordered by open/closed and
+// counting runs per status can skip most of them when the query pins the
+// status, which is also what the Web UI and `temporal workflow count` ask
+// most often.
+
+const runningStatus = int64(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)
+
+// Partitions reports whether open (Running) and closed runs can match at
+// all, judged from the top-level AND terms on ExecutionStatus and
+// `CloseTime IS [NOT] NULL`. It is conservative: true, true means "could
+// be either".
+func (q *Query) Partitions() (open, closed bool) {
+	open, closed = true, true
+	for _, n := range conjuncts(q.where) {
+		o, c := termPartitions(n)
+		open, closed = open && o, closed && c
+	}
+	return open, closed
+}
+
+func termPartitions(n node) (open, closed bool) {
+	switch n := n.(type) {
+	case isNullNode:
+		if n.a.field == CloseTime {
+			return !n.not, n.not
+		}
+	case cmpNode:
+		if n.a.field != ExecutionStatus {
+			break
+		}
+		switch n.op {
+		case opEq, opIn:
+			for _, v := range n.vals {
+				if v.(int64) == runningStatus {
+					open = true
+				} else {
+					closed = true
+				}
+			}
+			return open, closed
+		case opNe, opNotIn:
+			if slices.Contains(n.vals, any(runningStatus)) {
+				return false, true
+			}
+		}
+	}
+	return true, true
+}
+
+func conjuncts(n node) []node {
+	if a, ok := n.(andNode); ok {
+		return append(conjuncts(a.l), conjuncts(a.r)...)
+	}
+	if n == nil {
+		return nil
+	}
+	return []node{n}
+}
+
+// Statuses returns the statuses the query selects when its condition is
+// nothing but a status test (none, `ExecutionStatus = x` or
+// `ExecutionStatus IN (...)`), so that per-status counts answer
+// CountWorkflowExecutions without reading records; ok is false otherwise.
+// Records hidden by TemporalNamespaceDivision are not told apart: Sundial
+// runs no internal workflows.
+func (q *Query) Statuses() (statuses []enumspb.WorkflowExecutionStatus, ok bool) {
+	if q.groupBy != nil && q.groupBy.field != ExecutionStatus {
+		return nil, false
+	}
+	if q.where == nil {
+		for v := range enumspb.WorkflowExecutionStatus_name {
+			if v != 0 {
+				statuses = append(statuses, enumspb.WorkflowExecutionStatus(v))
+			}
+		}
+		slices.Sort(statuses)
+		return statuses, true
+	}
+	n, isCmp := q.where.(cmpNode)
+	if !isCmp || n.a.field != ExecutionStatus || (n.op != opEq && n.op != opIn) {
+		return nil, false
+	}
+	for _, v := range n.vals {
+		s := enumspb.WorkflowExecutionStatus(v.(int64))
+		if !slices.Contains(statuses, s) {
+			statuses = append(statuses, s)
+		}
+	}
+	slices.Sort(statuses)
+	return statuses, true
+}
+
+// StatusGroups turns per-status counts into the GROUP BY ExecutionStatus
+// answer Count would give: groups in enum order, empty ones left out.
+func StatusGroups(counts map[enumspb.WorkflowExecutionStatus]int64) []Group {
+	var out []Group
+	for _, s := range slices.Sorted(maps.Keys(counts)) {
+		if counts[s] == 0 {
+			continue
+		}
+		p, _ := EncodeValue(s.String(), kw)
+		out = append(out, Group{Values: singlePayload(p), Count: counts[s]})
+	}
+	return out
+}
