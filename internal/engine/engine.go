@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 
@@ -300,14 +301,34 @@ func (e *Engine) finish(fx *effects) error {
 			e.fail(err)
 			return serviceerror.NewUnavailable("storage sync failed: " + err.Error())
 		}
-		e.durMu.Lock()
-		if fx.seq > e.durable {
-			e.durable = fx.seq
-			e.durCond.Broadcast()
-		}
-		e.durMu.Unlock()
+		e.markDurable(fx.seq)
 	}
 	e.dispatch(fx)
+	return nil
+}
+
+// markDurable records that every write up to seq is on disk (the store
+// syncs in Apply order, so one finished sync covers all earlier writes).
+func (e *Engine) markDurable(seq uint64) {
+	e.durMu.Lock()
+	if seq > e.durable {
+		e.durable = seq
+		e.durCond.Broadcast()
+	}
+	e.durMu.Unlock()
+}
+
+// writable refuses a change up front when the store says a write would
+// fail (full disk), so nothing changes in memory that cannot reach disk.
+func (e *Engine) writable() error {
+	if err := e.checkHealthy(); err != nil {
+		return err
+	}
+	if w, ok := e.store.(store.Writable); ok {
+		if err := w.CheckWritable(); err != nil {
+			return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_SYSTEM_OVERLOADED, "sundial: storage cannot accept writes: "+err.Error())
+		}
+	}
 	return nil
 }
 
@@ -325,20 +346,40 @@ func (e *Engine) barrier(seq uint64) {
 // changes the workflow's state under its lock; the result is persisted and
 // made durable before mutate returns fn's error.
 func (e *Engine) mutate(ctx context.Context, ns, id string, fn func(w *workflow) error) error {
+	if err := e.writable(); err != nil {
+		return err
+	}
 	w, err := e.acquire(ctx, ns, id)
 	if err != nil {
 		return err
 	}
 	ferr := fn(w)
 	fx, perr := e.persist(w)
+	seq := w.lastSeq
 	w.mu.Unlock()
 	if perr != nil {
 		return perr
+	}
+	if fx == nil {
+		// Nothing written, but the answer may rest on another request's
+		// write still in flight (a deduplicated start or signal): it must
+		// be durable before we acknowledge.
+		e.barrier(seq)
+		return firstErr(e.checkHealthy(), ferr)
 	}
 	if err := e.finish(fx); err != nil {
 		return err
 	}
 	return ferr
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dispatch hands tasks to matching and starts actions on other workflows.

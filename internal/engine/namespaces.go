@@ -78,7 +78,10 @@ func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.Regis
 		},
 		ReplicationConfig: &replicationpb.NamespaceReplicationConfig{ActiveClusterName: "active", Clusters: []*replicationpb.ClusterReplicationConfig{{ClusterName: "active"}}},
 	}
-	c, _, err := e.apply(&store.Batch{Namespaces: []*store.Namespace{n}})
+	if err := e.writable(); err != nil {
+		return nil, err
+	}
+	c, seq, err := e.apply(&store.Batch{Namespaces: []*store.Namespace{n}})
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +89,7 @@ func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.Regis
 		e.fail(err)
 		return nil, serviceerror.NewUnavailable(err.Error())
 	}
+	e.markDurable(seq)
 	e.namespaces[r.Namespace] = n
 	return n, nil
 }

@@ -98,6 +98,13 @@ type ListOptions struct {
 	After []byte
 }
 
+// Writable is implemented by stores that can tell, before anything is
+// changed, that a write would fail (a full disk). The engine checks it
+// before changing a workflow so that a refused request leaves no trace.
+type Writable interface {
+	CheckWritable() error
+}
+
 // Commit is a batch that has been applied but may not be on disk yet.
 type Commit interface {
 	// Wait blocks until the batch is durable (fsynced) or failed.

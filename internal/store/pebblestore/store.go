@@ -31,6 +31,9 @@ type Options struct {
 	// one for InMemory). Tests pass a shared vfs.MemFS to reopen an
 	// in-memory store or to simulate a crash.
 	FS vfs.FS
+	// MinFreeBytes is the free disk space CheckWritable keeps in reserve
+	// (0: DefaultMinFreeBytes; negative: no check).
+	MinFreeBytes int64
 }
 
 // Memory budget: the server should idle well under 40 MB, so the block cache
@@ -43,9 +46,11 @@ const (
 
 // Store is a store.Store backed by Pebble.
 type Store struct {
-	db   *pebble.DB
-	dir  string
-	opts Options
+	db    *pebble.DB
+	dir   string
+	opts  Options
+	fs    vfs.FS
+	space space
 
 	// mu guards closed; active counts calls in progress so Close can wait
 	// for them instead of pulling the DB from under them.
@@ -92,7 +97,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: opts}
+	s := &Store{db: db, dir: dir, opts: opts, fs: fs}
 	if err := s.checkVersion(fresh); err != nil {
 		db.Close()
 		return nil, err
@@ -205,11 +210,29 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.active.Wait()
+	if p := s.space.broken.Load(); p != nil {
+		// After a failed write Pebble's log is broken and a flush would
+		// panic; what was acknowledged is in the log already.
+		return closeBroken(s.db, *p)
+	}
 	err := s.db.Flush()
 	if cerr := s.db.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// closeBroken closes a DB whose log failed; Pebble may panic doing so.
+func closeBroken(db *pebble.DB, cause error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pebblestore: closing after a failed write (%v): %v", cause, r)
+		}
+	}()
+	if cerr := db.Close(); cerr != nil {
+		return fmt.Errorf("pebblestore: closing after a failed write (%v): %w", cause, cerr)
+	}
+	return nil
 }
 
 // quietLogger drops Pebble's informational chatter but keeps its fatal

@@ -44,9 +44,11 @@ func (s *Store) Apply(b *store.Batch) (store.Commit, error) {
 	}
 	if err := s.db.ApplyNoSyncWait(pb, pebble.Sync); err != nil {
 		pb.Close() // safe: Pebble never pools a batch that failed to commit
-		return nil, fmt.Errorf("pebblestore: apply: %w", err)
+		err = fmt.Errorf("pebblestore: apply: %w", err)
+		s.markBroken(err)
+		return nil, err
 	}
-	return &syncCommit{batch: pb}, nil
+	return &syncCommit{batch: pb, s: s}, nil
 }
 
 // encodeBatch validates b and writes its keys into pb.
@@ -163,6 +165,7 @@ func checkEvents(events []*historypb.HistoryEvent) error {
 type syncCommit struct {
 	once  sync.Once
 	batch *pebble.Batch
+	s     *Store
 	err   error
 }
 
@@ -172,6 +175,7 @@ func (c *syncCommit) Wait() error {
 	c.once.Do(func() {
 		if err := c.batch.SyncWait(); err != nil {
 			c.err = fmt.Errorf("pebblestore: sync: %w", err)
+			c.s.markBroken(c.err)
 		}
 		c.batch.Close()
 		c.batch = nil
