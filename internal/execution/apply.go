@@ -5,6 +5,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	updatepb "go.temporal.io/api/update/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // apply changes the state by one history event that has an id. It is the
@@ -16,7 +17,10 @@ func (s *State) apply(ev *historypb.HistoryEvent) {
 }
 
 // applyBuffered applies a buffered event (no id yet).
-func (s *State) applyBuffered(ev *historypb.HistoryEvent) { s.mutate(ev) }
+func (s *State) applyBuffered(ev *historypb.HistoryEvent) {
+	s.bufferedBytes += proto.Size(ev)
+	s.mutate(ev)
+}
 
 // afterFlush records ids of buffered events that later events refer to.
 func (s *State) afterFlush(ev *historypb.HistoryEvent) {

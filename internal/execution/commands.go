@@ -39,6 +39,10 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 		s.FailWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
 		return cerr
 	}
+	if cause, msg, ok := oversized(req.Commands); ok {
+		s.terminateOversized(now, cause, msg, req.Identity)
+		return cmdErr(cause, "%s", msg)
+	}
 	if s.droppable(req) {
 		return s.dropSpeculative(now, req)
 	}

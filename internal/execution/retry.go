@@ -84,6 +84,8 @@ func retryable(p *commonpb.RetryPolicy, f *failurepb.Failure) bool {
 		if tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START || tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE {
 			return false
 		}
+	case *failurepb.Failure_ServerFailureInfo:
+		return !info.ServerFailureInfo.NonRetryable
 	case *failurepb.Failure_CanceledFailureInfo, *failurepb.Failure_TerminatedFailureInfo:
 		return false
 	}

@@ -65,7 +65,8 @@ type State struct {
 	Search          *commonpb.SearchAttributes
 	// Buffered events arrived while a workflow task was running; they get
 	// ids when the task ends.
-	Buffered []*historypb.HistoryEvent
+	Buffered      []*historypb.HistoryEvent
+	bufferedBytes int
 
 	// spec holds the scheduled/started events of a speculative workflow
 	// task (one run only to deliver updates). They are written to history
@@ -214,6 +215,11 @@ func (s *State) addEvent(now time.Time, buffer bool, fill func(*historypb.Histor
 		s.Buffered = append(s.Buffered, ev)
 		s.applyBuffered(ev)
 		s.out.RecordChanged = true // buffered events live in the run record
+		if len(s.Buffered) > MaxBufferedEvents || s.bufferedBytes > MaxBufferedEventBytes {
+			// Too much waits behind the running task: fail it so the
+			// buffer reaches history (where history limits apply).
+			s.FailWorkflowTask(now, enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, nil, "sundial")
+		}
 		return ev
 	}
 	ev.EventId = s.NextEventID
@@ -235,6 +241,7 @@ func (s *State) flushBuffered() {
 	}
 	buf := s.Buffered
 	s.Buffered = nil
+	s.bufferedBytes = 0
 	activityStarted := map[int64]int64{} // scheduled id -> started event id
 	childStarted := map[int64]int64{}    // initiated id -> started event id
 	for _, ev := range buf {

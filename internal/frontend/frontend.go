@@ -134,6 +134,9 @@ func (s *Service) RegisterNamespace(ctx context.Context, r *workflowservice.Regi
 	if err := checkID("Namespace", r.Namespace); err != nil {
 		return nil, err
 	}
+	if r.WorkflowExecutionRetentionPeriod.AsDuration() < 0 {
+		return nil, invalid("WorkflowExecutionRetentionPeriod must not be negative.")
+	}
 	if _, err := s.e.RegisterNamespace(ctx, r); err != nil {
 		return nil, err
 	}

@@ -3,15 +3,38 @@ package frontend
 import (
 	"context"
 
+	failurepb "go.temporal.io/api/failure/v1"
+	"google.golang.org/protobuf/proto"
+
 	"go.temporal.io/api/workflowservice/v1"
 )
+
+// resultTooLarge is the failure of an activity whose result is over the
+// payload limit: a non-retryable server failure, as in Temporal.
+func resultTooLarge(identity string) *workflowservice.RespondActivityTaskFailedRequest {
+	return &workflowservice.RespondActivityTaskFailedRequest{Identity: identity, Failure: &failurepb.Failure{
+		Message:     "Complete result exceeds size limit.",
+		Source:      "Server",
+		FailureInfo: &failurepb.Failure_ServerFailureInfo{ServerFailureInfo: &failurepb.ServerFailureInfo{NonRetryable: true}},
+	}}
+}
+
+func checkTaskQueue(name string) error {
+	if name == "" {
+		return invalid("TaskQueue is not set on request.")
+	}
+	if len(name) > maxIDLength {
+		return invalid("TaskQueue name exceeds length limit. Length=%d Limit=%d", len(name), maxIDLength)
+	}
+	return nil
+}
 
 func (s *Service) PollWorkflowTaskQueue(ctx context.Context, r *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
 	}
-	if r.TaskQueue.GetName() == "" {
-		return nil, invalid("TaskQueue is not set on request.")
+	if err := checkTaskQueue(r.TaskQueue.GetName()); err != nil {
+		return nil, err
 	}
 	return s.e.PollWorkflowTask(ctx, r)
 }
@@ -38,8 +61,8 @@ func (s *Service) PollActivityTaskQueue(ctx context.Context, r *workflowservice.
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
 	}
-	if r.TaskQueue.GetName() == "" {
-		return nil, invalid("TaskQueue is not set on request.")
+	if err := checkTaskQueue(r.TaskQueue.GetName()); err != nil {
+		return nil, err
 	}
 	return s.e.PollActivityTask(ctx, r)
 }
@@ -80,8 +103,12 @@ func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflows
 	if len(r.TaskToken) == 0 {
 		return nil, invalid("TaskToken is not set on request.")
 	}
-	if err := checkPayloads("Result", r.Result); err != nil {
-		return nil, err
+	if proto.Size(r.Result) > MaxPayloadBytes {
+		// As in Temporal: the call succeeds and the activity fails for good.
+		if err := s.e.FailActivity(ctx, r.TaskToken, "", "", "", "", resultTooLarge(r.Identity)); err != nil {
+			return nil, err
+		}
+		return &workflowservice.RespondActivityTaskCompletedResponse{}, nil
 	}
 	if err := s.e.CompleteActivity(ctx, r.TaskToken, "", "", "", "", r.Result, r.Identity); err != nil {
 		return nil, err
@@ -92,6 +119,12 @@ func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflows
 func (s *Service) RespondActivityTaskCompletedById(ctx context.Context, r *workflowservice.RespondActivityTaskCompletedByIdRequest) (*workflowservice.RespondActivityTaskCompletedByIdResponse, error) {
 	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
 		return nil, err
+	}
+	if proto.Size(r.Result) > MaxPayloadBytes {
+		if err := s.e.FailActivity(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, resultTooLarge(r.Identity)); err != nil {
+			return nil, err
+		}
+		return &workflowservice.RespondActivityTaskCompletedByIdResponse{}, nil
 	}
 	if err := s.e.CompleteActivity(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Result, r.Identity); err != nil {
 		return nil, err

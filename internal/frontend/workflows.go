@@ -21,7 +21,7 @@ func checkExecution(ex *commonpb.WorkflowExecution) error {
 }
 
 // MaxPayloadBytes is the largest payload blob accepted, as in Temporal.
-const MaxPayloadBytes = 2 << 20
+const MaxPayloadBytes = execution.MaxPayloadBytes
 
 func checkPayloads(field string, p *commonpb.Payloads) error {
 	if n := proto.Size(p); n > MaxPayloadBytes {
@@ -111,7 +111,7 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 	if err := checkPayloads("SignalInput", r.SignalInput); err != nil {
 		return nil, err
 	}
-	p := &engine.StartParams{Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
+	p := &engine.StartParams{StartDelay: r.WorkflowStartDelay.AsDuration(), Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes, CronSchedule: r.CronSchedule}
 	if err := validateStart(p); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package gosdk
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -41,12 +40,6 @@ func lmSvc(t *testing.T, addr string) (workflowservice.WorkflowServiceClient, *g
 	return workflowservice.NewWorkflowServiceClient(conn), conn
 }
 
-func lmKnownBug(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("SUNDIAL_KNOWN_BUGS") == "" {
-		t.Skip("KNOWN BUG: " + msg + "; see tests/gosdk/FAILING_LIMITS.md")
-	}
-}
 
 // lmHistory reads a run's whole history with the raw API.
 func lmHistory(t *testing.T, svc workflowservice.WorkflowServiceClient, id string) []*historypb.HistoryEvent {
@@ -146,11 +139,9 @@ func TestLimitsCompleteResultTooLarge(t *testing.T) {
 	t.Logf("history: %v", ty)
 	last := evs[len(evs)-1]
 	if count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) > 0 {
-		lmKnownBug(t, "L7: a workflow completed with a result over the 2 MB blob limit")
 		t.Fatalf("workflow completed with a 2.5 MB result; Temporal fails the task and terminates the run: %v", ty)
 	}
 	if count(evs, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED) != 1 || last.EventType != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED {
-		lmKnownBug(t, "L7: an over-limit workflow result does not fail the task and terminate the run")
 		t.Fatalf("want WorkflowTaskFailed then WorkflowExecutionTerminated, got %v", ty)
 	}
 	if reason := last.GetWorkflowExecutionTerminatedEventAttributes().GetReason(); !strings.Contains(reason, "exceeds size limit") {
@@ -191,7 +182,6 @@ func TestLimitsActivityResultTooLarge(t *testing.T) {
 		t.Fatalf("activity completed with a 2.5 MB result: %v", types(evs))
 	}
 	if count(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED) != 1 {
-		lmKnownBug(t, "L8: an over-limit activity result is refused with InvalidArgument instead of failing the activity")
 		t.Fatalf("want ActivityTaskFailed (Temporal: non-retryable ServerFailure), got %v (call error %v)", types(evs), err)
 	}
 }
@@ -384,7 +374,6 @@ func TestLimitsBufferedEvents(t *testing.T) {
 	}
 	evs := lmHistory(t, svc, id)
 	if count(evs, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED) == 0 || count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 0 {
-		lmKnownBug(t, "L9: buffered events are unbounded (4.5 MB buffered behind a running workflow task)")
 		t.Fatalf("4.5 MB of signals buffered behind a running task; want the task force-failed and the buffer flushed: %v", types(evs))
 	}
 	var cause enumspb.WorkflowTaskFailedCause

@@ -62,12 +62,7 @@ var rtImplemented = []string{
 // rtKnownBugs maps a case name to the FAILING_LIMITS.md entry explaining why
 // it fails today.
 var rtKnownBugs = map[string]string{
-	"bad/List.NextPageToken huge offset":     "L1: page token offset overflow panics ListWorkflowExecutions",
-	"ListAfterRegisterNamespace":             "L2: RegisterNamespace leaves the durability barrier behind; List/Count/Describe hang",
-	"longID/TaskQueue/PollWorkflowTaskQueue": "L3: task queue name length not checked on polls",
-	"longID/TaskQueue/PollActivityTaskQueue": "L3: task queue name length not checked on polls",
-	"neg/SignalWithStart.WorkflowStartDelay": "L4: SignalWithStart does not validate WorkflowStartDelay",
-	"neg/RegisterNamespace.Retention":        "L5: RegisterNamespace accepts a negative retention",
+	"bad/List.NextPageToken huge offset": "L1: page token offset overflow panics ListWorkflowExecutions",
 }
 
 type rtCase struct {
