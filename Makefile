@@ -16,6 +16,8 @@ test-go:
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./internal/tasktoken
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzParse -fuzztime 10s ./internal/visibility
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzStartRequestBytes -fuzztime 5s ./internal/frontend
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzPageToken -fuzztime 5s ./internal/frontend
 
 test-python: build
 	SUNDIAL_BIN=$(CURDIR)/bin/sundial bash tests/python/run.sh
@@ -26,3 +28,5 @@ bench: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 2m ./internal/tasktoken
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 2m ./internal/visibility
+	for f in FuzzValidateStart FuzzStartRequestBytes FuzzUpdateRequestBytes FuzzMultiOperationBytes FuzzPageToken; do \
+		$(GO) test -run '^$$' -fuzz $$f -fuzztime 1m ./internal/frontend || exit 1; done
