@@ -70,12 +70,14 @@ type Report struct {
 	UpdatesAcked     int
 	UpdatesUnknown   int
 	UpdatesUnknownIn int
-	UpdateRetries    int // update calls retried with the same update id after an error
-	Lost             int // acknowledged start/signal/update/completion missing
-	Duplicated       int // applied twice in one run, or a second chain/completion
-	DupAcrossCAN     int // a signal whose request was retried and landed in two runs of a continue-as-new chain (not guaranteed, see docs/RELIABILITY.md)
-	Malformed        int // histories violating the invariants
-	WrongResult      int // wrong value, or something applied that was never sent
+	UpdateRetries    int           // update calls retried with the same update id after an error
+	Lost             int           // acknowledged start/signal/update/completion missing
+	Duplicated       int           // applied twice in one run, or a second chain/completion
+	DupAcrossCAN     int           // a signal whose request was retried and landed in two runs of a continue-as-new chain (not guaranteed, see docs/RELIABILITY.md)
+	Malformed        int           // histories violating the invariants
+	WrongResult      int           // wrong value, or something applied that was never sent
+	MaxTaskWait      time.Duration // longest workflow task schedule-to-start wait in any history
+	Stalls           []string      // workflow tasks that waited longer than StallThreshold to start
 	Violations       []string
 	Elapsed          time.Duration
 }
@@ -98,6 +100,14 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "dup across CAN:      %d (retried signal request landing in two runs; tolerated)\n", r.DupAcrossCAN)
 	fmt.Fprintf(&b, "malformed histories: %d\n", r.Malformed)
 	fmt.Fprintf(&b, "wrong results:       %d\n", r.WrongResult)
+	fmt.Fprintf(&b, "task stalls:         %d workflow tasks waited > %v to start (longest wait %v)\n", len(r.Stalls), StallThreshold, r.MaxTaskWait.Round(time.Millisecond))
+	for i, s := range r.Stalls {
+		if i == 10 {
+			fmt.Fprintf(&b, "  ... %d more\n", len(r.Stalls)-10)
+			break
+		}
+		fmt.Fprintf(&b, "  stall: %s\n", s)
+	}
 	fmt.Fprintf(&b, "elapsed:             %v\n", r.Elapsed.Round(time.Millisecond))
 	for i, v := range r.Violations {
 		if i == 50 {
@@ -268,6 +278,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}()
 	}
 	logf("torture: load stopped after %d workflows, %d kills; waiting for results", len(wfs), kills.Load())
+	drainTimer := time.AfterFunc(cfg.Drain, stopDrain) // drivers get cfg.Drain from here on
+	defer drainTimer.Stop()
 	<-killsDone
 	if killErr != nil {
 		return nil, fmt.Errorf("restart after kill %d: %w", kills.Load()+1, killErr)

@@ -114,6 +114,7 @@ func (v *verifier) check(st *wfState) {
 		for _, p := range wellFormed(evs) {
 			t.violate(&rep.Malformed, "%s/%s: %s", id, runID, p)
 		}
+		v.stalls(id+"/"+runID, evs)
 		last := evs[len(evs)-1].EventType
 		want := enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 		if i == len(chain)-1 {
@@ -258,6 +259,7 @@ func (v *verifier) checkChild(parent string, ex *commonpb.WorkflowExecution) {
 		return
 	}
 	t.inc(&rep.RunsChecked, 1)
+	v.stalls(ex.GetWorkflowId()+"/"+ex.GetRunId(), evs)
 	for _, p := range wellFormed(evs) {
 		t.violate(&rep.Malformed, "child %s/%s: %s", ex.GetWorkflowId(), ex.GetRunId(), p)
 	}
@@ -265,6 +267,32 @@ func (v *verifier) checkChild(parent string, ex *commonpb.WorkflowExecution) {
 		t.violate(&rep.Malformed, "child %s/%s ends with %v", ex.GetWorkflowId(), ex.GetRunId(), last)
 	}
 }
+
+// stalls records workflow tasks that waited long between scheduled and
+// started (not a correctness violation: an availability measure).
+func (v *verifier) stalls(run string, evs []*historypb.HistoryEvent) {
+	for _, ev := range evs {
+		a := ev.GetWorkflowTaskStartedEventAttributes()
+		if a == nil || a.ScheduledEventId < 1 || a.ScheduledEventId > int64(len(evs)) {
+			continue
+		}
+		sched := evs[a.ScheduledEventId-1]
+		wait := ev.EventTime.AsTime().Sub(sched.EventTime.AsTime())
+		v.t.mu.Lock()
+		if wait > v.t.rep.MaxTaskWait {
+			v.t.rep.MaxTaskWait = wait
+		}
+		if wait > StallThreshold {
+			v.t.rep.Stalls = append(v.t.rep.Stalls, fmt.Sprintf("%s: workflow task scheduled at %d (%s, queue %s) started %v later",
+				run, sched.EventId, sched.EventTime.AsTime().Format("15:04:05.000"),
+				sched.GetWorkflowTaskScheduledEventAttributes().GetTaskQueue().GetName(), wait.Round(time.Millisecond)))
+		}
+		v.t.mu.Unlock()
+	}
+}
+
+// StallThreshold is the schedule-to-start wait reported as a stall.
+var StallThreshold = 15 * time.Second
 
 func payloadString(p *commonpb.Payloads) string {
 	var s string
