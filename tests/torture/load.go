@@ -96,6 +96,9 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 		err := d.c.SignalWorkflow(cctx, id, "", doneSignal, nil)
 		cancel()
 		if err == nil {
+			st.mu.Lock()
+			st.doneSent = true
+			st.mu.Unlock()
 			break
 		}
 		d.sleep(100 * time.Millisecond)

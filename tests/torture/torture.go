@@ -75,6 +75,7 @@ type Report struct {
 	Duplicated       int           // applied twice in one run, or a second chain/completion
 	DupAcrossCAN     int           // a signal whose request was retried and landed in two runs of a continue-as-new chain (not guaranteed, see docs/RELIABILITY.md)
 	Malformed        int           // histories violating the invariants
+	Incomplete       int           // acknowledged workflows still running when the drain ended (liveness, not loss)
 	WrongResult      int           // wrong value, or something applied that was never sent
 	MaxTaskWait      time.Duration // longest workflow task schedule-to-start wait in any history
 	Stalls           []string      // workflow tasks that waited longer than StallThreshold to start
@@ -84,7 +85,7 @@ type Report struct {
 
 // OK reports whether the run found no violation.
 func (r *Report) OK() bool {
-	return r.Lost == 0 && r.Duplicated == 0 && r.Malformed == 0 && r.WrongResult == 0 && r.ServerCrashes == 0
+	return r.Lost == 0 && r.Duplicated == 0 && r.Malformed == 0 && r.WrongResult == 0 && r.ServerCrashes == 0 && r.Incomplete == 0
 }
 
 func (r *Report) String() string {
@@ -100,6 +101,7 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "dup across CAN:      %d (retried signal request landing in two runs; tolerated)\n", r.DupAcrossCAN)
 	fmt.Fprintf(&b, "malformed histories: %d\n", r.Malformed)
 	fmt.Fprintf(&b, "wrong results:       %d\n", r.WrongResult)
+	fmt.Fprintf(&b, "incomplete:          %d (still running when the drain ended)\n", r.Incomplete)
 	fmt.Fprintf(&b, "task stalls:         %d workflow tasks waited > %v to start (longest wait %v)\n", len(r.Stalls), StallThreshold, r.MaxTaskWait.Round(time.Millisecond))
 	for i, s := range r.Stalls {
 		if i == 10 {
@@ -132,6 +134,7 @@ type wfState struct {
 	mu         sync.Mutex
 	signals    map[string]bool // payload -> acknowledged
 	updates    map[string]bool // update id -> acknowledged
+	doneSent   bool
 	result     *Result
 	resultErr  error
 }

@@ -56,7 +56,17 @@ func (v *verifier) check(st *wfState) {
 	res, resErr := st.result, st.resultErr
 	st.mu.Unlock()
 	if res == nil {
-		t.violate(&rep.Lost, "%s: acknowledged workflow has no result: %v", id, resErr)
+		// Gone, or still running (the driver ran out of time, e.g. before it
+		// could send "done"): the first is a loss, the second a liveness
+		// failure.
+		ctx, cancel := context.WithTimeout(v.ctx, 20*time.Second)
+		d, err := v.c.DescribeWorkflowExecution(ctx, id, "")
+		cancel()
+		if err == nil && d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.violate(&rep.Incomplete, "%s: still running when the drain ended (done signal sent: %v): %v", id, st.doneSent, resErr)
+			return
+		}
+		t.violate(&rep.Lost, "%s: acknowledged workflow has no result (describe: %v): %v", id, err, resErr)
 		return
 	}
 	if want := Expected(st.plan); res.Value != want {
