@@ -11,9 +11,10 @@ import (
 // when the key layout or value encodings change incompatibly; Open refuses
 // versions it does not know rather than misreading them.
 //
-// Version 2 added the visibility index (index.go); a version 1 store is
-// upgraded in place at open by building it.
-const formatVersion = "2"
+// Version 2 added the visibility index (index.go) and version 3 made its
+// entries carry the run summary; older stores are upgraded in place at open
+// by rebuilding the index.
+const formatVersion = "3"
 
 // checkVersion verifies the version marker, writing it into a new store.
 // The marker is flushed into an sstable at once so it never depends on the
@@ -25,8 +26,8 @@ func (s *Store) checkVersion(fresh bool) error {
 	case err == nil:
 		got := string(v)
 		closer.Close()
-		if got == "1" {
-			return s.upgradeFrom1()
+		if got == "1" || got == "2" {
+			return s.rebuildIndex()
 		}
 		if got != formatVersion {
 			return fmt.Errorf("pebblestore: data dir %q has store format version %q; this build only reads version %q", s.dir, got, formatVersion)
@@ -67,9 +68,9 @@ func (s *Store) isEmpty() (bool, error) {
 	return empty, nil
 }
 
-// upgradeFrom1 builds the visibility index, then records the new version;
+// rebuildIndex builds the visibility index, then records the new version;
 // a crash in between just builds it again (the writes are idempotent).
-func (s *Store) upgradeFrom1() error {
+func (s *Store) rebuildIndex() error {
 	if err := s.backfillIndex(); err != nil {
 		return err
 	}

@@ -128,7 +128,9 @@ func encodeRun(pb *pebble.Batch, w *store.RunWrite, buf []byte) ([]byte, error) 
 	} else {
 		pb.Delete(key(tableOpen, r.Namespace, r.RunID), nil)
 	}
-	indexRun(pb, r)
+	if err := indexRun(pb, r); err != nil {
+		return buf, err
+	}
 	if len(w.Events) > 0 {
 		v, err := proto.Marshal(&historypb.History{Events: w.Events})
 		if err != nil {
