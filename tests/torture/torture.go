@@ -22,7 +22,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
 )
 
 // Config bounds one torture run.
@@ -43,6 +45,7 @@ type Config struct {
 	MaxDuration time.Duration // bound on the load phase
 	Drain       time.Duration // bound on waiting for results after the load
 	Seed        int64
+	SDKLog      bool // pass the Go SDK's warnings and errors to Logf
 	Logf        func(format string, args ...any)
 }
 
@@ -178,7 +181,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer srv.kill()
 	logf("torture: server on %s, data %s, log %s", srv.addr(), srv.dir, logFile.Name())
 
-	c, err := client.Dial(client.Options{HostPort: srv.addr(), Logger: quietLogger{}})
+	var sdkLog log.Logger = quietLogger{}
+	if cfg.SDKLog {
+		sdkLog = warnLogger{logf}
+	}
+	copts := client.Options{HostPort: srv.addr(), Logger: sdkLog}
+	if cfg.SDKLog {
+		copts.ConnectionOptions.DialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(
+			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+				if !strings.Contains(method, "Poll") {
+					return invoker(ctx, method, req, reply, cc, opts...)
+				}
+				began := time.Now()
+				err := invoker(ctx, method, req, reply, cc, opts...)
+				logf("rpc %s took %v err=%v", method[strings.LastIndex(method, "/")+1:], time.Since(began).Round(time.Millisecond), err)
+				return err
+			})}
+	}
+	c, err := client.Dial(copts)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
@@ -361,6 +381,18 @@ func (t *tally) violate(counter *int, format string, args ...any) {
 	defer t.mu.Unlock()
 	*counter++
 	t.rep.Violations = append(t.rep.Violations, fmt.Sprintf(format, args...))
+}
+
+// warnLogger passes the SDK's warnings and errors on.
+type warnLogger struct{ logf func(string, ...any) }
+
+func (warnLogger) Debug(string, ...interface{}) {}
+func (warnLogger) Info(string, ...interface{})  {}
+func (l warnLogger) Warn(msg string, kv ...interface{}) {
+	l.logf("sdk warn: %s %v", msg, kv)
+}
+func (l warnLogger) Error(msg string, kv ...interface{}) {
+	l.logf("sdk error: %s %v", msg, kv)
 }
 
 type quietLogger struct{}
