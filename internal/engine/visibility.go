@@ -114,7 +114,7 @@ func (e *Engine) writeRegistry(ns string, custom map[string]enumspb.IndexedValue
 // writeDurable applies a batch that touches no workflow in memory and
 // waits until it is durable, advancing the durable mark like any commit.
 func (e *Engine) writeDurable(b *store.Batch) error {
-	if err := e.checkHealthy(); err != nil {
+	if err := e.writable(); err != nil {
 		return err
 	}
 	c, seq, err := e.apply(b)

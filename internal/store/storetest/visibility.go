@@ -92,6 +92,18 @@ func testListCursor(t *testing.T, f *fixture) {
 	if want := []string{"closed-late-b", "closed-late", "closed-early"}; !slices.Equal(rest, want) {
 		t.Fatalf("second page = %v, want %v", rest, want)
 	}
+	// Cursors are client input: any bytes must list a suffix, never fail.
+	for _, after := range [][]byte{{0x00}, {0xff, 0xff}, {0x01}, cur[:1]} {
+		for _, opts := range []store.ListOptions{{After: after}, {After: after, ClosedOnly: true}, {After: after, OpenOnly: true}} {
+			got, _ := listed(t, f.s, "a", opts, 0)
+			if len(got) > 6 {
+				t.Fatalf("ListRuns(after %x) = %v", after, got)
+			}
+		}
+	}
+	if got, _ := listed(t, f.s, "a", store.ListOptions{After: []byte{0x00}, ClosedOnly: true}, 0); len(got) != 3 {
+		t.Fatalf("closed runs after a cursor before the closed partition = %v", got)
+	}
 }
 
 func testCountRuns(t *testing.T, f *fixture) {
