@@ -108,6 +108,7 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.timers.run(e.stop) }()
 	go func() { defer e.wg.Done(); e.evictLoop() }()
+	e.StartRetention(time.Minute)
 	return e, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
 	"go.temporal.io/api/serviceerror"
@@ -161,6 +162,16 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 		st, err := currentWFT(w, t)
 		if err != nil {
 			return err
+		}
+		// Search attributes are typed per namespace: a wrong type fails the
+		// task, as in Temporal.
+		for _, c := range r.Commands {
+			if sa := c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes(); sa != nil {
+				if verr := e.ValidateSearchAttributes(t.Namespace, sa); verr != nil {
+					st.FailWorkflowTask(e.now(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, &failurepb.Failure{Message: verr.Error()}, r.Identity)
+					return verr
+				}
+			}
 		}
 		if cerr := st.CompleteWorkflowTask(e.now(), r, newRunID); cerr != nil {
 			var ce *execution.CommandError

@@ -137,7 +137,8 @@ func (e *Engine) ListVisibility(ctx context.Context, ns string, opts store.ListO
 		return serviceerror.NewUnavailable("listing workflows: " + err.Error())
 	}
 	e.barrier(seq)
-	return nil
+	// After a failed write the index may show what never reached disk.
+	return e.checkHealthy()
 }
 
 // CountByStatus counts the runs of a namespace per status without reading
@@ -153,5 +154,8 @@ func (e *Engine) CountByStatus(ctx context.Context, ns string, statuses []enumsp
 		out[s] = n
 	}
 	e.barrier(seq)
+	if err := e.checkHealthy(); err != nil {
+		return nil, err
+	}
 	return out, nil
 }

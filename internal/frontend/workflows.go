@@ -94,6 +94,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := validateStart(p); err != nil {
 		return nil, err
 	}
+	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
+		return nil, err
+	}
 	res, err := s.e.StartWorkflow(ctx, p)
 	if err != nil {
 		return nil, err
@@ -114,6 +117,9 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 	p := &engine.StartParams{StartDelay: r.WorkflowStartDelay.AsDuration(), Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes, CronSchedule: r.CronSchedule}
 	if err := validateStart(p); err != nil {
+		return nil, err
+	}
+	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}
 	res, err := s.e.SignalWithStart(ctx, r)
@@ -265,6 +271,9 @@ func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.
 		return nil, invalid("Operations must use the request's namespace.")
 	}
 	if err := validateStart(engine.StartRequestParams(start)); err != nil {
+		return nil, abort(0, err)
+	}
+	if err := s.e.ValidateSearchAttributes(start.Namespace, start.SearchAttributes); err != nil {
 		return nil, abort(0, err)
 	}
 	if upd.WorkflowExecution == nil {
