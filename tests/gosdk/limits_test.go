@@ -40,7 +40,6 @@ func lmSvc(t *testing.T, addr string) (workflowservice.WorkflowServiceClient, *g
 	return workflowservice.NewWorkflowServiceClient(conn), conn
 }
 
-
 // lmHistory reads a run's whole history with the raw API.
 func lmHistory(t *testing.T, svc workflowservice.WorkflowServiceClient, id string) []*historypb.HistoryEvent {
 	t.Helper()

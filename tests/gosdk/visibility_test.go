@@ -2,6 +2,7 @@ package gosdk
 
 import (
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 func TestListAndCountWorkflows(t *testing.T) {
@@ -56,4 +58,38 @@ func TestListAndCountWorkflows(t *testing.T) {
 		t.Fatal("wrong-typed search attribute accepted")
 	}
 	_ = client.StartWorkflowOptions{}
+}
+
+func UpsertWrongTypeWorkflow(ctx workflow.Context) error {
+	return workflow.UpsertSearchAttributes(ctx, map[string]interface{}{"CustomIntField": "not-a-number"})
+}
+
+// An upsert with a value of the wrong type fails the workflow task with
+// BAD_SEARCH_ATTRIBUTES (and is retried), as in Temporal.
+func TestUpsertWrongTypeFailsTask(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(UpsertWrongTypeWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("upsert-bad"), UpsertWrongTypeWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		evs := e.history(run.GetID(), run.GetRunID())
+		for _, ev := range evs {
+			if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil {
+				if a.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES {
+					t.Fatalf("cause %v", a.Cause)
+				}
+				if count(evs, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) != 0 {
+					t.Fatalf("wrong-typed upsert recorded: %v", types(evs))
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no WorkflowTaskFailed: %v", types(evs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
