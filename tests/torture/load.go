@@ -105,6 +105,9 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 	}
 
 	for d.ctx.Err() == nil {
+		st.mu.Lock()
+		st.waited = true
+		st.mu.Unlock()
 		cctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 		var res Result
 		err := d.c.GetWorkflow(cctx, id, "").Get(cctx, &res)

@@ -138,6 +138,7 @@ type wfState struct {
 	signals    map[string]bool // payload -> acknowledged
 	updates    map[string]bool // update id -> acknowledged
 	doneSent   bool
+	waited     bool // the driver got to wait for the result
 	result     *Result
 	resultErr  error
 }

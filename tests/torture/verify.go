@@ -56,14 +56,24 @@ func (v *verifier) check(st *wfState) {
 	res, resErr := st.result, st.resultErr
 	st.mu.Unlock()
 	if res == nil {
+		// The driver may have run out of time before reading the result:
+		// read it now.
+		ctx, cancel := context.WithTimeout(v.ctx, 10*time.Second)
+		var r Result
+		if err := v.c.GetWorkflow(ctx, id, "").Get(ctx, &r); err == nil {
+			res = &r
+		}
+		cancel()
+	}
+	if res == nil {
 		// Gone, or still running (the driver ran out of time, e.g. before it
 		// could send "done"): the first is a loss, the second a liveness
 		// failure.
 		ctx, cancel := context.WithTimeout(v.ctx, 20*time.Second)
 		d, err := v.c.DescribeWorkflowExecution(ctx, id, "")
 		cancel()
-		if err == nil && d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			t.violate(&rep.Incomplete, "%s: still running when the drain ended (done signal sent: %v): %v", id, st.doneSent, resErr)
+		if err == nil && (d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || !st.waited) {
+			t.violate(&rep.Incomplete, "%s: not finished when the drain ended (status %v, done signal sent: %v, result awaited: %v): %v", id, d.WorkflowExecutionInfo.Status, st.doneSent, st.waited, resErr)
 			return
 		}
 		t.violate(&rep.Lost, "%s: acknowledged workflow has no result (describe: %v): %v", id, err, resErr)
