@@ -41,6 +41,7 @@ func main() {
 	flag.DurationVar(&cfg.MaxDuration, "max-duration", 25*time.Minute, "bound on the load phase")
 	flag.DurationVar(&cfg.Drain, "drain", 2*time.Minute, "bound on waiting for results after the load")
 	flag.Int64Var(&cfg.Seed, "seed", time.Now().UnixNano(), "random seed (plans, kill times)")
+	flag.BoolVar(&cfg.FreshWorker, "fresh-worker", true, "replace the worker and its client after every restart (false: one worker rides out every kill)")
 	flag.BoolVar(&cfg.SDKLog, "sdk-log", false, "print the Go SDK's warnings and errors")
 	flag.Parse()
 	if cfg.KillMax < cfg.KillMin || cfg.Kills < 0 || cfg.Concurrency < 1 || cfg.MaxRuns < 1 || cfg.MaxSteps < 1 {

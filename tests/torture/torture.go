@@ -45,6 +45,7 @@ type Config struct {
 	MaxDuration time.Duration // bound on the load phase
 	Drain       time.Duration // bound on waiting for results after the load
 	Seed        int64
+	FreshWorker bool // replace the worker (and its client) after every restart
 	SDKLog      bool // pass the Go SDK's warnings and errors to Logf
 	Logf        func(format string, args ...any)
 }
@@ -55,6 +56,7 @@ func Short() Config {
 		ServerBin: "./bin/sundial", Kills: 5, KillMin: 500 * time.Millisecond, KillMax: 2 * time.Second,
 		DownMax: 200 * time.Millisecond, Workflows: 40, Concurrency: 20, MaxSignals: 6, MaxUpdates: 3,
 		MaxRuns: 3, MaxSteps: 3, MaxDuration: 40 * time.Second, Drain: 60 * time.Second, Seed: time.Now().UnixNano(),
+		FreshWorker: true,
 	}
 }
 
@@ -205,14 +207,62 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer c.Close()
 	tq := fmt.Sprintf("torture-%d", cfg.Seed)
-	w := worker.New(c, tq, worker.Options{})
-	w.RegisterWorkflow(TortureWorkflow)
-	w.RegisterWorkflow(ChildWorkflow)
-	w.RegisterActivity(MixActivity)
-	if err := w.Start(); err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
+	// The worker has its own client. With FreshWorker it is replaced after
+	// every restart (the old one is stopped in the background): the Go
+	// SDK's poll backoff otherwise keeps a worker idle for as long as the
+	// server keeps dying every second or two (BUGS.md #2).
+	type workerRef struct {
+		c client.Client
+		w worker.Worker
 	}
-	defer w.Stop()
+	startWorker := func() (*workerRef, error) {
+		var last error
+		for attempt := 0; attempt < 20; attempt++ {
+			wc, err := client.Dial(copts)
+			if err != nil {
+				last = err
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			w := worker.New(wc, tq, worker.Options{})
+			w.RegisterWorkflow(TortureWorkflow)
+			w.RegisterWorkflow(ChildWorkflow)
+			w.RegisterActivity(MixActivity)
+			if err := w.Start(); err != nil {
+				wc.Close()
+				last = err
+				continue
+			}
+			return &workerRef{wc, w}, nil
+		}
+		return nil, fmt.Errorf("worker: %w", last)
+	}
+	var workerMu sync.Mutex
+	curWorker, err := startWorker()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		workerMu.Lock()
+		defer workerMu.Unlock()
+		curWorker.w.Stop()
+		curWorker.c.Close()
+	}()
+	replaceWorker := func() {
+		if !cfg.FreshWorker {
+			return
+		}
+		nw, err := startWorker()
+		if err != nil {
+			logf("torture: new worker after restart: %v (keeping the old one)", err)
+			return
+		}
+		workerMu.Lock()
+		old := curWorker
+		curWorker = nw
+		workerMu.Unlock()
+		go func() { old.w.Stop(); old.c.Close() }()
+	}
 
 	t := &tally{rep: rep}
 	violate := t.violate
@@ -249,6 +299,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				stopLoad()
 				return
 			}
+			replaceWorker()
 			n := kills.Add(1)
 			if n%10 == 0 || n == int64(cfg.Kills) {
 				logf("torture: %d kills", n)
