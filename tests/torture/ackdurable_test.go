@@ -58,11 +58,8 @@ func (s *gatedStore) open()  { s.mu.Lock(); close(s.gate); s.gate = nil; s.mu.Un
 // "already started" error that tells the caller the run exists). The
 // second must not return before the first write is durable either: if the
 // server crashed at that moment, the caller would have an acknowledgement
-// for something that is gone. See BUGS.md #1.
+// for something that is gone. BUGS.md #1, fixed in e2c3e15.
 func TestAckWaitsForDurability(t *testing.T) {
-	if !knownBugs() {
-		t.Skip("BUG #1 in tests/torture/BUGS.md: deduplicated/observing requests are acknowledged before the write they observe is durable (SUNDIAL_KNOWN_BUGS=1 runs it)")
-	}
 	start := func(reqID string) *workflowservice.StartWorkflowExecutionRequest {
 		return &workflowservice.StartWorkflowExecutionRequest{
 			Namespace: "default", WorkflowId: "wf", RequestId: reqID,

@@ -51,6 +51,3 @@ func TestTortureShort(t *testing.T) {
 		t.Fatalf("%d kills, want %d", rep.Kills, cfg.Kills)
 	}
 }
-
-// knownBugs: tests of reported, unfixed bugs run only with SUNDIAL_KNOWN_BUGS=1.
-func knownBugs() bool { return os.Getenv("SUNDIAL_KNOWN_BUGS") == "1" }
