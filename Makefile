@@ -1,7 +1,7 @@
 # Sundial: `make run` starts the server, `make test` runs every test.
 GO ?= go
 
-.PHONY: run build test test-go test-python bench fuzz
+.PHONY: run build test test-go test-python bench fuzz torture
 
 run:
 	$(GO) run ./cmd/sundial start
@@ -24,6 +24,10 @@ test-python: build
 
 bench: build
 	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -count 1000 -concurrency 50 -out bench-results/latest.json
+
+# Long crash torture: 200 SIGKILLs under a mixed SDK load (~7 minutes).
+torture: build
+	$(GO) run ./cmd/sundial-torture -server-bin ./bin/sundial -kills 200 -kill-min 300ms -kill-max 1500ms -workflows 300 -concurrency 30
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 2m ./internal/tasktoken
