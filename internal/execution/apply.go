@@ -218,30 +218,24 @@ func (s *State) close(ev *historypb.HistoryEvent, status enumspb.WorkflowExecuti
 // mergeSearch applies an upsert: attributes with an empty payload (the
 // SDKs' way of unsetting) are removed.
 func mergeSearch(cur, upd *commonpb.SearchAttributes) *commonpb.SearchAttributes {
-	out := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}
-	for k, v := range cur.GetIndexedFields() {
-		out.IndexedFields[k] = v
-	}
-	for k, v := range upd.GetIndexedFields() {
-		if isNullPayload(v) {
-			delete(out.IndexedFields, k)
-		} else {
-			out.IndexedFields[k] = v
-		}
-	}
-	return out
+	return &commonpb.SearchAttributes{IndexedFields: mergePayloads(cur.GetIndexedFields(), upd.GetIndexedFields())}
 }
 
+// mergeMemo applies a memo upsert the same way.
 func mergeMemo(cur, upd *commonpb.Memo) *commonpb.Memo {
-	out := &commonpb.Memo{Fields: map[string]*commonpb.Payload{}}
-	for k, v := range cur.GetFields() {
-		out.Fields[k] = v
+	return &commonpb.Memo{Fields: mergePayloads(cur.GetFields(), upd.GetFields())}
+}
+
+func mergePayloads(cur, upd map[string]*commonpb.Payload) map[string]*commonpb.Payload {
+	out := make(map[string]*commonpb.Payload, len(cur)+len(upd))
+	for k, v := range cur {
+		out[k] = v
 	}
-	for k, v := range upd.GetFields() {
+	for k, v := range upd {
 		if isNullPayload(v) {
-			delete(out.Fields, k)
+			delete(out, k)
 		} else {
-			out.Fields[k] = v
+			out[k] = v
 		}
 	}
 	return out
