@@ -16,8 +16,6 @@ import (
 	"github.com/sundial-io/sundial/internal/store"
 )
 
-var errNotFound = serviceerror.NewNotFound("workflow not found")
-
 func workflowNotFound(id, runID string) error {
 	if runID != "" {
 		return serviceerror.NewNotFoundf("workflow not found for ID: %s and run ID: %s", id, runID)

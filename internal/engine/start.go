@@ -233,11 +233,10 @@ func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalW
 			p.ConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
 		}
 		p.RequestID = "" // the request id identifies the signal, not a start to deduplicate
-		r0, started, err := e.startLockedWith(w, p, func(st *execution.State) error {
+		r0, _, err := e.startLockedWith(w, p, func(st *execution.State) error {
 			return st.Signal(now, r.SignalName, r.SignalInput, r.Header, r.Identity, r.RequestId, nil)
 		})
 		res = r0
-		_ = started
 		return err
 	})
 	return res, err

@@ -9,7 +9,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -310,5 +309,3 @@ func TestRecoverAfterLoad(t *testing.T) {
 		t.Fatalf("closed run recovered %+v", o)
 	}
 }
-
-var _ = historypb.HistoryEvent{}

@@ -4,7 +4,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	updatepb "go.temporal.io/api/update/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -247,5 +246,3 @@ func isNullPayload(p *commonpb.Payload) bool {
 	}
 	return string(p.Metadata["encoding"]) == "binary/null" || string(p.Data) == "null"
 }
-
-var _ = updatepb.Outcome{}

@@ -24,7 +24,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/store"
 )
@@ -613,8 +612,6 @@ func respondMsg(updateID, result string) *protocolpb.Message {
 func rejectMsg(updateID string) *protocolpb.Message {
 	return message(updateID+"/reject", updateID, &updatepb.Rejection{RejectedRequestMessageId: updateID + "/request", Failure: &failurepb.Failure{Message: "no"}})
 }
-
-var _ = timestamppb.Now
 
 // startedIdentity is the identity of the worker running the current
 // attempt. The identity of an earlier attempt's worker survives a retry in

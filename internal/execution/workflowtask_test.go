@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -332,5 +331,3 @@ func TestCompletionIdsContiguous(t *testing.T) {
 		t.Fatalf("leftovers: %d children %d activities %d timers", len(h.s.Children), len(h.s.Activities), len(h.s.Timers))
 	}
 }
-
-var _ = commandpb.Command{}

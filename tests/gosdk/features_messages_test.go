@@ -1,7 +1,6 @@
 package gosdk
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -319,5 +318,3 @@ func TestFeatureUpdateWaitForAccepted(t *testing.T) {
 		t.Fatalf("order accepted %d scheduled %d completed %d update done %d: %v", actAcc, sched, comp, actDone, types(evs))
 	}
 }
-
-var _ = context.Background

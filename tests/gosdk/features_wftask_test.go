@@ -2,7 +2,6 @@ package gosdk
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -242,6 +240,3 @@ func TestFeatureWFTStickyManyTasks(t *testing.T) {
 		t.Fatalf("only %d of 21 workflow tasks went to the sticky queue", sticky)
 	}
 }
-
-var _ = errors.New
-var _ = activity.GetInfo

@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -57,7 +56,6 @@ func TestListAndCountWorkflows(t *testing.T) {
 	if _, err := e.c.ExecuteWorkflow(e.ctx(), o, HelloWorkflow, "x"); err == nil {
 		t.Fatal("wrong-typed search attribute accepted")
 	}
-	_ = client.StartWorkflowOptions{}
 }
 
 func UpsertWrongTypeWorkflow(ctx workflow.Context) error {
