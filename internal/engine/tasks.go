@@ -173,6 +173,7 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 				}
 			}
 		}
+		firstEventID := st.NextEventID
 		if cerr := st.CompleteWorkflowTask(e.now(), r, newRunID); cerr != nil {
 			var ce *execution.CommandError
 			if errors.As(cerr, &ce) {
@@ -183,12 +184,17 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 		if st.Dropped() {
 			resp.ResetHistoryEventId = st.PrevStartedEventID
 		}
+		if w.cur == st {
+			for _, act := range st.StartEagerActivities(e.now(), firstEventID, r.Commands, r.Identity, uuid.NewString) {
+				resp.ActivityTasks = append(resp.ActivityTasks, activityTaskResponse(st, act))
+			}
+		}
 		// Hand the next workflow task straight back to a sticky worker
 		// that asked for it, saving a poll round trip.
 		if r.ReturnNewWorkflowTask && w.cur == st && st.WFT != nil && st.WFT.StartedEventID == 0 && st.StickyQueue != "" {
 			msgs, err := st.StartWorkflowTask(e.now(), st.WFT.ScheduledEventID, uuid.NewString(), r.Identity)
 			if err == nil {
-				st.DropTask(st.WFT.ScheduledEventID)
+				st.DropTask(execution.WorkflowTaskKind, st.WFT.ScheduledEventID)
 				eager = workflowTaskResponse(st, msgs)
 			}
 		}

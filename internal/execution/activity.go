@@ -114,6 +114,37 @@ func (s *State) StartActivityTask(now time.Time, scheduledID int64, attempt int3
 	return act, nil
 }
 
+// StartEagerActivities implements Temporal's eager activity dispatch (on by
+// default there): the activities a workflow task completion scheduled with
+// RequestEagerExecution are started at once for the worker that completed
+// the task, and their queued tasks are dropped; the engine returns them in
+// the completion response, saving the worker an activity poll. Only
+// activities scheduled by this completion (event id >= firstEventID) of a
+// workflow that is still running qualify. The SDKs ask only for activities
+// on the workflow's own task queue and only as many as they have free slots.
+func (s *State) StartEagerActivities(now time.Time, firstEventID int64, cmds []*commandpb.Command, identity string, requestID func() string) []*Activity {
+	if !s.Running() {
+		return nil
+	}
+	var started []*Activity
+	for _, c := range cmds {
+		a := c.GetScheduleActivityTaskCommandAttributes()
+		if !a.GetRequestEagerExecution() {
+			continue
+		}
+		act := s.ActivityByID(a.ActivityId)
+		if act == nil || act.ScheduledEventID < firstEventID || act.Started {
+			continue
+		}
+		if _, err := s.StartActivityTask(now, act.ScheduledEventID, act.Attempt, requestID(), identity); err != nil {
+			continue
+		}
+		s.DropTask(ActivityTaskKind, act.ScheduledEventID)
+		started = append(started, act)
+	}
+	return started
+}
+
 // writeActivityStarted writes the deferred ActivityTaskStarted event.
 func (s *State) writeActivityStarted(now time.Time, act *Activity) int64 {
 	ev := s.addEvent(now, true, func(ev *historypb.HistoryEvent) {

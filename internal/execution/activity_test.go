@@ -2,6 +2,7 @@ package execution
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -307,5 +309,58 @@ func TestRecoverAfterLoad(t *testing.T) {
 	closed.pollComplete(completeWF("r"))
 	if o := reload(t, closed.s, closed.events).Recover(t0); len(o.Tasks)+len(o.Actions) != 0 {
 		t.Fatalf("closed run recovered %+v", o)
+	}
+}
+
+// TestEagerActivities: activities a completion schedules with
+// RequestEagerExecution start at once for the completing worker, their
+// queued tasks are dropped, and their start-to-close timeout runs; others
+// are dispatched as usual.
+func TestEagerActivities(t *testing.T) {
+	eager := func(a *commandpb.ScheduleActivityTaskCommandAttributes) {
+		a.RequestEagerExecution = true
+		a.StartToCloseTimeout = dur(10 * time.Second)
+	}
+	reqIDs := 0
+	newReqID := func() string { reqIDs++; return fmt.Sprintf("eager-%d", reqIDs) }
+
+	h := newHarness(t, startAttrs())
+	h.poll()
+	first := h.s.NextEventID
+	cmds := []*commandpb.Command{scheduleActivity("e1", eager), scheduleActivity("plain"), scheduleActivity("e2", eager)}
+	if err := h.s.CompleteWorkflowTask(h.now, &workflowservice.RespondWorkflowTaskCompletedRequest{Commands: cmds, Identity: "w1"}, h.newRun); err != nil {
+		t.Fatal(err)
+	}
+	got := h.s.StartEagerActivities(h.now, first, cmds, "w1", newReqID)
+	h.sync("CompleteWorkflowTask+StartEagerActivities")
+	if len(got) != 2 || got[0].Attrs.ActivityId != "e1" || got[1].Attrs.ActivityId != "e2" {
+		t.Fatalf("eager activities %v", got)
+	}
+	for _, a := range got {
+		if !a.Started || a.StartedIdentity != "w1" || a.Attempt != 1 {
+			t.Fatalf("activity %s not started for w1: %+v", a.Attrs.ActivityId, a)
+		}
+	}
+	h.wantStep(evWFTCompleted, evActSched, evActSched, evActSched)
+	h.wantTasks(Task{Kind: ActivityTaskKind, Queue: testTQ, ScheduledEventID: h.act("plain").ScheduledEventID, Attempt: 1})
+	h.wantDeadline(10 * time.Second)
+
+	// Asking again (a retried response) starts nothing twice, and an
+	// activity scheduled by an earlier task never qualifies.
+	if again := h.s.StartEagerActivities(h.now, first, cmds, "w1", newReqID); len(again) != 0 {
+		t.Fatalf("started again: %v", again)
+	}
+	h.completeAct("e1")
+	h.poll()
+	first = h.s.NextEventID
+	if late := h.s.StartEagerActivities(h.now, first, []*commandpb.Command{scheduleActivity("plain", eager)}, "w1", newReqID); len(late) != 0 {
+		t.Fatalf("an earlier activity was started eagerly: %v", late)
+	}
+	h.sync("nothing")
+
+	// A completion that also closes the workflow dispatches nothing.
+	h.complete(scheduleActivity("e3", eager), completeWF("done"))
+	if late := h.s.StartEagerActivities(h.now, first, []*commandpb.Command{scheduleActivity("e3", eager)}, "w1", newReqID); len(late) != 0 {
+		t.Fatalf("started on a closed workflow: %v", late)
 	}
 }

@@ -240,12 +240,12 @@ func (s *State) ResetSticky() {
 	}
 }
 
-// DropTask removes a not-yet-dispatched workflow task from the outbox: the
-// engine handed it to a worker directly.
-func (s *State) DropTask(scheduledID int64) {
+// DropTask removes a not-yet-dispatched task from the outbox: the engine
+// handed it to a worker directly.
+func (s *State) DropTask(kind TaskKind, scheduledID int64) {
 	tasks := s.out.Tasks[:0]
 	for _, t := range s.out.Tasks {
-		if !(t.Kind == WorkflowTaskKind && t.ScheduledEventID == scheduledID) {
+		if !(t.Kind == kind && t.ScheduledEventID == scheduledID) {
 			tasks = append(tasks, t)
 		}
 	}

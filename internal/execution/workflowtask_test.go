@@ -280,7 +280,7 @@ func TestWorkflowTaskLifecycle(t *testing.T) {
 			h.poll()
 			h.complete()
 			h.s.Signal(h.now, "s", nil, nil, "c", "", nil)
-			h.s.DropTask(h.s.WFT.ScheduledEventID)
+			h.s.DropTask(WorkflowTaskKind, h.s.WFT.ScheduledEventID)
 			h.sync("signal+DropTask")
 			h.wantTasks()
 		}},
