@@ -1,7 +1,7 @@
 # Sundial: `make run` starts the server, `make test` runs every test.
 GO ?= go
 
-.PHONY: run build test test-go test-python bench fuzz torture
+.PHONY: run build test test-go test-python test-cli temporal-cli bench fuzz torture
 
 run:
 	$(GO) run ./cmd/sundial start
@@ -9,7 +9,11 @@ run:
 build:
 	$(GO) build -o bin/sundial ./cmd/sundial
 
-test: test-go test-python
+# Pinned `temporal` CLI for tests/cli. v1.9.1 cannot be built with
+# `go install ...@version` (its go.mod has a replace directive).
+TEMPORAL_CLI_VERSION ?= v1.5.1
+
+test: test-go test-python test-cli
 
 test-go:
 	$(GO) vet ./...
@@ -21,6 +25,21 @@ test-go:
 
 test-python: build
 	SUNDIAL_BIN=$(CURDIR)/bin/sundial bash tests/python/run.sh
+
+# The documented `temporal` CLI commands against bin/sundial (tests/cli).
+test-cli: build temporal-cli
+	SUNDIAL_BIN=$(CURDIR)/bin/sundial SUNDIAL_TEMPORAL_CLI=$(CURDIR)/bin/temporal \
+		$(GO) test -count=1 -timeout 10m -v ./tests/cli
+
+# Installs the pinned CLI into bin/temporal (a ~2 minute build) unless it is
+# already there at that version.
+temporal-cli:
+	@if $(GO) version -m bin/temporal 2>/dev/null | grep -Eq '^[[:space:]]+mod[[:space:]]+github.com/temporalio/cli[[:space:]]+$(TEMPORAL_CLI_VERSION)([[:space:]]|$$)'; then \
+		echo "bin/temporal: temporal CLI $(TEMPORAL_CLI_VERSION) already installed"; \
+	else \
+		echo "installing temporal CLI $(TEMPORAL_CLI_VERSION) into bin/temporal"; \
+		GOBIN=$(CURDIR)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION); \
+	fi
 
 bench: build
 	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -count 1000 -concurrency 50 -out bench-results/latest.json
