@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/sundial-io/sundial/internal/store"
@@ -36,13 +37,27 @@ type Options struct {
 	MinFreeBytes int64
 }
 
-// Memory budget: the server should idle well under 40 MB, so the block cache
-// and memtable are kept small. Writes are small and reads mostly hit recent
-// data, so this costs little throughput.
+// Memory budget: the server should idle well under 40 MB, so the memtable
+// is kept small. The block cache only takes memory as blocks are read; it
+// must hold the bloom filters of a large store (about 1 MB per 100,000
+// workflows), or every point read fetches them from the OS again.
 const (
-	cacheSize    = 8 << 20
+	cacheSize    = 32 << 20
 	memTableSize = 4 << 20
 )
+
+// levelOptions gives every LSM level a bloom filter (10 bits per key, ~1%
+// false positives). Starting a workflow looks up its id's current run, which
+// for a new id is a miss; without filters every miss reads an index and a
+// data block from each level, and that cost grows with the store.
+func levelOptions() []pebble.LevelOptions {
+	levels := make([]pebble.LevelOptions, 7)
+	for i := range levels {
+		levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		levels[i].FilterType = pebble.TableFilter
+	}
+	return levels
+}
 
 // Store is a store.Store backed by Pebble.
 type Store struct {
@@ -87,6 +102,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		FS:                 fs,
 		Cache:              cache,
 		MemTableSize:       memTableSize,
+		Levels:             levelOptions(),
 		FormatMajorVersion: pebble.FormatVirtualSSTables,
 		// A non-empty dir must already be a Pebble DB: never create one
 		// on top of unrelated files.
