@@ -51,6 +51,11 @@ func (s *Store) Apply(b *store.Batch) (store.Commit, error) {
 	return &syncCommit{batch: pb, s: s}, nil
 }
 
+// encodeBufs holds scratch buffers for run records: a record is encoded
+// on every write and copied into the batch, and allocating a fresh buffer
+// each time was 7% of the server's allocations under load.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 // encodeBatch validates b and writes its keys into pb.
 func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 	for _, ns := range b.Namespaces {
@@ -69,10 +74,15 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 			return err
 		}
 	}
-	var buf []byte
+	bp := encodeBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 { // don't pin the buffer of a huge record
+			encodeBufs.Put(bp)
+		}
+	}()
 	for _, w := range b.Runs {
 		var err error
-		if buf, err = encodeRun(pb, w, buf[:0]); err != nil {
+		if *bp, err = encodeRun(pb, w, (*bp)[:0]); err != nil {
 			return err
 		}
 	}
