@@ -211,6 +211,7 @@ type effects struct {
 	runID   string
 	tasks   []execution.Task
 	actions []pendingAction
+	handoff *handoff
 }
 
 type pendingAction struct {
@@ -233,11 +234,12 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		beforeSize > execution.HistorySizeWarn && beforeSize-cur.OutboxSize() <= execution.HistorySizeWarn {
 		e.log.Warn("workflow history passed the warning limit", "workflow", cur.WorkflowID, "run", cur.RunID, "events", before-1, "bytes", beforeSize)
 	}
+	h := e.handOff(cur)
 	o := cur.TakeOutbox()
-	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged {
+	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged && h == nil {
 		return nil, nil
 	}
-	fx := &effects{w: w, ns: cur.Namespace, wfid: cur.WorkflowID, runID: cur.RunID, tasks: o.Tasks}
+	fx := &effects{w: w, ns: cur.Namespace, wfid: cur.WorkflowID, runID: cur.RunID, tasks: o.Tasks, handoff: h}
 	for _, a := range o.Actions {
 		fx.actions = append(fx.actions, pendingAction{a, cur})
 	}
@@ -259,6 +261,7 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	w.dirty = false
 	c, seq, err := e.apply(b)
 	if err != nil {
+		h.release()
 		return nil, err
 	}
 	fx.commit, fx.seq = c, seq
@@ -299,6 +302,7 @@ func (e *Engine) finish(fx *effects) error {
 	}
 	if fx.commit != nil {
 		if err := fx.commit.Wait(); err != nil {
+			fx.handoff.release()
 			e.fail(err)
 			return serviceerror.NewUnavailable("storage sync failed: " + err.Error())
 		}
@@ -385,6 +389,7 @@ func firstErr(errs ...error) error {
 
 // dispatch hands tasks to matching and starts actions on other workflows.
 func (e *Engine) dispatch(fx *effects) {
+	fx.handoff.deliver()
 	for _, t := range fx.tasks {
 		kind := matching.Workflow
 		if t.Kind == execution.ActivityTaskKind {

@@ -35,6 +35,10 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 		if !ok {
 			return &workflowservice.PollWorkflowTaskQueueResponse{}, nil
 		}
+		if h, ok := t.Started.(*handoff); ok {
+			// Started for this poller in the write that scheduled it.
+			return e.handedOff(ctx, h)
+		}
 		if ctx.Err() != nil { // the worker hung up: keep the task for another
 			e.match.Requeue(key, t)
 			return nil, ctx.Err()

@@ -38,6 +38,11 @@ type Task struct {
 	// QueryID is set for a query task (a workflow-queue task that asks a
 	// worker to answer a query without changing the run).
 	QueryID string
+	// Started, when set, is the engine's response for a task it already
+	// started for this poller (see Claim); the poller returns it as is.
+	Started any
+
+	released bool // Claim.Release: no task after all, wait again
 }
 
 // Poller describes a recent poller, for DescribeTaskQueue.
@@ -61,7 +66,9 @@ type queue struct {
 }
 
 type waiter struct {
-	ch chan Task // buffered(1): a task handed over while the poller leaves is not lost
+	ch       chan Task // buffered(1): a task handed over while the poller leaves is not lost
+	identity string
+	claimed  bool // taken by Claim: a delivery or release is coming (guarded by Matcher.mu)
 }
 
 // New returns an empty matcher.
@@ -116,13 +123,16 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 		m.mu.Unlock()
 		return t, true
 	}
-	w := &waiter{ch: make(chan Task, 1)}
+	w := &waiter{ch: make(chan Task, 1), identity: identity}
 	q.waiters = append(q.waiters, w)
 	m.mu.Unlock()
 
 	select {
 	case t = <-w.ch:
-		if ctx.Err() != nil {
+		if t.released {
+			return m.Poll(ctx, k, identity)
+		}
+		if ctx.Err() != nil && t.Started == nil {
 			m.requeue(k, t)
 			return Task{}, false
 		}
@@ -131,6 +141,15 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 	case <-m.done:
 	}
 	m.mu.Lock()
+	if w.claimed {
+		// The engine is starting a task for this poller; it is on its way
+		// (after one write) and only this poller can return it.
+		m.mu.Unlock()
+		if t = <-w.ch; t.released {
+			return Task{}, false
+		}
+		return t, true
+	}
 	for i, x := range q.waiters {
 		if x == w {
 			q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
@@ -148,6 +167,37 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 	}
 	return Task{}, false
 }
+
+// Claim reserves the longest-waiting poller of a queue, if there is one,
+// so the engine can start a newly scheduled task for it in the same write
+// that schedules the task (saving the second write a poll would cost). The
+// engine must then Deliver the started task or Release the claim; until
+// then the poller keeps waiting even past its deadline.
+func (m *Matcher) Claim(k Key) *Claim {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	if m.closed || q == nil || len(q.waiters) == 0 {
+		return nil
+	}
+	w := q.waiters[0]
+	q.waiters = q.waiters[1:]
+	w.claimed = true
+	return &Claim{w: w}
+}
+
+// Claim is a poller reserved by Matcher.Claim.
+type Claim struct{ w *waiter }
+
+// Identity is the claimed poller's identity.
+func (c *Claim) Identity() string { return c.w.identity }
+
+// Deliver hands the started task to the claimed poller.
+func (c *Claim) Deliver(t Task) { c.w.ch <- t }
+
+// Release lets the poller go back to waiting (or return empty if its
+// deadline passed meanwhile).
+func (c *Claim) Release() { c.w.ch <- Task{released: true} }
 
 // requeue gives a task back: to the next waiting poller, or to the front
 // of the queue.

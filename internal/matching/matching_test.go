@@ -329,3 +329,100 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(100 * time.Microsecond)
 	}
 }
+
+// waitForPoller blocks until a poller is waiting on k.
+func waitForPoller(t *testing.T, m *Matcher, k Key) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		m.mu.Lock()
+		n := 0
+		if q := m.queues[k]; q != nil {
+			n = len(q.waiters)
+		}
+		m.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("no poller arrived")
+}
+
+type pollResult struct {
+	t  Task
+	ok bool
+}
+
+func pollAsync(m *Matcher, k Key, d time.Duration) chan pollResult {
+	out := make(chan pollResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		t, ok := m.Poll(ctx, k, "claimed-worker")
+		out <- pollResult{t, ok}
+	}()
+	return out
+}
+
+func TestClaim(t *testing.T) {
+	t.Run("no poller, no claim", func(t *testing.T) {
+		if c := New().Claim(wfKey); c != nil {
+			t.Fatal("claimed a poller that does not exist")
+		}
+	})
+	t.Run("delivered to the claimed poller, not to Add", func(t *testing.T) {
+		m := New()
+		res := pollAsync(m, wfKey, 5*time.Second)
+		waitForPoller(t, m, wfKey)
+		c := m.Claim(wfKey)
+		if c == nil || c.Identity() != "claimed-worker" {
+			t.Fatalf("claim %v", c)
+		}
+		m.Add(wfKey, task(1)) // the claimed poller no longer takes plain tasks
+		if m.Backlog(wfKey) != 1 {
+			t.Fatal("task handed to a claimed poller")
+		}
+		c.Deliver(Task{Started: "resp"})
+		if r := <-res; !r.ok || r.t.Started != "resp" {
+			t.Fatalf("poll got %+v", r)
+		}
+	})
+	t.Run("claimed poller waits past its deadline", func(t *testing.T) {
+		m := New()
+		res := pollAsync(m, wfKey, 20*time.Millisecond)
+		waitForPoller(t, m, wfKey)
+		c := m.Claim(wfKey)
+		time.Sleep(60 * time.Millisecond)
+		select {
+		case r := <-res:
+			t.Fatalf("claimed poller returned before delivery: %+v", r)
+		default:
+		}
+		c.Deliver(Task{Started: "late"})
+		if r := <-res; !r.ok || r.t.Started != "late" {
+			t.Fatalf("poll got %+v", r)
+		}
+	})
+	t.Run("released poller waits again", func(t *testing.T) {
+		m := New()
+		res := pollAsync(m, wfKey, 5*time.Second)
+		waitForPoller(t, m, wfKey)
+		m.Claim(wfKey).Release()
+		waitForPoller(t, m, wfKey)
+		m.Add(wfKey, task(7))
+		if r := <-res; !r.ok || r.t.ScheduledEventID != 7 {
+			t.Fatalf("poll got %+v", r)
+		}
+	})
+	t.Run("released after the deadline returns empty", func(t *testing.T) {
+		m := New()
+		res := pollAsync(m, wfKey, 20*time.Millisecond)
+		waitForPoller(t, m, wfKey)
+		c := m.Claim(wfKey)
+		time.Sleep(60 * time.Millisecond)
+		c.Release()
+		if r := <-res; r.ok {
+			t.Fatalf("poll got %+v", r)
+		}
+	})
+}
