@@ -128,7 +128,13 @@ func (e *Engine) Close() {
 	e.wg.Wait()
 }
 
-func newRunID() string { return uuid.NewString() }
+// newRunID returns a version 7 UUID: its first 48 bits are the time in
+// milliseconds. Run records and histories are keyed by run id, so new runs
+// land at the end of the store's key space instead of all over it, and the
+// LSM moves finished files down its levels instead of rewriting them: with
+// random (v4) ids, compaction was nearly half the server's CPU once a
+// million workflows were stored. Clients treat run ids as opaque strings.
+func newRunID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // errUnavailable is returned after a failed write until restart.
 func (e *Engine) checkHealthy() error {
@@ -452,10 +458,12 @@ func (e *Engine) recover() error {
 	return nil
 }
 
-// evictLoop drops closed workflows from memory after a while; they are
-// reloaded from the store when asked for.
+// evictLoop drops closed workflows from memory a little after they close
+// (clients usually fetch the result at once); they are reloaded from the
+// store when asked for. Keeping them 10 s held ~13,000 closed workflows
+// (~100 MB of heap) at 1,300 workflows/s.
 func (e *Engine) evictLoop() {
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
@@ -469,7 +477,7 @@ func (e *Engine) evictLoop() {
 			list = append(list, w)
 		}
 		e.mu.Unlock()
-		cutoff := e.now().Add(-10 * time.Second)
+		cutoff := e.now().Add(-2 * time.Second)
 		for _, w := range list {
 			if !w.mu.TryLock() {
 				continue

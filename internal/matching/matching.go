@@ -67,6 +67,7 @@ type queue struct {
 
 type waiter struct {
 	ch       chan Task // buffered(1): a task handed over while the poller leaves is not lost
+	ctx      context.Context
 	identity string
 	claimed  bool // taken by Claim: a delivery or release is coming (guarded by Matcher.mu)
 }
@@ -123,7 +124,7 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 		m.mu.Unlock()
 		return t, true
 	}
-	w := &waiter{ch: make(chan Task, 1), identity: identity}
+	w := &waiter{ch: make(chan Task, 1), ctx: ctx, identity: identity}
 	q.waiters = append(q.waiters, w)
 	m.mu.Unlock()
 
@@ -177,13 +178,20 @@ func (m *Matcher) Claim(k Key) *Claim {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.queues[k]
-	if m.closed || q == nil || len(q.waiters) == 0 {
+	if m.closed || q == nil {
 		return nil
 	}
-	w := q.waiters[0]
-	q.waiters = q.waiters[1:]
-	w.claimed = true
-	return &Claim{w: w}
+	// A poller whose worker hung up (a stopping worker cancels its polls)
+	// is skipped: it leaves the list itself, and a task started for it
+	// would be lost until its timeout.
+	for i, w := range q.waiters {
+		if w.ctx.Err() == nil {
+			q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
+			w.claimed = true
+			return &Claim{w: w}
+		}
+	}
+	return nil
 }
 
 // Claim is a poller reserved by Matcher.Claim.

@@ -426,3 +426,32 @@ func TestClaim(t *testing.T) {
 		}
 	})
 }
+
+func TestClaimSkipsCanceledPoller(t *testing.T) {
+	m := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &waiter{ch: make(chan Task, 1), ctx: ctx, identity: "gone"}
+	m.q(wfKey).waiters = append(m.q(wfKey).waiters, w)
+	cancel()
+	if c := m.Claim(wfKey); c != nil {
+		t.Fatalf("claimed a poller whose worker hung up: %s", c.Identity())
+	}
+	res := pollAsync(m, wfKey, 5*time.Second)
+	for {
+		m.mu.Lock()
+		n := len(m.q(wfKey).waiters)
+		m.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c := m.Claim(wfKey)
+	if c == nil || c.Identity() != "claimed-worker" {
+		t.Fatalf("claim %v", c)
+	}
+	c.Deliver(Task{Started: 1})
+	if r := <-res; r.t.Started != 1 {
+		t.Fatalf("poll got %+v", r)
+	}
+}
