@@ -41,12 +41,13 @@ func main() {
 	_ = fs.Parse(os.Args[2:])
 
 	// The garbage collector was a fifth of the server's CPU under load at
-	// Go's default GOGC=100. 300 cut server CPU per workflow by ~13% for
-	// ~50% more peak heap (10,000 open workflows: ~200 MiB RSS instead of
-	// ~130); docs/PERFORMANCE.md has the figures. GOGC and GOMEMLIMIT in
-	// the environment still win.
+	// Go's default GOGC=100. 200 cut server CPU per workflow by ~8% (300:
+	// ~13%) for a larger heap: `make bench`'s 10,000 open workflows peak at
+	// ~225 MiB RSS (300: ~290, too close to the 300 MB budget);
+	// docs/PERFORMANCE.md has the figures. GOGC and GOMEMLIMIT in the
+	// environment still win.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(300)
+		debug.SetGCPercent(200)
 	}
 
 	var lvl slog.Level
