@@ -186,9 +186,10 @@ func (s *Service) CountWorkflowExecutions(ctx context.Context, r *workflowservic
 	}
 	resp := &workflowservice.CountWorkflowExecutionsResponse{}
 	var groups []visibility.Group
-	if statuses, ok := q.Statuses(); ok {
-		// Status-only queries are answered by counting index keys.
-		counts, err := s.e.CountByStatus(ctx, r.Namespace, statuses)
+	if wfType, statuses, ok := q.Statuses(); ok {
+		// Status (and workflow type) queries are answered by counting
+		// index keys.
+		counts, err := s.e.CountByStatus(ctx, r.Namespace, wfType, statuses)
 		if err != nil {
 			return nil, err
 		}

@@ -71,9 +71,10 @@ type Store interface {
 	// started, closed or deleted in between. fn may return ErrStop.
 	ListRuns(ctx context.Context, namespace string, opts ListOptions, fn func(cursor []byte, info *workflowpb.WorkflowExecutionInfo) error) error
 
-	// CountRuns returns how many runs of a namespace have the status,
-	// without reading their records.
-	CountRuns(ctx context.Context, namespace string, status enumspb.WorkflowExecutionStatus) (int64, error)
+	// CountRuns returns how many runs of a namespace have the status and,
+	// unless workflowType is empty, that workflow type, without reading
+	// their records.
+	CountRuns(ctx context.Context, namespace, workflowType string, status enumspb.WorkflowExecutionStatus) (int64, error)
 
 	// ClosedBefore calls fn for the closed runs of a namespace whose close
 	// time is before t, oldest first (for retention). fn may return

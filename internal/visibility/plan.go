@@ -69,35 +69,50 @@ func conjuncts(n node) []node {
 
 // Statuses returns the statuses the query selects when its condition is
 // nothing but a status test (none, `ExecutionStatus = x` or
-// `ExecutionStatus IN (...)`), so that per-status counts answer
-// CountWorkflowExecutions without reading records; ok is false otherwise.
-// Records hidden by TemporalNamespaceDivision are not told apart: Sundial
-// runs no internal workflows.
-func (q *Query) Statuses() (statuses []enumspb.WorkflowExecutionStatus, ok bool) {
+// `ExecutionStatus IN (...)`), optionally AND-ed with `WorkflowType = 'x'`
+// (returned as wfType, else ""), so that per-status (and per-type) counts
+// answer CountWorkflowExecutions without reading records; ok is false
+// otherwise. Records hidden by TemporalNamespaceDivision are not told
+// apart: Sundial runs no internal workflows.
+func (q *Query) Statuses() (wfType string, statuses []enumspb.WorkflowExecutionStatus, ok bool) {
 	if q.groupBy != nil && q.groupBy.field != ExecutionStatus {
-		return nil, false
+		return "", nil, false
 	}
-	if q.where == nil {
+	var status *cmpNode
+	for _, n := range conjuncts(q.where) {
+		c, isCmp := n.(cmpNode)
+		switch {
+		case !isCmp:
+			return "", nil, false
+		case c.a.field == ExecutionStatus && (c.op == opEq || c.op == opIn) && status == nil:
+			status = &c
+		case c.a.field == WorkflowType && c.op == opEq && wfType == "" && len(c.vals) == 1:
+			t, isStr := c.vals[0].(string)
+			if !isStr || t == "" {
+				return "", nil, false
+			}
+			wfType = t
+		default:
+			return "", nil, false
+		}
+	}
+	if status == nil {
 		for v := range enumspb.WorkflowExecutionStatus_name {
 			if v != 0 {
 				statuses = append(statuses, enumspb.WorkflowExecutionStatus(v))
 			}
 		}
 		slices.Sort(statuses)
-		return statuses, true
+		return wfType, statuses, true
 	}
-	n, isCmp := q.where.(cmpNode)
-	if !isCmp || n.a.field != ExecutionStatus || (n.op != opEq && n.op != opIn) {
-		return nil, false
-	}
-	for _, v := range n.vals {
+	for _, v := range status.vals {
 		s := enumspb.WorkflowExecutionStatus(v.(int64))
 		if !slices.Contains(statuses, s) {
 			statuses = append(statuses, s)
 		}
 	}
 	slices.Sort(statuses)
-	return statuses, true
+	return wfType, statuses, true
 }
 
 // StatusGroups turns per-status counts into the GROUP BY ExecutionStatus

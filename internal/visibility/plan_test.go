@@ -38,29 +38,40 @@ func TestStatuses(t *testing.T) {
 		running   = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		completed = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	)
+	all := len(enumspb.WorkflowExecutionStatus_name) - 1
 	cases := []struct {
-		query string
-		want  []enumspb.WorkflowExecutionStatus
-		ok    bool
+		query  string
+		wfType string
+		want   []enumspb.WorkflowExecutionStatus // nil with nAll: every status
+		nAll   bool
+		ok     bool
 	}{
-		{"ExecutionStatus = 'Running'", []enumspb.WorkflowExecutionStatus{running}, true},
-		{"ExecutionStatus IN ('Completed', 'Running', 'Running')", []enumspb.WorkflowExecutionStatus{running, completed}, true},
-		{"ExecutionStatus = 'Running' AND WorkflowType = 'x'", nil, false},
-		{"ExecutionStatus != 'Running'", nil, false},
-		{"WorkflowType = 'x'", nil, false},
+		{query: "ExecutionStatus = 'Running'", want: []enumspb.WorkflowExecutionStatus{running}, ok: true},
+		{query: "ExecutionStatus IN ('Completed', 'Running', 'Running')", want: []enumspb.WorkflowExecutionStatus{running, completed}, ok: true},
+		{query: "ExecutionStatus = 'Running' AND WorkflowType = 'x'", wfType: "x", want: []enumspb.WorkflowExecutionStatus{running}, ok: true},
+		{query: "WorkflowType = 'x' AND ExecutionStatus IN ('Completed')", wfType: "x", want: []enumspb.WorkflowExecutionStatus{completed}, ok: true},
+		{query: "WorkflowType = 'x'", wfType: "x", nAll: true, ok: true},
+		{query: "WorkflowType = 'x' GROUP BY ExecutionStatus", wfType: "x", nAll: true, ok: true},
+		{query: "ExecutionStatus != 'Running'"},
+		{query: "WorkflowType = 'x' OR ExecutionStatus = 'Running'"},
+		{query: "WorkflowType = 'x' AND WorkflowType = 'y'"},
+		{query: "WorkflowType IN ('x', 'y')"},
+		{query: "WorkflowType = ''"},
+		{query: "WorkflowType = 'x' AND TaskQueue = 'q'"},
+		{query: "ExecutionStatus = 'Running' AND ExecutionStatus = 'Completed'"},
 	}
 	for _, c := range cases {
 		q, err := Parse(c.query, testAttrs())
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", c.query, err)
 		}
-		got, ok := q.Statuses()
-		if ok != c.ok || !slices.Equal(got, c.want) {
-			t.Errorf("Statuses(%q) = %v, %v; want %v, %v", c.query, got, ok, c.want, c.ok)
+		wfType, got, ok := q.Statuses()
+		if ok != c.ok || wfType != c.wfType || (c.nAll && len(got) != all) || (!c.nAll && !slices.Equal(got, c.want)) {
+			t.Errorf("Statuses(%q) = %q, %v, %v; want %q, %v (all: %v), %v", c.query, wfType, got, ok, c.wfType, c.want, c.nAll, c.ok)
 		}
 	}
 	q, _ := Parse("GROUP BY ExecutionStatus", testAttrs())
-	if all, ok := q.Statuses(); !ok || len(all) != len(enumspb.WorkflowExecutionStatus_name)-1 {
+	if _, all, ok := q.Statuses(); !ok || len(all) != len(enumspb.WorkflowExecutionStatus_name)-1 {
 		t.Errorf("Statuses(GROUP BY ExecutionStatus) = %v, %v", all, ok)
 	}
 	groups := StatusGroups(map[enumspb.WorkflowExecutionStatus]int64{completed: 2, running: 3, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED: 0})

@@ -24,6 +24,7 @@ import (
 //	v/<ns> 0x00 <^start> <runid>            open run    -> summary
 //	v/<ns> 0x01 <^close> <^start> <runid>   closed run  -> summary
 //	s/<ns> <status> <runid>                 empty (per-status membership)
+//	t/<ns> <type> <status> <runid>          empty (per workflow type and status)
 //
 // A closed run's entry is the run id (length-prefixed) followed by its
 // encoded WorkflowExecutionInfo: a covering index, so a filtered listing of
@@ -44,6 +45,7 @@ import (
 const (
 	tableVis    = "v/"
 	tableStatus = "s/"
+	tableType   = "t/"
 	partOpen    = 0x00
 	partClosed  = 0x01
 )
@@ -82,12 +84,22 @@ func statusKey(ns string, status enumspb.WorkflowExecutionStatus, runID string) 
 	return appendComponent(k, runID)
 }
 
+// typeKey is a run's entry in the per-type table, which answers counts
+// such as `WorkflowType = 'x' AND ExecutionStatus = 'Completed'` (the
+// question a dashboard asks most after plain status counts) by counting
+// keys: reading every summary took ~1.6 s per million runs.
+func typeKey(ns, wfType string, status enumspb.WorkflowExecutionStatus, runID string) []byte {
+	k := append(key(tableType, ns, wfType), byte(status))
+	return appendComponent(k, runID)
+}
+
 // indexRun writes the index entries of a record and removes the entries a
 // run leaves behind when it closes. A run's start time never changes and it
 // closes at most once, so the old entries are computable from the new
 // record without reading the store.
 func indexRun(pb *pebble.Batch, r *store.RunRecord) error {
 	running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	wfType := r.Info.GetType().GetName()
 	open := visKey(r.Namespace, r.RunID, r.Info, false)
 	if running {
 		pb.Set(open, protowire.AppendString(nil, r.RunID), nil)
@@ -99,8 +111,10 @@ func indexRun(pb *pebble.Batch, r *store.RunRecord) error {
 		pb.Delete(open, nil)
 		pb.Set(visKey(r.Namespace, r.RunID, r.Info, true), v, nil)
 		pb.Delete(statusKey(r.Namespace, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
+		pb.Delete(typeKey(r.Namespace, wfType, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
 	}
 	pb.Set(statusKey(r.Namespace, r.Info.GetStatus(), r.RunID), nil, nil)
+	pb.Set(typeKey(r.Namespace, wfType, r.Info.GetStatus(), r.RunID), nil, nil)
 	return nil
 }
 
@@ -134,6 +148,7 @@ func unindexRun(pb *pebble.Batch, r *store.RunRecord) {
 	}
 	for st := range enumspb.WorkflowExecutionStatus_name {
 		pb.Delete(statusKey(r.Namespace, enumspb.WorkflowExecutionStatus(st), r.RunID), nil)
+		pb.Delete(typeKey(r.Namespace, r.Info.GetType().GetName(), enumspb.WorkflowExecutionStatus(st), r.RunID), nil)
 	}
 }
 
@@ -213,13 +228,17 @@ func (s *Store) summaryInfo(namespace string, v []byte) (*workflowpb.WorkflowExe
 	return info, nil
 }
 
-// CountRuns counts the keys of one status in the s/ table.
-func (s *Store) CountRuns(ctx context.Context, namespace string, status enumspb.WorkflowExecutionStatus) (int64, error) {
+// CountRuns counts the keys of one status in the s/ table, or of one
+// workflow type and status in the t/ table.
+func (s *Store) CountRuns(ctx context.Context, namespace, workflowType string, status enumspb.WorkflowExecutionStatus) (int64, error) {
 	if err := s.enter(); err != nil {
 		return 0, err
 	}
 	defer s.exit()
 	prefix := append(key(tableStatus, namespace), byte(status))
+	if workflowType != "" {
+		prefix = append(key(tableType, namespace, workflowType), byte(status))
+	}
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return 0, s.readError(err)

@@ -14,6 +14,14 @@ import (
 // TestUpgradeBuildsIndex opens a store as an older build left it (format 1:
 // records but no index) and checks that Open builds the index.
 func TestUpgradeBuildsIndex(t *testing.T) {
+	// Format 1 had no index; format 3 had no per-type table. Both are
+	// rebuilt in full at open.
+	for _, from := range []string{"1", "3"} {
+		t.Run("from "+from, func(t *testing.T) { testUpgrade(t, from) })
+	}
+}
+
+func testUpgrade(t *testing.T, from string) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir, Options{})
 	for _, id := range []string{"r1", "r2"} {
@@ -31,12 +39,12 @@ func TestUpgradeBuildsIndex(t *testing.T) {
 		}
 	}
 	// Turn it into a format 1 store.
-	for _, table := range []string{tableVis, tableStatus} {
+	for _, table := range []string{tableVis, tableStatus, tableType} {
 		if err := s.db.DeleteRange([]byte(table), prefixEnd([]byte(table)), pebble.Sync); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.db.Set([]byte(versionKey), []byte("1"), pebble.Sync); err != nil {
+	if err := s.db.Set([]byte(versionKey), []byte(from), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -52,8 +60,11 @@ func TestUpgradeBuildsIndex(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0] != "r1" || got[1] != "r2" {
 		t.Fatalf("ListRuns after upgrade = %v, %v; want [r1 r2]", got, err)
 	}
-	if n, err := s.CountRuns(context.Background(), "default", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil || n != 1 {
+	if n, err := s.CountRuns(context.Background(), "default", "", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil || n != 1 {
 		t.Fatalf("CountRuns(completed) after upgrade = %d, %v", n, err)
+	}
+	if n, err := s.CountRuns(context.Background(), "default", "ProcessOrder", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING); err != nil || n != 1 {
+		t.Fatalf("CountRuns(ProcessOrder, running) after upgrade = %d, %v", n, err)
 	}
 	v, closer, err := s.db.Get([]byte(versionKey))
 	if err != nil {

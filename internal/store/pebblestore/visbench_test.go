@@ -97,7 +97,7 @@ func BenchmarkVisibility(b *testing.B) {
 			var got int64
 			for b.Loop() {
 				var err error
-				if got, err = s.CountRuns(b.Context(), "default", st); err != nil {
+				if got, err = s.CountRuns(b.Context(), "default", "", st); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -105,6 +105,19 @@ func BenchmarkVisibility(b *testing.B) {
 			msPerOp(b)
 		})
 	}
+	// WorkflowType = 'Refund' AND ExecutionStatus = 'Completed' (a quarter
+	// of the runs are Refunds).
+	b.Run("CountTypeCompleted", func(b *testing.B) {
+		var got int64
+		for b.Loop() {
+			var err error
+			if got, err = s.CountRuns(b.Context(), "default", "Refund", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(got), "runs")
+		msPerOp(b)
+	})
 }
 
 // fillVisibility writes n runs, 1000 per batch, started one second apart.
@@ -122,6 +135,9 @@ func fillVisibility(b *testing.B, s *Store, n int) {
 		r.WorkflowID = "order-" + r.RunID
 		info.Execution = &commonpb.WorkflowExecution{WorkflowId: r.WorkflowID, RunId: r.RunID}
 		info.StartTime = timestamppb.New(base.Add(time.Duration(i) * time.Second))
+		if i%4 == 1 {
+			info.Type = &commonpb.WorkflowType{Name: "Refund"}
+		}
 		switch {
 		case i%100 == 0:
 			info.Status = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING

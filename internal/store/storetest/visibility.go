@@ -108,12 +108,34 @@ func testListCursor(t *testing.T, f *fixture) {
 
 func testCountRuns(t *testing.T, f *fixture) {
 	seedTimed(f)
-	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: timed("a", "open-old", 1, 10)}}})
-	for st, want := range map[enumspb.WorkflowExecutionStatus]int64{running: 1, completed: 4, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED: 0} {
-		got, err := f.s.CountRuns(t.Context(), "a", st)
+	other := timed("a", "other-type", 6, 0)
+	other.Info.Type.Name = "Greet2" // a type whose name extends another's
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: timed("a", "open-old", 1, 10)}, {Record: other}}})
+	for st, want := range map[enumspb.WorkflowExecutionStatus]int64{running: 2, completed: 4, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED: 0} {
+		got, err := f.s.CountRuns(t.Context(), "a", "", st)
 		if err != nil || got != want {
 			t.Errorf("CountRuns(%v) = %d, %v; want %d", st, got, err, want)
 		}
+	}
+	for _, c := range []struct {
+		typ  string
+		st   enumspb.WorkflowExecutionStatus
+		want int64
+	}{{"Greet", running, 1}, {"Greet", completed, 4}, {"Greet2", running, 1}, {"Greet2", completed, 0}, {"Gree", running, 0}, {"Nope", completed, 0}} {
+		got, err := f.s.CountRuns(t.Context(), "a", c.typ, c.st)
+		if err != nil || got != c.want {
+			t.Errorf("CountRuns(%q, %v) = %d, %v; want %d", c.typ, c.st, got, err, c.want)
+		}
+	}
+	// Closing the other-type run moves it between its type's statuses.
+	other.Info.Status = completed
+	other.Info.CloseTime = other.Info.StartTime
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: other}}})
+	if r, _ := f.s.CountRuns(t.Context(), "a", "Greet2", running); r != 0 {
+		t.Errorf("CountRuns(Greet2, running) after close = %d, want 0", r)
+	}
+	if c, _ := f.s.CountRuns(t.Context(), "a", "Greet2", completed); c != 1 {
+		t.Errorf("CountRuns(Greet2, completed) after close = %d, want 1", c)
 	}
 }
 
@@ -136,8 +158,11 @@ func testDeleteRun(t *testing.T, f *fixture) {
 	if slices.Contains(got, r.RunID) || len(got) != 4 {
 		t.Fatalf("ListRuns after delete = %v", got)
 	}
-	if n, _ := f.s.CountRuns(ctx, "a", completed); n != 2 {
+	if n, _ := f.s.CountRuns(ctx, "a", "", completed); n != 2 {
 		t.Fatalf("CountRuns(completed) after delete = %d, want 2", n)
+	}
+	if n, _ := f.s.CountRuns(ctx, "a", "Greet", completed); n != 2 {
+		t.Fatalf("CountRuns(Greet, completed) after delete = %d, want 2", n)
 	}
 }
 
