@@ -136,6 +136,9 @@ func (b *bench) startWorkers(sc scenario, taskQueue string) (stop func(), err er
 			w.Stop()
 		}
 	}
+	if sc.register == nil {
+		return stop, nil
+	}
 	for i := 0; i < b.cfg.workers; i++ {
 		w := worker.New(b.c, taskQueue, worker.Options{
 			MaxConcurrentWorkflowTaskPollers:       b.cfg.wfPollers,

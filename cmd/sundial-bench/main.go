@@ -47,6 +47,8 @@ type config struct {
 	actExec         int
 	stickyCache     int
 	verbose         bool
+	prefill         int
+	visCount        int
 }
 
 func parseFlags() *config {
@@ -76,6 +78,8 @@ func parseFlags() *config {
 	flag.IntVar(&c.actExec, "act-exec", 1000, "worker MaxConcurrentActivityExecutionSize")
 	flag.IntVar(&c.stickyCache, "sticky-cache", 0, "worker sticky workflow cache size (0: max(10000, open-count+1000))")
 	flag.BoolVar(&c.verbose, "v", false, "show SDK info logs and server output")
+	flag.IntVar(&c.prefill, "prefill", 0, "write this many closed workflows into the started server's store before starting it")
+	flag.IntVar(&c.visCount, "vis-count", 50, "requests made by the list and count scenarios (countscan: a tenth, at least 3)")
 	flag.Parse()
 	return c
 }
@@ -91,8 +95,12 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "sundial-bench:", err)
 		return 2
 	}
-	if cfg.count < 1 || cfg.concurrency < 1 || cfg.openCount < 1 || cfg.workers < 1 {
-		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count, -concurrency and -workers must be >= 1")
+	if cfg.count < 1 || cfg.concurrency < 1 || cfg.openCount < 1 || cfg.workers < 1 || cfg.visCount < 1 {
+		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count, -concurrency, -workers and -vis-count must be >= 1")
+		return 2
+	}
+	if cfg.prefill < 0 || (cfg.prefill > 0 && (cfg.address != "" || cfg.serverMemory || cfg.namespace != "default")) {
+		fmt.Fprintln(os.Stderr, "sundial-bench: -prefill needs a server started by the bench with a data dir, namespace default (no -address, no -server-memory)")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -9,7 +9,8 @@ import (
 )
 
 // scenario is one benchmark: the workflows its worker registers on a task
-// queue of its own, and the client side that drives them.
+// queue of its own (none when register is nil), and the client side that
+// drives them.
 type scenario struct {
 	name     string
 	unit     string // "wf/s" or "ops/s": what rate counts
@@ -37,6 +38,9 @@ var scenarios = []scenario{
 	{name: "query", unit: "ops/s", register: regWF(MessageTarget), run: runQueries},
 	{name: "signalwithstart", unit: "wf/s", register: regWF(OneSignal), run: runSignalWithStart},
 	{name: "child", unit: "wf/s", register: regWF(Parent, Child), run: startToResult(Parent)},
+	{name: "list", unit: "ops/s", run: runListNewest},
+	{name: "count", unit: "ops/s", run: runCount},
+	{name: "countscan", unit: "ops/s", run: runCountScan},
 	{name: "open10k", unit: "wf/s", register: regWF(Parked), run: runOpen},
 }
 

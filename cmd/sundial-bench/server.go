@@ -45,6 +45,7 @@ type ServerInfo struct {
 	IdleRSSBytes     int64   `json:"idle_rss_bytes,omitempty"`
 	Pid              int     `json:"pid,omitempty"`
 	NamespaceChecked string  `json:"namespace_check,omitempty"`
+	Prefilled        int     `json:"prefilled_workflows,omitempty"`
 }
 
 // prepareServer starts the server binary when no address was given, waits
@@ -97,6 +98,15 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", s.dataDir}
 	if cfg.serverMemory {
 		args = append(args, "--memory")
+	}
+	if cfg.prefill > 0 {
+		took, err := prefillStore(s.dataDir, cfg.namespace, cfg.prefill)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("prefill: %w", err)
+		}
+		info.Prefilled = cfg.prefill
+		fmt.Printf("store: prefilled with %d closed workflows in %.1f s\n", cfg.prefill, took.Seconds())
 	}
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
