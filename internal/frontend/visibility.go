@@ -81,12 +81,10 @@ func (s *Service) page(ctx context.Context, ns string, q *visibility.Query, toke
 		}
 		opts.After = token[1:]
 	}
+	opts.Fields, opts.Match = q.Fields(), q.Match
 	var out []*workflowpb.WorkflowExecutionInfo
 	var next []byte
 	err := s.e.ListVisibility(ctx, ns, opts, func(cursor []byte, info *workflowpb.WorkflowExecutionInfo) error {
-		if !q.Match(info) {
-			return nil
-		}
 		out = append(out, info)
 		if len(out) == int(size) {
 			next = append([]byte{tokenCursor}, cursor...)
@@ -104,10 +102,9 @@ func (s *Service) sortedPage(ctx context.Context, ns string, q *visibility.Query
 		return nil, nil, err
 	}
 	var all []*workflowpb.WorkflowExecutionInfo
-	err := s.e.ListVisibility(ctx, ns, store.ListOptions{}, func(_ []byte, info *workflowpb.WorkflowExecutionInfo) error {
-		if q.Match(info) {
-			all = append(all, info)
-		}
+	opts := store.ListOptions{Fields: q.Fields(), Match: q.Match}
+	err := s.e.ListVisibility(ctx, ns, opts, func(_ []byte, info *workflowpb.WorkflowExecutionInfo) error {
+		all = append(all, info)
 		return nil
 	})
 	if err != nil {
@@ -201,6 +198,9 @@ func (s *Service) CountWorkflowExecutions(ctx context.Context, r *workflowservic
 		}
 	} else {
 		opts, ok := listOptions(q)
+		// The counter reads only the fields the query names, so the store
+		// decodes only those.
+		opts.Fields = q.Fields()
 		c := q.NewCounter()
 		if ok {
 			err = s.e.ListVisibility(ctx, r.Namespace, opts, func(_ []byte, info *workflowpb.WorkflowExecutionInfo) error {

@@ -9,6 +9,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 func fullRecord() *RunRecord {
@@ -117,5 +118,34 @@ func TestRecordRejectsNilElements(t *testing.T) {
 	r.Activities = append(r.Activities, nil)
 	if _, err := r.Marshal(); err == nil {
 		t.Fatal("Marshal accepted a nil activity")
+	}
+}
+
+func TestDecodeInfoPicksFields(t *testing.T) {
+	full := &workflowpb.WorkflowExecutionInfo{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: "w", RunId: "r"},
+		Type:      &commonpb.WorkflowType{Name: "T"},
+		TaskQueue: "q", HistoryLength: 11,
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
+	}
+	b, err := proto.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := DecodeInfo(b, nil)
+	if err != nil || !proto.Equal(all, full) {
+		t.Fatalf("nil fields: %v (%v)", all, err)
+	}
+	fd := full.ProtoReflect().Descriptor().Fields()
+	part, err := DecodeInfo(b, []protoreflect.FieldNumber{fd.ByName("task_queue").Number(), fd.ByName("status").Number()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &workflowpb.WorkflowExecutionInfo{TaskQueue: "q", Status: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED}
+	if !proto.Equal(part, want) {
+		t.Fatalf("got %v, want %v", part, want)
+	}
+	if _, err := DecodeInfo(b[:len(b)-1], []protoreflect.FieldNumber{1}); err == nil {
+		t.Fatal("truncated input decoded without error")
 	}
 }

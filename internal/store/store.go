@@ -21,6 +21,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // ErrNotFound is returned when a namespace, workflow or run does not exist.
@@ -97,6 +98,14 @@ type ListOptions struct {
 	OpenOnly, ClosedOnly bool
 	// After is a cursor from an earlier call; listing resumes after it.
 	After []byte
+	// Fields, if not nil, are the only WorkflowExecutionInfo fields (by
+	// number) the caller reads; a store may decode just those from each
+	// summary (see DecodeInfo). With Match set they are what Match sees.
+	Fields []protoreflect.FieldNumber
+	// Match, if set, is called with each summary (possibly decoded only in
+	// Fields); entries it rejects are skipped, and fn gets the others in
+	// full. Without Match, fn gets what Fields asked for.
+	Match func(*workflowpb.WorkflowExecutionInfo) bool
 }
 
 // Writable is implemented by stores that can tell, before anything is

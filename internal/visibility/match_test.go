@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sundial-io/sundial/internal/store"
 )
 
 func TestMatch(t *testing.T) {
@@ -214,6 +217,21 @@ func TestMatch(t *testing.T) {
 			}
 			if !slices.Equal(ids(got), want) {
 				t.Errorf("got %v, want %v", ids(got), want)
+			}
+			// Decoding only q.Fields() of a stored summary gives the same
+			// answer as the whole summary.
+			for _, info := range all {
+				b, err := proto.Marshal(info)
+				if err != nil {
+					t.Fatal(err)
+				}
+				part, err := store.DecodeInfo(b, q.Fields())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if q.Match(part) != q.Match(info) {
+					t.Errorf("%s: Match on fields %v = %v, on the whole summary %v", ids([]*workflowpb.WorkflowExecutionInfo{info}), q.Fields(), q.Match(part), q.Match(info))
+				}
 			}
 		})
 	}

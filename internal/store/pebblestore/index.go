@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/sundial-io/sundial/internal/store"
 )
 
@@ -183,16 +185,28 @@ func (s *Store) ListRuns(ctx context.Context, namespace string, opts store.ListO
 	} else {
 		ok = it.First()
 	}
+	fields := opts.Fields
 	for ; ok; ok = it.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		info, err := s.summaryInfo(namespace, it.Value())
+		info, raw, err := s.summaryInfo(namespace, it.Value(), fields)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // deleted after the iterator's snapshot was taken
 		}
 		if err != nil {
 			return err
+		}
+		if opts.Match != nil {
+			if !opts.Match(info) {
+				continue
+			}
+			if raw != nil && fields != nil {
+				// Matched on a partial decode: fn gets the whole summary.
+				if info, err = store.DecodeInfo(raw, nil); err != nil {
+					return fmt.Errorf("pebblestore: corrupt visibility index entry: %w", err)
+				}
+			}
 		}
 		if err := fn(bytes.Clone(it.Key()[len(prefix):]), info); err != nil {
 			if errors.Is(err, store.ErrStop) {
@@ -204,28 +218,30 @@ func (s *Store) ListRuns(ctx context.Context, namespace string, opts store.ListO
 	return s.readError(it.Error())
 }
 
-// summaryInfo decodes the Info of an index entry, reading the run's record
-// for an open run's entry, which holds only the run id.
-func (s *Store) summaryInfo(namespace string, v []byte) (*workflowpb.WorkflowExecutionInfo, error) {
+// summaryInfo decodes the Info of an index entry (only fields, unless
+// nil), reading the run's record for an open run's entry, which holds only
+// the run id. raw is the encoded Info of a closed run's entry (valid until
+// the iterator moves), nil for an open run's, whose Info is always whole.
+func (s *Store) summaryInfo(namespace string, v []byte, fields []protoreflect.FieldNumber) (info *workflowpb.WorkflowExecutionInfo, raw []byte, err error) {
 	runID, b, err := parseSummary(v)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(b) == 0 {
 		r, err := s.run(namespace, runID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if r.Info == nil {
-			return &workflowpb.WorkflowExecutionInfo{}, nil
+			return &workflowpb.WorkflowExecutionInfo{}, nil, nil
 		}
-		return r.Info, nil
+		return r.Info, nil, nil
 	}
-	info := &workflowpb.WorkflowExecutionInfo{}
-	if err := proto.Unmarshal(b, info); err != nil {
-		return nil, fmt.Errorf("pebblestore: corrupt visibility index entry: %w", err)
+	info, err = store.DecodeInfo(b, fields)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pebblestore: corrupt visibility index entry: %w", err)
 	}
-	return info, nil
+	return info, b, nil
 }
 
 // CountRuns counts the keys of one status in the s/ table, or of one

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Reopen", testReopen},
 		{"ListOrder", testListOrder},
 		{"ListCursor", testListCursor},
+		{"ListMatch", testListMatch},
 		{"CountRuns", testCountRuns},
 		{"DeleteRun", testDeleteRun},
 		{"ClosedBefore", testClosedBefore},

@@ -8,6 +8,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/store"
@@ -199,5 +200,45 @@ func testSearchAttributes(t *testing.T, f *fixture) {
 	}
 	if _, err := f.s.SearchAttributes(t.Context(), "ab"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("SearchAttributes of another namespace: %v", err)
+	}
+}
+
+// testListMatch: with Match, ListRuns hands fn only the matching entries,
+// each whole however little of it Fields asked for.
+func testListMatch(t *testing.T, f *fixture) {
+	seedTimed(f)
+	closeTime := (&workflowpb.WorkflowExecutionInfo{}).ProtoReflect().Descriptor().Fields().ByName("close_time").Number()
+	lateCutoff := epoch.Add(9 * time.Minute)
+	opts := store.ListOptions{
+		Fields: []protoreflect.FieldNumber{closeTime},
+		Match: func(info *workflowpb.WorkflowExecutionInfo) bool {
+			return info.GetCloseTime() != nil && !info.GetCloseTime().AsTime().Before(lateCutoff)
+		},
+	}
+	var got []string
+	err := f.s.ListRuns(t.Context(), "a", opts, func(_ []byte, info *workflowpb.WorkflowExecutionInfo) error {
+		if info.GetStartTime() == nil || info.GetExecution().GetWorkflowId() == "" {
+			t.Errorf("fn got a partial summary: %v", info)
+		}
+		got = append(got, info.GetExecution().GetRunId())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"closed-late-b", "closed-late"}; !slices.Equal(got, want) {
+		t.Fatalf("matched %v, want %v", got, want)
+	}
+	// Without Match, fn sees at least the fields asked for.
+	n := 0
+	err = f.s.ListRuns(t.Context(), "a", store.ListOptions{Fields: opts.Fields, ClosedOnly: true}, func(_ []byte, info *workflowpb.WorkflowExecutionInfo) error {
+		if info.GetCloseTime() == nil {
+			t.Errorf("summary without the requested close_time: %v", info)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("listed %d closed runs (%v), want 3", n, err)
 	}
 }
