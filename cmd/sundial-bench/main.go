@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +51,8 @@ type config struct {
 	verbose         bool
 	prefill         int
 	visCount        int
+	cpuProfile      string
+	gogc            int
 }
 
 func parseFlags() *config {
@@ -72,13 +76,15 @@ func parseFlags() *config {
 	flag.DurationVar(&c.scenarioTimeout, "scenario-timeout", 10*time.Minute, "timeout of one scenario")
 	flag.DurationVar(&c.settle, "settle", time.Second, "pause before each scenario so the previous one's tail is not counted")
 	flag.IntVar(&c.workers, "workers", 8, "workers per scenario task queue (the Go SDK caps each at 1000 polls/s)")
-	flag.IntVar(&c.wfPollers, "wf-pollers", 4, "worker MaxConcurrentWorkflowTaskPollers")
-	flag.IntVar(&c.actPollers, "act-pollers", 4, "worker MaxConcurrentActivityTaskPollers")
+	flag.IntVar(&c.wfPollers, "wf-pollers", 8, "worker MaxConcurrentWorkflowTaskPollers")
+	flag.IntVar(&c.actPollers, "act-pollers", 2, "worker MaxConcurrentActivityTaskPollers")
 	flag.IntVar(&c.wfExec, "wf-exec", 1000, "worker MaxConcurrentWorkflowTaskExecutionSize")
 	flag.IntVar(&c.actExec, "act-exec", 1000, "worker MaxConcurrentActivityExecutionSize")
 	flag.IntVar(&c.stickyCache, "sticky-cache", 0, "worker sticky workflow cache size (0: max(10000, open-count+1000))")
 	flag.BoolVar(&c.verbose, "v", false, "show SDK info logs and server output")
 	flag.IntVar(&c.prefill, "prefill", 0, "write this many closed workflows into the started server's store before starting it")
+	flag.IntVar(&c.gogc, "gogc", 0, "GOGC of this process (the SDK client and workers; 0: the Go default or $GOGC); the started server keeps its own")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (SDK client and workers) over all scenarios to this file")
 	flag.IntVar(&c.visCount, "vis-count", 50, "requests made by the list and count scenarios (countscan: a tenth, at least 3)")
 	flag.Parse()
 	return c
@@ -103,6 +109,9 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "sundial-bench: -prefill needs a server started by the bench with a data dir, namespace default (no -address, no -server-memory)")
 		return 2
 	}
+	if cfg.gogc != 0 {
+		debug.SetGCPercent(cfg.gogc)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -121,6 +130,18 @@ func run() int {
 	}
 	defer b.close()
 
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sundial-bench: cpuprofile:", err)
+			return 1
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	printHeader()
 	for _, sc := range selected {
 		if ctx.Err() != nil {
