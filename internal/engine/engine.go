@@ -250,7 +250,8 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		fx.actions = append(fx.actions, pendingAction{a, cur})
 	}
 	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
-	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew}}}
+	// A run stored before and still running has its index entries already.
+	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew, OpenIndexed: !isNew && cur.Running()}}}
 	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {
 		no := n.TakeOutbox()

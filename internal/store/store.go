@@ -160,6 +160,11 @@ type RunWrite struct {
 	Events []*historypb.HistoryEvent
 	// SetCurrent makes this run the current run of its workflow id.
 	SetCurrent bool
+	// OpenIndexed says the run was already stored as running and still is.
+	// An open run's index entries depend only on what never changes while
+	// it runs (namespace, ids, type, start time), so a store may skip
+	// rewriting them; a closed record ignores the flag.
+	OpenIndexed bool
 }
 
 // Namespace is a registered namespace; it is stored as the same message

@@ -115,8 +115,9 @@ func encodeDelete(pb *pebble.Batch, d *store.RunDelete) error {
 	return nil
 }
 
-// encodeRun writes one RunWrite: the record, the open-run index entry, the
-// appended history and the current-run pointer. buf is scratch space.
+// encodeRun writes one RunWrite: the record, the open-run key and index
+// entries (unless OpenIndexed), the appended history and the current-run
+// pointer. buf is scratch space.
 func encodeRun(pb *pebble.Batch, w *store.RunWrite, buf []byte) ([]byte, error) {
 	if w == nil || w.Record == nil || w.Record.Namespace == "" || w.Record.RunID == "" {
 		return buf, errors.New("pebblestore: run write without namespace and run id")
@@ -133,13 +134,22 @@ func encodeRun(pb *pebble.Batch, w *store.RunWrite, buf []byte) ([]byte, error) 
 		return buf, err
 	}
 	pb.Set(key(tableRun, r.Namespace, r.RunID), buf, nil)
-	if r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	switch {
+	case running && w.OpenIndexed:
+		// The open-run key and index entries are stored and unchanged;
+		// rewriting them on every workflow task was four memtable
+		// inserts per write for compaction to throw away.
+	case running:
 		pb.Set(key(tableOpen, r.Namespace, r.RunID), nil, nil)
-	} else {
+		if err := indexRun(pb, r); err != nil {
+			return buf, err
+		}
+	default:
 		pb.Delete(key(tableOpen, r.Namespace, r.RunID), nil)
-	}
-	if err := indexRun(pb, r); err != nil {
-		return buf, err
+		if err := indexRun(pb, r); err != nil {
+			return buf, err
+		}
 	}
 	if len(w.Events) > 0 {
 		v, err := proto.Marshal(&historypb.History{Events: w.Events})

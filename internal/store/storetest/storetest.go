@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListOrder", testListOrder},
 		{"ListCursor", testListCursor},
 		{"ListMatch", testListMatch},
+		{"OpenIndexed", testOpenIndexed},
 		{"CountRuns", testCountRuns},
 		{"DeleteRun", testDeleteRun},
 		{"ClosedBefore", testClosedBefore},

@@ -242,3 +242,45 @@ func testListMatch(t *testing.T, f *fixture) {
 		t.Fatalf("listed %d closed runs (%v), want 3", n, err)
 	}
 }
+
+// testOpenIndexed: writes of a running run flagged OpenIndexed keep it
+// listed, counted and open exactly as full writes do, and a closing write
+// with the flag still moves it to the closed entries.
+func testOpenIndexed(t *testing.T, f *fixture) {
+	ctx := t.Context()
+	r := timed("a", "busy", 3, 0)
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: r, Events: events(1, 3), SetCurrent: true}}})
+	r.Info.HistoryLength = 5
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: r, Events: events(4, 2), OpenIndexed: true}}})
+	f.reopen()
+	if got, _ := listed(t, f.s, "a", store.ListOptions{OpenOnly: true}, 0); !slices.Equal(got, []string{"busy"}) {
+		t.Fatalf("open runs = %v", got)
+	}
+	if n, _ := f.s.CountRuns(ctx, "a", "Greet", running); n != 1 {
+		t.Fatalf("running Greet runs = %d, want 1", n)
+	}
+	var open []string
+	if err := f.s.OpenRuns(ctx, func(rec *store.RunRecord) error {
+		open = append(open, rec.RunID)
+		if rec.Info.GetHistoryLength() != 5 {
+			t.Errorf("open run record not updated: history length %d", rec.Info.GetHistoryLength())
+		}
+		return nil
+	}); err != nil || !slices.Equal(open, []string{"busy"}) {
+		t.Fatalf("OpenRuns = %v, %v", open, err)
+	}
+	closed := timed("a", "busy", 3, 4)
+	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: closed, Events: events(6, 1), OpenIndexed: true}}})
+	if got, _ := listed(t, f.s, "a", store.ListOptions{}, 0); !slices.Equal(got, []string{"busy"}) {
+		t.Fatalf("runs after close = %v", got)
+	}
+	if got, _ := listed(t, f.s, "a", store.ListOptions{ClosedOnly: true}, 0); !slices.Equal(got, []string{"busy"}) {
+		t.Fatalf("closed runs after close = %v", got)
+	}
+	if n, _ := f.s.CountRuns(ctx, "a", "Greet", running); n != 0 {
+		t.Fatalf("running Greet runs after close = %d, want 0", n)
+	}
+	if n, _ := f.s.CountRuns(ctx, "a", "", completed); n != 1 {
+		t.Fatalf("completed runs after close = %d, want 1", n)
+	}
+}
