@@ -49,7 +49,7 @@ bench: build
 # directly into the data dir first, ~40 s): one-activity throughput, the
 # newest-100 list and filtered counts at that size.
 bench-1m: build
-	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -prefill 1000000 -scenarios activity,list,count,countscan \
+	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -prefill 1000000 -scenarios activity,list,count,countqueue,countscan \
 		-count 3000 -concurrency 100 -out bench-results/1m.json
 
 # Long crash torture: 200 SIGKILLs under a mixed SDK load (~7 minutes).

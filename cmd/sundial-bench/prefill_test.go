@@ -6,6 +6,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/sundial-io/sundial/internal/store"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
 )
 
@@ -29,11 +30,11 @@ func TestPrefillStore(t *testing.T) {
 			want++
 		}
 	}
-	got, err := s.CountRuns(ctx, "default", "OneActivity", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	got, err := s.CountRuns(ctx, "default", store.ByType("OneActivity"), enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	if err != nil || got != int64(want) {
 		t.Fatalf("OneActivity completed: %d (%v), want %d", got, err, want)
 	}
-	failed, _ := s.CountRuns(ctx, "default", "", enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
+	failed, _ := s.CountRuns(ctx, "default", store.CountBy{}, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
 	if failed != n/10 {
 		t.Fatalf("failed: %d, want %d", failed, n/10)
 	}

@@ -40,6 +40,7 @@ var scenarios = []scenario{
 	{name: "child", unit: "wf/s", register: regWF(Parent, Child), run: startToResult(Parent)},
 	{name: "list", unit: "ops/s", run: runListNewest},
 	{name: "count", unit: "ops/s", run: runCount},
+	{name: "countqueue", unit: "ops/s", run: runCountQueue},
 	{name: "countscan", unit: "ops/s", run: runCountScan},
 	{name: "open10k", unit: "wf/s", register: regWF(Parked), run: runOpen},
 }

@@ -141,13 +141,13 @@ func (e *Engine) ListVisibility(ctx context.Context, ns string, opts store.ListO
 	return e.checkHealthy()
 }
 
-// CountByStatus counts the runs of a namespace (of one workflow type,
-// unless wfType is empty) per status without reading their records.
-func (e *Engine) CountByStatus(ctx context.Context, ns, wfType string, statuses []enumspb.WorkflowExecutionStatus) (map[enumspb.WorkflowExecutionStatus]int64, error) {
+// CountByStatus counts the runs of a namespace that match by, per status,
+// without reading their records.
+func (e *Engine) CountByStatus(ctx context.Context, ns string, by store.CountBy, statuses []enumspb.WorkflowExecutionStatus) (map[enumspb.WorkflowExecutionStatus]int64, error) {
 	seq := e.currentSeq()
 	out := map[enumspb.WorkflowExecutionStatus]int64{}
 	for _, s := range statuses {
-		n, err := e.store.CountRuns(ctx, ns, wfType, s)
+		n, err := e.store.CountRuns(ctx, ns, by, s)
 		if err != nil {
 			return nil, serviceerror.NewUnavailable("counting workflows: " + err.Error())
 		}

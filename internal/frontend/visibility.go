@@ -183,10 +183,17 @@ func (s *Service) CountWorkflowExecutions(ctx context.Context, r *workflowservic
 	}
 	resp := &workflowservice.CountWorkflowExecutionsResponse{}
 	var groups []visibility.Group
-	if wfType, statuses, ok := q.Statuses(); ok {
-		// Status (and workflow type) queries are answered by counting
-		// index keys.
-		counts, err := s.e.CountByStatus(ctx, r.Namespace, wfType, statuses)
+	if field, value, statuses, ok := q.Statuses(); ok {
+		// Status queries, alone or with a workflow type or task queue,
+		// are answered by counting index keys.
+		by := store.CountBy{}
+		switch field {
+		case visibility.WorkflowType:
+			by = store.ByType(value)
+		case visibility.TaskQueue:
+			by = store.ByTaskQueue(value)
+		}
+		counts, err := s.e.CountByStatus(ctx, r.Namespace, by, statuses)
 		if err != nil {
 			return nil, err
 		}

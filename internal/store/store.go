@@ -72,10 +72,9 @@ type Store interface {
 	// started, closed or deleted in between. fn may return ErrStop.
 	ListRuns(ctx context.Context, namespace string, opts ListOptions, fn func(cursor []byte, info *workflowpb.WorkflowExecutionInfo) error) error
 
-	// CountRuns returns how many runs of a namespace have the status and,
-	// unless workflowType is empty, that workflow type, without reading
-	// their records.
-	CountRuns(ctx context.Context, namespace, workflowType string, status enumspb.WorkflowExecutionStatus) (int64, error)
+	// CountRuns returns how many runs of a namespace have the status and
+	// match by, without reading their records.
+	CountRuns(ctx context.Context, namespace string, by CountBy, status enumspb.WorkflowExecutionStatus) (int64, error)
 
 	// ClosedBefore calls fn for the closed runs of a namespace whose close
 	// time is before t, oldest first (for retention). fn may return
@@ -89,6 +88,27 @@ type Store interface {
 // ErrStop may be returned by a ListRuns or ClosedBefore callback to end the
 // iteration early; the method then returns nil.
 var ErrStop = errors.New("store: stop iteration")
+
+// CountBy narrows CountRuns to the runs with one value of an indexed
+// field; the zero value counts every run.
+type CountBy struct {
+	Field CountField
+	Value string
+}
+
+// CountField is a run attribute the stores index for counting: one that
+// is fixed for the life of a run and that dashboards count by.
+type CountField uint8
+
+const (
+	CountAll CountField = iota
+	CountWorkflowType
+	CountTaskQueue
+)
+
+// ByType and ByTaskQueue build the common CountBy values.
+func ByType(name string) CountBy      { return CountBy{Field: CountWorkflowType, Value: name} }
+func ByTaskQueue(name string) CountBy { return CountBy{Field: CountTaskQueue, Value: name} }
 
 // ListOptions narrows ListRuns.
 type ListOptions struct {

@@ -69,31 +69,33 @@ func conjuncts(n node) []node {
 
 // Statuses returns the statuses the query selects when its condition is
 // nothing but a status test (none, `ExecutionStatus = x` or
-// `ExecutionStatus IN (...)`), optionally AND-ed with `WorkflowType = 'x'`
-// (returned as wfType, else ""), so that per-status (and per-type) counts
-// answer CountWorkflowExecutions without reading records; ok is false
-// otherwise. Records hidden by TemporalNamespaceDivision are not told
-// apart: Sundial runs no internal workflows.
-func (q *Query) Statuses() (wfType string, statuses []enumspb.WorkflowExecutionStatus, ok bool) {
+// `ExecutionStatus IN (...)`), optionally AND-ed with one equality on an
+// attribute the stores keep a count index for (`WorkflowType = 'x'` or
+// `TaskQueue = 'q'`, returned as field and value; field is "" without
+// one), so that CountWorkflowExecutions is answered by counting index keys
+// instead of reading records; ok is false otherwise. Records hidden by
+// TemporalNamespaceDivision are not told apart: Sundial runs no internal
+// workflows.
+func (q *Query) Statuses() (field, value string, statuses []enumspb.WorkflowExecutionStatus, ok bool) {
 	if q.groupBy != nil && q.groupBy.field != ExecutionStatus {
-		return "", nil, false
+		return "", "", nil, false
 	}
 	var status *cmpNode
 	for _, n := range conjuncts(q.where) {
 		c, isCmp := n.(cmpNode)
 		switch {
 		case !isCmp:
-			return "", nil, false
+			return "", "", nil, false
 		case c.a.field == ExecutionStatus && (c.op == opEq || c.op == opIn) && status == nil:
 			status = &c
-		case c.a.field == WorkflowType && c.op == opEq && wfType == "" && len(c.vals) == 1:
-			t, isStr := c.vals[0].(string)
-			if !isStr || t == "" {
-				return "", nil, false
+		case (c.a.field == WorkflowType || c.a.field == TaskQueue) && c.op == opEq && field == "" && len(c.vals) == 1:
+			v, isStr := c.vals[0].(string)
+			if !isStr || v == "" {
+				return "", "", nil, false
 			}
-			wfType = t
+			field, value = c.a.field, v
 		default:
-			return "", nil, false
+			return "", "", nil, false
 		}
 	}
 	if status == nil {
@@ -103,7 +105,7 @@ func (q *Query) Statuses() (wfType string, statuses []enumspb.WorkflowExecutionS
 			}
 		}
 		slices.Sort(statuses)
-		return wfType, statuses, true
+		return field, value, statuses, true
 	}
 	for _, v := range status.vals {
 		s := enumspb.WorkflowExecutionStatus(v.(int64))
@@ -112,7 +114,7 @@ func (q *Query) Statuses() (wfType string, statuses []enumspb.WorkflowExecutionS
 		}
 	}
 	slices.Sort(statuses)
-	return wfType, statuses, true
+	return field, value, statuses, true
 }
 
 // StatusGroups turns per-status counts into the GROUP BY ExecutionStatus

@@ -41,17 +41,23 @@ func TestStatuses(t *testing.T) {
 	all := len(enumspb.WorkflowExecutionStatus_name) - 1
 	cases := []struct {
 		query  string
-		wfType string
+		field  string
+		wfType string                            // the value
 		want   []enumspb.WorkflowExecutionStatus // nil with nAll: every status
 		nAll   bool
 		ok     bool
 	}{
 		{query: "ExecutionStatus = 'Running'", want: []enumspb.WorkflowExecutionStatus{running}, ok: true},
 		{query: "ExecutionStatus IN ('Completed', 'Running', 'Running')", want: []enumspb.WorkflowExecutionStatus{running, completed}, ok: true},
-		{query: "ExecutionStatus = 'Running' AND WorkflowType = 'x'", wfType: "x", want: []enumspb.WorkflowExecutionStatus{running}, ok: true},
-		{query: "WorkflowType = 'x' AND ExecutionStatus IN ('Completed')", wfType: "x", want: []enumspb.WorkflowExecutionStatus{completed}, ok: true},
-		{query: "WorkflowType = 'x'", wfType: "x", nAll: true, ok: true},
-		{query: "WorkflowType = 'x' GROUP BY ExecutionStatus", wfType: "x", nAll: true, ok: true},
+		{query: "ExecutionStatus = 'Running' AND WorkflowType = 'x'", field: WorkflowType, wfType: "x", want: []enumspb.WorkflowExecutionStatus{running}, ok: true},
+		{query: "WorkflowType = 'x' AND ExecutionStatus IN ('Completed')", field: WorkflowType, wfType: "x", want: []enumspb.WorkflowExecutionStatus{completed}, ok: true},
+		{query: "WorkflowType = 'x'", field: WorkflowType, wfType: "x", nAll: true, ok: true},
+		{query: "WorkflowType = 'x' GROUP BY ExecutionStatus", field: WorkflowType, wfType: "x", nAll: true, ok: true},
+		{query: "TaskQueue = 'q'", field: TaskQueue, wfType: "q", nAll: true, ok: true},
+		{query: "TaskQueue = 'q' AND ExecutionStatus = 'Completed'", field: TaskQueue, wfType: "q", want: []enumspb.WorkflowExecutionStatus{completed}, ok: true},
+		{query: "TaskQueue != 'q'"},
+		{query: "TaskQueue = 'q' AND TaskQueue = 'r'"},
+		{query: "TaskQueue STARTS_WITH 'q'"},
 		{query: "ExecutionStatus != 'Running'"},
 		{query: "WorkflowType = 'x' OR ExecutionStatus = 'Running'"},
 		{query: "WorkflowType = 'x' AND WorkflowType = 'y'"},
@@ -65,13 +71,13 @@ func TestStatuses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", c.query, err)
 		}
-		wfType, got, ok := q.Statuses()
-		if ok != c.ok || wfType != c.wfType || (c.nAll && len(got) != all) || (!c.nAll && !slices.Equal(got, c.want)) {
+		field, wfType, got, ok := q.Statuses()
+		if ok != c.ok || field != c.field || wfType != c.wfType || (c.nAll && len(got) != all) || (!c.nAll && !slices.Equal(got, c.want)) {
 			t.Errorf("Statuses(%q) = %q, %v, %v; want %q, %v (all: %v), %v", c.query, wfType, got, ok, c.wfType, c.want, c.nAll, c.ok)
 		}
 	}
 	q, _ := Parse("GROUP BY ExecutionStatus", testAttrs())
-	if _, all, ok := q.Statuses(); !ok || len(all) != len(enumspb.WorkflowExecutionStatus_name)-1 {
+	if _, _, all, ok := q.Statuses(); !ok || len(all) != len(enumspb.WorkflowExecutionStatus_name)-1 {
 		t.Errorf("Statuses(GROUP BY ExecutionStatus) = %v, %v", all, ok)
 	}
 	groups := StatusGroups(map[enumspb.WorkflowExecutionStatus]int64{completed: 2, running: 3, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED: 0})

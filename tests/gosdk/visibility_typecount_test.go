@@ -15,7 +15,8 @@ func TypeCountWaitWorkflow(ctx workflow.Context) error {
 	return nil
 }
 
-// Counts by workflow type (and status) come from the per-type index; each
+// Counts by workflow type or task queue (and status) come from the
+// per-type and per-queue indexes; each
 // must equal the answer of the full-scan evaluator, forced here by adding a
 // term the index cannot use (`WorkflowId != ”`). Checked while runs are
 // open, after some close, after a terminate and after a delete.
@@ -50,6 +51,11 @@ func TestCountByWorkflowTypeMatchesScan(t *testing.T) {
 		"ExecutionStatus IN ('Completed', 'Terminated') AND WorkflowType = 'TypeCountWaitWorkflow'",
 		"WorkflowType = 'TypeCountWait'",
 		"WorkflowType = 'NoSuchType' AND ExecutionStatus = 'Completed'",
+		// The per-task-queue index (every run here is on e.tq).
+		"TaskQueue = '" + e.tq + "'",
+		"TaskQueue = '" + e.tq + "' AND ExecutionStatus = 'Running'",
+		"ExecutionStatus IN ('Completed', 'Terminated') AND TaskQueue = '" + e.tq + "'",
+		"TaskQueue = 'no-such-queue'",
 	}
 	count := func(q string) int64 {
 		t.Helper()
@@ -73,7 +79,7 @@ func TestCountByWorkflowTypeMatchesScan(t *testing.T) {
 			t.Errorf("%s: GROUP BY count %v, %v; want %d", when, r, err, want[1])
 		}
 	}
-	check("open", []int64{3, 4, 4, 0, 0, 0})
+	check("open", []int64{3, 4, 4, 0, 0, 0, 7, 4, 3, 0})
 
 	if err := e.c.SignalWorkflow(e.ctx(), waiting[0], "", "go", nil); err != nil {
 		t.Fatal(err)
@@ -84,12 +90,12 @@ func TestCountByWorkflowTypeMatchesScan(t *testing.T) {
 	if err := e.c.TerminateWorkflow(e.ctx(), waiting[1], "", "stop"); err != nil {
 		t.Fatal(err)
 	}
-	check("after close and terminate", []int64{3, 4, 2, 2, 0, 0})
+	check("after close and terminate", []int64{3, 4, 2, 2, 0, 0, 7, 2, 5, 0})
 
 	if _, err := e.c.WorkflowService().DeleteWorkflowExecution(e.ctx(), &workflowservice.DeleteWorkflowExecutionRequest{
 		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: waiting[1]},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	check("after delete", []int64{3, 3, 2, 1, 0, 0})
+	check("after delete", []int64{3, 3, 2, 1, 0, 0, 6, 2, 4, 0})
 }

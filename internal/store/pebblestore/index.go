@@ -27,6 +27,7 @@ import (
 //	v/<ns> 0x01 <^close> <^start> <runid>   closed run  -> summary
 //	s/<ns> <status> <runid>                 empty (per-status membership)
 //	t/<ns> <type> <status> <runid>          empty (per workflow type and status)
+//	q/<ns> <task queue> <status> <runid>    empty (per task queue and status)
 //
 // A closed run's entry is the run id (length-prefixed) followed by its
 // encoded WorkflowExecutionInfo: a covering index, so a filtered listing of
@@ -48,6 +49,7 @@ const (
 	tableVis    = "v/"
 	tableStatus = "s/"
 	tableType   = "t/"
+	tableQueue  = "q/"
 	partOpen    = 0x00
 	partClosed  = 0x01
 )
@@ -95,13 +97,20 @@ func typeKey(ns, wfType string, status enumspb.WorkflowExecutionStatus, runID st
 	return appendComponent(k, runID)
 }
 
+// queueKey is a run's entry in the per-task-queue table (`TaskQueue = 'q'`
+// counts, with or without a status), built like typeKey.
+func queueKey(ns, queue string, status enumspb.WorkflowExecutionStatus, runID string) []byte {
+	k := append(key(tableQueue, ns, queue), byte(status))
+	return appendComponent(k, runID)
+}
+
 // indexRun writes the index entries of a record and removes the entries a
 // run leaves behind when it closes. A run's start time never changes and it
 // closes at most once, so the old entries are computable from the new
 // record without reading the store.
 func indexRun(pb *pebble.Batch, r *store.RunRecord) error {
 	running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-	wfType := r.Info.GetType().GetName()
+	wfType, queue := r.Info.GetType().GetName(), r.Info.GetTaskQueue()
 	open := visKey(r.Namespace, r.RunID, r.Info, false)
 	if running {
 		pb.Set(open, protowire.AppendString(nil, r.RunID), nil)
@@ -114,9 +123,11 @@ func indexRun(pb *pebble.Batch, r *store.RunRecord) error {
 		pb.Set(visKey(r.Namespace, r.RunID, r.Info, true), v, nil)
 		pb.Delete(statusKey(r.Namespace, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
 		pb.Delete(typeKey(r.Namespace, wfType, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
+		pb.Delete(queueKey(r.Namespace, queue, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
 	}
 	pb.Set(statusKey(r.Namespace, r.Info.GetStatus(), r.RunID), nil, nil)
 	pb.Set(typeKey(r.Namespace, wfType, r.Info.GetStatus(), r.RunID), nil, nil)
+	pb.Set(queueKey(r.Namespace, queue, r.Info.GetStatus(), r.RunID), nil, nil)
 	return nil
 }
 
@@ -151,6 +162,7 @@ func unindexRun(pb *pebble.Batch, r *store.RunRecord) {
 	for st := range enumspb.WorkflowExecutionStatus_name {
 		pb.Delete(statusKey(r.Namespace, enumspb.WorkflowExecutionStatus(st), r.RunID), nil)
 		pb.Delete(typeKey(r.Namespace, r.Info.GetType().GetName(), enumspb.WorkflowExecutionStatus(st), r.RunID), nil)
+		pb.Delete(queueKey(r.Namespace, r.Info.GetTaskQueue(), enumspb.WorkflowExecutionStatus(st), r.RunID), nil)
 	}
 }
 
@@ -245,16 +257,23 @@ func (s *Store) summaryInfo(namespace string, v []byte, fields []protoreflect.Fi
 }
 
 // CountRuns counts the keys of one status in the s/ table, or of one
-// workflow type and status in the t/ table.
-func (s *Store) CountRuns(ctx context.Context, namespace, workflowType string, status enumspb.WorkflowExecutionStatus) (int64, error) {
+// workflow type (t/) or task queue (q/) and status.
+func (s *Store) CountRuns(ctx context.Context, namespace string, by store.CountBy, status enumspb.WorkflowExecutionStatus) (int64, error) {
+	var prefix []byte
+	switch by.Field {
+	case store.CountAll:
+		prefix = append(key(tableStatus, namespace), byte(status))
+	case store.CountWorkflowType:
+		prefix = append(key(tableType, namespace, by.Value), byte(status))
+	case store.CountTaskQueue:
+		prefix = append(key(tableQueue, namespace, by.Value), byte(status))
+	default:
+		return 0, fmt.Errorf("pebblestore: CountRuns by unknown field %d", by.Field)
+	}
 	if err := s.enter(); err != nil {
 		return 0, err
 	}
 	defer s.exit()
-	prefix := append(key(tableStatus, namespace), byte(status))
-	if workflowType != "" {
-		prefix = append(key(tableType, namespace, workflowType), byte(status))
-	}
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return 0, s.readError(err)

@@ -16,7 +16,7 @@ import (
 func TestUpgradeBuildsIndex(t *testing.T) {
 	// Format 1 had no index; format 3 had no per-type table. Both are
 	// rebuilt in full at open.
-	for _, from := range []string{"1", "3"} {
+	for _, from := range []string{"1", "3", "4"} {
 		t.Run("from "+from, func(t *testing.T) { testUpgrade(t, from) })
 	}
 }
@@ -60,11 +60,14 @@ func testUpgrade(t *testing.T, from string) {
 	if err != nil || len(got) != 2 || got[0] != "r1" || got[1] != "r2" {
 		t.Fatalf("ListRuns after upgrade = %v, %v; want [r1 r2]", got, err)
 	}
-	if n, err := s.CountRuns(context.Background(), "default", "", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil || n != 1 {
+	if n, err := s.CountRuns(context.Background(), "default", store.CountBy{}, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil || n != 1 {
 		t.Fatalf("CountRuns(completed) after upgrade = %d, %v", n, err)
 	}
-	if n, err := s.CountRuns(context.Background(), "default", "ProcessOrder", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING); err != nil || n != 1 {
+	if n, err := s.CountRuns(context.Background(), "default", store.ByType("ProcessOrder"), enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING); err != nil || n != 1 {
 		t.Fatalf("CountRuns(ProcessOrder, running) after upgrade = %d, %v", n, err)
+	}
+	if n, err := s.CountRuns(context.Background(), "default", store.ByTaskQueue("orders"), enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil || n != 1 {
+		t.Fatalf("CountRuns(task queue orders, completed) after upgrade = %d, %v", n, err)
 	}
 	v, closer, err := s.db.Get([]byte(versionKey))
 	if err != nil {

@@ -11,7 +11,7 @@ import "encoding/binary"
 //	r/<ns><runid>                      RunRecord (store.RunRecord.Marshal)
 //	o/<ns><runid>                      empty; present while the run is RUNNING
 //	h/<ns><runid><first event id>      historypb.History of one appended batch
-//	v/..., s/..., t/...                visibility index (see index.go)
+//	v/..., s/..., t/..., q/...         visibility index (see index.go)
 //	a/<ns>                             custom search attributes (registry.go)
 //
 // String components are escaped and terminated (see appendComponent) so that

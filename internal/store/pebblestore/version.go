@@ -12,9 +12,10 @@ import (
 // versions it does not know rather than misreading them.
 //
 // Version 2 added the visibility index (index.go), version 3 made its
-// entries carry the run summary and version 4 added the per-type table;
-// older stores are upgraded in place at open by rebuilding the index.
-const formatVersion = "4"
+// entries carry the run summary, version 4 added the per-type table and
+// version 5 the per-task-queue table; older stores are upgraded in place at
+// open by rebuilding the index.
+const formatVersion = "5"
 
 // checkVersion verifies the version marker, writing it into a new store.
 // The marker is flushed into an sstable at once so it never depends on the
@@ -26,7 +27,7 @@ func (s *Store) checkVersion(fresh bool) error {
 	case err == nil:
 		got := string(v)
 		closer.Close()
-		if got == "1" || got == "2" || got == "3" {
+		if got == "1" || got == "2" || got == "3" || got == "4" {
 			return s.rebuildIndex()
 		}
 		if got != formatVersion {

@@ -97,7 +97,7 @@ func BenchmarkVisibility(b *testing.B) {
 			var got int64
 			for b.Loop() {
 				var err error
-				if got, err = s.CountRuns(b.Context(), "default", "", st); err != nil {
+				if got, err = s.CountRuns(b.Context(), "default", store.CountBy{}, st); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -111,7 +111,7 @@ func BenchmarkVisibility(b *testing.B) {
 		var got int64
 		for b.Loop() {
 			var err error
-			if got, err = s.CountRuns(b.Context(), "default", "Refund", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil {
+			if got, err = s.CountRuns(b.Context(), "default", store.ByType("Refund"), enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED); err != nil {
 				b.Fatal(err)
 			}
 		}

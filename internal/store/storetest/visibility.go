@@ -111,9 +111,10 @@ func testCountRuns(t *testing.T, f *fixture) {
 	seedTimed(f)
 	other := timed("a", "other-type", 6, 0)
 	other.Info.Type.Name = "Greet2" // a type whose name extends another's
+	other.Info.TaskQueue = "queue2" // and a task queue
 	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: timed("a", "open-old", 1, 10)}, {Record: other}}})
 	for st, want := range map[enumspb.WorkflowExecutionStatus]int64{running: 2, completed: 4, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED: 0} {
-		got, err := f.s.CountRuns(t.Context(), "a", "", st)
+		got, err := f.s.CountRuns(t.Context(), "a", store.CountBy{}, st)
 		if err != nil || got != want {
 			t.Errorf("CountRuns(%v) = %d, %v; want %d", st, got, err, want)
 		}
@@ -123,20 +124,36 @@ func testCountRuns(t *testing.T, f *fixture) {
 		st   enumspb.WorkflowExecutionStatus
 		want int64
 	}{{"Greet", running, 1}, {"Greet", completed, 4}, {"Greet2", running, 1}, {"Greet2", completed, 0}, {"Gree", running, 0}, {"Nope", completed, 0}} {
-		got, err := f.s.CountRuns(t.Context(), "a", c.typ, c.st)
+		got, err := f.s.CountRuns(t.Context(), "a", store.ByType(c.typ), c.st)
 		if err != nil || got != c.want {
 			t.Errorf("CountRuns(%q, %v) = %d, %v; want %d", c.typ, c.st, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		queue string
+		st    enumspb.WorkflowExecutionStatus
+		want  int64
+	}{{"queue", running, 1}, {"queue", completed, 4}, {"queue2", running, 1}, {"queue2", completed, 0}, {"queu", running, 0}} {
+		got, err := f.s.CountRuns(t.Context(), "a", store.ByTaskQueue(c.queue), c.st)
+		if err != nil || got != c.want {
+			t.Errorf("CountRuns(task queue %q, %v) = %d, %v; want %d", c.queue, c.st, got, err, c.want)
 		}
 	}
 	// Closing the other-type run moves it between its type's statuses.
 	other.Info.Status = completed
 	other.Info.CloseTime = other.Info.StartTime
 	f.apply(&store.Batch{Runs: []*store.RunWrite{{Record: other}}})
-	if r, _ := f.s.CountRuns(t.Context(), "a", "Greet2", running); r != 0 {
+	if r, _ := f.s.CountRuns(t.Context(), "a", store.ByType("Greet2"), running); r != 0 {
 		t.Errorf("CountRuns(Greet2, running) after close = %d, want 0", r)
 	}
-	if c, _ := f.s.CountRuns(t.Context(), "a", "Greet2", completed); c != 1 {
+	if c, _ := f.s.CountRuns(t.Context(), "a", store.ByType("Greet2"), completed); c != 1 {
 		t.Errorf("CountRuns(Greet2, completed) after close = %d, want 1", c)
+	}
+	if r, _ := f.s.CountRuns(t.Context(), "a", store.ByTaskQueue("queue2"), running); r != 0 {
+		t.Errorf("CountRuns(queue2, running) after close = %d, want 0", r)
+	}
+	if c, _ := f.s.CountRuns(t.Context(), "a", store.ByTaskQueue("queue2"), completed); c != 1 {
+		t.Errorf("CountRuns(queue2, completed) after close = %d, want 1", c)
 	}
 }
 
@@ -159,11 +176,14 @@ func testDeleteRun(t *testing.T, f *fixture) {
 	if slices.Contains(got, r.RunID) || len(got) != 4 {
 		t.Fatalf("ListRuns after delete = %v", got)
 	}
-	if n, _ := f.s.CountRuns(ctx, "a", "", completed); n != 2 {
+	if n, _ := f.s.CountRuns(ctx, "a", store.CountBy{}, completed); n != 2 {
 		t.Fatalf("CountRuns(completed) after delete = %d, want 2", n)
 	}
-	if n, _ := f.s.CountRuns(ctx, "a", "Greet", completed); n != 2 {
+	if n, _ := f.s.CountRuns(ctx, "a", store.ByType("Greet"), completed); n != 2 {
 		t.Fatalf("CountRuns(Greet, completed) after delete = %d, want 2", n)
+	}
+	if n, _ := f.s.CountRuns(ctx, "a", store.ByTaskQueue("queue"), completed); n != 2 {
+		t.Fatalf("CountRuns(task queue, completed) after delete = %d, want 2", n)
 	}
 }
 
@@ -256,7 +276,7 @@ func testOpenIndexed(t *testing.T, f *fixture) {
 	if got, _ := listed(t, f.s, "a", store.ListOptions{OpenOnly: true}, 0); !slices.Equal(got, []string{"busy"}) {
 		t.Fatalf("open runs = %v", got)
 	}
-	if n, _ := f.s.CountRuns(ctx, "a", "Greet", running); n != 1 {
+	if n, _ := f.s.CountRuns(ctx, "a", store.ByType("Greet"), running); n != 1 {
 		t.Fatalf("running Greet runs = %d, want 1", n)
 	}
 	var open []string
@@ -277,10 +297,10 @@ func testOpenIndexed(t *testing.T, f *fixture) {
 	if got, _ := listed(t, f.s, "a", store.ListOptions{ClosedOnly: true}, 0); !slices.Equal(got, []string{"busy"}) {
 		t.Fatalf("closed runs after close = %v", got)
 	}
-	if n, _ := f.s.CountRuns(ctx, "a", "Greet", running); n != 0 {
+	if n, _ := f.s.CountRuns(ctx, "a", store.ByType("Greet"), running); n != 0 {
 		t.Fatalf("running Greet runs after close = %d, want 0", n)
 	}
-	if n, _ := f.s.CountRuns(ctx, "a", "", completed); n != 1 {
+	if n, _ := f.s.CountRuns(ctx, "a", store.CountBy{}, completed); n != 1 {
 		t.Fatalf("completed runs after close = %d, want 1", n)
 	}
 }
