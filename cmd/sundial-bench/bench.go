@@ -233,7 +233,7 @@ func (m *meter) otherLoad(r *Result) {
 	}
 	other := max(0, ticks(busy-m.busy0-*r.ServerCPUSeconds-r.BenchCPUSeconds))
 	r.OtherCPUSeconds = &other
-	if wall := r.MeteredSeconds; other > 0.25*wall {
+	if wall := r.MeteredSeconds; other >= 0.1 && other > 0.25*wall {
 		r.Notes = append(r.Notes, fmt.Sprintf("other processes used %.1f CPU-s in %.1fs: numbers may be disturbed", other, wall))
 	}
 }
