@@ -182,7 +182,7 @@ type RunWrite struct {
 	SetCurrent bool
 	// OpenIndexed says the run was already stored as running and still is.
 	// An open run's index entries depend only on what never changes while
-	// it runs (namespace, ids, type, start time), so a store may skip
+	// it runs (namespace, ids, type, task queue, start time), so a store may skip
 	// rewriting them; a closed record ignores the flag.
 	OpenIndexed bool
 }

@@ -14,8 +14,8 @@ import (
 // TestUpgradeBuildsIndex opens a store as an older build left it (format 1:
 // records but no index) and checks that Open builds the index.
 func TestUpgradeBuildsIndex(t *testing.T) {
-	// Format 1 had no index; format 3 had no per-type table. Both are
-	// rebuilt in full at open.
+	// Format 1 had no index, format 3 no per-type table, format 4 no
+	// per-task-queue table. All are rebuilt in full at open.
 	for _, from := range []string{"1", "3", "4"} {
 		t.Run("from "+from, func(t *testing.T) { testUpgrade(t, from) })
 	}
