@@ -14,11 +14,11 @@ import (
 // scenarios left.
 
 // Count queries: two that the workflow type and task queue indexes answer
-// by counting keys, and one no index answers (a workflow id prefix: every run's summary
-// is read).
-const (
+// by counting keys, and one no index answers (a workflow id prefix: every
+// run's summary is read). They name what prefillRun writes.
+var (
 	countIndexedQuery = "WorkflowType = 'OneActivity' AND ExecutionStatus = 'Completed'"
-	countQueueQuery   = "TaskQueue = 'prefill-3'"
+	countQueueQuery   = "TaskQueue = '" + prefillQueue(3) + "'"
 	countScanQuery    = "WorkflowId STARTS_WITH 'prefill-1'"
 )
 

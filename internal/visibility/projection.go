@@ -27,7 +27,7 @@ var infoFields = func() map[string]protoreflect.FieldNumber {
 		StateTransitionCount: num("state_transition_count"), ExecutionDuration: num("execution_duration"),
 		ParentWorkflowID: num("parent_execution"), ParentRunID: num("parent_execution"),
 		RootWorkflowID: num("root_execution"), RootRunID: num("root_execution"),
-		"": num("search_attributes"),
+		"": num("search_attributes"), // no attribute has an empty name; Fields always adds it
 	}
 }()
 
@@ -36,8 +36,9 @@ var infoFields = func() map[string]protoreflect.FieldNumber {
 // these fields of each stored summary (and the whole summary only for
 // records that match) gets the same answers for much less work: a task
 // queue filter needs one string per record instead of the full message.
-// nil means every field. search_attributes is always included, because Match hides records in a
-// namespace division from queries that do not name it.
+// nil means every field. search_attributes is always included, because
+// Match hides records in a namespace division from queries that do not
+// name it.
 func (q *Query) Fields() []protoreflect.FieldNumber {
 	set := map[protoreflect.FieldNumber]bool{infoFields[""]: true}
 	add := func(a *attribute) {

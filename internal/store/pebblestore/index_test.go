@@ -78,3 +78,11 @@ func testUpgrade(t *testing.T, from string) {
 		t.Fatalf("version after upgrade %q, want %q", v, formatVersion)
 	}
 }
+
+func TestCountRunsUnknownField(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{})
+	defer s.Close()
+	if _, err := s.CountRuns(context.Background(), "default", store.CountBy{Field: 99, Value: "x"}, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING); err == nil {
+		t.Fatal("CountRuns by an unknown field succeeded")
+	}
+}

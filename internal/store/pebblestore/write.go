@@ -134,19 +134,15 @@ func encodeRun(pb *pebble.Batch, w *store.RunWrite, buf []byte) ([]byte, error) 
 		return buf, err
 	}
 	pb.Set(key(tableRun, r.Namespace, r.RunID), buf, nil)
-	running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-	switch {
-	case running && w.OpenIndexed:
-		// The open-run key and index entries are stored and unchanged;
-		// rewriting them on every workflow task was four memtable
-		// inserts per write for compaction to throw away.
-	case running:
-		pb.Set(key(tableOpen, r.Namespace, r.RunID), nil, nil)
-		if err := indexRun(pb, r); err != nil {
-			return buf, err
+	// An OpenIndexed run's open-run key and index entries are stored and
+	// unchanged; rewriting them on every workflow task was four memtable
+	// inserts per write for compaction to throw away.
+	if running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING; !running || !w.OpenIndexed {
+		if running {
+			pb.Set(key(tableOpen, r.Namespace, r.RunID), nil, nil)
+		} else {
+			pb.Delete(key(tableOpen, r.Namespace, r.RunID), nil)
 		}
-	default:
-		pb.Delete(key(tableOpen, r.Namespace, r.RunID), nil)
 		if err := indexRun(pb, r); err != nil {
 			return buf, err
 		}
