@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"github.com/google/uuid"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,7 +18,22 @@ func checkExecution(ex *commonpb.WorkflowExecution) error {
 	if ex == nil {
 		return invalid("Execution is not set on request.")
 	}
-	return checkID("WorkflowId", ex.WorkflowId)
+	if err := checkID("WorkflowId", ex.WorkflowId); err != nil {
+		return err
+	}
+	return checkRunID(ex.RunId)
+}
+
+// checkRunID refuses a run id that is set but not a UUID, with Temporal's
+// message: clients (the features harness among them) probe for it.
+func checkRunID(runID string) error {
+	if runID == "" {
+		return nil
+	}
+	if _, err := uuid.Parse(runID); err != nil {
+		return invalid("Invalid RunId.")
+	}
+	return nil
 }
 
 // MaxPayloadBytes is the largest payload blob accepted, as in Temporal.

@@ -450,6 +450,15 @@ func TestErrors(t *testing.T) {
 			_, err = svc.QueryWorkflow(ctx(), &workflowservice.QueryWorkflowRequest{Namespace: "default", Execution: ex, Query: &querypb.WorkflowQuery{QueryType: "q"}})
 			erExpect(t, "query missing"+sfx, err, codes.NotFound)
 		}
+		// A run id that is not a UUID is malformed input, as in Temporal (the
+		// features harness probes a namespace with exactly this call).
+		bad := &commonpb.WorkflowExecution{WorkflowId: run.GetID(), RunId: "superneverexistwf!"}
+		_, err = svc.DescribeWorkflowExecution(ctx(), &workflowservice.DescribeWorkflowExecutionRequest{Namespace: "default", Execution: bad})
+		erExpect(t, "describe bad run id", err, codes.InvalidArgument, "Invalid RunId.")
+		_, err = svc.GetWorkflowExecutionHistory(ctx(), &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: "default", Execution: bad})
+		erExpect(t, "history bad run id", err, codes.InvalidArgument, "Invalid RunId.")
+		_, err = svc.SignalWorkflowExecution(ctx(), &workflowservice.SignalWorkflowExecutionRequest{Namespace: "default", WorkflowExecution: bad, SignalName: "s"})
+		erExpect(t, "signal bad run id", err, codes.InvalidArgument, "Invalid RunId.")
 	})
 
 	t.Run("QueryWithoutWorker", func(t *testing.T) {
