@@ -1,7 +1,7 @@
 # Sundial: `make run` starts the server, `make test` runs every test.
 GO ?= go
 
-.PHONY: run build test test-go test-python test-cli temporal-cli bench bench-1m fuzz torture
+.PHONY: run build test test-go test-python test-cli temporal-cli conformance bench bench-1m fuzz torture
 
 run:
 	$(GO) run ./cmd/sundial start
@@ -30,6 +30,13 @@ test-python: build
 test-cli: build temporal-cli
 	SUNDIAL_BIN=$(CURDIR)/bin/sundial SUNDIAL_TEMPORAL_CLI=$(CURDIR)/bin/temporal \
 		$(GO) test -count=1 -timeout 10m -v ./tests/cli
+
+# Temporal's cross-SDK feature suite (../shared/third_party/temporalio-features,
+# unmodified) for go, py and ts against a fresh bin/sundial; fails on any
+# outcome that differs from tests/conformance/expected-failures.txt.
+# `make conformance CONFORMANCE_ARGS="py update/basic"` runs a subset.
+conformance: build
+	SUNDIAL_BIN=$(CURDIR)/bin/sundial bash tests/conformance/run.sh $(CONFORMANCE_ARGS)
 
 # Installs the pinned CLI into bin/temporal (a Go build of several minutes:
 # 2 with a warm build cache, 8 from a cold one on a busy 2-core machine) unless it is
