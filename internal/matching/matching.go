@@ -63,6 +63,9 @@ type queue struct {
 	tasks   []Task
 	waiters []*waiter
 	pollers map[string]time.Time
+	// lastPoll is when the latest poll began (Temporal's "last poller"
+	// time, which decides whether a query fails for want of a worker).
+	lastPoll time.Time
 }
 
 type waiter struct {
@@ -116,7 +119,9 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 		return Task{}, false
 	}
 	q := m.q(k)
-	q.pollers[identity] = time.Now()
+	now := time.Now()
+	q.pollers[identity] = now
+	q.lastPoll = now
 	if len(q.tasks) > 0 {
 		t = q.tasks[0]
 		q.tasks[0] = Task{}
@@ -260,6 +265,18 @@ func (m *Matcher) HasPoller(k Key, window time.Duration) bool {
 		}
 	}
 	return false
+}
+
+// SinceLastPoll is how long ago the latest poll of the queue began; a
+// queue never polled reports the largest duration.
+func (m *Matcher) SinceLastPoll(k Key) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	if q == nil || q.lastPoll.IsZero() {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Since(q.lastPoll)
 }
 
 // Backlog returns the number of queued tasks.

@@ -1,7 +1,20 @@
 package gosdk
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	querypb "go.temporal.io/api/query/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
@@ -38,4 +51,156 @@ func TestFidelityHealth(t *testing.T) {
 	if _, err := hc.Check(e.ctx(), &healthpb.HealthCheckRequest{Service: "no.such.Service"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("Check(unknown) = %v, want NotFound", err)
 	}
+}
+
+func fqWorkflow(ctx workflow.Context) (string, error) {
+	if err := workflow.SetQueryHandler(ctx, "state", func() (string, error) { return "waiting", nil }); err != nil {
+		return "", err
+	}
+	workflow.GetSignalChannel(ctx, "finish").Receive(ctx, nil)
+	return "done", nil
+}
+
+// fqQuery queries through the raw WorkflowService client (the SDK's
+// QueryWorkflow gives the RPC half the caller's time) with a deadline d
+// from now, and returns the error (a service error) and how long the
+// call took.
+func fqQuery(t *testing.T, c client.Client, id, runID string, d time.Duration) (error, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	began := time.Now()
+	_, err := c.WorkflowService().QueryWorkflow(ctx, &workflowservice.QueryWorkflowRequest{
+		Namespace: "default",
+		Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
+		Query:     &querypb.WorkflowQuery{QueryType: "state"},
+	})
+	return err, time.Since(began)
+}
+
+// TestFidelityQueryNoWorker: how a query ends when no worker answers, as in
+// Temporal (matching's queryPollerUnavailableWindow of 20 s, history's
+// buffered queries and WorkflowNotReady refusals).
+func TestFidelityQueryNoWorker(t *testing.T) {
+	e := newEnv(t)
+
+	// Runs blocked on a signal after their first workflow task.
+	startIdle := func(name string) client.WorkflowRun {
+		t.Helper()
+		w := worker.New(e.c, e.tq, worker.Options{})
+		w.RegisterWorkflow(fqWorkflow)
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts(name), fqWorkflow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.c.QueryWorkflow(e.ctx(), run.GetID(), run.GetRunID(), "state")
+		if err != nil {
+			t.Fatalf("query with a worker: %v", err)
+		}
+		var s string
+		if err := v.Get(&s); err != nil || s != "waiting" {
+			t.Fatalf("query answer %q, %v", s, err)
+		}
+		w.Stop()
+		return run
+	}
+
+	t.Run("RecentPollerWaitsForDeadline", func(t *testing.T) {
+		// The worker polled a moment ago: Temporal waits out the caller's
+		// deadline rather than declaring the worker down.
+		run := startIdle("fq-recent")
+		err, took := fqQuery(t, e.c, run.GetID(), run.GetRunID(), 2*time.Second)
+		var de *serviceerror.DeadlineExceeded
+		if !errors.As(err, &de) {
+			t.Fatalf("query after the worker stopped: %T %v, want DeadlineExceeded", err, err)
+		}
+		if took < 1900*time.Millisecond {
+			t.Fatalf("query gave up after %v, before the 2s deadline", took)
+		}
+	})
+
+	t.Run("NoRecentPollerFailsFast", func(t *testing.T) {
+		// After a restart nobody has polled the queue: FailedPrecondition
+		// a second before the deadline, with matching's message.
+		run := startIdle("fq-nopoller")
+		e.restart()
+		err, took := fqQuery(t, e.c, run.GetID(), run.GetRunID(), 3*time.Second)
+		var fp *serviceerror.FailedPrecondition
+		if !errors.As(err, &fp) {
+			t.Fatalf("query with no poller: %T %v, want FailedPrecondition", err, err)
+		}
+		if !strings.Contains(fp.Message, "no poller seen for task queue recently, worker may be down") {
+			t.Fatalf("message %q", fp.Message)
+		}
+		if took < 1500*time.Millisecond || took > 2900*time.Millisecond {
+			t.Fatalf("answered after %v, want about 2s (a second before the deadline)", took)
+		}
+		// The run is untouched: a worker answers once it is back.
+		startWorker := worker.New(e.c, e.tq, worker.Options{})
+		startWorker.RegisterWorkflow(fqWorkflow)
+		if err := startWorker.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer startWorker.Stop()
+		if _, err := e.c.QueryWorkflow(e.ctx(), run.GetID(), run.GetRunID(), "state"); err != nil {
+			t.Fatalf("query after the worker came back: %v", err)
+		}
+		if err := e.c.SignalWorkflow(e.ctx(), run.GetID(), run.GetRunID(), "finish", nil); err != nil {
+			t.Fatal(err)
+		}
+		var res string
+		if err := e.c.GetWorkflow(e.ctx(), run.GetID(), run.GetRunID()).Get(e.ctx(), &res); err != nil || res != "done" {
+			t.Fatalf("result %q, %v", res, err)
+		}
+		evs := e.history(run.GetID(), run.GetRunID())
+		requireWellFormed(t, evs)
+		if got := evs[len(evs)-1].EventType; got != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+			t.Fatalf("last event %v", got)
+		}
+	})
+
+	t.Run("FirstTaskNeverRanWaitsForDeadline", func(t *testing.T) {
+		// No workflow task completed yet: Temporal buffers the query until
+		// one does, so without a worker it times out at the deadline.
+		run, err := e.c.ExecuteWorkflow(e.ctx(), client.StartWorkflowOptions{ID: "fq-never-" + uuid.NewString()[:8], TaskQueue: e.tq + "-idle"}, fqWorkflow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err, took := fqQuery(t, e.c, run.GetID(), run.GetRunID(), 2*time.Second)
+		var de *serviceerror.DeadlineExceeded
+		if !errors.As(err, &de) {
+			t.Fatalf("query before the first task: %T %v, want DeadlineExceeded", err, err)
+		}
+		if took < 1900*time.Millisecond {
+			t.Fatalf("query gave up after %v, before the deadline", took)
+		}
+		// Closed before any workflow task started: WorkflowNotReady.
+		if err := e.c.TerminateWorkflow(e.ctx(), run.GetID(), run.GetRunID(), "test"); err != nil {
+			t.Fatal(err)
+		}
+		err, _ = fqQuery(t, e.c, run.GetID(), run.GetRunID(), 5*time.Second)
+		var nr *serviceerror.WorkflowNotReady
+		if !errors.As(err, &nr) || nr.Message != "Workflow execution closed before WorkflowTaskStarted event" {
+			t.Fatalf("query of a run closed before its first task: %T %v", err, err)
+		}
+	})
+
+	t.Run("StartDelayPastDeadline", func(t *testing.T) {
+		o := client.StartWorkflowOptions{ID: "fq-delay-" + uuid.NewString()[:8], TaskQueue: e.tq + "-idle", StartDelay: time.Hour}
+		run, err := e.c.ExecuteWorkflow(e.ctx(), o, fqWorkflow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err, took := fqQuery(t, e.c, run.GetID(), run.GetRunID(), 5*time.Second)
+		var nr *serviceerror.WorkflowNotReady
+		if !errors.As(err, &nr) || nr.Message != "Workflow task is not scheduled yet." {
+			t.Fatalf("query during a start delay: %T %v", err, err)
+		}
+		if took > time.Second {
+			t.Fatalf("refusal took %v, want at once", took)
+		}
+	})
 }
