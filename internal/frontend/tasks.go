@@ -79,7 +79,7 @@ func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, r *workflowse
 }
 
 func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workflowservice.RecordActivityTaskHeartbeatByIdRequest) (*workflowservice.RecordActivityTaskHeartbeatByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	c, err := s.e.Heartbeat(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Details)
@@ -89,14 +89,19 @@ func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workfl
 	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: c}, nil
 }
 
-func (s *Service) byID(ns, wfID, activityID string) error {
+// byID checks the activity address of the *ById calls, in Temporal's
+// order: activity id, workflow id, then the run id on load.
+func (s *Service) byID(ns, wfID, runID, activityID string) error {
 	if err := s.ns(ns); err != nil {
+		return err
+	}
+	if err := checkID("ActivityId", activityID); err != nil {
 		return err
 	}
 	if err := checkID("WorkflowId", wfID); err != nil {
 		return err
 	}
-	return checkID("ActivityId", activityID)
+	return checkLoadRunID(runID)
 }
 
 func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflowservice.RespondActivityTaskCompletedRequest) (*workflowservice.RespondActivityTaskCompletedResponse, error) {
@@ -117,7 +122,7 @@ func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflows
 }
 
 func (s *Service) RespondActivityTaskCompletedById(ctx context.Context, r *workflowservice.RespondActivityTaskCompletedByIdRequest) (*workflowservice.RespondActivityTaskCompletedByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	if proto.Size(r.Result) > MaxPayloadBytes {
@@ -146,7 +151,7 @@ func (s *Service) RespondActivityTaskFailed(ctx context.Context, r *workflowserv
 }
 
 func (s *Service) RespondActivityTaskFailedById(ctx context.Context, r *workflowservice.RespondActivityTaskFailedByIdRequest) (*workflowservice.RespondActivityTaskFailedByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	if r.Failure == nil {
@@ -170,7 +175,7 @@ func (s *Service) RespondActivityTaskCanceled(ctx context.Context, r *workflowse
 }
 
 func (s *Service) RespondActivityTaskCanceledById(ctx context.Context, r *workflowservice.RespondActivityTaskCanceledByIdRequest) (*workflowservice.RespondActivityTaskCanceledByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	if err := s.e.CancelActivity(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Details, r.Identity); err != nil {

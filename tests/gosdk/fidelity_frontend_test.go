@@ -10,8 +10,10 @@ import (
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	querypb "go.temporal.io/api/query/v1"
 	"go.temporal.io/api/serviceerror"
+	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -203,4 +205,71 @@ func TestFidelityQueryNoWorker(t *testing.T) {
 			t.Fatalf("refusal took %v, want at once", took)
 		}
 	})
+}
+
+// TestFidelityRunIDChecks: every RPC that names a run refuses a run id
+// that is not a UUID with InvalidArgument, with Temporal's message: the
+// frontend's "Invalid RunId." where Temporal's frontend checks it, and its
+// history service's "RunId is not valid UUID." where the id is only
+// checked on load (activity *ById calls, update polls).
+func TestFidelityRunIDChecks(t *testing.T) {
+	e := newEnv(t)
+	svc := e.c.WorkflowService()
+	const bad = "not-a-uuid"
+	ex := &commonpb.WorkflowExecution{WorkflowId: "fr-wf", RunId: bad}
+	failure := &failurepb.Failure{Message: "x"}
+	calls := map[string]struct {
+		call func(ctx context.Context) error
+		msg  string
+	}{
+		"RecordActivityTaskHeartbeatById": {func(ctx context.Context) error {
+			_, err := svc.RecordActivityTaskHeartbeatById(ctx, &workflowservice.RecordActivityTaskHeartbeatByIdRequest{Namespace: "default", WorkflowId: "fr-wf", RunId: bad, ActivityId: "a"})
+			return err
+		}, "RunId is not valid UUID."},
+		"RespondActivityTaskCompletedById": {func(ctx context.Context) error {
+			_, err := svc.RespondActivityTaskCompletedById(ctx, &workflowservice.RespondActivityTaskCompletedByIdRequest{Namespace: "default", WorkflowId: "fr-wf", RunId: bad, ActivityId: "a"})
+			return err
+		}, "RunId is not valid UUID."},
+		"RespondActivityTaskFailedById": {func(ctx context.Context) error {
+			_, err := svc.RespondActivityTaskFailedById(ctx, &workflowservice.RespondActivityTaskFailedByIdRequest{Namespace: "default", WorkflowId: "fr-wf", RunId: bad, ActivityId: "a", Failure: failure})
+			return err
+		}, "RunId is not valid UUID."},
+		"RespondActivityTaskCanceledById": {func(ctx context.Context) error {
+			_, err := svc.RespondActivityTaskCanceledById(ctx, &workflowservice.RespondActivityTaskCanceledByIdRequest{Namespace: "default", WorkflowId: "fr-wf", RunId: bad, ActivityId: "a"})
+			return err
+		}, "RunId is not valid UUID."},
+		"PollWorkflowExecutionUpdate": {func(ctx context.Context) error {
+			_, err := svc.PollWorkflowExecutionUpdate(ctx, &workflowservice.PollWorkflowExecutionUpdateRequest{Namespace: "default", UpdateRef: &updatepb.UpdateRef{WorkflowExecution: ex, UpdateId: "u"}})
+			return err
+		}, "RunId is not valid UUID."},
+		"DeleteWorkflowExecution": {func(ctx context.Context) error {
+			_, err := svc.DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{Namespace: "default", WorkflowExecution: ex})
+			return err
+		}, "Invalid RunId."},
+		"ResetStickyTaskQueue": {func(ctx context.Context) error {
+			_, err := svc.ResetStickyTaskQueue(ctx, &workflowservice.ResetStickyTaskQueueRequest{Namespace: "default", Execution: ex})
+			return err
+		}, "Invalid RunId."},
+		"GetWorkflowExecutionHistoryReverse": {func(ctx context.Context) error {
+			_, err := svc.GetWorkflowExecutionHistoryReverse(ctx, &workflowservice.GetWorkflowExecutionHistoryReverseRequest{Namespace: "default", Execution: ex})
+			return err
+		}, "Invalid RunId."},
+		"DescribeWorkflowExecution": {func(ctx context.Context) error {
+			_, err := svc.DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{Namespace: "default", Execution: ex})
+			return err
+		}, "Invalid RunId."},
+	}
+	for name, c := range calls {
+		err := c.call(e.ctx())
+		var ia *serviceerror.InvalidArgument
+		if !errors.As(err, &ia) || ia.Message != c.msg {
+			t.Errorf("%s with run id %q: %T %v, want InvalidArgument %q", name, bad, err, err, c.msg)
+		}
+	}
+	// A well-formed run id that does not exist is NotFound, not refused.
+	_, err := svc.RecordActivityTaskHeartbeatById(e.ctx(), &workflowservice.RecordActivityTaskHeartbeatByIdRequest{Namespace: "default", WorkflowId: "fr-wf", RunId: uuid.NewString(), ActivityId: "a"})
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		t.Fatalf("heartbeat by id of an unknown run: %T %v, want NotFound", err, err)
+	}
 }
