@@ -15,10 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/sundial-io/sundial/internal/matching"
 	"github.com/sundial-io/sundial/internal/store"
-	taskqueuepb "go.temporal.io/api/taskqueue/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // DefaultNamespace exists from the first start, as on Temporal's dev server.
@@ -119,19 +116,6 @@ func (e *Engine) ListNamespaces() []*store.Namespace {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NamespaceInfo.Name < out[j].NamespaceInfo.Name })
 	return out
-}
-
-// DescribeTaskQueue lists the recent pollers of a task queue.
-func (e *Engine) DescribeTaskQueue(ns, name string, activity bool) *workflowservice.DescribeTaskQueueResponse {
-	kind := matching.Workflow
-	if activity {
-		kind = matching.Activity
-	}
-	resp := &workflowservice.DescribeTaskQueueResponse{}
-	for _, p := range e.match.Pollers(matching.Key{Namespace: ns, Name: name, Kind: kind}, 5*time.Minute) {
-		resp.Pollers = append(resp.Pollers, &taskqueuepb.PollerInfo{Identity: p.Identity, LastAccessTime: timestamppb.New(p.LastPoll)})
-	}
-	return resp
 }
 
 // ListRuns returns the summaries of every run of a namespace (open runs

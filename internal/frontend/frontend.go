@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
@@ -152,15 +151,4 @@ func (s *Service) DescribeNamespace(ctx context.Context, r *workflowservice.Desc
 
 func (s *Service) ListNamespaces(ctx context.Context, r *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
 	return &workflowservice.ListNamespacesResponse{Namespaces: s.e.ListNamespaces()}, nil
-}
-
-func (s *Service) DescribeTaskQueue(ctx context.Context, r *workflowservice.DescribeTaskQueueRequest) (*workflowservice.DescribeTaskQueueResponse, error) {
-	if err := s.ns(r.Namespace); err != nil {
-		return nil, err
-	}
-	if r.TaskQueue.GetName() == "" {
-		return nil, invalid("TaskQueue is not set on request.")
-	}
-	activity := r.TaskQueueType == enumspb.TASK_QUEUE_TYPE_ACTIVITY
-	return s.e.DescribeTaskQueue(r.Namespace, r.TaskQueue.GetName(), activity), nil
 }

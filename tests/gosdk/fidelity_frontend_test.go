@@ -13,6 +13,7 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	querypb "go.temporal.io/api/query/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
@@ -272,4 +273,194 @@ func TestFidelityRunIDChecks(t *testing.T) {
 	if !errors.As(err, &nf) {
 		t.Fatalf("heartbeat by id of an unknown run: %T %v, want NotFound", err, err)
 	}
+}
+
+func fdActivity(ctx context.Context) (string, error) { return "ok", nil }
+
+func fdWorkflow(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	var s string
+	err := workflow.ExecuteActivity(ctx, fdActivity).Get(ctx, &s)
+	return s, err
+}
+
+// TestFidelityDescribeTaskQueue: both modes of DescribeTaskQueue answer as
+// Temporal's matching service does: the legacy mode's pollers, status
+// (what `temporal task-queue describe --legacy-mode` prints), statistics
+// and rate limit; the enhanced mode's per-build-id, per-type pollers,
+// statistics and reachability (what `temporal task-queue describe` and the
+// Web UI read); and a Nexus-type query lists no workflow or activity poller.
+func TestFidelityDescribeTaskQueue(t *testing.T) {
+	e := newEnv(t)
+	w := worker.New(e.c, e.tq, worker.Options{Identity: "fd-worker", TaskQueueActivitiesPerSecond: 50})
+	w.RegisterWorkflow(fdWorkflow)
+	w.RegisterActivity(fdActivity)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("fd"), fdWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	if err := run.Get(e.ctx(), &res); err != nil || res != "ok" {
+		t.Fatalf("workflow: %q %v", res, err)
+	}
+	svc := e.c.WorkflowService()
+	describe := func(r *workflowservice.DescribeTaskQueueRequest) *workflowservice.DescribeTaskQueueResponse {
+		t.Helper()
+		r.Namespace = "default"
+		resp, err := svc.DescribeTaskQueue(e.ctx(), r)
+		if err != nil {
+			t.Fatalf("DescribeTaskQueue(%v): %v", r, err)
+		}
+		return resp
+	}
+	hasPoller := func(ps []*taskqueuepb.PollerInfo, rate float64) bool {
+		for _, p := range ps {
+			if p.Identity == "fd-worker" && p.RatePerSecond == rate && p.LastAccessTime != nil {
+				return true
+			}
+		}
+		return false
+	}
+	tq := &taskqueuepb.TaskQueue{Name: e.tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
+
+	t.Run("Legacy", func(t *testing.T) {
+		for _, c := range []struct {
+			typ  enumspb.TaskQueueType
+			rate float64
+		}{{enumspb.TASK_QUEUE_TYPE_WORKFLOW, 100000}, {enumspb.TASK_QUEUE_TYPE_ACTIVITY, 50}} {
+			resp := describe(&workflowservice.DescribeTaskQueueRequest{TaskQueue: tq, TaskQueueType: c.typ, IncludeTaskQueueStatus: true, ReportStats: true})
+			if !hasPoller(resp.Pollers, c.rate) {
+				t.Fatalf("%v pollers %v, want fd-worker at %v/s", c.typ, resp.Pollers, c.rate)
+			}
+			st := resp.TaskQueueStatus
+			if st == nil || st.RatePerSecond != 1000 || st.BacklogCountHint != 0 || st.TaskIdBlock.GetStartId() != 1 || st.TaskIdBlock.GetEndId() != 100000 {
+				t.Fatalf("%v status %v", c.typ, st)
+			}
+			if resp.Stats == nil || resp.Stats.ApproximateBacklogCount != 0 || resp.Stats.TasksAddRate <= 0 || resp.Stats.TasksDispatchRate <= 0 {
+				t.Fatalf("%v stats %v, want no backlog and tasks added and dispatched", c.typ, resp.Stats)
+			}
+			if p := resp.StatsByPriorityKey[3]; p == nil || p.TasksAddRate != resp.Stats.TasksAddRate {
+				t.Fatalf("%v stats by priority %v", c.typ, resp.StatsByPriorityKey)
+			}
+			if resp.EffectiveRateLimit.GetRequestsPerSecond() != 1000 || resp.EffectiveRateLimit.GetRateLimitSource() != enumspb.RATE_LIMIT_SOURCE_SYSTEM {
+				t.Fatalf("%v effective rate limit %v", c.typ, resp.EffectiveRateLimit)
+			}
+			if resp.VersioningInfo.GetCurrentVersion() != "__unversioned__" {
+				t.Fatalf("%v versioning info %v", c.typ, resp.VersioningInfo)
+			}
+		}
+		// Without IncludeTaskQueueStatus and ReportStats, neither is sent.
+		resp := describe(&workflowservice.DescribeTaskQueueRequest{TaskQueue: tq})
+		if resp.TaskQueueStatus != nil || resp.Stats != nil || !hasPoller(resp.Pollers, 100000) {
+			t.Fatalf("plain describe %v", resp)
+		}
+		// The SDK's DescribeTaskQueue reads the same.
+		sdk, err := e.c.DescribeTaskQueue(e.ctx(), e.tq, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		if err != nil || !hasPoller(sdk.Pollers, 50) {
+			t.Fatalf("SDK DescribeTaskQueue: %v %v", sdk, err)
+		}
+	})
+
+	t.Run("LegacyBacklog", func(t *testing.T) {
+		idle := e.tq + "-backlog"
+		for i := 0; i < 3; i++ {
+			if _, err := e.c.ExecuteWorkflow(e.ctx(), client.StartWorkflowOptions{ID: "fd-backlog-" + uuid.NewString()[:8], TaskQueue: idle}, fdWorkflow); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+		resp := describe(&workflowservice.DescribeTaskQueueRequest{TaskQueue: &taskqueuepb.TaskQueue{Name: idle}, IncludeTaskQueueStatus: true, ReportStats: true})
+		st := resp.TaskQueueStatus
+		if st.GetBacklogCountHint() != 3 || st.GetReadLevel() != 3 || st.GetAckLevel() != 0 {
+			t.Fatalf("backlog status %v", st)
+		}
+		if resp.Stats.GetApproximateBacklogCount() != 3 || resp.Stats.GetApproximateBacklogAge().AsDuration() < 50*time.Millisecond || resp.Stats.GetTasksDispatchRate() != 0 {
+			t.Fatalf("backlog stats %v", resp.Stats)
+		}
+		if len(resp.Pollers) != 0 {
+			t.Fatalf("pollers of a queue nobody polls: %v", resp.Pollers)
+		}
+	})
+
+	t.Run("NexusHasNoPollers", func(t *testing.T) {
+		resp := describe(&workflowservice.DescribeTaskQueueRequest{TaskQueue: tq, TaskQueueType: enumspb.TASK_QUEUE_TYPE_NEXUS})
+		if len(resp.Pollers) != 0 {
+			t.Fatalf("Nexus pollers %v: workflow pollers listed as Nexus handlers", resp.Pollers)
+		}
+	})
+
+	t.Run("Enhanced", func(t *testing.T) {
+		desc, err := e.c.DescribeTaskQueueEnhanced(e.ctx(), client.DescribeTaskQueueEnhancedOptions{
+			TaskQueue: e.tq, ReportPollers: true, ReportStats: true, ReportTaskReachability: true,
+		})
+		if err != nil {
+			t.Fatalf("DescribeTaskQueueEnhanced: %v", err)
+		}
+		v, ok := desc.VersionsInfo[client.UnversionedBuildID]
+		if !ok || len(desc.VersionsInfo) != 1 {
+			t.Fatalf("versions info %v, want only the unversioned queue", desc.VersionsInfo)
+		}
+		if v.TaskReachability != client.BuildIDTaskReachabilityReachable {
+			t.Fatalf("reachability %v", v.TaskReachability)
+		}
+		for _, typ := range []client.TaskQueueType{client.TaskQueueTypeWorkflow, client.TaskQueueTypeActivity} {
+			info, ok := v.TypesInfo[typ]
+			if !ok || len(info.Pollers) != 1 || info.Pollers[0].Identity != "fd-worker" {
+				t.Fatalf("type %v info %+v", typ, info)
+			}
+			if info.Stats == nil || info.Stats.TasksDispatchRate <= 0 {
+				t.Fatalf("type %v stats %+v", typ, info.Stats)
+			}
+		}
+		if len(v.TypesInfo) != 2 {
+			t.Fatalf("types %v, want workflow and activity by default", v.TypesInfo)
+		}
+		// Nexus asked for explicitly: present, with no pollers.
+		desc, err = e.c.DescribeTaskQueueEnhanced(e.ctx(), client.DescribeTaskQueueEnhancedOptions{
+			TaskQueue: e.tq, ReportPollers: true, TaskQueueTypes: []client.TaskQueueType{client.TaskQueueTypeNexus},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, ok := desc.VersionsInfo[""].TypesInfo[client.TaskQueueTypeNexus]
+		if !ok || len(info.Pollers) != 0 || info.Stats != nil {
+			t.Fatalf("nexus type info %+v (present %v)", info, ok)
+		}
+		// A build id no worker uses: listed, empty, unreachable.
+		desc, err = e.c.DescribeTaskQueueEnhanced(e.ctx(), client.DescribeTaskQueueEnhancedOptions{
+			TaskQueue: e.tq, ReportPollers: true, ReportTaskReachability: true, Versions: &client.TaskQueueVersionSelection{BuildIDs: []string{"b1"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := desc.VersionsInfo["b1"]; len(desc.VersionsInfo) != 1 || b.TaskReachability != client.BuildIDTaskReachabilityUnreachable || len(b.TypesInfo[client.TaskQueueTypeWorkflow].Pollers) != 0 {
+			t.Fatalf("versions info for b1 %+v", desc.VersionsInfo)
+		}
+	})
+
+	t.Run("Invalid", func(t *testing.T) {
+		cases := map[string]struct {
+			r   *workflowservice.DescribeTaskQueueRequest
+			msg string
+		}{
+			"enhanced sticky": {&workflowservice.DescribeTaskQueueRequest{ApiMode: enumspb.DESCRIBE_TASK_QUEUE_MODE_ENHANCED, TaskQueue: &taskqueuepb.TaskQueue{Name: "s", Kind: enumspb.TASK_QUEUE_KIND_STICKY}},
+				"Enhanced DescribeTaskQueue is not valid for a sticky queue, use api_mode=UNSPECIFIED or a normal queue."},
+			"enhanced partition": {&workflowservice.DescribeTaskQueueRequest{ApiMode: enumspb.DESCRIBE_TASK_QUEUE_MODE_ENHANCED, TaskQueue: &taskqueuepb.TaskQueue{Name: "/_sys/" + e.tq + "/1"}},
+				"task queue name cannot start with reserved prefix /_sys/"},
+			"no task queue":   {&workflowservice.DescribeTaskQueueRequest{}, "taskQueue is not set"},
+			"empty task name": {&workflowservice.DescribeTaskQueueRequest{TaskQueue: &taskqueuepb.TaskQueue{}}, "missing task queue name"},
+		}
+		for name, c := range cases {
+			c.r.Namespace = "default"
+			_, err := svc.DescribeTaskQueue(e.ctx(), c.r)
+			var ia *serviceerror.InvalidArgument
+			if !errors.As(err, &ia) || ia.Message != c.msg {
+				t.Errorf("%s: %T %v, want InvalidArgument %q", name, err, err, c.msg)
+			}
+		}
+	})
 }
