@@ -66,7 +66,7 @@ func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.Regis
 		NamespaceInfo: &namespacepb.NamespaceInfo{
 			Name: r.Namespace, State: enumspb.NAMESPACE_STATE_REGISTERED, Description: r.Description,
 			OwnerEmail: r.OwnerEmail, Data: r.Data, Id: uuid.NewString(),
-			Capabilities: &namespacepb.NamespaceInfo_Capabilities{EagerWorkflowStart: false, SyncUpdate: true, AsyncUpdate: true},
+			Capabilities: capabilities(),
 		},
 		Config: &namespacepb.NamespaceConfig{
 			WorkflowExecutionRetentionTtl: ret,
@@ -97,7 +97,7 @@ func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
 	defer e.nsMu.RUnlock()
 	for _, n := range e.namespaces {
 		if (name != "" && n.NamespaceInfo.Name == name) || (name == "" && id != "" && n.NamespaceInfo.Id == id) {
-			return proto.Clone(n).(*store.Namespace), nil
+			return describe(n), nil
 		}
 	}
 	if name == "" {
@@ -106,13 +106,36 @@ func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
 	return nil, serviceerror.NewNamespaceNotFound(name)
 }
 
+// capabilities are what the SDKs and the Web UI may use on a namespace:
+// of those Temporal's dev server turns on by default, the ones Sundial
+// implements. Not eager workflow start, not the TemporalReportedProblems
+// search attribute, not poller autoscaling decisions.
+func capabilities() *namespacepb.NamespaceInfo_Capabilities {
+	return &namespacepb.NamespaceInfo_Capabilities{
+		SyncUpdate:       true,
+		AsyncUpdate:      true,
+		WorkerHeartbeats: true, // RecordWorkerHeartbeat, ListWorkers, DescribeWorker, CountWorkers
+	}
+}
+
+// describe is a namespace as DescribeNamespace answers it: the stored
+// record with this server's capabilities (records written by older
+// versions stored fewer).
+func describe(n *store.Namespace) *store.Namespace {
+	c := proto.Clone(n).(*store.Namespace)
+	if c.NamespaceInfo != nil {
+		c.NamespaceInfo.Capabilities = capabilities()
+	}
+	return c
+}
+
 // ListNamespaces returns all namespaces sorted by name.
 func (e *Engine) ListNamespaces() []*store.Namespace {
 	e.nsMu.RLock()
 	defer e.nsMu.RUnlock()
 	out := make([]*store.Namespace, 0, len(e.namespaces))
 	for _, n := range e.namespaces {
-		out = append(out, proto.Clone(n).(*store.Namespace))
+		out = append(out, describe(n))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NamespaceInfo.Name < out[j].NamespaceInfo.Name })
 	return out

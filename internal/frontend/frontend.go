@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sundial-io/sundial/internal/engine"
+	"github.com/sundial-io/sundial/internal/workers"
 )
 
 // Version is reported by GetSystemInfo and GetClusterInfo.
@@ -27,12 +28,15 @@ const Version = "1.26.0-sundial"
 // Service is the WorkflowService implementation.
 type Service struct {
 	workflowservice.UnimplementedWorkflowServiceServer
-	e   *engine.Engine
-	log *slog.Logger
+	e       *engine.Engine
+	log     *slog.Logger
+	workers *workers.Registry
 }
 
 // New returns the service.
-func New(e *engine.Engine, log *slog.Logger) *Service { return &Service{e: e, log: log} }
+func New(e *engine.Engine, log *slog.Logger) *Service {
+	return &Service{e: e, log: log, workers: workers.New()}
+}
 
 // Interceptor turns service errors into gRPC statuses with Temporal's
 // error details (serviceerror types do not implement GRPCStatus), maps

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	failurepb "go.temporal.io/api/failure/v1"
+	workerpb "go.temporal.io/api/worker/v1"
 	"google.golang.org/protobuf/proto"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -200,6 +201,10 @@ func (s *Service) ResetStickyTaskQueue(ctx context.Context, r *workflowservice.R
 func (s *Service) ShutdownWorker(ctx context.Context, r *workflowservice.ShutdownWorkerRequest) (*workflowservice.ShutdownWorkerResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
+	}
+	if r.WorkerHeartbeat != nil {
+		// The worker's last heartbeat (ShuttingDown), as Temporal records it.
+		s.workers.Record(r.Namespace, []*workerpb.WorkerHeartbeat{r.WorkerHeartbeat})
 	}
 	if r.StickyTaskQueue != "" {
 		s.e.ShutdownWorker(ctx, r.Namespace, r.StickyTaskQueue)

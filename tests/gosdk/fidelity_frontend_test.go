@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	updatepb "go.temporal.io/api/update/v1"
+	workerpb "go.temporal.io/api/worker/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -463,4 +464,118 @@ func TestFidelityDescribeTaskQueue(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFidelityWorkerHeartbeats: the namespace advertises WorkerHeartbeats,
+// so the Go SDK's workers heartbeat (here every second); ListWorkers (with
+// its query), CountWorkers and DescribeWorker then show them, and the
+// heartbeat a stopping worker sends with ShutdownWorker marks it
+// ShuttingDown, as in Temporal.
+func TestFidelityWorkerHeartbeats(t *testing.T) {
+	e := newEnv(t)
+	svc := e.c.WorkflowService()
+	ns, err := svc.DescribeNamespace(e.ctx(), &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps := ns.NamespaceInfo.GetCapabilities()
+	if !caps.GetWorkerHeartbeats() || !caps.GetSyncUpdate() || !caps.GetAsyncUpdate() {
+		t.Fatalf("capabilities %v: want worker heartbeats and updates", caps)
+	}
+	if caps.GetEagerWorkflowStart() || caps.GetWorkerCommands() || caps.GetWorkflowPause() || caps.GetStandaloneActivities() || caps.GetPollerAutoscaling() {
+		t.Fatalf("capabilities %v: advertises what Sundial does not do", caps)
+	}
+	list, err := svc.ListNamespaces(e.ctx(), &workflowservice.ListNamespacesRequest{})
+	if err != nil || len(list.Namespaces) == 0 || !list.Namespaces[0].NamespaceInfo.GetCapabilities().GetWorkerHeartbeats() {
+		t.Fatalf("ListNamespaces capabilities: %v %v", list, err)
+	}
+
+	c, err := client.Dial(client.Options{HostPort: e.srv.Addr(), Logger: quietLogger{}, WorkerHeartbeatInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := worker.New(c, e.tq, worker.Options{Identity: "hb-worker"})
+	w.RegisterWorkflow(fdWorkflow)
+	w.RegisterActivity(fdActivity)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			w.Stop()
+		}
+	}()
+
+	query := "TaskQueue = '" + e.tq + "'"
+	var info *workerpb.WorkerListInfo
+	deadline := time.Now().Add(10 * time.Second)
+	for info == nil && time.Now().Before(deadline) {
+		resp, err := svc.ListWorkers(e.ctx(), &workflowservice.ListWorkersRequest{Namespace: "default", Query: query})
+		if err != nil {
+			t.Fatalf("ListWorkers: %v", err)
+		}
+		if len(resp.Workers) > 0 {
+			info = resp.Workers[0]
+			if len(resp.Workers) != 1 || len(resp.WorkersInfo) != 1 { //nolint:staticcheck // deprecated field still filled
+				t.Fatalf("workers %v, full %v", resp.Workers, resp.WorkersInfo) //nolint:staticcheck // deprecated field still filled
+			}
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if info == nil {
+		t.Fatalf("the worker never heartbeated")
+	}
+	if info.WorkerIdentity != "hb-worker" || info.SdkName != "temporal-go" || info.Status != enumspb.WORKER_STATUS_RUNNING || info.WorkerInstanceKey == "" || info.HostName == "" || info.StartTime == nil {
+		t.Fatalf("worker %v", info)
+	}
+	count := func(q string) int64 {
+		t.Helper()
+		r, err := svc.CountWorkers(e.ctx(), &workflowservice.CountWorkersRequest{Namespace: "default", Query: q})
+		if err != nil {
+			t.Fatalf("CountWorkers(%q): %v", q, err)
+		}
+		return r.Count
+	}
+	if n := count(query + " AND WorkerStatus = 'Running'"); n != 1 {
+		t.Fatalf("count running = %d", n)
+	}
+	if n := count("TaskQueue = 'no-such-queue'"); n != 0 {
+		t.Fatalf("count of another queue = %d", n)
+	}
+	if _, err := svc.CountWorkers(e.ctx(), &workflowservice.CountWorkersRequest{Namespace: "default", Query: "TaskQueue ="}); err == nil {
+		t.Fatalf("malformed query accepted")
+	} else if _, ok := err.(*serviceerror.InvalidArgument); !ok {
+		t.Fatalf("malformed query: %T %v", err, err)
+	}
+	d, err := svc.DescribeWorker(e.ctx(), &workflowservice.DescribeWorkerRequest{Namespace: "default", WorkerInstanceKey: info.WorkerInstanceKey})
+	if err != nil {
+		t.Fatalf("DescribeWorker: %v", err)
+	}
+	if hb := d.WorkerInfo.GetWorkerHeartbeat(); hb.GetTaskQueue() != e.tq || hb.GetHeartbeatTime() == nil || hb.GetWorkflowPollerInfo() == nil {
+		t.Fatalf("described heartbeat %v", hb)
+	}
+	if _, err := svc.DescribeWorker(e.ctx(), &workflowservice.DescribeWorkerRequest{Namespace: "default", WorkerInstanceKey: "nope"}); err == nil {
+		t.Fatalf("unknown worker described")
+	} else if _, ok := err.(*serviceerror.NotFound); !ok {
+		t.Fatalf("unknown worker: %T %v", err, err)
+	}
+
+	// Heartbeats keep coming: the heartbeat time advances.
+	first := d.WorkerInfo.WorkerHeartbeat.HeartbeatTime.AsTime()
+	time.Sleep(2500 * time.Millisecond)
+	d, err = svc.DescribeWorker(e.ctx(), &workflowservice.DescribeWorkerRequest{Namespace: "default", WorkerInstanceKey: info.WorkerInstanceKey})
+	if err != nil || !d.WorkerInfo.WorkerHeartbeat.HeartbeatTime.AsTime().After(first) {
+		t.Fatalf("heartbeat did not advance: %v %v", d, err)
+	}
+
+	// Stopping: the final heartbeat with ShutdownWorker says ShuttingDown.
+	w.Stop()
+	stopped = true
+	d, err = svc.DescribeWorker(e.ctx(), &workflowservice.DescribeWorkerRequest{Namespace: "default", WorkerInstanceKey: info.WorkerInstanceKey})
+	if err != nil || d.WorkerInfo.WorkerHeartbeat.Status != enumspb.WORKER_STATUS_SHUTTING_DOWN {
+		t.Fatalf("after stop: %v %v", d, err)
+	}
 }
