@@ -106,6 +106,13 @@ func errQueryTimedOut() error {
 // Query sends a query to a worker through the run's workflow task queue
 // (its sticky queue when that worker is polling) and waits for the answer.
 func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		// The SDKs always set a deadline; a raw call without one still
+		// ends, after a long poll's minute.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
 	if err := e.awaitQueryable(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId()); err != nil {
 		return nil, err
 	}
