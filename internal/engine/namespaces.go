@@ -15,10 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/sundial-io/sundial/internal/matching"
 	"github.com/sundial-io/sundial/internal/store"
-	taskqueuepb "go.temporal.io/api/taskqueue/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // DefaultNamespace exists from the first start, as on Temporal's dev server.
@@ -69,7 +66,7 @@ func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.Regis
 		NamespaceInfo: &namespacepb.NamespaceInfo{
 			Name: r.Namespace, State: enumspb.NAMESPACE_STATE_REGISTERED, Description: r.Description,
 			OwnerEmail: r.OwnerEmail, Data: r.Data, Id: uuid.NewString(),
-			Capabilities: &namespacepb.NamespaceInfo_Capabilities{EagerWorkflowStart: false, SyncUpdate: true, AsyncUpdate: true},
+			Capabilities: capabilities(),
 		},
 		Config: &namespacepb.NamespaceConfig{
 			WorkflowExecutionRetentionTtl: ret,
@@ -100,7 +97,7 @@ func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
 	defer e.nsMu.RUnlock()
 	for _, n := range e.namespaces {
 		if (name != "" && n.NamespaceInfo.Name == name) || (name == "" && id != "" && n.NamespaceInfo.Id == id) {
-			return proto.Clone(n).(*store.Namespace), nil
+			return describe(n), nil
 		}
 	}
 	if name == "" {
@@ -109,29 +106,39 @@ func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
 	return nil, serviceerror.NewNamespaceNotFound(name)
 }
 
+// capabilities are what the SDKs and the Web UI may use on a namespace:
+// of those Temporal's dev server turns on by default, the ones Sundial
+// implements. Not eager workflow start, not the TemporalReportedProblems
+// search attribute, not poller autoscaling decisions.
+func capabilities() *namespacepb.NamespaceInfo_Capabilities {
+	return &namespacepb.NamespaceInfo_Capabilities{
+		SyncUpdate:       true,
+		AsyncUpdate:      true,
+		WorkerHeartbeats: true, // RecordWorkerHeartbeat, ListWorkers, DescribeWorker, CountWorkers
+	}
+}
+
+// describe is a namespace as DescribeNamespace answers it: the stored
+// record with this server's capabilities (records written by older
+// versions stored fewer).
+func describe(n *store.Namespace) *store.Namespace {
+	c := proto.Clone(n).(*store.Namespace)
+	if c.NamespaceInfo != nil {
+		c.NamespaceInfo.Capabilities = capabilities()
+	}
+	return c
+}
+
 // ListNamespaces returns all namespaces sorted by name.
 func (e *Engine) ListNamespaces() []*store.Namespace {
 	e.nsMu.RLock()
 	defer e.nsMu.RUnlock()
 	out := make([]*store.Namespace, 0, len(e.namespaces))
 	for _, n := range e.namespaces {
-		out = append(out, proto.Clone(n).(*store.Namespace))
+		out = append(out, describe(n))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NamespaceInfo.Name < out[j].NamespaceInfo.Name })
 	return out
-}
-
-// DescribeTaskQueue lists the recent pollers of a task queue.
-func (e *Engine) DescribeTaskQueue(ns, name string, activity bool) *workflowservice.DescribeTaskQueueResponse {
-	kind := matching.Workflow
-	if activity {
-		kind = matching.Activity
-	}
-	resp := &workflowservice.DescribeTaskQueueResponse{}
-	for _, p := range e.match.Pollers(matching.Key{Namespace: ns, Name: name, Kind: kind}, 5*time.Minute) {
-		resp.Pollers = append(resp.Pollers, &taskqueuepb.PollerInfo{Identity: p.Identity, LastAccessTime: timestamppb.New(p.LastPoll)})
-	}
-	return resp
 }
 
 // ListRuns returns the summaries of every run of a namespace (open runs

@@ -86,10 +86,34 @@ func (q *queryRegistry) closeAll() {
 	}
 }
 
+// noPollerWindow is Temporal's matching.queryPollerUnavailableWindow: a
+// query no worker took by a second before the caller's deadline fails with
+// errNoRecentPoller only when no poll of its queue began within this window;
+// otherwise it waits, as Temporal does, to the deadline itself.
+const noPollerWindow = 20 * time.Second
+
+// failingTaskAttempts: while the workflow task is on this attempt or later
+// (it keeps failing), queries fail fast, as in Temporal's history service.
+const failingTaskAttempts = 3
+
+// errNoRecentPoller is Temporal matching's error, word for word.
+var errNoRecentPoller = serviceerror.NewFailedPrecondition("no poller seen for task queue recently, worker may be down")
+
+func errQueryTimedOut() error {
+	return serviceerror.NewDeadlineExceeded("query timed out before a worker could process it")
+}
+
 // Query sends a query to a worker through the run's workflow task queue
 // (its sticky queue when that worker is polling) and waits for the answer.
 func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
-	if err := e.awaitNoWorkflowTask(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId()); err != nil {
+	if _, ok := ctx.Deadline(); !ok {
+		// The SDKs always set a deadline; a raw call without one still
+		// ends, after a long poll's minute.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
+	if err := e.awaitQueryable(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId()); err != nil {
 		return nil, err
 	}
 	var st *execution.State
@@ -115,33 +139,37 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 			return &workflowservice.QueryWorkflowResponse{QueryRejected: &querypb.QueryRejected{Status: st.Status}}, nil
 		}
 	}
+	if !st.Running() && st.PrevStartedEventID == 0 {
+		// No worker ever ran the workflow code: there is nothing to query.
+		return nil, serviceerror.NewWorkflowNotReady("Workflow execution closed before WorkflowTaskStarted event")
+	}
 	key := matching.Key{Namespace: r.Namespace, Name: queue, Kind: matching.Workflow}
 	id := uuid.NewString()
 	p := &pendingQuery{query: r.Query, st: st, done: make(chan queryAnswer, 1)}
 	e.queries.add(id, p)
 	defer e.queries.remove(id)
 	e.match.Add(key, matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id})
-	// Without a worker taking the task before the caller's deadline, the
-	// answer is FailedPrecondition (no worker), as in Temporal.
+	// As Temporal's matching: a second before the caller's deadline a query
+	// no worker took fails with FailedPrecondition if nobody polled the
+	// queue recently (the worker is down); if workers were polling (busy,
+	// or just stopped) it waits out the deadline and times out.
 	soft := time.NewTimer(time.Until(pollDeadline(ctx)))
 	defer soft.Stop()
-	select {
-	case <-soft.C:
-		if !p.taken.Load() {
-			return nil, serviceerror.NewFailedPrecondition("No worker picked up the query: no poller seen for task queue recently, worker may be down.")
-		}
+	softC := soft.C
+	for {
 		select {
+		case <-softC:
+			if !p.taken.Load() && e.match.SinceLastPoll(key) > noPollerWindow {
+				return nil, errNoRecentPoller
+			}
+			softC = nil
 		case a := <-p.done:
 			return queryResult(a)
 		case <-ctx.Done():
-			return nil, serviceerror.NewDeadlineExceeded("query timed out before a worker answered")
+			return nil, errQueryTimedOut()
+		case <-e.stop:
+			return nil, serviceerror.NewUnavailable("server is shutting down")
 		}
-	case a := <-p.done:
-		return queryResult(a)
-	case <-ctx.Done():
-		return nil, serviceerror.NewDeadlineExceeded("query timed out before a worker answered")
-	case <-e.stop:
-		return nil, serviceerror.NewUnavailable("server is shutting down")
 	}
 }
 
@@ -159,20 +187,32 @@ func queryResult(a queryAnswer) (*workflowservice.QueryWorkflowResponse, error) 
 	return &workflowservice.QueryWorkflowResponse{QueryResult: a.resp.QueryResult}, nil
 }
 
-// awaitNoWorkflowTask waits until the run has no pending workflow task, so
-// a query sees every event acknowledged before it (a signal sent just
-// before a query is reflected in the answer), as Temporal's consistent
-// queries do.
-func (e *Engine) awaitNoWorkflowTask(ctx context.Context, ns, id, runID string) error {
-	deadline := time.NewTimer(time.Until(pollDeadline(ctx)))
-	defer deadline.Stop()
-	for {
+// awaitQueryable waits until a query can go straight to a worker: the run
+// has completed a workflow task (the SDKs cannot answer a query before
+// the workflow code first ran) and has none pending, so the query sees
+// every event acknowledged before it (a signal sent just before a query
+// is reflected in the answer), as Temporal's consistent queries do. Like
+// Temporal it waits up to the caller's deadline whether or not a worker
+// is polling, and fails fast (WorkflowNotReady) while the workflow task
+// keeps failing or when the first task is scheduled after the deadline.
+func (e *Engine) awaitQueryable(ctx context.Context, ns, id, runID string) error {
+	for first := true; ; first = false {
 		w, err := e.acquire(ctx, ns, id)
 		if err != nil {
 			return err
 		}
 		cur := w.cur
-		if cur == nil || (runID != "" && cur.RunID != runID) || !cur.Running() || cur.WFT == nil {
+		if cur == nil || (runID != "" && cur.RunID != runID) || !cur.Running() {
+			w.mu.Unlock()
+			return nil
+		}
+		if first {
+			if err := notReadyForQuery(ctx, cur); err != nil {
+				w.mu.Unlock()
+				return err
+			}
+		}
+		if cur.WFT == nil && cur.PrevStartedEventID > 0 {
 			w.mu.Unlock()
 			return nil
 		}
@@ -180,14 +220,29 @@ func (e *Engine) awaitNoWorkflowTask(ctx context.Context, ns, id, runID string) 
 		w.mu.Unlock()
 		select {
 		case <-changed:
-		case <-deadline.C:
-			return serviceerror.NewFailedPrecondition("The workflow's pending workflow task was not processed in time: no poller seen for task queue recently, worker may be down.")
 		case <-ctx.Done():
-			return serviceerror.NewDeadlineExceeded("query timed out waiting for the workflow's pending task")
+			return errQueryTimedOut()
 		case <-e.stop:
 			return serviceerror.NewUnavailable("server is shutting down")
 		}
 	}
+}
+
+// notReadyForQuery is Temporal's fast refusal of a query to a running
+// workflow that cannot be answered in time.
+func notReadyForQuery(ctx context.Context, st *execution.State) error {
+	if st.WFT != nil && st.WFT.Attempt >= failingTaskAttempts {
+		return serviceerror.NewWorkflowNotReady("Unable to query workflow due to Workflow Task in failed state.")
+	}
+	if st.WFT == nil && st.PrevStartedEventID == 0 {
+		// The first workflow task waits for its backoff (start delay,
+		// cron or retry): refuse unless it is due before the deadline.
+		due := st.StartTime.Add(st.Start.GetFirstWorkflowTaskBackoff().AsDuration())
+		if dl, ok := ctx.Deadline(); !ok || due.After(dl) {
+			return serviceerror.NewWorkflowNotReady("Workflow task is not scheduled yet.")
+		}
+	}
+	return nil
 }
 
 // queryTask builds the poll response for a query task: the run's history

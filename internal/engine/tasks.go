@@ -30,8 +30,9 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 	sticky := r.TaskQueue.GetKind() == enumspb.TASK_QUEUE_KIND_STICKY
 	pctx, cancel := context.WithDeadline(ctx, pollDeadline(ctx))
 	defer cancel()
+	poller := matching.Poller{Identity: r.Identity, Info: pollerVersioning{r.WorkerVersionCapabilities, r.DeploymentOptions}}
 	for {
-		t, ok := e.match.Poll(pctx, key, r.Identity)
+		t, ok := e.match.PollAs(pctx, key, poller)
 		if !ok {
 			return &workflowservice.PollWorkflowTaskQueueResponse{}, nil
 		}
@@ -236,8 +237,12 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 	key := matching.Key{Namespace: r.Namespace, Name: r.TaskQueue.GetName(), Kind: matching.Activity}
 	pctx, cancel := context.WithDeadline(ctx, pollDeadline(ctx))
 	defer cancel()
+	poller := matching.Poller{Identity: r.Identity, Info: pollerVersioning{r.WorkerVersionCapabilities, r.DeploymentOptions}}
+	if rate := r.TaskQueueMetadata.GetMaxTasksPerSecond(); rate != nil {
+		poller.RatePerSecond = rate.GetValue()
+	}
 	for {
-		t, ok := e.match.Poll(pctx, key, r.Identity)
+		t, ok := e.match.PollAs(pctx, key, poller)
 		if !ok {
 			return &workflowservice.PollActivityTaskQueueResponse{}, nil
 		}

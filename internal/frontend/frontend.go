@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
@@ -20,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sundial-io/sundial/internal/engine"
+	"github.com/sundial-io/sundial/internal/workers"
 )
 
 // Version is reported by GetSystemInfo and GetClusterInfo.
@@ -28,12 +28,15 @@ const Version = "1.26.0-sundial"
 // Service is the WorkflowService implementation.
 type Service struct {
 	workflowservice.UnimplementedWorkflowServiceServer
-	e   *engine.Engine
-	log *slog.Logger
+	e       *engine.Engine
+	log     *slog.Logger
+	workers *workers.Registry
 }
 
 // New returns the service.
-func New(e *engine.Engine, log *slog.Logger) *Service { return &Service{e: e, log: log} }
+func New(e *engine.Engine, log *slog.Logger) *Service {
+	return &Service{e: e, log: log, workers: workers.New()}
+}
 
 // Interceptor turns service errors into gRPC statuses with Temporal's
 // error details (serviceerror types do not implement GRPCStatus), maps
@@ -152,15 +155,4 @@ func (s *Service) DescribeNamespace(ctx context.Context, r *workflowservice.Desc
 
 func (s *Service) ListNamespaces(ctx context.Context, r *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
 	return &workflowservice.ListNamespacesResponse{Namespaces: s.e.ListNamespaces()}, nil
-}
-
-func (s *Service) DescribeTaskQueue(ctx context.Context, r *workflowservice.DescribeTaskQueueRequest) (*workflowservice.DescribeTaskQueueResponse, error) {
-	if err := s.ns(r.Namespace); err != nil {
-		return nil, err
-	}
-	if r.TaskQueue.GetName() == "" {
-		return nil, invalid("TaskQueue is not set on request.")
-	}
-	activity := r.TaskQueueType == enumspb.TASK_QUEUE_TYPE_ACTIVITY
-	return s.e.DescribeTaskQueue(r.Namespace, r.TaskQueue.GetName(), activity), nil
 }

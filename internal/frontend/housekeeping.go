@@ -13,10 +13,7 @@ func (s *Service) DeleteWorkflowExecution(ctx context.Context, r *workflowservic
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
 	}
-	if r.WorkflowExecution == nil {
-		return nil, invalid("WorkflowExecution is not set on request.")
-	}
-	if err := checkID("WorkflowId", r.WorkflowExecution.GetWorkflowId()); err != nil {
+	if err := checkExecution(r.WorkflowExecution); err != nil {
 		return nil, err
 	}
 	if err := s.e.DeleteWorkflow(ctx, r.Namespace, r.WorkflowExecution); err != nil {
@@ -29,10 +26,7 @@ func (s *Service) GetWorkflowExecutionHistoryReverse(ctx context.Context, r *wor
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
 	}
-	if r.Execution == nil {
-		return nil, invalid("Execution is not set on request.")
-	}
-	if err := checkID("WorkflowId", r.Execution.GetWorkflowId()); err != nil {
+	if err := checkExecution(r.Execution); err != nil {
 		return nil, err
 	}
 	return s.e.HistoryReverse(ctx, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	failurepb "go.temporal.io/api/failure/v1"
+	workerpb "go.temporal.io/api/worker/v1"
 	"google.golang.org/protobuf/proto"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -79,7 +80,7 @@ func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, r *workflowse
 }
 
 func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workflowservice.RecordActivityTaskHeartbeatByIdRequest) (*workflowservice.RecordActivityTaskHeartbeatByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	c, err := s.e.Heartbeat(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Details)
@@ -89,14 +90,19 @@ func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workfl
 	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: c}, nil
 }
 
-func (s *Service) byID(ns, wfID, activityID string) error {
+// byID checks the activity address of the *ById calls, in Temporal's
+// order: activity id, workflow id, then the run id on load.
+func (s *Service) byID(ns, wfID, runID, activityID string) error {
 	if err := s.ns(ns); err != nil {
+		return err
+	}
+	if err := checkID("ActivityId", activityID); err != nil {
 		return err
 	}
 	if err := checkID("WorkflowId", wfID); err != nil {
 		return err
 	}
-	return checkID("ActivityId", activityID)
+	return checkLoadRunID(runID)
 }
 
 func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflowservice.RespondActivityTaskCompletedRequest) (*workflowservice.RespondActivityTaskCompletedResponse, error) {
@@ -117,7 +123,7 @@ func (s *Service) RespondActivityTaskCompleted(ctx context.Context, r *workflows
 }
 
 func (s *Service) RespondActivityTaskCompletedById(ctx context.Context, r *workflowservice.RespondActivityTaskCompletedByIdRequest) (*workflowservice.RespondActivityTaskCompletedByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	if proto.Size(r.Result) > MaxPayloadBytes {
@@ -146,7 +152,7 @@ func (s *Service) RespondActivityTaskFailed(ctx context.Context, r *workflowserv
 }
 
 func (s *Service) RespondActivityTaskFailedById(ctx context.Context, r *workflowservice.RespondActivityTaskFailedByIdRequest) (*workflowservice.RespondActivityTaskFailedByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	if r.Failure == nil {
@@ -170,7 +176,7 @@ func (s *Service) RespondActivityTaskCanceled(ctx context.Context, r *workflowse
 }
 
 func (s *Service) RespondActivityTaskCanceledById(ctx context.Context, r *workflowservice.RespondActivityTaskCanceledByIdRequest) (*workflowservice.RespondActivityTaskCanceledByIdResponse, error) {
-	if err := s.byID(r.Namespace, r.WorkflowId, r.ActivityId); err != nil {
+	if err := s.byID(r.Namespace, r.WorkflowId, r.RunId, r.ActivityId); err != nil {
 		return nil, err
 	}
 	if err := s.e.CancelActivity(ctx, nil, r.Namespace, r.WorkflowId, r.RunId, r.ActivityId, r.Details, r.Identity); err != nil {
@@ -195,6 +201,10 @@ func (s *Service) ResetStickyTaskQueue(ctx context.Context, r *workflowservice.R
 func (s *Service) ShutdownWorker(ctx context.Context, r *workflowservice.ShutdownWorkerRequest) (*workflowservice.ShutdownWorkerResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
+	}
+	if r.WorkerHeartbeat != nil {
+		// The worker's last heartbeat (ShuttingDown), as Temporal records it.
+		s.workers.Record(r.Namespace, []*workerpb.WorkerHeartbeat{r.WorkerHeartbeat})
 	}
 	if r.StickyTaskQueue != "" {
 		s.e.ShutdownWorker(ctx, r.Namespace, r.StickyTaskQueue)

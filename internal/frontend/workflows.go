@@ -36,6 +36,19 @@ func checkRunID(runID string) error {
 	return nil
 }
 
+// checkLoadRunID is the same check for the RPCs whose run id Temporal's
+// frontend passes on unchecked (activity *ById calls, update polls): its
+// history service refuses it on load, with this message.
+func checkLoadRunID(runID string) error {
+	if runID == "" {
+		return nil
+	}
+	if _, err := uuid.Parse(runID); err != nil {
+		return invalid("RunId is not valid UUID.")
+	}
+	return nil
+}
+
 // MaxPayloadBytes is the largest payload blob accepted, as in Temporal.
 const MaxPayloadBytes = execution.MaxPayloadBytes
 
@@ -262,7 +275,14 @@ func (s *Service) PollWorkflowExecutionUpdate(ctx context.Context, r *workflowse
 	if r.UpdateRef == nil || r.UpdateRef.UpdateId == "" {
 		return nil, invalid("UpdateRef.UpdateId is not set on request.")
 	}
-	if err := checkExecution(r.UpdateRef.WorkflowExecution); err != nil {
+	ex := r.UpdateRef.WorkflowExecution
+	if ex == nil {
+		return nil, invalid("Execution is not set on request.")
+	}
+	if err := checkID("WorkflowId", ex.WorkflowId); err != nil {
+		return nil, err
+	}
+	if err := checkLoadRunID(ex.RunId); err != nil {
 		return nil, err
 	}
 	return s.e.PollUpdate(ctx, r)

@@ -42,13 +42,21 @@ type Task struct {
 	// started for this poller (see Claim); the poller returns it as is.
 	Started any
 
-	released bool // Claim.Release: no task after all, wait again
+	released bool      // Claim.Release: no task after all, wait again
+	id       int64     // backlog task id (0: never waited in the backlog)
+	added    time.Time // when it joined the backlog
 }
 
 // Poller describes a recent poller, for DescribeTaskQueue.
 type Poller struct {
 	Identity string
 	LastPoll time.Time
+	// RatePerSecond is the dispatch rate the worker asked for (activity
+	// pollers' TaskQueueActivitiesPerSecond); 0 when it set none.
+	RatePerSecond float64
+	// Info is what else the engine wants to report about the poller (its
+	// versioning options), opaque to matching.
+	Info any
 }
 
 // Matcher holds all task queues.
@@ -62,7 +70,16 @@ type Matcher struct {
 type queue struct {
 	tasks   []Task
 	waiters []*waiter
-	pollers map[string]time.Time
+	pollers map[string]Poller
+	// lastPoll is when the latest poll began (Temporal's "last poller"
+	// time, which decides whether a query fails for want of a worker).
+	lastPoll time.Time
+
+	// For DescribeTaskQueue: tasks that wait in the backlog get ids in
+	// order, as Temporal's persisted tasks do (tasks handed straight to a
+	// poller get none); ackLevel is the highest id dispatched.
+	lastID, ackLevel  int64
+	added, dispatched *rateWindow // tasks per second (queries excluded)
 }
 
 type waiter struct {
@@ -80,7 +97,8 @@ func New() *Matcher {
 func (m *Matcher) q(k Key) *queue {
 	q := m.queues[k]
 	if q == nil {
-		q = &queue{pollers: map[string]time.Time{}}
+		now := time.Now()
+		q = &queue{pollers: map[string]Poller{}, added: newRateWindow(now), dispatched: newRateWindow(now)}
 		m.queues[k] = q
 	}
 	return q
@@ -91,9 +109,34 @@ func (m *Matcher) Add(k Key, t Task) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.q(k)
+	if t.QueryID == "" {
+		q.added.add(time.Now(), 1)
+	}
 	if !q.handOff(t) {
+		if t.QueryID == "" {
+			q.lastID++
+			t.id, t.added = q.lastID, time.Now()
+		}
 		q.tasks = append(q.tasks, t)
 	}
+}
+
+// taken records that a poller got t (called with m.mu held).
+func (q *queue) taken(t Task) {
+	if t.QueryID != "" || t.released {
+		return
+	}
+	q.dispatched.add(time.Now(), 1)
+	if t.id > q.ackLevel {
+		q.ackLevel = t.id
+	}
+}
+
+// tookTask records a task a poller got outside the lock.
+func (m *Matcher) tookTask(k Key, t Task) {
+	m.mu.Lock()
+	m.q(k).taken(t)
+	m.mu.Unlock()
 }
 
 // handOff gives t to the longest-waiting poller, if any.
@@ -110,17 +153,27 @@ func (q *queue) handOff(t Task) bool {
 // Poll waits for a task until ctx ends or the matcher closes. ok is false
 // when no task came.
 func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok bool) {
+	return m.PollAs(ctx, k, Poller{Identity: identity})
+}
+
+// PollAs is Poll for a poller described by p (LastPoll is set here).
+func (m *Matcher) PollAs(ctx context.Context, k Key, p Poller) (t Task, ok bool) {
+	identity := p.Identity
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return Task{}, false
 	}
 	q := m.q(k)
-	q.pollers[identity] = time.Now()
+	now := time.Now()
+	p.LastPoll = now
+	q.pollers[identity] = p
+	q.lastPoll = now
 	if len(q.tasks) > 0 {
 		t = q.tasks[0]
 		q.tasks[0] = Task{}
 		q.tasks = q.tasks[1:]
+		q.taken(t)
 		m.mu.Unlock()
 		return t, true
 	}
@@ -131,12 +184,13 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 	select {
 	case t = <-w.ch:
 		if t.released {
-			return m.Poll(ctx, k, identity)
+			return m.PollAs(ctx, k, p)
 		}
 		if ctx.Err() != nil && t.Started == nil {
 			m.requeue(k, t)
 			return Task{}, false
 		}
+		m.tookTask(k, t)
 		return t, true
 	case <-ctx.Done():
 	case <-m.done:
@@ -149,6 +203,7 @@ func (m *Matcher) Poll(ctx context.Context, k Key, identity string) (t Task, ok 
 		if t = <-w.ch; t.released {
 			return Task{}, false
 		}
+		m.tookTask(k, t)
 		return t, true
 	}
 	for i, x := range q.waiters {
@@ -188,20 +243,31 @@ func (m *Matcher) Claim(k Key) *Claim {
 		if w.ctx.Err() == nil {
 			q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
 			w.claimed = true
-			return &Claim{w: w}
+			return &Claim{w: w, m: m, q: q}
 		}
 	}
 	return nil
 }
 
 // Claim is a poller reserved by Matcher.Claim.
-type Claim struct{ w *waiter }
+type Claim struct {
+	w *waiter
+	m *Matcher
+	q *queue
+}
 
 // Identity is the claimed poller's identity.
 func (c *Claim) Identity() string { return c.w.identity }
 
-// Deliver hands the started task to the claimed poller.
-func (c *Claim) Deliver(t Task) { c.w.ch <- t }
+// Deliver hands the started task to the claimed poller. The task never
+// went through Add, so it is counted as added here (the poller counts it
+// as dispatched).
+func (c *Claim) Deliver(t Task) {
+	c.m.mu.Lock()
+	c.q.added.add(time.Now(), 1)
+	c.m.mu.Unlock()
+	c.w.ch <- t
+}
 
 // Release lets the poller go back to waiting (or return empty if its
 // deadline passed meanwhile).
@@ -214,6 +280,10 @@ func (m *Matcher) requeue(k Key, t Task) {
 	defer m.mu.Unlock()
 	q := m.q(k)
 	if !q.handOff(t) {
+		if t.QueryID == "" && t.id == 0 {
+			q.lastID++
+			t.id, t.added = q.lastID, time.Now()
+		}
 		q.tasks = append([]Task{t}, q.tasks...)
 	}
 }
@@ -231,9 +301,9 @@ func (m *Matcher) Pollers(k Key, window time.Duration) []Poller {
 	}
 	var out []Poller
 	cutoff := time.Now().Add(-window)
-	for id, t := range q.pollers {
-		if t.After(cutoff) {
-			out = append(out, Poller{Identity: id, LastPoll: t})
+	for id, p := range q.pollers {
+		if p.LastPoll.After(cutoff) {
+			out = append(out, p)
 		} else {
 			delete(q.pollers, id)
 		}
@@ -254,12 +324,60 @@ func (m *Matcher) HasPoller(k Key, window time.Duration) bool {
 		return true
 	}
 	cutoff := time.Now().Add(-window)
-	for _, t := range q.pollers {
-		if t.After(cutoff) {
+	for _, p := range q.pollers {
+		if p.LastPoll.After(cutoff) {
 			return true
 		}
 	}
 	return false
+}
+
+// SinceLastPoll is how long ago the latest poll of the queue began; a
+// queue never polled reports the largest duration.
+func (m *Matcher) SinceLastPoll(k Key) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	if q == nil || q.lastPoll.IsZero() {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Since(q.lastPoll)
+}
+
+// Stats describes a queue's backlog and throughput, for DescribeTaskQueue.
+type Stats struct {
+	// Backlog counts tasks waiting for a poller (queries excluded: like
+	// Temporal's they only ever wait for a direct match).
+	Backlog int64
+	// OldestAge is how long the oldest of them has waited.
+	OldestAge time.Duration
+	// AddRate and DispatchRate are tasks per second over the last 30 s.
+	AddRate, DispatchRate float32
+	// LastID is the id of the latest task that joined the backlog and
+	// AckLevel the highest id dispatched (Temporal's read and ack levels).
+	LastID, AckLevel int64
+}
+
+// Stats returns a queue's statistics; a queue never used has none.
+func (m *Matcher) Stats(k Key) Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	if q == nil {
+		return Stats{}
+	}
+	now := time.Now()
+	st := Stats{AddRate: q.added.rate(now), DispatchRate: q.dispatched.rate(now), LastID: q.lastID, AckLevel: q.ackLevel}
+	for _, t := range q.tasks {
+		if t.QueryID != "" {
+			continue
+		}
+		if st.Backlog == 0 && !t.added.IsZero() {
+			st.OldestAge = now.Sub(t.added)
+		}
+		st.Backlog++
+	}
+	return st
 }
 
 // Backlog returns the number of queued tasks.

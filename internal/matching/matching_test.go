@@ -455,3 +455,43 @@ func TestClaimSkipsCanceledPoller(t *testing.T) {
 		t.Fatalf("poll got %+v", r)
 	}
 }
+
+// TestStats: backlog tasks get ids in order and the ack level follows
+// dispatch; queries are not backlog; rates count adds and dispatches.
+func TestStats(t *testing.T) {
+	m := New()
+	if st := m.Stats(wfKey); st != (Stats{}) {
+		t.Fatalf("unused queue stats %+v", st)
+	}
+	m.Add(wfKey, Task{RunID: "a"})
+	m.Add(wfKey, Task{RunID: "b"})
+	m.Add(wfKey, Task{RunID: "q", QueryID: "q1"})
+	time.Sleep(20 * time.Millisecond)
+	st := m.Stats(wfKey)
+	if st.Backlog != 2 || st.LastID != 2 || st.AckLevel != 0 || st.OldestAge < 20*time.Millisecond {
+		t.Fatalf("stats after adds %+v", st)
+	}
+	if st.AddRate <= 0 || st.DispatchRate != 0 {
+		t.Fatalf("rates after adds %+v", st)
+	}
+	if tk, ok := m.Poll(context.Background(), wfKey, "w"); !ok || tk.RunID != "a" {
+		t.Fatalf("poll %v %v", tk, ok)
+	}
+	st = m.Stats(wfKey)
+	if st.Backlog != 1 || st.AckLevel != 1 || st.DispatchRate <= 0 {
+		t.Fatalf("stats after a dispatch %+v", st)
+	}
+}
+
+func TestRateWindow(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := newRateWindow(t0)
+	r.add(t0, 10)
+	if got := r.rate(t0.Add(10 * time.Second)); got != 1 {
+		t.Fatalf("10 tasks over 10s = %v/s", got)
+	}
+	// Long after, the window has forgotten them.
+	if got := r.rate(t0.Add(time.Minute)); got != 0 {
+		t.Fatalf("rate a minute later = %v", got)
+	}
+}

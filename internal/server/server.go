@@ -39,6 +39,7 @@ type Server struct {
 	store  *pebblestore.Store
 	engine *engine.Engine
 	grpc   *grpc.Server
+	health *health.Server
 	lis    net.Listener
 	done   chan error
 }
@@ -86,7 +87,12 @@ func Start(cfg Config) (*Server, error) {
 	operatorservice.RegisterOperatorServiceServer(gs, frontend.NewOperator(eng, log))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
-	s := &Server{cfg: cfg, log: log, store: st, engine: eng, grpc: gs, lis: lis, done: make(chan error, 1)}
+	// As Temporal's frontend: each served API answers SERVING under its full
+	// service name (the SDKs' CheckHealth and `temporal operator cluster
+	// health` ask for the WorkflowService); "" is SERVING from the start.
+	hs.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(operatorservice.OperatorService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	s := &Server{cfg: cfg, log: log, store: st, engine: eng, grpc: gs, health: hs, lis: lis, done: make(chan error, 1)}
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
 	s.cfg = cfg
@@ -107,7 +113,8 @@ func (s *Server) DataDir() string {
 // Stop shuts down gracefully: long polls are released, in-flight requests
 // finish, then the store is closed cleanly.
 func (s *Server) Stop() {
-	s.engine.Close() // releases pollers and waiters first
+	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
+	s.engine.Close()    // releases pollers and waiters first
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
 	select {
