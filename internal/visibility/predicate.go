@@ -33,10 +33,14 @@ func (p *parser) predicate() (node, error) {
 	switch {
 	case t.is("IS"):
 		not := p.accept("NOT")
-		if !p.accept("NULL") {
-			return nil, queryErr(t.pos, kindInvalid, "'IS' operator can only be used as 'IS NULL' or 'IS NOT NULL'")
+		if p.accept("NULL") {
+			return isNullNode{a: a, not: not, emptyIsNull: p.s.EmptyIsNull}, nil
 		}
-		return isNullNode{a: a, not: not, emptyIsNull: p.s.EmptyIsNull}, nil
+		err := queryErr(t.pos, kindInvalid, "'IS' operator can only be used as 'IS NULL' or 'IS NOT NULL'")
+		if p.accept("TRUE") || p.accept("FALSE") { // well formed, as in SQL
+			return p.inapplicable(err)
+		}
+		return nil, err
 	case t.kind == tOp && slices.Contains([]string{"=", "!=", "<", "<=", ">", ">=", "<=>"}, t.val):
 		op = t.val
 	case t.is("NOT"):

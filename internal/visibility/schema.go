@@ -13,12 +13,13 @@ import (
 // shared; Parse supplies the workflow schema of ListWorkflowExecutions,
 // and internal/workers the one of Temporal's ListWorkers.
 type Schema struct {
-	// Resolve maps a name as written in the query to the field a record is
-	// read by and its type; ok is false for a name the schema lacks.
+	// Resolve (required) maps a name as written in the query to the field
+	// a record is read by and its type; ok is false for a name the schema
+	// lacks.
 	Resolve func(name string) (field string, typ enumspb.IndexedValueType, ok bool)
-	// Operators lists the operators a condition on the attribute may use,
-	// spelled "=", "!=", "<", "<=", ">", ">=", "in", "not in", "between",
-	// "not between", "starts_with", "not starts_with".
+	// Operators (required) lists the operators a condition on the attribute
+	// may use, spelled "=", "!=", "<", "<=", ">", ">=", "in", "not in",
+	// "between", "not between", "starts_with", "not starts_with".
 	Operators func(field string, typ enumspb.IndexedValueType) []string
 	// CheckValue, if set, vets each value of a condition once converted to
 	// the attribute's type; a non-nil error rejects the condition.
@@ -30,9 +31,9 @@ type Schema struct {
 	EmptyIsNull bool
 	// DeferErrors makes a condition that is well formed but cannot be
 	// applied (an unknown name, an operator or value the schema refuses, a
-	// bare name, NOT under NoNot) fail evaluation instead of Parse; such
-	// names in ORDER BY and GROUP BY are ignored. Syntax errors, LIMIT and
-	// excessive nesting still fail Parse.
+	// bare name, IS TRUE, NOT under NoNot) fail evaluation instead of
+	// Parse; such names in ORDER BY and GROUP BY are ignored. Syntax
+	// errors, LIMIT and excessive nesting still fail Parse.
 	DeferErrors bool
 }
 

@@ -54,6 +54,7 @@ func TestFilter(t *testing.T) {
 		"TaskQueue = 5":                                                           false,
 		"Unknown = 'x'":                                                           false,
 		"TaskQueue":                                                               false,
+		"TaskQueue IS NOT TRUE":                                                   false,
 		"TaskQueue = 'orders' ORDER BY StartTime DESC":                            true,
 		"TaskQueue = 'orders' ORDER BY Nope":                                      true,
 		// A condition that cannot be applied fails evaluation unless AND or
