@@ -19,9 +19,9 @@ import (
 // (service/matching/workers): names are case-sensitive except the
 // `status` alias; a query that does not parse is InvalidArgument, while a
 // condition that parses but cannot be applied to a worker (an unknown
-// attribute, NOT, IN, LIKE, IS TRUE, a bare name, a number where a string is
-// expected, an empty string) makes evaluation fail, so no worker matches
-// unless AND or OR decided before reaching it. ORDER BY is ignored.
+// attribute, NOT, IN, LIKE, IS TRUE, a bare name, a number where a string
+// is expected, an empty string) makes evaluation fail, so no worker
+// matches unless AND or OR decided before reaching it. ORDER BY is ignored.
 
 // field is one worker attribute: its type in the filter language and how
 // a heartbeat's value is read. As in Temporal, an unset string is "" and
