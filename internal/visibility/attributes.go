@@ -114,7 +114,9 @@ func IsReservedName(name string) bool {
 	return sys || pre || reservedNames[name] || strings.HasPrefix(name, reservedPrefix)
 }
 
-// attribute is a search attribute resolved while parsing.
+// attribute is a search attribute resolved while parsing. typ is
+// UNSPECIFIED for a name the schema does not know, which only a schema
+// with DeferErrors lets through.
 type attribute struct {
 	name  string // as spelled in the query, for messages
 	field string // canonical name used to read the record
@@ -125,7 +127,7 @@ type attribute struct {
 // custom attributes first (unless the name is system or predefined), then
 // system and predefined ones, then the ScheduleId alias, then the name with
 // the "Temporal" prefix added or removed.
-func resolve(name string, custom map[string]enumspb.IndexedValueType) (*attribute, bool) {
+func resolve(name string, custom map[string]enumspb.IndexedValueType) (field string, typ enumspb.IndexedValueType, ok bool) {
 	known := func(n string) (enumspb.IndexedValueType, bool) {
 		if t, ok := systemAttrs[n]; ok {
 			return t, true
@@ -135,21 +137,19 @@ func resolve(name string, custom map[string]enumspb.IndexedValueType) (*attribut
 	}
 	if _, builtin := known(name); !builtin {
 		if t, ok := custom[name]; ok {
-			return &attribute{name: name, field: name, typ: t}, true
+			return name, t, true
 		}
 	}
 	if t, ok := known(name); ok {
-		return &attribute{name: name, field: name, typ: t}, true
+		return name, t, true
 	}
 	if strings.TrimPrefix(name, reservedPrefix) == ScheduleID {
-		return &attribute{name: name, field: WorkflowID, typ: kw}, true
+		return WorkflowID, kw, true
 	}
 	alt := reservedPrefix + name
 	if strings.HasPrefix(name, reservedPrefix) {
 		alt = name[len(reservedPrefix):]
 	}
-	if t, ok := known(alt); ok {
-		return &attribute{name: name, field: alt, typ: t}, true
-	}
-	return nil, false
+	t, ok := known(alt)
+	return alt, t, ok
 }

@@ -1,6 +1,9 @@
 // Package visibility evaluates Temporal's list-filter language (the `query`
 // of ListWorkflowExecutions and CountWorkflowExecutions) in memory over
-// workflow records.
+// workflow records. The same lexer, parser and evaluator serve other
+// records through ParseWith: the caller's Schema names the attributes and
+// their rules, a Lookup reads a record (internal/workers filters worker
+// heartbeats this way).
 //
 // Temporal hands the query to a database; Sundial has no visibility
 // database, so the query is parsed once into a small tree and evaluated

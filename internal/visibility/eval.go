@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	workflowpb "go.temporal.io/api/workflow/v1"
 )
 
 // truth is SQL's three-valued logic. Temporal's dev server evaluates
@@ -16,10 +14,15 @@ import (
 // CustomIntField.
 type truth uint8
 
+// tFail is a fourth value for schemas with DeferErrors: a condition that
+// cannot be applied fails evaluation as a whole, as an evaluation error
+// does in Temporal's ListWorkers, unless AND or OR have already decided
+// from their left side.
 const (
 	tFalse truth = iota
 	tTrue
 	tUnknown
+	tFail
 )
 
 func truthOf(b bool) truth {
@@ -29,22 +32,28 @@ func truthOf(b bool) truth {
 	return tFalse
 }
 
+// record is what a query is evaluated against: a workflow's summary
+// (workflowRecord) or a caller's Lookup.
+type record interface {
+	value(a *attribute) any
+}
+
 type node interface {
-	eval(info *workflowpb.WorkflowExecutionInfo) truth
+	eval(r record) truth
 }
 
 type andNode struct{ l, r node }
 type orNode struct{ l, r node }
 type notNode struct{ x node }
 
-func (n andNode) eval(info *workflowpb.WorkflowExecutionInfo) truth {
-	l := n.l.eval(info)
-	if l == tFalse {
-		return tFalse
+func (n andNode) eval(rec record) truth {
+	l := n.l.eval(rec)
+	if l == tFalse || l == tFail {
+		return l
 	}
-	r := n.r.eval(info)
-	if r == tFalse {
-		return tFalse
+	r := n.r.eval(rec)
+	if r == tFalse || r == tFail {
+		return r
 	}
 	if l == tTrue && r == tTrue {
 		return tTrue
@@ -52,14 +61,14 @@ func (n andNode) eval(info *workflowpb.WorkflowExecutionInfo) truth {
 	return tUnknown
 }
 
-func (n orNode) eval(info *workflowpb.WorkflowExecutionInfo) truth {
-	l := n.l.eval(info)
-	if l == tTrue {
-		return tTrue
+func (n orNode) eval(rec record) truth {
+	l := n.l.eval(rec)
+	if l == tTrue || l == tFail {
+		return l
 	}
-	r := n.r.eval(info)
-	if r == tTrue {
-		return tTrue
+	r := n.r.eval(rec)
+	if r == tTrue || r == tFail {
+		return r
 	}
 	if l == tFalse && r == tFalse {
 		return tFalse
@@ -67,24 +76,36 @@ func (n orNode) eval(info *workflowpb.WorkflowExecutionInfo) truth {
 	return tUnknown
 }
 
-func (n notNode) eval(info *workflowpb.WorkflowExecutionInfo) truth {
-	switch n.x.eval(info) {
+func (n notNode) eval(rec record) truth {
+	switch x := n.x.eval(rec); x {
 	case tTrue:
 		return tFalse
 	case tFalse:
 		return tTrue
+	case tFail:
+		return x
 	}
 	return tUnknown
 }
 
-// isNullNode is `a IS [NOT] NULL`; it is never unknown.
+// failNode is a condition that parsed but cannot be applied, kept instead
+// of an error when the schema has DeferErrors.
+type failNode struct{}
+
+func (failNode) eval(record) truth { return tFail }
+
+// isNullNode is `a IS [NOT] NULL`; it is never unknown. emptyIsNull is
+// the schema's EmptyIsNull.
 type isNullNode struct {
-	a   *attribute
-	not bool
+	a           *attribute
+	not         bool
+	emptyIsNull bool
 }
 
-func (n isNullNode) eval(info *workflowpb.WorkflowExecutionInfo) truth {
-	return truthOf((n.a.value(info) == nil) != n.not)
+func (n isNullNode) eval(rec record) truth {
+	v := rec.value(n.a)
+	null := v == nil || n.emptyIsNull && (v == "" || v == time.Time{})
+	return truthOf(null != n.not)
 }
 
 // Operators after parsing; "<>" has become "!=" and keywords are lower case.
@@ -111,8 +132,8 @@ type cmpNode struct {
 	vals []any
 }
 
-func (n cmpNode) eval(info *workflowpb.WorkflowExecutionInfo) truth {
-	v := n.a.value(info)
+func (n cmpNode) eval(rec record) truth {
+	v := rec.value(n.a)
 	switch n.a.typ {
 	case kwList:
 		return listMatch(v, n.op, n.vals)

@@ -7,6 +7,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
+// workflowRecord evaluates a query against a workflow's summary.
+type workflowRecord struct {
+	info *workflowpb.WorkflowExecutionInfo
+}
+
+func (r workflowRecord) value(a *attribute) any { return a.value(r.info) }
+
 // value reads the attribute from a record. The result is nil when the
 // record has no value (SQL NULL), else a string, []string, int64, float64,
 // bool or time.Time according to the attribute's type. ExecutionStatus is

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
 )
 
 // FuzzParse checks that no input panics Parse, and that every accepted query
-// can be evaluated, sorted and counted without panicking.
+// can be evaluated, sorted and counted without panicking; likewise for
+// ParseWith under a schema that defers errors.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"", "WorkflowId = 'wf-1'", "ExecutionStatus IN ('Running', 3) ORDER BY StartTime DESC",
@@ -22,7 +25,17 @@ func FuzzParse(f *testing.F) {
 	}
 	recs := fixtures()
 	attrs := testAttrs()
+	deferring := Schema{
+		Resolve:   func(n string) (string, enumspb.IndexedValueType, bool) { return n, kw, n == "WorkflowId" },
+		Operators: func(string, enumspb.IndexedValueType) []string { return []string{opEq, opStartsWith} },
+		NoNot:     true, EmptyIsNull: true, DeferErrors: true,
+	}
 	f.Fuzz(func(t *testing.T, query string) {
+		if q, err := ParseWith(query, deferring); err == nil {
+			q.MatchLookup(func(string) any { return "wf-1" })
+		} else if e := (*Error)(nil); !errors.As(err, &e) {
+			t.Fatalf("ParseWith(%q) returned %v (%T)", query, err, err)
+		}
 		q, err := Parse(query, attrs)
 		if err != nil {
 			var e *Error

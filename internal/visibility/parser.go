@@ -1,10 +1,6 @@
 package visibility
 
-import (
-	"strings"
-
-	enumspb "go.temporal.io/api/enums/v1"
-)
+import "strings"
 
 // maxDepth bounds nesting of parentheses and NOT so a hostile query cannot
 // exhaust the stack.
@@ -20,11 +16,33 @@ const maxDepth = 100
 //	          | ["NOT"] "BETWEEN" value "AND" value | ["NOT"] "STARTS_WITH" value
 //	          | "IS" ["NOT"] "NULL" )
 type parser struct {
-	toks   []token
-	i      int
-	depth  int
-	custom map[string]enumspb.IndexedValueType
-	q      *Query
+	toks  []token
+	i     int
+	depth int
+	s     *Schema
+	q     *Query
+	// bad is set when the predicate being parsed cannot be applied and the
+	// schema defers that error (see soft).
+	bad bool
+}
+
+// soft handles an error that makes a well-formed condition inapplicable:
+// under the schema's DeferErrors parsing goes on and the condition will
+// fail evaluation, else the error is returned.
+func (p *parser) soft(err error) error {
+	if err == nil || !p.s.DeferErrors {
+		return err
+	}
+	p.bad = true
+	return nil
+}
+
+// inapplicable is soft for a whole condition.
+func (p *parser) inapplicable(err error) (node, error) {
+	if !p.s.DeferErrors {
+		return nil, err
+	}
+	return failNode{}, nil
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -125,9 +143,13 @@ func (p *parser) parseNot() (node, error) {
 	}
 	defer func() { p.depth-- }()
 	if p.accept("NOT") {
+		pos := p.toks[p.i-1].pos
 		x, err := p.parseNot()
 		if err != nil {
 			return nil, err
+		}
+		if p.s.NoNot {
+			return p.inapplicable(queryErr(pos, kindNotSupported, "'NOT' expression"))
 		}
 		return notNode{x}, nil
 	}
@@ -144,16 +166,19 @@ func (p *parser) parseNot() (node, error) {
 
 // parseName reads a search attribute name, bare or `quoted`, and resolves
 // it. Keywords are not names, so `WHERE AND` fails here with a clear error.
+// An unknown name deferred by the schema comes back with no type.
 func (p *parser) parseName() (*attribute, error) {
 	t := p.peek()
 	if t.kind != tQuoted && (t.kind != tIdent || isKeyword(t.val)) {
 		return nil, syntaxErr(t, "a search attribute name")
 	}
 	p.next()
-	a, ok := resolve(t.val, p.custom)
+	field, typ, ok := p.s.Resolve(t.val)
 	if !ok {
-		return nil, queryErr(t.pos, kindInvalid, "column name '%s' is not a valid search attribute", t.val)
+		err := p.soft(queryErr(t.pos, kindInvalid, "column name '%s' is not a valid search attribute", t.val))
+		return &attribute{name: t.val}, err
 	}
+	a := &attribute{name: t.val, field: field, typ: typ}
 	if a.field == NamespaceDivision {
 		p.q.seesDivision = true
 	}

@@ -3,27 +3,44 @@ package visibility
 import (
 	"slices"
 	"strings"
-
-	enumspb "go.temporal.io/api/enums/v1"
 )
 
 // parsePredicate parses one comparison of an attribute with constants and
 // checks operator and values against the attribute's type, so that every
-// type error surfaces at Parse and evaluation cannot fail.
+// type error surfaces at Parse and evaluation cannot fail; under the
+// schema's DeferErrors such a comparison becomes a failNode instead.
 func (p *parser) parsePredicate() (node, error) {
+	p.bad = false
+	n, err := p.predicate()
+	if err == nil && p.bad {
+		return failNode{}, nil
+	}
+	return n, err
+}
+
+func (p *parser) predicate() (node, error) {
 	a, err := p.parseName()
 	if err != nil {
 		return nil, err
 	}
-	t := p.next()
+	t := p.peek()
+	if clauseStart(t) || t.is("AND") || t.is("OR") || t.isOp(")") {
+		return p.inapplicable(queryErr(t.pos, kindInvalid,
+			"incomplete expression: search attribute '%s' must be followed by an operator", a.name))
+	}
+	p.next()
 	var op string
 	switch {
 	case t.is("IS"):
 		not := p.accept("NOT")
-		if !p.accept("NULL") {
-			return nil, queryErr(t.pos, kindInvalid, "'IS' operator can only be used as 'IS NULL' or 'IS NOT NULL'")
+		if p.accept("NULL") {
+			return isNullNode{a: a, not: not, emptyIsNull: p.s.EmptyIsNull}, nil
 		}
-		return isNullNode{a: a, not: not}, nil
+		err := queryErr(t.pos, kindInvalid, "'IS' operator can only be used as 'IS NULL' or 'IS NOT NULL'")
+		if p.accept("TRUE") || p.accept("FALSE") { // well formed, as in SQL
+			return p.inapplicable(err)
+		}
+		return nil, err
 	case t.kind == tOp && slices.Contains([]string{"=", "!=", "<", "<=", ">", ">=", "<=>"}, t.val):
 		op = t.val
 	case t.is("NOT"):
@@ -34,13 +51,10 @@ func (p *parser) parsePredicate() (node, error) {
 		op = "not " + strings.ToLower(nt.val)
 	case t.is("IN") || t.is("BETWEEN") || t.is("STARTS_WITH") || t.is("LIKE"):
 		op = strings.ToLower(t.val)
-	case clauseStart(t) || t.is("AND") || t.is("OR") || t.isOp(")"):
-		return nil, queryErr(t.pos, kindInvalid,
-			"incomplete expression: search attribute '%s' must be followed by an operator", a.name)
 	default:
 		return nil, syntaxErr(t, "a comparison operator")
 	}
-	if err := checkOperator(a, op, t.pos); err != nil {
+	if err := p.checkOperator(a, op, t.pos); err != nil {
 		return nil, err
 	}
 	lits, err := p.parseOperands(op)
@@ -50,11 +64,15 @@ func (p *parser) parsePredicate() (node, error) {
 	n := cmpNode{a: a, op: op}
 	for _, l := range lits {
 		v, err := convert(a, l)
-		if err != nil {
-			return nil, err
+		if err == nil && p.s.CheckValue != nil {
+			if e := p.s.CheckValue(a.field, a.typ, v); e != nil {
+				err = queryErr(l.pos, kindInvalid, "%s", e)
+			}
 		}
-		if s, ok := v.(string); ok && a.typ == text && !hasTextTokens(s) {
-			return nil, queryErr(l.pos, kindInvalid, "unexpected value for Text type search attribute (no tokens found)")
+		if err != nil {
+			if err := p.soft(err); err != nil {
+				return nil, err
+			}
 		}
 		n.vals = append(n.vals, v)
 	}
@@ -103,59 +121,45 @@ func (p *parser) parseLiteral() (literal, error) {
 	case t.kind == tString:
 		return literal{v: t.val, pos: t.pos}, nil
 	case t.kind == tNumber:
-		return parseNumber(t.val, t.pos)
+		l, err := parseNumber(t.val, t.pos)
+		return l, p.soft(err)
 	case t.isOp("-") || t.isOp("+"):
 		n := p.next()
 		if n.kind != tNumber {
 			return literal{}, syntaxErr(n, "a number")
 		}
-		return parseNumber(t.val+n.val, t.pos)
+		l, err := parseNumber(t.val+n.val, t.pos)
+		return l, p.soft(err)
 	case t.is("TRUE") || t.is("FALSE"):
 		return literal{v: t.is("TRUE"), pos: t.pos}, nil
 	case t.is("NULL"):
-		return literal{}, queryErr(t.pos, kindInvalid, "comparison with NULL never matches, use IS NULL or IS NOT NULL")
+		return literal{pos: t.pos}, p.soft(queryErr(t.pos, kindInvalid,
+			"comparison with NULL never matches, use IS NULL or IS NOT NULL"))
 	case t.kind == tQuoted || t.kind == tIdent && !isKeyword(t.val):
-		return literal{}, queryErr(t.pos, kindNotSupported,
-			"column name on the right side of comparison expression (did you forget to quote %q?)", t.val)
+		return literal{pos: t.pos}, p.soft(queryErr(t.pos, kindNotSupported,
+			"column name on the right side of comparison expression (did you forget to quote %q?)", t.val))
 	}
 	return literal{}, syntaxErr(t, "a value")
 }
 
-// rangeTypes are the types Temporal allows in BETWEEN.
-var rangeTypes = []enumspb.IndexedValueType{dt, dbl, intT, kw}
-
-// checkOperator enforces Temporal's per-type operator lists.
-func checkOperator(a *attribute, op string, pos int) error {
-	if op == opBetween || op == opNotBetween {
-		if !slices.Contains(rangeTypes, a.typ) {
-			return queryErr(pos, kindInvalid,
-				"cannot do range condition on search attribute '%s' of type %s", a.name, a.typ)
-		}
+// checkOperator enforces the schema's per-type operator lists.
+func (p *parser) checkOperator(a *attribute, op string, pos int) error {
+	if slices.Contains(p.s.Operators(a.field, a.typ), op) {
 		return nil
 	}
-	allowed := []string{opEq, opNe, opLt, opLe, opGt, opGe, opIn, opNotIn}
-	switch a.typ {
-	case kw:
-		// ExecutionStatus is matched by enum number, which has no prefix.
-		if a.field != ExecutionStatus {
-			allowed = append(allowed, opStartsWith, opNotStartsWith)
-		}
-	case kwList:
-		allowed = []string{opEq, opNe, opIn, opNotIn}
-	case text:
-		allowed = []string{opEq, opNe}
+	if op == opBetween || op == opNotBetween {
+		return p.soft(queryErr(pos, kindInvalid,
+			"cannot do range condition on search attribute '%s' of type %s", a.name, a.typ))
 	}
-	if !slices.Contains(allowed, op) {
-		return queryErr(pos, kindNotSupported,
-			"operator '%s' not supported for %s type search attribute '%s'", strings.ToUpper(op), a.typ, a.name)
-	}
-	return nil
+	return p.soft(queryErr(pos, kindNotSupported,
+		"operator '%s' not supported for %s type search attribute '%s'", strings.ToUpper(op), a.typ, a.name))
 }
 
 func (p *parser) parseGroupBy() error {
 	if err := p.expectKeyword("BY"); err != nil {
 		return err
 	}
+	p.bad = false
 	a, err := p.parseName()
 	if err != nil {
 		return err
@@ -165,10 +169,14 @@ func (p *parser) parseGroupBy() error {
 	}
 	if a.field != ExecutionStatus && a.field != NamespaceDivision &&
 		!strings.HasPrefix(a.field, "TemporalLowCardinalityKeyword") {
-		return queryErr(p.toks[p.i-1].pos, kindNotSupported,
-			"'GROUP BY' clause is not supported for search attribute %s", a.name)
+		if err := p.soft(queryErr(p.toks[p.i-1].pos, kindNotSupported,
+			"'GROUP BY' clause is not supported for search attribute %s", a.name)); err != nil {
+			return err
+		}
 	}
-	p.q.groupBy = a
+	if !p.bad {
+		p.q.groupBy = a
+	}
 	return nil
 }
 
@@ -177,18 +185,24 @@ func (p *parser) parseOrderBy() error {
 		return err
 	}
 	for {
+		p.bad = false
 		a, err := p.parseName()
 		if err != nil {
 			return err
 		}
 		if a.typ == text {
-			return queryErr(p.toks[p.i-1].pos, kindNotSupported, "unable to sort by search attribute type %s", a.typ)
+			err := p.soft(queryErr(p.toks[p.i-1].pos, kindNotSupported, "unable to sort by search attribute type %s", a.typ))
+			if err != nil {
+				return err
+			}
 		}
 		desc := p.accept("DESC")
 		if !desc {
 			p.accept("ASC")
 		}
-		p.q.orderBy = append(p.q.orderBy, orderKey{a: a, desc: desc})
+		if !p.bad {
+			p.q.orderBy = append(p.q.orderBy, orderKey{a: a, desc: desc})
+		}
 		if !p.peek().isOp(",") {
 			return nil
 		}

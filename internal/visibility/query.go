@@ -26,15 +26,7 @@ type OrderField struct {
 // predefined attributes are always known. An empty query matches every
 // record. Errors are *Error with Temporal's "invalid query: ..." wording.
 func Parse(query string, custom map[string]enumspb.IndexedValueType) (*Query, error) {
-	toks, err := lex(query)
-	if err != nil {
-		return nil, err
-	}
-	p := &parser{toks: toks, custom: custom, q: &Query{}}
-	if err := p.parseQuery(); err != nil {
-		return nil, err
-	}
-	return p.q, nil
+	return ParseWith(query, workflowSchema(custom))
 }
 
 // Match reports whether the record satisfies the query's condition.
@@ -49,7 +41,7 @@ func (q *Query) Match(info *workflowpb.WorkflowExecutionInfo) bool {
 	if !q.seesDivision && hasDivision(info.GetSearchAttributes()) {
 		return false
 	}
-	return q.where == nil || q.where.eval(info) == tTrue
+	return q.where == nil || q.where.eval(workflowRecord{info}) == tTrue
 }
 
 func hasDivision(sa *commonpb.SearchAttributes) bool {

@@ -37,8 +37,9 @@ func TestFilter(t *testing.T) {
 		"HostName = 'nope' OR (BuildId = 'b1' AND DeploymentName = 'dep')":        true,
 		"WorkerStatus = 'Running'":                                                true,
 		"status = 'Running'":                                                      true,
-		"Status = 'Running'":                                                      false, // names are case-sensitive
-		"taskqueue = 'orders'":                                                    false,
+		"Status = 'Running'":                                                      true, // Temporal's SQL parser reads the reserved word as `status`
+		"STATUS = 'Running'":                                                      true,
+		"taskqueue = 'orders'":                                                    false, // other names are case-sensitive
 		"StartTime = '2025-01-02T03:04:05Z'":                                      true,
 		"StartTime > '2025-01-01T00:00:00Z'":                                      true,
 		"StartTime < '2025-01-01T00:00:00Z'":                                      false,
@@ -53,7 +54,14 @@ func TestFilter(t *testing.T) {
 		"TaskQueue = 5":                                                           false,
 		"Unknown = 'x'":                                                           false,
 		"TaskQueue":                                                               false,
+		"TaskQueue IS NOT TRUE":                                                   false,
 		"TaskQueue = 'orders' ORDER BY StartTime DESC":                            true,
+		"TaskQueue = 'orders' ORDER BY Nope":                                      true,
+		// A condition that cannot be applied fails evaluation unless AND or
+		// OR decided before reaching it, as Temporal evaluates left to right.
+		"TaskQueue = 'orders' OR Unknown = 'x'": true,
+		"Unknown = 'x' OR TaskQueue = 'orders'": false,
+		"TaskQueue = 'other' AND Unknown = 'x'": false,
 	}
 	for q, want := range cases {
 		f, err := ParseFilter(q)
@@ -63,6 +71,18 @@ func TestFilter(t *testing.T) {
 		}
 		if got := f.Match(w); got != want {
 			t.Errorf("%q matched %v, want %v", q, got, want)
+		}
+	}
+	// An unset value is "" or the zero time to comparisons and missing to
+	// IS NULL, as in Temporal.
+	bare := &workerpb.WorkerHeartbeat{WorkerInstanceKey: "k2", TaskQueue: "orders"}
+	for q, want := range map[string]bool{
+		"DeploymentName != 'dep'": true, "DeploymentName IS NULL": true, "BuildId IS NOT NULL": false,
+		"StartTime IS NULL": true, "StartTime < '2025-01-01T00:00:00Z'": true,
+		"HeartbeatTime BETWEEN 0 AND '2025-01-01T00:00:00Z'": false,
+	} {
+		if f, err := ParseFilter(q); err != nil || f.Match(bare) != want {
+			t.Errorf("%q on a bare heartbeat: match %v (err %v), want %v", q, !want, err, want)
 		}
 	}
 	for _, q := range []string{"TaskQueue =", "TaskQueue = 'x' AND", "(TaskQueue = 'x'", "TaskQueue = 'x' LIMIT 5", "where TaskQueue = 'x'", "select * from w", "TaskQueue = 'x", "TaskQueue ~ 'x'"} {

@@ -57,6 +57,7 @@ var rtImplemented = []string{
 	"StartWorkflowExecution", "SignalWithStartWorkflowExecution", "SignalWorkflowExecution", "RequestCancelWorkflowExecution",
 	"TerminateWorkflowExecution", "DescribeWorkflowExecution", "GetWorkflowExecutionHistory", "QueryWorkflow",
 	"UpdateWorkflowExecution", "PollWorkflowExecutionUpdate", "ExecuteMultiOperation",
+	"RecordWorkerHeartbeat", "ListWorkers", "CountWorkers", "DescribeWorker",
 }
 
 // rtKnownBugs maps a case name to the FAILING_LIMITS.md entry explaining why
@@ -415,6 +416,14 @@ func TestRPCTable(t *testing.T) {
 	add("bad/List.NextPageToken huge offset", "ListWorkflowExecutions", &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, NextPageToken: protowire.AppendVarint(nil, 1<<63)}, []codes.Code{codes.OK, codes.InvalidArgument})
 	add("bad/History.NextPageToken", "GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: ex, NextPageToken: []byte("garbage page token")}, inv, "NextPageToken")
 	add("bad/History.NextPageToken huge", "GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: ex, NextPageToken: protowire.AppendVarint(nil, 1<<63)}, []codes.Code{codes.OK, codes.InvalidArgument})
+	// Worker filters: a query that does not parse is InvalidArgument; one
+	// that parses but names no worker attribute matches nothing, as in Temporal.
+	add("bad/ListWorkers.Query", "ListWorkers", &workflowservice.ListWorkersRequest{Namespace: ns, Query: "TaskQueue = =((("}, inv, "syntax error")
+	add("bad/CountWorkers.Query LIMIT", "CountWorkers", &workflowservice.CountWorkersRequest{Namespace: ns, Query: "TaskQueue = 'x' LIMIT 5"}, inv, "LIMIT")
+	add("bad/CountWorkers.Query WHERE", "CountWorkers", &workflowservice.CountWorkersRequest{Namespace: ns, Query: "WHERE TaskQueue = 'x'"}, inv, "invalid filter")
+	add("ok/ListWorkers.Query unknown attribute", "ListWorkers", &workflowservice.ListWorkersRequest{Namespace: ns, Query: "NoSuchAttr = 'x'"}, ok)
+	add("bad/DescribeWorker.WorkerInstanceKey", "DescribeWorker", &workflowservice.DescribeWorkerRequest{Namespace: ns, WorkerInstanceKey: "no-such-worker"}, []codes.Code{codes.NotFound}, "no-such-worker")
+	add("nil/RecordWorkerHeartbeat.WorkerHeartbeat", "RecordWorkerHeartbeat", &workflowservice.RecordWorkerHeartbeatRequest{Namespace: ns}, ok)
 	add("bad/DescribeNamespace.Id", "DescribeNamespace", &workflowservice.DescribeNamespaceRequest{Id: "not-a-namespace-id"}, []codes.Code{codes.NotFound}, "not-a-namespace-id")
 
 	// (d) Forged task tokens on every task-token RPC.
