@@ -44,6 +44,8 @@ func stateErr(err error) error {
 	switch {
 	case errors.Is(err, execution.ErrClosed):
 		return errCompleted
+	case errors.Is(err, execution.ErrTaskFailing):
+		return serviceerror.NewWorkflowNotReady(err.Error())
 	case errors.Is(err, execution.ErrStaleTask):
 		return serviceerror.NewNotFound("task not found: it was already completed, timed out or superseded")
 	}

@@ -36,7 +36,7 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 	w := s.WFT
 	s.dropped = false
 	if cerr := s.validateCommands(req); cerr != nil {
-		s.FailWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
+		s.RefuseWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
 		return cerr
 	}
 	if cause, msg, ok := oversized(req.Commands); ok {
@@ -197,9 +197,11 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 		return cerr
 	}
 	// A workflow cannot close while events it has not seen are waiting:
-	// the worker gets a new task with them instead.
-	if closing && (len(s.Buffered) > 0 || s.hasUndeliveredUpdates()) {
-		return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Workflow has unhandled events or updates; completion command rejected.")
+	// the worker gets a new task with them instead. Updates it has not seen
+	// do not hold it open (as in Temporal): they move to the run that
+	// continues this one, or are aborted (closeUpdates).
+	if closing && len(s.Buffered) > 0 {
+		return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Workflow has unhandled events; completion command rejected.")
 	}
 	return nil
 }

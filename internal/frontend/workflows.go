@@ -7,6 +7,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -241,6 +242,14 @@ func validateUpdate(r *workflowservice.UpdateWorkflowExecutionRequest) error {
 	}
 	if err := checkPayloads("Request.Input.Args", r.Request.Input.GetArgs()); err != nil {
 		return err
+	}
+	// As in Temporal: no wait stage means COMPLETED, and a caller may not
+	// return before the update is durable (ADMITTED is not durable).
+	switch r.WaitPolicy.GetLifecycleStage() {
+	case enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED:
+		r.WaitPolicy = &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED}
+	case enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED:
+		return serviceerror.NewPermissionDenied("UpdateWorkflowExecution issued asynchronously and waiting on update admitted is not supported.", "")
 	}
 	return nil
 }
