@@ -32,14 +32,14 @@ const failingTaskAttempt = 3
 // this one.
 func (s *State) AdmitUpdate(now time.Time, req *updatepb.Request, pinned bool) (*Update, error) {
 	id := req.GetMeta().GetUpdateId()
+	if s.Running() && s.wftAttempt() >= failingTaskAttempt {
+		return nil, ErrTaskFailing // checked first, as in Temporal: a retried request fails too
+	}
 	if u := s.Updates[id]; u != nil && u.State != UpdateAborted && !u.Rejected {
 		return u, nil
 	}
 	if !s.Running() {
 		return nil, ErrClosed
-	}
-	if s.wftAttempt() >= failingTaskAttempt {
-		return nil, ErrTaskFailing
 	}
 	s.updateSeq++
 	u := &Update{ID: id, State: UpdateAdmitted, Request: req, Pinned: pinned, seq: s.updateSeq}
