@@ -155,7 +155,9 @@ func (s *State) newRun(now time.Time, runID string, attrs *historypb.WorkflowExe
 // children get the parent close policy and, when the chain of runs ends
 // here, the parent is notified.
 func (s *State) onClosed(final bool) {
-	s.closeUpdates()
+	if !s.completing {
+		s.closeUpdates()
+	}
 	s.WFT = nil
 	if len(s.Children) > 0 {
 		var kids []*Child

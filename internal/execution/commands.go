@@ -62,6 +62,13 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 		c.msgs[m.Id] = m
 		c.order = append(c.order, m.Id)
 	}
+	s.completing = true
+	defer func() {
+		s.completing = false
+		if !s.Running() {
+			s.closeUpdates()
+		}
+	}()
 	for _, cmd := range req.Commands {
 		if !s.Running() {
 			break // commands after the run closed are ignored, as in Temporal
@@ -72,13 +79,21 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 	}
 	// Messages not referenced by a ProtocolMessage command (rejections,
 	// and accept/response from SDKs that do not send such commands) are
-	// handled after the commands, in request order.
+	// handled after the commands, in request order. Once the run closed,
+	// only rejections apply (they write no event); an acceptance or
+	// response aborts its update, as in Temporal.
 	for _, id := range c.order {
-		if m, ok := c.msgs[id]; ok && s.Running() {
-			delete(c.msgs, id)
-			if err := s.handleMessage(now, m); err != nil {
-				return err
-			}
+		m, ok := c.msgs[id]
+		if !ok {
+			continue
+		}
+		delete(c.msgs, id)
+		if !s.Running() && !isRejection(m) {
+			s.abortClosedOut(m.ProtocolInstanceId)
+			continue
+		}
+		if err := s.handleMessage(now, m); err != nil {
+			return err
 		}
 	}
 	s.rejectUnprocessed(w.UpdateIDs)

@@ -727,6 +727,23 @@ func TestUpdates(t *testing.T) {
 				h.t.Fatalf("first task of the new run delivered %v (%v)", msgs, err)
 			}
 		}},
+		{name: "messages after the close: a rejection still applies, an acceptance aborts its update (not carried over)", run: func(h *harness) {
+			rej, acc := admit(h, "rej"), admit(h, "acc")
+			h.poll()
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{
+				Messages: []*protocolpb.Message{rejectMsg("rej"), acceptMsg("acc", 2)},
+				Commands: []*commandpb.Command{continueAsNew()},
+			}); err != nil {
+				h.t.Fatal(err)
+			}
+			h.wantStep(evWFTCompleted, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
+			if rej.State != UpdateCompleted || !rej.Rejected {
+				h.t.Fatalf("rejected update %+v", rej)
+			}
+			if acc.State != UpdateAborted || acc.Abort != AbortRunClosed || len(h.last.NewRun.Updates) != 0 {
+				h.t.Fatalf("accepted-after-close update %+v, new run updates %v", acc, h.last.NewRun.Updates)
+			}
+		}},
 		{name: "an update delivered to a task that closes the run without handling it is aborted, not rejected", run: func(h *harness) {
 			u := admit(h, "u1")
 			h.poll()

@@ -76,6 +76,10 @@ type State struct {
 	specMode bool
 	specSnap specSnapshot
 	dropped  bool
+	// completing is set while CompleteWorkflowTask applies commands: a run
+	// closed by one of them settles its updates only after the task's
+	// remaining protocol messages (closeUpdates).
+	completing bool
 
 	out Outbox
 }

@@ -183,6 +183,27 @@ func (s *State) closeUpdates() {
 	}
 }
 
+// isRejection reports whether a protocol message rejects an update.
+func isRejection(m *protocolpb.Message) bool {
+	body, err := m.GetBody().UnmarshalNew()
+	if err != nil {
+		return false
+	}
+	_, ok := body.(*updatepb.Rejection)
+	return ok
+}
+
+// abortClosedOut aborts an update that the worker accepted or answered
+// only after the run closed in the same task: nothing can be recorded for
+// it any more, and it stays with this run.
+func (s *State) abortClosedOut(id string) {
+	if u := s.Updates[id]; u != nil && (u.State == UpdateAdmitted || u.State == UpdateSent) {
+		u.State = UpdateAborted
+		u.Abort = AbortRunClosed
+		s.out.UpdatesChanged = true
+	}
+}
+
 // abortDelivered aborts the updates a workflow task delivered when the
 // server fails that task (a bad command or message): the workflow saw them,
 // so they are not delivered again.
