@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -199,10 +200,27 @@ func updateStatus(st *execution.State, updateID string, want enumspb.UpdateWorkf
 //     the update to that run;
 //   - otherwise a new run starts (or the start fails, per the policies)
 //     with the update admitted before its first workflow task.
+//
+// An update sent to an existing run that then closed before accepting it
+// is tried once more from the top (which may start a new run); if that
+// happens again the update answers Aborted, which the SDKs retry.
 func (e *Engine) UpdateWithStart(ctx context.Context, start *workflowservice.StartWorkflowExecutionRequest, upd *workflowservice.UpdateWorkflowExecutionRequest) (*StartResult, *workflowservice.UpdateWorkflowExecutionResponse, error) {
+	res, resp, err := e.updateWithStart(ctx, start, upd)
+	if res == nil || res.Started || !errors.Is(err, errUpdateAbortedByClose) {
+		return res, resp, err
+	}
+	res, resp, err = e.updateWithStart(ctx, start, upd)
+	if res != nil && !res.Started && errors.Is(err, errUpdateAbortedByClose) {
+		return res, nil, serviceerror.NewAborted(err.Error())
+	}
+	return res, resp, err
+}
+
+func (e *Engine) updateWithStart(ctx context.Context, start *workflowservice.StartWorkflowExecutionRequest, upd *workflowservice.UpdateWorkflowExecutionRequest) (*StartResult, *workflowservice.UpdateWorkflowExecutionResponse, error) {
 	p := StartRequestParams(start)
 	updateID := upd.Request.GetMeta().GetUpdateId()
 	var res *StartResult
+	updateFailed := false // the error belongs to the update, not the start
 	err := e.mutate(ctx, start.Namespace, start.WorkflowId, func(w *workflow) error {
 		now := e.now()
 		if cur := w.cur; cur != nil {
@@ -216,18 +234,26 @@ func (e *Engine) UpdateWithStart(ctx context.Context, start *workflowservice.Sta
 			if cur.Running() && (known || sameStart || p.ConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
 				res = &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}
 				_, err := cur.AdmitUpdate(now, upd.Request, false)
+				updateFailed = err != nil
 				return stateErr(err)
 			}
 		}
 		r, _, err := e.startLockedWith(w, p, func(st *execution.State) error {
 			_, err := st.AdmitUpdate(now, upd.Request, false)
-			return err
+			updateFailed = err != nil
+			return stateErr(err)
 		})
 		res = r
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		if updateFailed && res == nil {
+			res = &StartResult{}
+		}
+		if !updateFailed {
+			res = nil
+		}
+		return res, nil, err
 	}
 	resp, err := e.awaitUpdate(ctx, start.Namespace, start.WorkflowId, res.RunID, updateID, upd.WaitPolicy.GetLifecycleStage())
 	return res, resp, err

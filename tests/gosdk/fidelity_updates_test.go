@@ -663,3 +663,55 @@ func TestFidelityUnseenUpdateDoesNotBlockCompletion(t *testing.T) {
 		t.Fatalf("history %v, want %v", got, want)
 	}
 }
+
+// Update-with-start whose update was sent to a running workflow that then
+// completed without seeing it: Temporal retries the whole operation once,
+// which starts a new run that handles the update.
+func TestFidelityUpdateWithStartRetriedWhenRunClosesFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(completeAfterHoldWorkflow) })
+	id := "uwsretry-" + e.tq
+	gate := newWFTGate(id)
+	first, err := e.c.ExecuteWorkflow(e.ctx(), client.StartWorkflowOptions{ID: id, TaskQueue: e.tq}, completeAfterHoldWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gate.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("first workflow task never ran")
+	}
+	op := e.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{ID: id, TaskQueue: e.tq, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, completeAfterHoldWorkflow)
+	done := make(chan updateResult, 1)
+	go func() {
+		h, err := e.c.UpdateWithStartWorkflow(e.ctx(), client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: op,
+			UpdateOptions: client.UpdateWorkflowOptions{UpdateID: "late", UpdateName: "late", WaitForStage: client.WorkflowUpdateStageCompleted}})
+		if err != nil {
+			done <- updateResult{err: err}
+			return
+		}
+		var v string
+		err = h.Get(e.ctx(), &v)
+		done <- updateResult{h, v, err}
+	}()
+	waitAdmitted(t, e, id, "late")
+	close(gate.release)
+	r := waitUpdateResult(t, done)
+	if r.err != nil || r.v != "ran" {
+		t.Fatalf("update-with-start: %q %v", r.v, r.err)
+	}
+	run, err := op.Get(e.ctx())
+	if err != nil || run.GetRunID() == first.GetRunID() || r.h.RunID() != run.GetRunID() {
+		t.Fatalf("update-with-start run %v (%v), first run %s", run, err, first.GetRunID())
+	}
+	firstEvs := e.history(id, first.GetRunID())
+	if n := count(firstEvs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED); n != 0 || firstEvs[len(firstEvs)-1].EventType != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+		t.Fatalf("first run %v", types(firstEvs))
+	}
+	second := e.history(id, run.GetRunID())
+	requireWellFormed(t, second)
+	if got := updateIDsOf(second, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED); len(got) != 1 || got[0] != "late" {
+		t.Fatalf("second run %v", types(second))
+	}
+}
