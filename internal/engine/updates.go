@@ -71,7 +71,7 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, r *workflowservice.UpdateWo
 		}
 		runID = pinned
 	}
-	return e.awaitUpdate(ctx, ns, id, runID, updateID, r.WaitPolicy.GetLifecycleStage())
+	return e.awaitUpdate(ctx, ns, id, runID, updateID, r.WaitPolicy.GetLifecycleStage(), false)
 }
 
 // closedRunUpdate returns the update of a closed run that finished (it is
@@ -87,7 +87,7 @@ func closedRunUpdate(st *execution.State, updateID string) (*execution.Update, e
 // PollUpdate serves PollWorkflowExecutionUpdate.
 func (e *Engine) PollUpdate(ctx context.Context, r *workflowservice.PollWorkflowExecutionUpdateRequest) (*workflowservice.PollWorkflowExecutionUpdateResponse, error) {
 	ref := r.UpdateRef
-	resp, err := e.awaitUpdate(ctx, r.Namespace, ref.GetWorkflowExecution().GetWorkflowId(), ref.GetWorkflowExecution().GetRunId(), ref.GetUpdateId(), r.WaitPolicy.GetLifecycleStage())
+	resp, err := e.awaitUpdate(ctx, r.Namespace, ref.GetWorkflowExecution().GetWorkflowId(), ref.GetWorkflowExecution().GetRunId(), ref.GetUpdateId(), r.WaitPolicy.GetLifecycleStage(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (e *Engine) PollUpdate(ctx context.Context, r *workflowservice.PollWorkflow
 //
 // An update that moved to a run continuing its run is followed there (runID
 // empty means the current run).
-func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string, want enumspb.UpdateWorkflowExecutionLifecycleStage) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
+func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string, want enumspb.UpdateWorkflowExecutionLifecycleStage, poll bool) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
 	soft := time.NewTimer(updateSoftTimeout)
 	defer soft.Stop()
 	var last *workflowservice.UpdateWorkflowExecutionResponse
@@ -131,6 +131,12 @@ func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string
 		}
 		changed, seq := w.changed, w.lastSeq
 		resp, done, err := updateStatus(st, updateID, want)
+		if u := st.Updates[updateID]; poll && last == nil && u != nil && u.Rejected {
+			// A rejection is given to the callers that sent or waited for
+			// the update; as in Temporal, a poll after it finds the id
+			// unknown.
+			resp, err = nil, updateNotFound(st, updateID)
+		}
 		w.mu.Unlock()
 		if err != nil || done {
 			e.barrier(seq)
@@ -153,6 +159,13 @@ func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string
 	}
 }
 
+func updateNotFound(st *execution.State, updateID string) error {
+	if !st.Running() {
+		return errCompleted
+	}
+	return serviceerror.NewNotFoundf("update %q not found", updateID)
+}
+
 func updateRef(st *execution.State, updateID string) *updatepb.UpdateRef {
 	return &updatepb.UpdateRef{WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: st.WorkflowID, RunId: st.RunID}, UpdateId: updateID}
 }
@@ -163,10 +176,7 @@ func updateRef(st *execution.State, updateID string) *updatepb.UpdateRef {
 func updateStatus(st *execution.State, updateID string, want enumspb.UpdateWorkflowExecutionLifecycleStage) (*workflowservice.UpdateWorkflowExecutionResponse, bool, error) {
 	u := st.Updates[updateID]
 	if u == nil {
-		if !st.Running() {
-			return nil, false, errCompleted
-		}
-		return nil, false, serviceerror.NewNotFoundf("update %q not found", updateID)
+		return nil, false, updateNotFound(st, updateID)
 	}
 	resp := &workflowservice.UpdateWorkflowExecutionResponse{UpdateRef: updateRef(st, updateID)}
 	switch u.State {
@@ -255,6 +265,6 @@ func (e *Engine) updateWithStart(ctx context.Context, start *workflowservice.Sta
 		}
 		return res, nil, err
 	}
-	resp, err := e.awaitUpdate(ctx, start.Namespace, start.WorkflowId, res.RunID, updateID, upd.WaitPolicy.GetLifecycleStage())
+	resp, err := e.awaitUpdate(ctx, start.Namespace, start.WorkflowId, res.RunID, updateID, upd.WaitPolicy.GetLifecycleStage(), false)
 	return res, resp, err
 }

@@ -715,3 +715,58 @@ func TestFidelityUpdateWithStartRetriedWhenRunClosesFirst(t *testing.T) {
 		t.Fatalf("second run %v", types(second))
 	}
 }
+
+func validatedUpdateWorkflow(ctx workflow.Context) (string, error) {
+	var last string
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, "set", func(ctx workflow.Context, v string) (string, error) {
+		last = v
+		return "set " + v, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, v string) error {
+		if v == "bad" {
+			return errors.New("bad value")
+		}
+		return nil
+	}}); err != nil {
+		return "", err
+	}
+	err := workflow.Await(ctx, func() bool { return last == "stop" })
+	return last, err
+}
+
+// Temporal forgets a rejected update (it is in neither history nor the
+// registry): the caller gets the rejection, a later poll finds the id
+// unknown, and the same id can be sent again.
+func TestFidelityRejectedUpdateIsForgotten(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(validatedUpdateWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("rejected"), validatedUpdateWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := waitUpdateResult(t, sendUpdate(e, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateID: "u1", UpdateName: "set", Args: []interface{}{"bad"}, WaitForStage: client.WorkflowUpdateStageCompleted}))
+	if r.err == nil || !strings.Contains(r.err.Error(), "bad value") {
+		t.Fatalf("rejected update: %q %v", r.v, r.err)
+	}
+	if _, err := pollStage(e, run.GetID(), "", "u1"); err == nil || !strings.Contains(err.Error(), `update "u1" not found`) {
+		t.Fatalf("poll of a rejected update: %v", err)
+	}
+	r = waitUpdateResult(t, sendUpdate(e, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateID: "u1", UpdateName: "set", Args: []interface{}{"stop"}, WaitForStage: client.WorkflowUpdateStageCompleted}))
+	if r.err != nil || r.v != "set stop" {
+		t.Fatalf("same id sent again: %q %v", r.v, r.err)
+	}
+	var out string
+	if err := run.Get(e.ctx(), &out); err != nil || out != "stop" {
+		t.Fatalf("run: %q %v", out, err)
+	}
+	evs := e.history(run.GetID(), run.GetRunID())
+	requireWellFormed(t, evs)
+	if got := updateIDsOf(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED); len(got) != 1 || got[0] != "u1" {
+		t.Fatalf("accepted %v: %v", got, types(evs))
+	}
+	for _, ev := range evs {
+		if strings.Contains(ev.String(), "bad value") {
+			t.Fatalf("rejection left event %d %v", ev.EventId, ev.EventType)
+		}
+	}
+}
