@@ -610,6 +610,10 @@ func TestUpdates(t *testing.T) {
 			if u.State != UpdateCompleted || !u.Rejected || u.Outcome.GetFailure().GetMessage() != "no" || !h.last.UpdatesChanged {
 				h.t.Fatalf("update %+v", u)
 			}
+			// A rejected update is forgotten: the id is admitted again.
+			if again := admit(h, "u1"); again == u || again.State != UpdateAdmitted {
+				h.t.Fatalf("re-admit after rejection returned %+v", again)
+			}
 		}},
 		{name: "update neither accepted nor rejected is rejected as unprocessed", run: func(h *harness) {
 			u := admit(h, "u1")
