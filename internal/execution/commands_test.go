@@ -748,6 +748,25 @@ func TestUpdates(t *testing.T) {
 				h.t.Fatalf("accepted-after-close update %+v, new run updates %v", acc, h.last.NewRun.Updates)
 			}
 		}},
+		{name: "updates are refused while the retry of a refused close runs", run: func(h *harness) {
+			h.poll()
+			h.signal("late", "")
+			err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{completeWF("r")}})
+			var ce *CommandError
+			if !errors.As(err, &ce) || ce.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
+				h.t.Fatalf("err = %v", err)
+			}
+			admit(h, "before") // the retry is scheduled, not started: admitted
+			h.poll()
+			if _, err := h.s.AdmitUpdate(h.now, updateRequest("during"), false); !errors.Is(err, ErrWorkflowClosing) {
+				h.t.Fatalf("admit while the retry runs: %v", err)
+			}
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Messages: []*protocolpb.Message{rejectMsg("before")}}); err != nil {
+				h.t.Fatal(err)
+			}
+			// The retry did not close the run: updates are welcome again.
+			admit(h, "after")
+		}},
 		{name: "an update delivered to a task that closes the run without handling it is aborted, not rejected", run: func(h *harness) {
 			u := admit(h, "u1")
 			h.poll()

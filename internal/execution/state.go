@@ -76,6 +76,11 @@ type State struct {
 	specMode bool
 	specSnap specSnapshot
 	dropped  bool
+	// closeAttempted is set when the last workflow task tried to close the
+	// run but was failed because events it had not seen were waiting
+	// (UNHANDLED_COMMAND): its retry will most likely close the run, so
+	// updates are refused while it runs (ErrWorkflowClosing), as in Temporal.
+	closeAttempted bool
 	// completing is set while CompleteWorkflowTask applies commands: a run
 	// closed by one of them settles its updates only after the task's
 	// remaining protocol messages (closeUpdates).

@@ -21,6 +21,11 @@ var ErrClosed = errors.New("workflow execution already completed")
 // that make the task fail), so Temporal fails the request at once.
 var ErrTaskFailing = errors.New("Unable to perform workflow execution update due to Workflow Task in failed state.")
 
+// ErrWorkflowClosing refuses an update while the workflow task that will
+// most likely close the run is running (see State.closeAttempted). The
+// caller is expected to retry.
+var ErrWorkflowClosing = errors.New("workflow operation can not be applied because workflow is closing")
+
 // failingTaskAttempt is the workflow task attempt from which new updates are
 // refused (Temporal's failUpdateWorkflowTaskAttemptCount).
 const failingTaskAttempt = 3
@@ -34,6 +39,9 @@ func (s *State) AdmitUpdate(now time.Time, req *updatepb.Request, pinned bool) (
 	id := req.GetMeta().GetUpdateId()
 	if s.Running() && s.wftAttempt() >= failingTaskAttempt {
 		return nil, ErrTaskFailing // checked first, as in Temporal: a retried request fails too
+	}
+	if s.Running() && s.closeAttempted && s.WFTStarted() {
+		return nil, ErrWorkflowClosing
 	}
 	if u := s.Updates[id]; u != nil && u.State != UpdateAborted && !u.Rejected {
 		return u, nil

@@ -770,3 +770,84 @@ func TestFidelityRejectedUpdateIsForgotten(t *testing.T) {
 		}
 	}
 }
+
+var secondHolds sync.Map // workflow id -> *wftGate
+
+// closeRefusedWorkflow returns in its first task; a signal that arrived
+// meanwhile makes the server refuse that completion (UNHANDLED_COMMAND).
+// Its retry, which sees the signal, is held until the test releases it.
+func closeRefusedWorkflow(ctx workflow.Context) (string, error) {
+	if err := workflow.SetUpdateHandler(ctx, "late", func(ctx workflow.Context) (string, error) { return "ran", nil }); err != nil {
+		return "", err
+	}
+	holdWFT(ctx)
+	if workflow.GetSignalChannel(ctx, "sig").ReceiveAsync(nil) {
+		if g, ok := secondHolds.Load(workflow.GetInfo(ctx).WorkflowExecution.ID); ok {
+			g := g.(*wftGate)
+			g.once.Do(func() {
+				close(g.entered)
+				<-g.release
+			})
+		}
+	}
+	return "done", nil
+}
+
+// While the retry of a task whose completion was refused (UNHANDLED_COMMAND)
+// runs, Temporal refuses updates with the retryable ResourceExhausted
+// (BUSY_WORKFLOW) "workflow is closing"; the SDK retries, and once the run
+// closed the update finds the workflow completed.
+func TestFidelityUpdateRefusedWhileWorkflowIsClosing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(closeRefusedWorkflow) })
+	opts := e.opts("closing")
+	first := newWFTGate(opts.ID)
+	second := &wftGate{entered: make(chan struct{}), release: make(chan struct{})}
+	secondHolds.Store(opts.ID, second)
+	run, err := e.c.ExecuteWorkflow(e.ctx(), opts, closeRefusedWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-first.entered
+	if err := e.c.SignalWorkflow(e.ctx(), run.GetID(), "", "sig", nil); err != nil {
+		t.Fatal(err)
+	}
+	close(first.release)
+	select {
+	case <-second.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retried task never ran")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_, err = e.c.WorkflowService().UpdateWorkflowExecution(ctx, &workflowservice.UpdateWorkflowExecutionRequest{
+		Namespace:         "default",
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: run.GetID()},
+		WaitPolicy:        &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED},
+		Request:           &updatepb.Request{Meta: &updatepb.Meta{UpdateId: "raw"}, Input: &updatepb.Input{Name: "late"}},
+	})
+	cancel()
+	var re *serviceerror.ResourceExhausted
+	if !errors.As(err, &re) || re.Cause != enumspb.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW || !strings.Contains(err.Error(), "workflow is closing") {
+		t.Fatalf("update while the workflow is closing: %v", err)
+	}
+	late := sendUpdate(e, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateID: "late", UpdateName: "late", WaitForStage: client.WorkflowUpdateStageCompleted})
+	time.Sleep(100 * time.Millisecond)
+	close(second.release)
+	var out string
+	if err := run.Get(e.ctx(), &out); err != nil || out != "done" {
+		t.Fatalf("run: %q %v", out, err)
+	}
+	r := waitUpdateResult(t, late)
+	var nf *serviceerror.NotFound
+	if !errors.As(r.err, &nf) || !strings.Contains(r.err.Error(), "workflow execution already completed") {
+		t.Fatalf("SDK update sent while closing: %q %v", r.v, r.err)
+	}
+	evs := e.history(run.GetID(), run.GetRunID())
+	requireWellFormed(t, evs)
+	failed := allOf(evs, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+	if len(failed) != 1 || failed[0].GetWorkflowTaskFailedEventAttributes().Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND ||
+		count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) != 0 || evs[len(evs)-1].EventType != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+		t.Fatalf("history %v", types(evs))
+	}
+}
