@@ -76,7 +76,9 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.WFT = nil
 	case *historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes:
 		s.closeAttempted = false
-		if s.WFT != nil && !s.WFT.Sticky {
+		// A task no worker took in time (schedule-to-start) did not fail:
+		// the next one is attempt 1 again.
+		if s.WFT != nil && !s.WFT.Sticky && a.WorkflowTaskTimedOutEventAttributes.TimeoutType != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
 			s.failedWFTs++
 		}
 		s.WFT = nil

@@ -767,6 +767,35 @@ func TestUpdates(t *testing.T) {
 			// The retry did not close the run: updates are welcome again.
 			admit(h, "after")
 		}},
+		{name: "a speculative task no worker takes within 5s is written and timed out; a normal task replaces it", run: func(h *harness) {
+			h.pollComplete()
+			u := admit(h, "u1")
+			h.wantStep()
+			spec := h.s.WFT.ScheduledEventID
+			h.wantDeadline(h.now.Sub(t0) + SpeculativeScheduleToStartTimeout)
+			h.advance(SpeculativeScheduleToStartTimeout)
+			out := h.tick()
+			h.wantStep(evWFTSched, evWFTTimedOut, evWFTSched)
+			to := h.eventsOfType(evWFTTimedOut)[0].GetWorkflowTaskTimedOutEventAttributes()
+			if to.ScheduledEventId != spec || to.StartedEventId != 0 || to.TimeoutType != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+				h.t.Fatalf("timed out attrs %v", to)
+			}
+			if h.s.WFT == nil || h.s.WFT.Speculative || h.s.WFT.Attempt != 1 || len(out.Tasks) != 1 || out.Tasks[0].Sticky {
+				h.t.Fatalf("replacement task %+v, outbox tasks %+v", h.s.WFT, out.Tasks)
+			}
+			msgs := h.poll()
+			if len(msgs) != 1 || msgs[0].ProtocolInstanceId != "u1" {
+				h.t.Fatalf("messages %v", msgs)
+			}
+			// Rejected on a normal task: the task stays in history.
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Messages: []*protocolpb.Message{rejectMsg("u1")}}); err != nil {
+				h.t.Fatal(err)
+			}
+			h.wantStep(evWFTCompleted)
+			if u.State != UpdateCompleted || !u.Rejected || h.s.Dropped() {
+				h.t.Fatalf("update %+v dropped %v", u, h.s.Dropped())
+			}
+		}},
 		{name: "an update delivered to a task that closes the run without handling it is aborted, not rejected", run: func(h *harness) {
 			u := admit(h, "u1")
 			h.poll()

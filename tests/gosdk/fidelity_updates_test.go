@@ -851,3 +851,62 @@ func TestFidelityUpdateRefusedWhileWorkflowIsClosing(t *testing.T) {
 		t.Fatalf("history %v", types(evs))
 	}
 }
+
+// An update for an idle workflow is delivered on a speculative workflow
+// task; when no worker takes it within 5 s, Temporal writes that task to
+// history as timed out (SCHEDULE_TO_START) and schedules a normal task
+// (attempt 1), which the next worker gets with the update.
+func TestFidelitySpeculativeTaskScheduleToStartTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w1 := worker.New(e.c, e.tq, worker.Options{})
+	w1.RegisterWorkflow(waitForUpdateWorkflow)
+	if err := w1.Start(); err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("spec"), waitForUpdateWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the first task completed, then take the worker away.
+	deadline := time.Now().Add(10 * time.Second)
+	for count(e.history(run.GetID(), run.GetRunID()), enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("first workflow task never completed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w1.Stop()
+	pending := sendUpdate(e, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateID: "u1", UpdateName: "finish", Args: []interface{}{"x"}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	waitAdmitted(t, e, run.GetID(), "u1")
+	time.Sleep(speculativeScheduleToStart + 500*time.Millisecond)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(waitForUpdateWorkflow) })
+	if r := waitUpdateResult(t, pending); r.err != nil || r.v != "got x" {
+		t.Fatalf("update: %q %v", r.v, r.err)
+	}
+	if err := run.Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.history(run.GetID(), run.GetRunID())
+	requireWellFormed(t, evs)
+	want := []enumspb.EventType{
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+	}
+	if got := types(evs); !equalTypes(got, want) {
+		t.Fatalf("history %v, want %v", got, want)
+	}
+	to := evs[5].GetWorkflowTaskTimedOutEventAttributes()
+	if to.TimeoutType != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START || to.ScheduledEventId != 5 || to.StartedEventId != 0 {
+		t.Fatalf("timed out attrs %v", to)
+	}
+	if a := evs[6].GetWorkflowTaskScheduledEventAttributes(); a.Attempt != 1 || a.TaskQueue.GetKind() != enumspb.TASK_QUEUE_KIND_NORMAL {
+		t.Fatalf("replacement task %v", a)
+	}
+}
+
+const speculativeScheduleToStart = 5 * time.Second // Temporal's SpeculativeWorkflowTaskScheduleToStartTimeout
