@@ -298,6 +298,15 @@ func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.
 	if err := validateStart(engine.StartRequestParams(start)); err != nil {
 		return nil, abort(0, err)
 	}
+	// What a start in update-with-start may not ask for (as in Temporal).
+	switch {
+	case start.CronSchedule != "":
+		return nil, abort(0, invalid("CronSchedule is not allowed."))
+	case start.RequestEagerExecution:
+		return nil, abort(0, invalid("RequestEagerExecution is not supported."))
+	case start.WorkflowStartDelay.AsDuration() > 0:
+		return nil, abort(0, invalid("WorkflowStartDelay is not supported."))
+	}
 	if err := s.e.ValidateSearchAttributes(start.Namespace, start.SearchAttributes); err != nil {
 		return nil, abort(0, err)
 	}
@@ -312,6 +321,9 @@ func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.
 	}
 	if upd.WorkflowExecution.RunId != "" {
 		return nil, abort(1, invalid("RunId is not allowed in the update of Update-with-Start."))
+	}
+	if upd.FirstExecutionRunId != "" {
+		return nil, abort(1, invalid("FirstExecutionRunId is not allowed."))
 	}
 	if start.WorkflowIdConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED {
 		return nil, abort(0, invalid("WorkflowIdConflictPolicy must be set for Update-with-Start."))

@@ -17,12 +17,14 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // wftGate lets a test hold a workflow inside one workflow task (the
@@ -910,3 +912,62 @@ func TestFidelitySpeculativeTaskScheduleToStartTimeout(t *testing.T) {
 }
 
 const speculativeScheduleToStart = 5 * time.Second // Temporal's SpeculativeWorkflowTaskScheduleToStartTimeout
+
+// Update-with-start refuses what Temporal refuses in its start (cron, start
+// delay, eager start) and a FirstExecutionRunId in its update, each as an
+// InvalidArgument of that operation.
+func TestFidelityUpdateWithStartRefusedOptions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := "uwsbad-" + e.tq
+	req := func(edit func(*workflowservice.StartWorkflowExecutionRequest, *workflowservice.UpdateWorkflowExecutionRequest)) *workflowservice.ExecuteMultiOperationRequest {
+		start := &workflowservice.StartWorkflowExecutionRequest{
+			Namespace: "default", WorkflowId: id, WorkflowType: &commonpb.WorkflowType{Name: "waitForUpdateWorkflow"},
+			TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}, RequestId: "r1",
+			WorkflowIdConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		}
+		upd := &workflowservice.UpdateWorkflowExecutionRequest{
+			Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id},
+			WaitPolicy: &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED},
+			Request:    &updatepb.Request{Meta: &updatepb.Meta{UpdateId: "u"}, Input: &updatepb.Input{Name: "finish"}},
+		}
+		edit(start, upd)
+		return &workflowservice.ExecuteMultiOperationRequest{Namespace: "default", Operations: []*workflowservice.ExecuteMultiOperationRequest_Operation{
+			{Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_StartWorkflow{StartWorkflow: start}},
+			{Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_UpdateWorkflow{UpdateWorkflow: upd}},
+		}}
+	}
+	cases := []struct {
+		name string
+		op   int
+		msg  string
+		edit func(*workflowservice.StartWorkflowExecutionRequest, *workflowservice.UpdateWorkflowExecutionRequest)
+	}{
+		{"cron", 0, "CronSchedule is not allowed.", func(s *workflowservice.StartWorkflowExecutionRequest, _ *workflowservice.UpdateWorkflowExecutionRequest) {
+			s.CronSchedule = "* * * * *"
+		}},
+		{"start delay", 0, "WorkflowStartDelay is not supported.", func(s *workflowservice.StartWorkflowExecutionRequest, _ *workflowservice.UpdateWorkflowExecutionRequest) {
+			s.WorkflowStartDelay = durationpb.New(time.Second)
+		}},
+		{"eager", 0, "RequestEagerExecution is not supported.", func(s *workflowservice.StartWorkflowExecutionRequest, _ *workflowservice.UpdateWorkflowExecutionRequest) {
+			s.RequestEagerExecution = true
+		}},
+		{"first execution run id", 1, "FirstExecutionRunId is not allowed.", func(_ *workflowservice.StartWorkflowExecutionRequest, u *workflowservice.UpdateWorkflowExecutionRequest) {
+			u.FirstExecutionRunId = "01a21b6b-df3f-76ad-8b75-06937b6d9eb8"
+		}},
+	}
+	for _, c := range cases {
+		_, err := e.c.WorkflowService().ExecuteMultiOperation(e.ctx(), req(c.edit))
+		var me *serviceerror.MultiOperationExecution
+		if !errors.As(err, &me) || len(me.OperationErrors()) != 2 {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var ia *serviceerror.InvalidArgument
+		if got := me.OperationErrors()[c.op]; !errors.As(got, &ia) || got.Error() != c.msg {
+			t.Fatalf("%s: operation %d error %v", c.name, c.op, got)
+		}
+	}
+	if _, err := e.c.DescribeWorkflowExecution(e.ctx(), id, ""); err == nil {
+		t.Fatalf("a refused update-with-start started the workflow")
+	}
+}
