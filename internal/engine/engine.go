@@ -243,6 +243,10 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	h := e.handOff(cur)
 	o := cur.TakeOutbox()
 	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged && h == nil {
+		// Nothing to write, but a deadline may still have changed: starting
+		// a speculative or transient workflow task writes no event, yet its
+		// start-to-close timeout must fire.
+		e.timers.set(runRef{w.key, cur.RunID}, cur.NextDeadline())
 		return nil, nil
 	}
 	fx := &effects{w: w, ns: cur.Namespace, wfid: cur.WorkflowID, runID: cur.RunID, tasks: o.Tasks, handoff: h}

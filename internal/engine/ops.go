@@ -44,6 +44,11 @@ func stateErr(err error) error {
 	switch {
 	case errors.Is(err, execution.ErrClosed):
 		return errCompleted
+	case errors.Is(err, execution.ErrTaskFailing):
+		return serviceerror.NewWorkflowNotReady(err.Error())
+	case errors.Is(err, execution.ErrWorkflowClosing):
+		// Retryable: the SDKs retry ResourceExhausted.
+		return &serviceerror.ResourceExhausted{Cause: enumspb.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW, Scope: enumspb.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE, Message: err.Error()}
 	case errors.Is(err, execution.ErrStaleTask):
 		return serviceerror.NewNotFound("task not found: it was already completed, timed out or superseded")
 	}

@@ -173,7 +173,7 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 		for _, c := range r.Commands {
 			if sa := c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes(); sa != nil {
 				if verr := e.ValidateSearchAttributes(t.Namespace, sa); verr != nil {
-					st.FailWorkflowTask(e.now(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, &failurepb.Failure{Message: verr.Error()}, r.Identity)
+					st.RefuseWorkflowTask(e.now(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, &failurepb.Failure{Message: verr.Error()}, r.Identity)
 					return verr
 				}
 			}

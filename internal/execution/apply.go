@@ -62,18 +62,23 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.PrevStartedEventID = a.WorkflowTaskCompletedEventAttributes.StartedEventId
 		s.WFT = nil
 		s.failedWFTs = 0
+		s.closeAttempted = false
 	case *historypb.HistoryEvent_WorkflowTaskFailedEventAttributes:
 		// As in Temporal, the attempt grows only for a failure on the normal
 		// queue that is not an unhandled-command race; a sticky failure is
 		// first retried on the normal queue as attempt 1.
 		cause := a.WorkflowTaskFailedEventAttributes.Cause
+		s.closeAttempted = cause == enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
 		if s.WFT != nil && !s.WFT.Sticky && cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND &&
 			cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE {
 			s.failedWFTs++
 		}
 		s.WFT = nil
 	case *historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes:
-		if s.WFT != nil && !s.WFT.Sticky {
+		s.closeAttempted = false
+		// A task no worker took in time (schedule-to-start) did not fail:
+		// the next one is attempt 1 again.
+		if s.WFT != nil && !s.WFT.Sticky && a.WorkflowTaskTimedOutEventAttributes.TimeoutType != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
 			s.failedWFTs++
 		}
 		s.WFT = nil

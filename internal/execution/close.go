@@ -150,11 +150,14 @@ func (s *State) newRun(now time.Time, runID string, attrs *historypb.WorkflowExe
 	s.out.NewRun = n
 }
 
-// onClosed runs after a close event: pending updates are aborted, children
-// get the parent close policy and, when the chain of runs ends here, the
-// parent is notified.
+// onClosed runs after a close event (and after the new run, if any, was
+// created): updates not yet accepted move to the new run or are aborted,
+// children get the parent close policy and, when the chain of runs ends
+// here, the parent is notified.
 func (s *State) onClosed(final bool) {
-	s.abortUpdates()
+	if !s.completing {
+		s.closeUpdates()
+	}
 	s.WFT = nil
 	if len(s.Children) > 0 {
 		var kids []*Child

@@ -36,7 +36,7 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 	w := s.WFT
 	s.dropped = false
 	if cerr := s.validateCommands(req); cerr != nil {
-		s.FailWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
+		s.RefuseWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
 		return cerr
 	}
 	if cause, msg, ok := oversized(req.Commands); ok {
@@ -62,6 +62,13 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 		c.msgs[m.Id] = m
 		c.order = append(c.order, m.Id)
 	}
+	s.completing = true
+	defer func() {
+		s.completing = false
+		if !s.Running() {
+			s.closeUpdates()
+		}
+	}()
 	for _, cmd := range req.Commands {
 		if !s.Running() {
 			break // commands after the run closed are ignored, as in Temporal
@@ -72,13 +79,21 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 	}
 	// Messages not referenced by a ProtocolMessage command (rejections,
 	// and accept/response from SDKs that do not send such commands) are
-	// handled after the commands, in request order.
+	// handled after the commands, in request order. Once the run closed,
+	// only rejections apply (they write no event); an acceptance or
+	// response aborts its update, as in Temporal.
 	for _, id := range c.order {
-		if m, ok := c.msgs[id]; ok && s.Running() {
-			delete(c.msgs, id)
-			if err := s.handleMessage(now, m); err != nil {
-				return err
-			}
+		m, ok := c.msgs[id]
+		if !ok {
+			continue
+		}
+		delete(c.msgs, id)
+		if !s.Running() && !isRejection(m) {
+			s.abortClosedOut(m.ProtocolInstanceId)
+			continue
+		}
+		if err := s.handleMessage(now, m); err != nil {
+			return err
 		}
 	}
 	s.rejectUnprocessed(w.UpdateIDs)
@@ -197,9 +212,11 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 		return cerr
 	}
 	// A workflow cannot close while events it has not seen are waiting:
-	// the worker gets a new task with them instead.
-	if closing && (len(s.Buffered) > 0 || s.hasUndeliveredUpdates()) {
-		return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Workflow has unhandled events or updates; completion command rejected.")
+	// the worker gets a new task with them instead. Updates it has not seen
+	// do not hold it open (as in Temporal): they move to the run that
+	// continues this one, or are aborted (closeUpdates).
+	if closing && len(s.Buffered) > 0 {
+		return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Workflow has unhandled events; completion command rejected.")
 	}
 	return nil
 }

@@ -525,21 +525,22 @@ func TestCompletionWithUnhandledEvents(t *testing.T) {
 			}
 		})
 	}
+	// Updates the workflow has not seen do not hold it open, as in
+	// Temporal: the completion goes through and the update is aborted.
 	t.Run("undelivered update", func(t *testing.T) {
 		h := newHarness(t, startAttrs())
 		h.poll()
-		if _, err := h.s.AdmitUpdate(h.now, updateRequest("u1")); err != nil {
+		u, err := h.s.AdmitUpdate(h.now, updateRequest("u1"), false)
+		if err != nil {
 			t.Fatal(err)
 		}
 		h.sync("AdmitUpdate")
-		err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{completeWF("r")}})
-		var ce *CommandError
-		if !errors.As(err, &ce) || ce.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
-			t.Fatalf("err = %v", err)
+		if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{completeWF("r")}}); err != nil {
+			t.Fatal(err)
 		}
-		msgs := h.poll()
-		if len(msgs) != 1 || msgs[0].ProtocolInstanceId != "u1" {
-			t.Fatalf("messages %v", msgs)
+		h.wantStatus(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+		if u.State != UpdateAborted || u.Abort != AbortRunClosed || !h.last.UpdatesChanged {
+			t.Fatalf("update %+v", u)
 		}
 	})
 }
@@ -547,7 +548,7 @@ func TestCompletionWithUnhandledEvents(t *testing.T) {
 func TestUpdates(t *testing.T) {
 	admit := func(h *harness, id string) *Update {
 		h.t.Helper()
-		u, err := h.s.AdmitUpdate(h.now, updateRequest(id))
+		u, err := h.s.AdmitUpdate(h.now, updateRequest(id), false)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -609,6 +610,10 @@ func TestUpdates(t *testing.T) {
 			if u.State != UpdateCompleted || !u.Rejected || u.Outcome.GetFailure().GetMessage() != "no" || !h.last.UpdatesChanged {
 				h.t.Fatalf("update %+v", u)
 			}
+			// A rejected update is forgotten: the id is admitted again.
+			if again := admit(h, "u1"); again == u || again.State != UpdateAdmitted {
+				h.t.Fatalf("re-admit after rejection returned %+v", again)
+			}
 		}},
 		{name: "update neither accepted nor rejected is rejected as unprocessed", run: func(h *harness) {
 			u := admit(h, "u1")
@@ -627,13 +632,37 @@ func TestUpdates(t *testing.T) {
 				h.t.Fatalf("messages %v", msgs)
 			}
 		}},
-		{name: "failed task aborts the updates it delivered; the id can be admitted again", run: func(h *harness) {
+		{name: "a task the worker failed delivers its updates again with the retry", run: func(h *harness) {
 			u := admit(h, "u1")
 			h.poll()
 			h.s.FailWorkflowTask(h.now, enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, nil, "w")
 			h.sync("FailWorkflowTask")
-			if u.State != UpdateAborted || !h.last.UpdatesChanged {
+			if u.State != UpdateAdmitted {
 				h.t.Fatalf("state %v", u.State)
+			}
+			msgs := h.poll()
+			if len(msgs) != 1 || msgs[0].ProtocolInstanceId != "u1" || u.State != UpdateSent || h.s.WFT.Attempt != 2 {
+				h.t.Fatalf("retry delivered %v (state %v, attempt %d)", msgs, u.State, h.s.WFT.Attempt)
+			}
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{
+				Messages: []*protocolpb.Message{acceptMsg("u1", 2), respondMsg("u1", "r")},
+			}); err != nil {
+				h.t.Fatal(err)
+			}
+			if u.State != UpdateCompleted || u.Rejected {
+				h.t.Fatalf("update %+v", u)
+			}
+		}},
+		{name: "a task the server refused aborts the updates it delivered; the id can be admitted again", run: func(h *harness) {
+			u := admit(h, "u1")
+			h.poll()
+			err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{protocolCmd("missing")}})
+			var ce *CommandError
+			if !errors.As(err, &ce) {
+				h.t.Fatalf("err = %v", err)
+			}
+			if u.State != UpdateAborted || u.Abort != AbortTaskFailed || !h.last.UpdatesChanged {
+				h.t.Fatalf("update %+v", u)
 			}
 			if msgs := h.poll(); len(msgs) != 0 {
 				h.t.Fatalf("aborted update redelivered: %v", msgs)
@@ -642,10 +671,143 @@ func TestUpdates(t *testing.T) {
 				h.t.Fatalf("re-admit returned %+v", again)
 			}
 		}},
+		{name: "updates are refused while the workflow task keeps failing", run: func(h *harness) {
+			for i := 0; i < 2; i++ {
+				h.poll()
+				h.s.FailWorkflowTask(h.now, enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, nil, "w")
+				h.sync("FailWorkflowTask")
+			}
+			if _, err := h.s.AdmitUpdate(h.now, updateRequest("u1"), false); !errors.Is(err, ErrTaskFailing) {
+				h.t.Fatalf("admit at attempt 3: %v", err)
+			}
+		}},
+		{name: "an update accepted by the task that completes the run stays accepted", run: func(h *harness) {
+			u := admit(h, "u1")
+			h.poll()
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{
+				Messages: []*protocolpb.Message{acceptMsg("u1", 2)},
+				Commands: []*commandpb.Command{protocolCmd("u1/accept"), completeWF("done")},
+			}); err != nil {
+				h.t.Fatal(err)
+			}
+			h.wantStep(evWFTCompleted, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+			if u.State != UpdateAccepted || h.s.Updates["u1"] != u {
+				h.t.Fatalf("update %+v", u)
+			}
+		}},
+		{name: "continue-as-new: the handled update completes here, the waiting ones move to the new run", run: func(h *harness) {
+			handled := admit(h, "handled")
+			h.poll()
+			waiting := admit(h, "waiting") // arrives while the task runs
+			pinned, err := h.s.AdmitUpdate(h.now, updateRequest("pinned"), true)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			h.sync("AdmitUpdate pinned")
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{
+				Messages: []*protocolpb.Message{acceptMsg("handled", 2), respondMsg("handled", "r")},
+				Commands: []*commandpb.Command{protocolCmd("handled/accept"), protocolCmd("handled/complete"), continueAsNew()},
+			}); err != nil {
+				h.t.Fatal(err)
+			}
+			h.wantStep(evWFTCompleted, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
+			if handled.State != UpdateCompleted || handled.Rejected {
+				h.t.Fatalf("handled %+v", handled)
+			}
+			if pinned.State != UpdateAborted || pinned.Abort != AbortRunClosed {
+				h.t.Fatalf("pinned %+v", pinned)
+			}
+			if h.s.Updates["waiting"] != nil || waiting.State != UpdateAdmitted {
+				h.t.Fatalf("waiting update stayed on the old run: %+v", h.s.Updates["waiting"])
+			}
+			next := h.last.NewRun
+			moved := next.Updates["waiting"]
+			if moved == nil || moved.State != UpdateAdmitted || !moved.Moved(h.s.RunID) || next.Updates["pinned"] != nil || next.Updates["handled"] != nil {
+				h.t.Fatalf("new run updates %+v", next.Updates)
+			}
+			// The new run's first task delivers it.
+			msgs, err := next.StartWorkflowTask(h.now, next.WFT.ScheduledEventID, "req", "w")
+			if err != nil || len(msgs) != 1 || msgs[0].ProtocolInstanceId != "waiting" {
+				h.t.Fatalf("first task of the new run delivered %v (%v)", msgs, err)
+			}
+		}},
+		{name: "messages after the close: a rejection still applies, an acceptance aborts its update (not carried over)", run: func(h *harness) {
+			rej, acc := admit(h, "rej"), admit(h, "acc")
+			h.poll()
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{
+				Messages: []*protocolpb.Message{rejectMsg("rej"), acceptMsg("acc", 2)},
+				Commands: []*commandpb.Command{continueAsNew()},
+			}); err != nil {
+				h.t.Fatal(err)
+			}
+			h.wantStep(evWFTCompleted, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
+			if rej.State != UpdateCompleted || !rej.Rejected {
+				h.t.Fatalf("rejected update %+v", rej)
+			}
+			if acc.State != UpdateAborted || acc.Abort != AbortRunClosed || len(h.last.NewRun.Updates) != 0 {
+				h.t.Fatalf("accepted-after-close update %+v, new run updates %v", acc, h.last.NewRun.Updates)
+			}
+		}},
+		{name: "updates are refused while the retry of a refused close runs", run: func(h *harness) {
+			h.poll()
+			h.signal("late", "")
+			err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{completeWF("r")}})
+			var ce *CommandError
+			if !errors.As(err, &ce) || ce.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
+				h.t.Fatalf("err = %v", err)
+			}
+			admit(h, "before") // the retry is scheduled, not started: admitted
+			h.poll()
+			if _, err := h.s.AdmitUpdate(h.now, updateRequest("during"), false); !errors.Is(err, ErrWorkflowClosing) {
+				h.t.Fatalf("admit while the retry runs: %v", err)
+			}
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Messages: []*protocolpb.Message{rejectMsg("before")}}); err != nil {
+				h.t.Fatal(err)
+			}
+			// The retry did not close the run: updates are welcome again.
+			admit(h, "after")
+		}},
+		{name: "a speculative task no worker takes within 5s is written and timed out; a normal task replaces it", run: func(h *harness) {
+			h.pollComplete()
+			u := admit(h, "u1")
+			h.wantStep()
+			spec := h.s.WFT.ScheduledEventID
+			h.wantDeadline(h.now.Sub(t0) + SpeculativeScheduleToStartTimeout)
+			h.advance(SpeculativeScheduleToStartTimeout)
+			out := h.tick()
+			h.wantStep(evWFTSched, evWFTTimedOut, evWFTSched)
+			to := h.eventsOfType(evWFTTimedOut)[0].GetWorkflowTaskTimedOutEventAttributes()
+			if to.ScheduledEventId != spec || to.StartedEventId != 0 || to.TimeoutType != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+				h.t.Fatalf("timed out attrs %v", to)
+			}
+			if h.s.WFT == nil || h.s.WFT.Speculative || h.s.WFT.Attempt != 1 || len(out.Tasks) != 1 || out.Tasks[0].Sticky {
+				h.t.Fatalf("replacement task %+v, outbox tasks %+v", h.s.WFT, out.Tasks)
+			}
+			msgs := h.poll()
+			if len(msgs) != 1 || msgs[0].ProtocolInstanceId != "u1" {
+				h.t.Fatalf("messages %v", msgs)
+			}
+			// Rejected on a normal task: the task stays in history.
+			if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Messages: []*protocolpb.Message{rejectMsg("u1")}}); err != nil {
+				h.t.Fatal(err)
+			}
+			h.wantStep(evWFTCompleted)
+			if u.State != UpdateCompleted || !u.Rejected || h.s.Dropped() {
+				h.t.Fatalf("update %+v dropped %v", u, h.s.Dropped())
+			}
+		}},
+		{name: "an update delivered to a task that closes the run without handling it is aborted, not rejected", run: func(h *harness) {
+			u := admit(h, "u1")
+			h.poll()
+			h.complete(completeWF("r"))
+			if u.State != UpdateAborted || u.Abort != AbortRunClosed {
+				h.t.Fatalf("update %+v", u)
+			}
+		}},
 		{name: "closing aborts pending updates; admit after close fails", run: func(h *harness) {
 			h.poll()
 			h.complete(completeWF("r"))
-			if _, err := h.s.AdmitUpdate(h.now, updateRequest("late")); !errors.Is(err, ErrClosed) {
+			if _, err := h.s.AdmitUpdate(h.now, updateRequest("late"), false); !errors.Is(err, ErrClosed) {
 				h.t.Fatalf("admit after close: %v", err)
 			}
 		}},

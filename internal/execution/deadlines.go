@@ -39,6 +39,8 @@ func (s *State) NextDeadline() time.Time {
 			min(w.StartedTime.Add(w.Timeout))
 		} else if w.Sticky {
 			min(w.ScheduledTime.Add(s.stickyTimeout()))
+		} else if w.Speculative {
+			min(w.ScheduledTime.Add(SpeculativeScheduleToStartTimeout))
 		}
 	}
 	for _, t := range s.Timers {
@@ -119,6 +121,8 @@ func (s *State) Tick(now time.Time, newRunID NewRunID) {
 	if w := s.WFT; w != nil {
 		if w.StartedEventID != 0 && !now.Before(w.StartedTime.Add(w.Timeout)) {
 			s.timeoutWorkflowTask(now)
+		} else if w.StartedEventID == 0 && w.Speculative && speculativeDue(w, now, s.stickyTimeout()) {
+			s.speculativeNotStarted(now)
 		} else if w.StartedEventID == 0 && w.Sticky && !now.Before(w.ScheduledTime.Add(s.stickyTimeout())) {
 			s.stickyTimedOut()
 		}

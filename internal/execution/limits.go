@@ -68,7 +68,7 @@ func oversized(cmds []*commandpb.Command) (enumspb.WorkflowTaskFailedCause, stri
 // terminateOversized fails the task and terminates the run for a command
 // whose payload is over the limit.
 func (s *State) terminateOversized(now time.Time, cause enumspb.WorkflowTaskFailedCause, msg, identity string) {
-	s.FailWorkflowTask(now, cause, &failurepb.Failure{Message: msg}, identity)
+	s.RefuseWorkflowTask(now, cause, &failurepb.Failure{Message: msg}, identity)
 	s.forceCloseWFT(now)
 	_ = s.Terminate(now, msg, nil, "sundial")
 }

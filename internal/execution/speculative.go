@@ -3,6 +3,7 @@ package execution
 import (
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -122,3 +123,35 @@ func (s *State) dropSpeculative(now time.Time, req *workflowservice.RespondWorkf
 // NextEventID less the events of a speculative task, which are not
 // written (yet).
 func (s *State) StoredNextEventID() int64 { return s.NextEventID - int64(len(s.spec)) }
+
+// SpeculativeScheduleToStartTimeout is how long a speculative workflow task
+// on the normal queue waits for a worker (Temporal's
+// SpeculativeWorkflowTaskScheduleToStartTimeout). On a sticky queue the
+// sticky schedule-to-start timeout applies instead.
+const SpeculativeScheduleToStartTimeout = 5 * time.Second
+
+func speculativeDue(w *WorkflowTask, now time.Time, sticky time.Duration) bool {
+	timeout := SpeculativeScheduleToStartTimeout
+	if w.Sticky {
+		timeout = sticky
+	}
+	return !now.Before(w.ScheduledTime.Add(timeout))
+}
+
+// speculativeNotStarted times out a speculative task that no worker took
+// in time, as Temporal does: its scheduled event is written, followed by
+// WorkflowTaskTimedOut (SCHEDULE_TO_START), and a normal task on the
+// normal queue replaces it (attempt 1: a schedule-to-start timeout is not
+// a failure). The updates it carried go with the new task.
+func (s *State) speculativeNotStarted(now time.Time) {
+	w := s.WFT
+	s.materialize()
+	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
+			ScheduledEventId: w.ScheduledEventID,
+			TimeoutType:      enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START,
+		}}
+	})
+	s.StickyQueue = ""
+	s.scheduleWFT(now)
+}

@@ -76,6 +76,15 @@ type State struct {
 	specMode bool
 	specSnap specSnapshot
 	dropped  bool
+	// closeAttempted is set when the last workflow task tried to close the
+	// run but was failed because events it had not seen were waiting
+	// (UNHANDLED_COMMAND): its retry will most likely close the run, so
+	// updates are refused while it runs (ErrWorkflowClosing), as in Temporal.
+	closeAttempted bool
+	// completing is set while CompleteWorkflowTask applies commands: a run
+	// closed by one of them settles its updates only after the task's
+	// remaining protocol messages (closeUpdates).
+	completing bool
 
 	out Outbox
 }
@@ -155,10 +164,26 @@ const (
 	UpdateSent                         // delivered to a worker in a workflow task
 	UpdateAccepted                     // accepted: in history
 	UpdateCompleted                    // completed or rejected: Outcome is set
-	// UpdateAborted: the workflow task that delivered it failed before the
-	// worker accepted it; the caller gets an error (Temporal's
-	// WorkflowNotReady), and the update is not retried.
+	// UpdateAborted: the update ended before it was accepted; Abort says
+	// why and so which error its callers get.
 	UpdateAborted
+)
+
+// UpdateAbort says why an update that was never accepted was aborted.
+type UpdateAbort int
+
+const (
+	// AbortNone: the update is not aborted.
+	AbortNone UpdateAbort = iota
+	// AbortTaskFailed: the server failed the workflow task that delivered
+	// it (a bad command or message). The workflow saw the update, so it is
+	// not retried: its callers get WorkflowNotReady, as in Temporal.
+	AbortTaskFailed
+	// AbortRunClosed: the run closed before accepting it. Its callers get
+	// NotFound "workflow update was aborted by closing workflow". (An
+	// update that follows the workflow id is moved to the new run instead
+	// when the run continues as new, retries or starts its next cron run.)
+	AbortRunClosed
 )
 
 // Update is one workflow update.
@@ -170,7 +195,25 @@ type Update struct {
 	Outcome         *updatepb.Outcome
 	// Rejected is true when the outcome came from a validator rejection.
 	Rejected bool
-	seq      int64
+	// Abort says why an UpdateAborted update was aborted.
+	Abort UpdateAbort
+	// Pinned is set when the request named this run: the update then ends
+	// with the run instead of moving to a run that continues it.
+	Pinned bool
+	// MovedFrom lists the runs that continued as new (or retried) while the
+	// update waited, oldest first: their callers now wait on this run.
+	MovedFrom []string
+	seq       int64
+}
+
+// Moved reports whether the update was carried here from run runID.
+func (u *Update) Moved(runID string) bool {
+	for _, r := range u.MovedFrom {
+		if r == runID {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns an empty state for a new run; StartWorkflow fills it in.

@@ -16,24 +16,60 @@ import (
 // ErrClosed is returned for operations that need an open run.
 var ErrClosed = errors.New("workflow execution already completed")
 
+// ErrTaskFailing refuses an update while the workflow's task keeps failing:
+// the update could not fix it (its messages are applied after the events
+// that make the task fail), so Temporal fails the request at once.
+var ErrTaskFailing = errors.New("Unable to perform workflow execution update due to Workflow Task in failed state.")
+
+// ErrWorkflowClosing refuses an update while the workflow task that will
+// most likely close the run is running (see State.closeAttempted). The
+// caller is expected to retry.
+var ErrWorkflowClosing = errors.New("workflow operation can not be applied because workflow is closing")
+
+// failingTaskAttempt is the workflow task attempt from which new updates are
+// refused (Temporal's failUpdateWorkflowTaskAttemptCount).
+const failingTaskAttempt = 3
+
 // AdmitUpdate registers an update request and makes sure a workflow task
 // will deliver it. An update id that is already known returns the existing
-// update (requests are deduplicated by id).
-func (s *State) AdmitUpdate(now time.Time, req *updatepb.Request) (*Update, error) {
+// update (requests are deduplicated by id). pinned says the request named
+// this run: such an update is not carried over to a run that continues
+// this one.
+func (s *State) AdmitUpdate(now time.Time, req *updatepb.Request, pinned bool) (*Update, error) {
 	id := req.GetMeta().GetUpdateId()
-	if u := s.Updates[id]; u != nil && u.State != UpdateAborted {
+	if s.Running() && s.wftAttempt() >= failingTaskAttempt {
+		return nil, ErrTaskFailing // checked first, as in Temporal: a retried request fails too
+	}
+	if s.Running() && s.closeAttempted && s.WFTStarted() {
+		return nil, ErrWorkflowClosing
+	}
+	if u := s.Updates[id]; u != nil && u.State != UpdateAborted && !u.Rejected {
 		return u, nil
 	}
 	if !s.Running() {
 		return nil, ErrClosed
 	}
 	s.updateSeq++
-	u := &Update{ID: id, State: UpdateAdmitted, Request: req, seq: s.updateSeq}
+	u := &Update{ID: id, State: UpdateAdmitted, Request: req, Pinned: pinned, seq: s.updateSeq}
 	s.Updates[id] = u
 	if s.WFT == nil && s.firstTaskScheduled {
 		s.scheduleSpeculativeWFT(now)
 	}
 	return u, nil
+}
+
+// AcceptedUpdateCompletedWorkflow is the outcome of an update that was
+// accepted but had not completed when its run closed. Temporal fails such
+// updates with this failure (not an error): a caller that saw the update
+// accepted expects an update outcome.
+func AcceptedUpdateCompletedWorkflow() *updatepb.Outcome {
+	return &updatepb.Outcome{Value: &updatepb.Outcome_Failure{Failure: &failurepb.Failure{
+		Message: "Workflow Update failed because the Workflow completed before the Update completed.",
+		Source:  "Server",
+		FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{
+			Type: "AcceptedUpdateCompletedWorkflow", NonRetryable: true,
+		}},
+	}}}
 }
 
 func (s *State) sortedUpdates() []*Update {
@@ -107,13 +143,19 @@ func (s *State) handleMessage(now time.Time, m *protocolpb.Message) error {
 
 // rejectUnprocessed rejects updates delivered with the completed task that
 // the worker neither accepted nor rejected, so callers do not wait forever.
+// A task that closed the run may leave updates unprocessed: those are
+// handled by closeUpdates instead.
 func (s *State) rejectUnprocessed(ids []string) {
+	if !s.Running() {
+		return
+	}
 	for _, id := range ids {
 		if u := s.Updates[id]; u != nil && u.State == UpdateSent {
 			u.State = UpdateCompleted
 			u.Rejected = true
 			u.Outcome = &updatepb.Outcome{Value: &updatepb.Outcome_Failure{Failure: &failurepb.Failure{
-				Message:     "workflow task completed without accepting or rejecting the update",
+				Message:     "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
+				Source:      "Server",
 				FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "UnprocessedUpdate", NonRetryable: true}},
 			}}}
 			s.out.UpdatesChanged = true
@@ -121,12 +163,63 @@ func (s *State) rejectUnprocessed(ids []string) {
 	}
 }
 
-// abortUpdates is called when the run closes: updates that can no longer
-// complete are dropped so their waiters get an error.
-func (s *State) abortUpdates() {
-	for id, u := range s.Updates {
-		if u.State != UpdateCompleted {
-			delete(s.Updates, id)
+// closeUpdates is called when the run closes. Accepted updates stay as
+// they are: history records them, and a closed run reports them failed
+// with AcceptedUpdateCompletedWorkflow. Updates not yet accepted either
+// move to the run that continues this one (continue-as-new, retry, cron),
+// where its first workflow task delivers them, or, when the run ends here
+// or the caller named this run, are aborted.
+func (s *State) closeUpdates() {
+	next := s.out.NewRun
+	for _, u := range s.sortedUpdates() {
+		if u.State != UpdateAdmitted && u.State != UpdateSent {
+			continue
+		}
+		s.out.UpdatesChanged = true
+		if next != nil && !u.Pinned {
+			next.updateSeq++
+			next.Updates[u.ID] = &Update{
+				ID: u.ID, State: UpdateAdmitted, Request: u.Request,
+				MovedFrom: append(append([]string(nil), u.MovedFrom...), s.RunID),
+				seq:       next.updateSeq,
+			}
+			delete(s.Updates, u.ID)
+			continue
+		}
+		u.State = UpdateAborted
+		u.Abort = AbortRunClosed
+	}
+}
+
+// isRejection reports whether a protocol message rejects an update.
+func isRejection(m *protocolpb.Message) bool {
+	body, err := m.GetBody().UnmarshalNew()
+	if err != nil {
+		return false
+	}
+	_, ok := body.(*updatepb.Rejection)
+	return ok
+}
+
+// abortClosedOut aborts an update that the worker accepted or answered
+// only after the run closed in the same task: nothing can be recorded for
+// it any more, and it stays with this run.
+func (s *State) abortClosedOut(id string) {
+	if u := s.Updates[id]; u != nil && (u.State == UpdateAdmitted || u.State == UpdateSent) {
+		u.State = UpdateAborted
+		u.Abort = AbortRunClosed
+		s.out.UpdatesChanged = true
+	}
+}
+
+// abortDelivered aborts the updates a workflow task delivered when the
+// server fails that task (a bad command or message): the workflow saw them,
+// so they are not delivered again.
+func (s *State) abortDelivered(w *WorkflowTask) {
+	for _, id := range w.UpdateIDs {
+		if u := s.Updates[id]; u != nil && u.State == UpdateSent {
+			u.State = UpdateAborted
+			u.Abort = AbortTaskFailed
 			s.out.UpdatesChanged = true
 		}
 	}

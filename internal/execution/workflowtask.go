@@ -157,13 +157,32 @@ func (s *State) updateMessages(w *WorkflowTask) []*protocolpb.Message {
 	return msgs
 }
 
-// FailWorkflowTask records a workflow task failure reported by a worker (or
-// detected while completing it) and schedules the next attempt.
+// FailWorkflowTask records a workflow task failure reported by a worker
+// (RespondWorkflowTaskFailed) and schedules the next attempt. Updates the
+// task delivered are delivered again with the retry, as in Temporal: the
+// worker replays the whole history, and an update whose handler failed the
+// task once may well succeed the next time.
 func (s *State) FailWorkflowTask(now time.Time, cause enumspb.WorkflowTaskFailedCause, failure *failurepb.Failure, identity string) {
-	w := s.WFT
-	if w == nil {
+	if s.WFT == nil {
 		return
 	}
+	s.failWFT(now, cause, failure, identity)
+}
+
+// RefuseWorkflowTask fails a workflow task whose completion the server
+// refused (a bad command, message or search attribute). The updates it
+// delivered are aborted, as Temporal does: the workflow saw them and its
+// answer was refused, so retrying them would most likely fail the same way.
+func (s *State) RefuseWorkflowTask(now time.Time, cause enumspb.WorkflowTaskFailedCause, failure *failurepb.Failure, identity string) {
+	if s.WFT == nil {
+		return
+	}
+	s.abortDelivered(s.WFT)
+	s.failWFT(now, cause, failure, identity)
+}
+
+func (s *State) failWFT(now time.Time, cause enumspb.WorkflowTaskFailedCause, failure *failurepb.Failure, identity string) {
+	w := s.WFT
 	if w.Transient {
 		s.failTransient()
 	} else {
@@ -176,14 +195,6 @@ func (s *State) FailWorkflowTask(now time.Time, cause enumspb.WorkflowTaskFailed
 				Identity:         identity,
 			}}
 		})
-	}
-	// Updates the failed task delivered are not retried: the workflow saw
-	// them and failed.
-	for _, id := range w.UpdateIDs {
-		if u := s.Updates[id]; u != nil && u.State == UpdateSent {
-			u.State = UpdateAborted
-			s.out.UpdatesChanged = true
-		}
 	}
 	s.afterWFTFailure(now)
 }

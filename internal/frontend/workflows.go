@@ -7,6 +7,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -255,6 +256,14 @@ func validateUpdate(r *workflowservice.UpdateWorkflowExecutionRequest) error {
 	if err := checkPayloads("Request.Input.Args", r.Request.Input.GetArgs()); err != nil {
 		return err
 	}
+	// As in Temporal: no wait stage means COMPLETED, and a caller may not
+	// return before the update is durable (ADMITTED is not durable).
+	switch r.WaitPolicy.GetLifecycleStage() {
+	case enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED:
+		r.WaitPolicy = &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED}
+	case enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED:
+		return serviceerror.NewPermissionDenied("UpdateWorkflowExecution issued asynchronously and waiting on update admitted is not supported.", "")
+	}
 	return nil
 }
 
@@ -309,6 +318,15 @@ func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.
 	if err := validateStart(engine.StartRequestParams(start)); err != nil {
 		return nil, abort(0, err)
 	}
+	// What a start in update-with-start may not ask for (as in Temporal).
+	switch {
+	case start.CronSchedule != "":
+		return nil, abort(0, invalid("CronSchedule is not allowed."))
+	case start.RequestEagerExecution:
+		return nil, abort(0, invalid("RequestEagerExecution is not supported."))
+	case start.WorkflowStartDelay.AsDuration() > 0:
+		return nil, abort(0, invalid("WorkflowStartDelay is not supported."))
+	}
 	if err := s.e.ValidateSearchAttributes(start.Namespace, start.SearchAttributes); err != nil {
 		return nil, abort(0, err)
 	}
@@ -323,6 +341,9 @@ func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.
 	}
 	if upd.WorkflowExecution.RunId != "" {
 		return nil, abort(1, invalid("RunId is not allowed in the update of Update-with-Start."))
+	}
+	if upd.FirstExecutionRunId != "" {
+		return nil, abort(1, invalid("FirstExecutionRunId is not allowed."))
 	}
 	if start.WorkflowIdConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED {
 		return nil, abort(0, invalid("WorkflowIdConflictPolicy must be set for Update-with-Start."))
