@@ -243,6 +243,11 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	h := e.handOff(cur)
 	o := cur.TakeOutbox()
 	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged && h == nil {
+		// Some changes move a deadline without writing anything: starting a
+		// transient (retried) or speculative workflow task keeps its events
+		// in memory, yet its start-to-close timeout must be armed, or a
+		// worker that dies holding it leaves the run stuck.
+		e.timers.set(runRef{w.key, cur.RunID}, cur.NextDeadline())
 		return nil, nil
 	}
 	fx := &effects{w: w, ns: cur.Namespace, wfid: cur.WorkflowID, runID: cur.RunID, tasks: o.Tasks, handoff: h}
