@@ -374,3 +374,50 @@ func (s *State) OutboxSize() int64 {
 	}
 	return n
 }
+
+// bufferedTimerFired returns the buffered TimerFired event of a timer
+// that fired while the current workflow task runs, if any.
+func (s *State) bufferedTimerFired(timerID string) *historypb.HistoryEvent {
+	for _, ev := range s.Buffered {
+		if a := ev.GetTimerFiredEventAttributes(); a != nil && a.TimerId == timerID {
+			return ev
+		}
+	}
+	return nil
+}
+
+// removeBufferedTimerFired drops that event (the workflow canceled the
+// timer before seeing it fire) and returns it.
+func (s *State) removeBufferedTimerFired(timerID string) *historypb.HistoryEvent {
+	for i, ev := range s.Buffered {
+		if a := ev.GetTimerFiredEventAttributes(); a != nil && a.TimerId == timerID {
+			s.Buffered = append(s.Buffered[:i:i], s.Buffered[i+1:]...)
+			s.bufferedBytes -= proto.Size(ev)
+			s.out.RecordChanged = true
+			return ev
+		}
+	}
+	return nil
+}
+
+// bufferedActivityClose reports whether the activity closed while the
+// current workflow task runs (its close event is still buffered).
+func (s *State) bufferedActivityClose(scheduledID int64) bool {
+	for _, ev := range s.Buffered {
+		var id int64
+		switch a := ev.Attributes.(type) {
+		case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+			id = a.ActivityTaskCompletedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+			id = a.ActivityTaskFailedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+			id = a.ActivityTaskTimedOutEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+			id = a.ActivityTaskCanceledEventAttributes.ScheduledEventId
+		}
+		if id == scheduledID {
+			return true
+		}
+	}
+	return false
+}

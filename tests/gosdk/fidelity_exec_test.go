@@ -6,6 +6,9 @@ package gosdk
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,11 +16,13 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // rawPoll polls the env's task queue for a workflow task with the raw
@@ -89,8 +94,69 @@ func TestFidelityRetriedWorkflowTaskTimesOut(t *testing.T) {
 	requireClosedBy(t, evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 }
 
+// A zero-length timer (Python's workflow.sleep(0) sends one) is accepted
+// and fires at once, as in Temporal; a negative one fails the task with
+// BadStartTimerAttributes.
+func TestFidelityZeroLengthTimer(t *testing.T) {
+	e := newEnv(t)
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("zero-timer"), "RawWorkflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := e.c.WorkflowService()
+	task := e.rawPoll(t)
+	timer := func(id string, d *durationpb.Duration) *commandpb.Command {
+		return &commandpb.Command{CommandType: enumspb.COMMAND_TYPE_START_TIMER, Attributes: &commandpb.Command_StartTimerCommandAttributes{
+			StartTimerCommandAttributes: &commandpb.StartTimerCommandAttributes{TimerId: id, StartToFireTimeout: d}}}
+	}
+	_, err = svc.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		TaskToken: task.TaskToken, Identity: "raw-worker", Commands: []*commandpb.Command{timer("neg", durationpb.New(-time.Second))},
+	})
+	var invalid *serviceerror.InvalidArgument
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "BadStartTimerAttributes: An invalid StartToFireTimeout is set on StartTimerCommand: negative duration. TimerId=neg") {
+		t.Fatalf("negative timer: %v", err)
+	}
+	task = e.rawPoll(t)
+	if _, err := svc.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		TaskToken: task.TaskToken, Identity: "raw-worker", Commands: []*commandpb.Command{timer("zero", durationpb.New(0))},
+	}); err != nil {
+		t.Fatalf("zero-length timer refused: %v", err)
+	}
+	task = e.rawPoll(t) // the timer fired at once
+	evs := task.History.Events
+	if last := evs[len(evs)-3]; last.EventType != enumspb.EVENT_TYPE_TIMER_FIRED || last.GetTimerFiredEventAttributes().TimerId != "zero" {
+		t.Fatalf("no TimerFired before the new task: %v", types(evs))
+	}
+	if _, err := svc.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		TaskToken: task.TaskToken, Identity: "raw-worker", Commands: []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_CompleteWorkflowExecutionCommandAttributes{CompleteWorkflowExecutionCommandAttributes: &commandpb.CompleteWorkflowExecutionCommandAttributes{}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	evs = e.history(run.GetID(), run.GetRunID())
+	want := []enumspb.EventType{
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_TIMER_FIRED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+	}
+	if fmt.Sprint(types(evs)) != fmt.Sprint(want) {
+		t.Fatalf("history %v\nwant    %v", types(evs), want)
+	}
+	f := evs[3].GetWorkflowTaskFailedEventAttributes()
+	if f.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES || f.Failure.GetServerFailureInfo() == nil {
+		t.Fatalf("failed event %v", f)
+	}
+	if d := evs[7].GetTimerStartedEventAttributes().StartToFireTimeout; d == nil || d.AsDuration() != 0 {
+		t.Fatalf("timer started %v", evs[7])
+	}
+}
+
 var (
-	_ = commandpb.Command{}
 	_ = commonpb.Payloads{}
 	_ = client.StartWorkflowOptions{}
 )
