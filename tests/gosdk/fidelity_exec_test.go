@@ -20,6 +20,7 @@ import (
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -153,6 +154,84 @@ func TestFidelityZeroLengthTimer(t *testing.T) {
 	}
 	if d := evs[7].GetTimerStartedEventAttributes().StartToFireTimeout; d == nil || d.AsDuration() != 0 {
 		t.Fatalf("timer started %v", evs[7])
+	}
+}
+
+// FidelityUnstartedActivityWorkflow runs an activity no worker polls for,
+// with only a schedule-to-close timeout, and returns the timeout type.
+func FidelityUnstartedActivityWorkflow(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{ScheduleToCloseTimeout: 2 * time.Second})
+	err := workflow.ExecuteActivity(ctx, "NobodyRunsThis").Get(ctx, nil)
+	var te *temporal.TimeoutError
+	if !errors.As(err, &te) {
+		return "", fmt.Errorf("not a timeout: %v", err)
+	}
+	return te.TimeoutType().String(), nil
+}
+
+// As in Temporal (feature eager_activity/non_remote_activities_worker): an
+// activity never started, with only schedule-to-close set, times out
+// schedule-to-start (Temporal derives that timeout from schedule-to-close,
+// and at the same instant schedule-to-start wins).
+func TestFidelityUnstartedActivityTimesOutScheduleToStart(t *testing.T) {
+	e := newEnv(t)
+	w := worker.New(e.c, e.tq, worker.Options{LocalActivityWorkerOnly: true})
+	w.RegisterWorkflow(FidelityUnstartedActivityWorkflow)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("unstarted-activity"), FidelityUnstartedActivityWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := run.Get(e.ctx(), &got); err != nil || got != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START.String() {
+		t.Fatalf("timeout type %q, %v", got, err)
+	}
+	evs := e.history(run.GetID(), run.GetRunID())
+	sch := firstOf(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).GetActivityTaskScheduledEventAttributes()
+	if sch.ScheduleToStartTimeout.AsDuration() != 2*time.Second || sch.StartToCloseTimeout.AsDuration() != 2*time.Second {
+		t.Fatalf("scheduled timeouts not derived from schedule-to-close: %v", sch)
+	}
+	to := firstOf(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT).GetActivityTaskTimedOutEventAttributes()
+	if to.StartedEventId != 0 || to.RetryState != enumspb.RETRY_STATE_TIMEOUT || to.Failure.GetMessage() != "activity ScheduleToStart timeout" {
+		t.Fatalf("timed out %v", to)
+	}
+}
+
+func FidelitySlowActivity(ctx context.Context) (string, error) {
+	time.Sleep(700 * time.Millisecond)
+	return "ok", nil
+}
+
+func FidelitySlowActivityWorkflow(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	var out string
+	err := workflow.ExecuteActivity(ctx, FidelitySlowActivity).Get(ctx, &out)
+	return out, err
+}
+
+// ActivityTaskStarted's time is when the attempt started (Temporal writes
+// the event late but with that time), not when the activity completed.
+func TestFidelityActivityStartedEventTime(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(FidelitySlowActivityWorkflow)
+		w.RegisterActivity(FidelitySlowActivity)
+	})
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("activity-started-time"), FidelitySlowActivityWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.history(run.GetID(), run.GetRunID())
+	st := firstOf(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED).EventTime.AsTime()
+	done := firstOf(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).EventTime.AsTime()
+	if d := done.Sub(st); d < 600*time.Millisecond {
+		t.Fatalf("ActivityTaskStarted at %v, completed %v later: started time is the completion time", st, d)
 	}
 }
 
