@@ -6,6 +6,7 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -30,6 +31,14 @@ type StartParams struct {
 	ExecTimeout    time.Duration
 	RunTimeout     time.Duration
 	TaskTimeout    time.Duration
+	// ExecTimeoutSet / RunTimeoutSet: the request carried the field (even
+	// as 0s). Temporal copies the execution timeout as given and writes
+	// the run timeout only when it differs from the request's, so an unset
+	// one is absent from WorkflowExecutionStarted, not 0s.
+	ExecTimeoutSet bool
+	RunTimeoutSet  bool
+	// UserMetadata (static summary and details) goes on the started event.
+	UserMetadata *sdkpb.UserMetadata
 	Identity       string
 	RequestID      string
 	ReusePolicy    enumspb.WorkflowIdReusePolicy
@@ -115,7 +124,8 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	}
 	runID := newRunID()
 	st := execution.New(p.Namespace, p.WorkflowID, runID)
-	st.StartWorkflow(now, e.startAttrs(now, runID, p), p.RequestID)
+	st.RecordStartWithMetadata(now, e.startAttrs(now, runID, p), p.RequestID, p.UserMetadata)
+	st.ScheduleFirstTask(now)
 	w.cur = st
 	return &StartResult{RunID: runID, Started: true, Status: st.Status}, true, nil
 }
@@ -159,9 +169,8 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		WorkflowType:             p.WorkflowType,
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: p.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input:                    p.Input,
-		WorkflowExecutionTimeout: durationpb.New(exec),
-		WorkflowRunTimeout:       durationpb.New(run),
 		WorkflowTaskTimeout:      durationpb.New(task),
+		FirstWorkflowTaskBackoff: durationpb.New(0), // Temporal writes it even when there is none
 		OriginalExecutionRunId:   runID,
 		FirstExecutionRunId:      runID,
 		Identity:                 p.Identity,
@@ -174,6 +183,12 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		Priority:                 p.Priority,
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
+	}
+	if p.ExecTimeoutSet || exec > 0 {
+		a.WorkflowExecutionTimeout = durationpb.New(exec)
+	}
+	if p.RunTimeoutSet || run != p.RunTimeout {
+		a.WorkflowRunTimeout = durationpb.New(run)
 	}
 	if p.RetryPolicy != nil {
 		a.RetryPolicy = execution.DefaultRetryPolicy(p.RetryPolicy)
@@ -203,11 +218,12 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 	return &StartParams{
 		Namespace: r.Namespace, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		Input: r.Input, ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(),
+		ExecTimeoutSet: r.WorkflowExecutionTimeout != nil, RunTimeoutSet: r.WorkflowRunTimeout != nil,
 		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
-		CronSchedule: r.CronSchedule,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
 	}
 }
 
@@ -217,10 +233,11 @@ func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalW
 	p := &StartParams{
 		Namespace: r.Namespace, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		Input: r.Input, ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(),
+		ExecTimeoutSet: r.WorkflowExecutionTimeout != nil, RunTimeoutSet: r.WorkflowRunTimeout != nil,
 		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(), Priority: r.Priority,
-		CronSchedule: r.CronSchedule,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
 	}
 	var res *StartResult
 	err := e.mutate(ctx, r.Namespace, r.WorkflowId, func(w *workflow) error {
@@ -268,7 +285,7 @@ func (e *Engine) startLockedWith(w *workflow, p *StartParams, first func(*execut
 	}
 	runID := newRunID()
 	st := execution.New(p.Namespace, p.WorkflowID, runID)
-	st.RecordStart(now, e.startAttrs(now, runID, p), p.RequestID)
+	st.RecordStartWithMetadata(now, e.startAttrs(now, runID, p), p.RequestID, p.UserMetadata)
 	if err := first(st); err != nil {
 		return nil, false, err
 	}

@@ -36,6 +36,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 	case *historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes:
 		at := a.WorkflowExecutionStartedEventAttributes
 		s.Start = at
+		s.StartMetadata = ev.UserMetadata
 		s.StartTime = t
 		s.Memo = at.Memo
 		s.Search = at.SearchAttributes
@@ -138,7 +139,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
 
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes:
-		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes}
+		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes, UserMetadata: ev.UserMetadata}
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionFailedEventAttributes:
 		delete(s.Children, a.StartChildWorkflowExecutionFailedEventAttributes.InitiatedEventId)
 	case *historypb.HistoryEvent_ChildWorkflowExecutionStartedEventAttributes:

@@ -10,6 +10,7 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -76,6 +77,7 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 		if !s.Running() {
 			break // commands after the run closed are ignored, as in Temporal
 		}
+		c.meta = cmd.UserMetadata
 		if err := c.handle(cmd); err != nil {
 			return err
 		}
@@ -123,10 +125,18 @@ type cmdCtx struct {
 	order        []string
 	needTask     bool // an event was written that the workflow must see
 	identity     string
+	meta         *sdkpb.UserMetadata // of the command being handled, until its first event
 }
 
+// add records an event of the current command. The first one gets the
+// command's user metadata (summaries the UI shows), as in Temporal.
 func (c *cmdCtx) add(fill func(*historypb.HistoryEvent)) *historypb.HistoryEvent {
-	return c.s.addEvent(c.now, false, fill)
+	md := c.meta
+	c.meta = nil
+	return c.s.addEvent(c.now, false, func(ev *historypb.HistoryEvent) {
+		fill(ev)
+		ev.UserMetadata = md
+	})
 }
 
 func (c *cmdCtx) handle(cmd *commandpb.Command) error {
@@ -277,6 +287,8 @@ func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComman
 	if a.WorkflowRunTimeout.AsDuration() > 0 {
 		attrs.WorkflowRunTimeout = a.WorkflowRunTimeout
 	}
+	// Temporal always writes the new run's run timeout (0s when none).
+	attrs.WorkflowRunTimeout = durationpb.New(attrs.WorkflowRunTimeout.AsDuration())
 	if a.WorkflowTaskTimeout.AsDuration() > 0 {
 		attrs.WorkflowTaskTimeout = a.WorkflowTaskTimeout
 	}

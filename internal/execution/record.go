@@ -174,5 +174,6 @@ func (s *State) Config() *workflowpb.WorkflowExecutionConfig {
 		WorkflowExecutionTimeout:   st.GetWorkflowExecutionTimeout(),
 		WorkflowRunTimeout:         st.GetWorkflowRunTimeout(),
 		DefaultWorkflowTaskTimeout: st.GetWorkflowTaskTimeout(),
+		UserMetadata:               s.StartMetadata,
 	}
 }

@@ -15,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	updatepb "go.temporal.io/api/update/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -26,6 +27,9 @@ type State struct {
 	WorkflowID     string
 	RunID          string
 	StartRequestID string
+	// StartMetadata is the user metadata (static summary, details) of the
+	// started event.
+	StartMetadata *sdkpb.UserMetadata
 
 	Start         *historypb.WorkflowExecutionStartedEventAttributes
 	StartTime     time.Time
@@ -138,6 +142,9 @@ type Child struct {
 	StartedEventID   int64
 	RunID            string
 	Started          bool
+	// UserMetadata of the initiating command: the child's started event
+	// gets it, as in Temporal.
+	UserMetadata *sdkpb.UserMetadata
 }
 
 // External is a pending signal or cancel request to another workflow.

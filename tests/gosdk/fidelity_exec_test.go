@@ -16,6 +16,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -235,7 +236,108 @@ func TestFidelityActivityStartedEventTime(t *testing.T) {
 	}
 }
 
-var (
-	_ = commonpb.Payloads{}
-	_ = client.StartWorkflowOptions{}
-)
+func FidelityContinueOnceWorkflow(ctx workflow.Context, n int) (int, error) {
+	if n == 0 {
+		return 0, workflow.NewContinueAsNewError(ctx, FidelityContinueOnceWorkflow, 1)
+	}
+	return n, nil
+}
+
+// WorkflowExecutionStarted as Temporal writes it: firstWorkflowTaskBackoff
+// always (0s without a delay), timeouts the start request left unset
+// absent (the task timeout always filled), the static summary/details on
+// the event, and each run's originalExecutionRunId its own run id.
+func TestFidelityStartedEventFields(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(FidelityContinueOnceWorkflow)
+		w.RegisterWorkflowWithOptions(FidelityHelloWorkflow, workflow.RegisterOptions{Name: "RawWorkflow"})
+	})
+	// A raw start that leaves every timeout unset.
+	id := "started-fields-" + e.tq
+	resp, err := e.c.WorkflowService().StartWorkflowExecution(e.ctx(), &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: "default", WorkflowId: id, WorkflowType: &commonpb.WorkflowType{Name: "RawWorkflow"},
+		TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}, RequestId: id,
+		UserMetadata: &sdkpb.UserMetadata{Summary: &commonpb.Payload{Data: []byte(`"sum"`)}, Details: &commonpb.Payload{Data: []byte(`"det"`)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.GetWorkflow(e.ctx(), id, resp.RunId).Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	first := e.history(id, resp.RunId)[0]
+	a := first.GetWorkflowExecutionStartedEventAttributes()
+	if a.WorkflowExecutionTimeout != nil || a.WorkflowRunTimeout != nil {
+		t.Fatalf("unset timeouts written: execution %v run %v", a.WorkflowExecutionTimeout, a.WorkflowRunTimeout)
+	}
+	if a.WorkflowTaskTimeout.AsDuration() != 10*time.Second || a.FirstWorkflowTaskBackoff == nil || a.FirstWorkflowTaskBackoff.AsDuration() != 0 {
+		t.Fatalf("task timeout %v, first task backoff %v", a.WorkflowTaskTimeout, a.FirstWorkflowTaskBackoff)
+	}
+	if string(first.UserMetadata.GetSummary().GetData()) != `"sum"` || string(first.UserMetadata.GetDetails().GetData()) != `"det"` {
+		t.Fatalf("user metadata %v", first.UserMetadata)
+	}
+	d, err := e.c.DescribeWorkflowExecution(e.ctx(), id, resp.RunId)
+	if err != nil || string(d.ExecutionConfig.GetUserMetadata().GetSummary().GetData()) != `"sum"` {
+		t.Fatalf("describe user metadata %v, %v", d.GetExecutionConfig(), err)
+	}
+
+	// A run timeout only: the execution timeout stays absent.
+	opts := e.opts("run-timeout-only")
+	opts.WorkflowRunTimeout = time.Minute
+	run, err := e.c.ExecuteWorkflow(e.ctx(), opts, FidelityContinueOnceWorkflow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstRunID := run.GetRunID() // Get follows the chain and moves GetRunID on
+	var n int
+	if err := run.Get(e.ctx(), &n); err != nil || n != 1 {
+		t.Fatalf("result %d, %v", n, err)
+	}
+	evs := e.history(run.GetID(), firstRunID)
+	a = evs[0].GetWorkflowExecutionStartedEventAttributes()
+	if a.OriginalExecutionRunId != firstRunID || a.FirstExecutionRunId != firstRunID {
+		t.Fatalf("first run: original %s first %s, want %s", a.OriginalExecutionRunId, a.FirstExecutionRunId, firstRunID)
+	}
+	if a.WorkflowRunTimeout.AsDuration() != time.Minute || a.FirstWorkflowTaskBackoff == nil {
+		t.Fatalf("first run started %v", a)
+	}
+	next := evs[len(evs)-1].GetWorkflowExecutionContinuedAsNewEventAttributes().NewExecutionRunId
+	b := e.history(run.GetID(), next)[0].GetWorkflowExecutionStartedEventAttributes()
+	if b.OriginalExecutionRunId != next || b.FirstExecutionRunId != firstRunID || b.ContinuedExecutionRunId != firstRunID {
+		t.Fatalf("continued run: original %s first %s continued %s; run ids %s -> %s", b.OriginalExecutionRunId, b.FirstExecutionRunId, b.ContinuedExecutionRunId, firstRunID, next)
+	}
+	if b.WorkflowRunTimeout.AsDuration() != time.Minute || b.WorkflowExecutionTimeout.AsDuration() != 0 {
+		t.Fatalf("continued run timeouts: execution %v run %v", b.WorkflowExecutionTimeout, b.WorkflowRunTimeout)
+	}
+}
+
+// Cancelling a workflow that has already closed succeeds and does
+// nothing, as in Temporal (current run or a named closed run); a run id
+// that never existed is still NotFound.
+func TestFidelityCancelClosedWorkflow(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(FidelityHelloWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("cancel-closed"), FidelityHelloWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.history(run.GetID(), run.GetRunID()))
+	for _, runID := range []string{"", run.GetRunID()} {
+		if err := e.c.CancelWorkflow(e.ctx(), run.GetID(), runID); err != nil {
+			t.Fatalf("cancel closed (run %q): %v", runID, err)
+		}
+	}
+	if n := len(e.history(run.GetID(), run.GetRunID())); n != before {
+		t.Fatalf("history grew %d -> %d", before, n)
+	}
+	var nf *serviceerror.NotFound
+	if err := e.c.CancelWorkflow(e.ctx(), run.GetID(), "8e7c0c58-5c43-4d1a-9ad7-1f2e6c3b4a5d"); !errors.As(err, &nf) {
+		t.Fatalf("cancel of an unknown run: %v", err)
+	}
+}
+
+var _ = client.StartWorkflowOptions{}
