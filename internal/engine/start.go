@@ -6,10 +6,10 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
-	sdkpb "go.temporal.io/api/sdk/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -23,14 +23,14 @@ import (
 // StartWorkflowExecution, SignalWithStart, update-with-start and
 // StartChildWorkflowExecution alike.
 type StartParams struct {
-	Namespace      string
-	WorkflowID     string
-	WorkflowType   *commonpb.WorkflowType
-	TaskQueue      string
-	Input          *commonpb.Payloads
-	ExecTimeout    time.Duration
-	RunTimeout     time.Duration
-	TaskTimeout    time.Duration
+	Namespace    string
+	WorkflowID   string
+	WorkflowType *commonpb.WorkflowType
+	TaskQueue    string
+	Input        *commonpb.Payloads
+	ExecTimeout  time.Duration
+	RunTimeout   time.Duration
+	TaskTimeout  time.Duration
 	// ExecTimeoutSet / RunTimeoutSet: the request carried the field (even
 	// as 0s). Temporal copies the execution timeout as given and writes
 	// the run timeout only when it differs from the request's, so an unset
@@ -38,7 +38,7 @@ type StartParams struct {
 	ExecTimeoutSet bool
 	RunTimeoutSet  bool
 	// UserMetadata (static summary and details) goes on the started event.
-	UserMetadata *sdkpb.UserMetadata
+	UserMetadata   *sdkpb.UserMetadata
 	Identity       string
 	RequestID      string
 	ReusePolicy    enumspb.WorkflowIdReusePolicy
