@@ -148,7 +148,9 @@ func (e *Engine) loadOldRun(ctx context.Context, ns, id, runID string) (*executi
 	if err != nil {
 		return nil, serviceerror.NewUnavailable(err.Error())
 	}
-	return execution.Load(rec, events), nil
+	st := execution.Load(rec, events)
+	st.SetLimits(e.limits)
+	return st, nil
 }
 
 // Describe returns DescribeWorkflowExecution's answer.

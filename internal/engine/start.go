@@ -124,6 +124,7 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	}
 	runID := newRunID()
 	st := execution.New(p.Namespace, p.WorkflowID, runID)
+	st.SetLimits(e.limits)
 	st.RecordStartWithMetadata(now, e.startAttrs(now, runID, p), p.RequestID, p.UserMetadata)
 	st.ScheduleFirstTask(now)
 	w.cur = st
@@ -285,6 +286,7 @@ func (e *Engine) startLockedWith(w *workflow, p *StartParams, first func(*execut
 	}
 	runID := newRunID()
 	st := execution.New(p.Namespace, p.WorkflowID, runID)
+	st.SetLimits(e.limits)
 	st.RecordStartWithMetadata(now, e.startAttrs(now, runID, p), p.RequestID, p.UserMetadata)
 	if err := first(st); err != nil {
 		return nil, false, err

@@ -30,6 +30,7 @@ type State struct {
 	// StartMetadata is the user metadata (static summary, details) of the
 	// started event.
 	StartMetadata *sdkpb.UserMetadata
+	lim           *Limits // nil: DefaultLimits
 
 	Start         *historypb.WorkflowExecutionStartedEventAttributes
 	StartTime     time.Time

@@ -5,17 +5,21 @@ package gosdk
 // fields, DescribeWorkflowExecution and the like.
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
@@ -337,6 +341,113 @@ func TestFidelityCancelClosedWorkflow(t *testing.T) {
 	var nf *serviceerror.NotFound
 	if err := e.c.CancelWorkflow(e.ctx(), run.GetID(), "8e7c0c58-5c43-4d1a-9ad7-1f2e6c3b4a5d"); !errors.As(err, &nf) {
 		t.Fatalf("cancel of an unknown run: %v", err)
+	}
+}
+
+// FidelityLoopWorkflow sleeps in a loop until the server suggests
+// continue-as-new (then returns the iteration) or forever (stopAtSuggest
+// false).
+func FidelityLoopWorkflow(ctx workflow.Context, stopAtSuggest bool) (int, error) {
+	for i := 0; ; i++ {
+		if stopAtSuggest && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return i, nil
+		}
+		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// The history limits are settable the way test suites set them on a dev
+// server: `sundial start --dynamic-config-value limit.historyCount.…=N`.
+func TestFidelityHistoryLimitFlags(t *testing.T) {
+	bin := binBuild(t, t.TempDir())
+	cmd := exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", "0", "--memory", "--log-level", "warn",
+		"--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=20",
+		"--dynamic-config-value", "limit.historyCount.error=60",
+		"--dynamic-config-value", "system.enableEagerWorkflowStart=true")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	var hostPort string
+	select {
+	case hostPort = <-addr:
+	case <-time.After(15 * time.Second):
+		t.Fatal("server not ready")
+	}
+	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tq := "limits-" + uuid.NewString()[:8]
+	w := worker.New(c, tq, worker.Options{})
+	w.RegisterWorkflow(FidelityLoopWorkflow)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq}, FidelityLoopWorkflow, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var iter int
+	if err := run.Get(ctx, &iter); err != nil {
+		t.Fatal(err)
+	}
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var evs []*historypb.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	// Suggested on the first task started after event 20.
+	var suggestedAt int64
+	for _, ev := range evs {
+		if a := ev.GetWorkflowTaskStartedEventAttributes(); a != nil && a.SuggestContinueAsNew {
+			suggestedAt = ev.EventId
+			break
+		}
+	}
+	if suggestedAt <= 20 || suggestedAt > 26 || len(evs) > 30 {
+		t.Fatalf("continue-as-new suggested at event %d (history %d events, %d iterations)", suggestedAt, len(evs), iter)
+	}
+
+	run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq}, FidelityLoopWorkflow, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *temporal.TerminatedError
+	if err := run.Get(ctx, nil); !errors.As(err, &te) {
+		t.Fatalf("over the count limit: %v", err)
+	}
+	it = c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	ev, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := ev.GetWorkflowExecutionTerminatedEventAttributes(); a.GetReason() != "Workflow history count exceeds limit." || ev.EventId < 60 || ev.EventId > 70 {
+		t.Fatalf("terminated at event %d: %v", ev.EventId, a)
 	}
 }
 
