@@ -38,7 +38,11 @@ type StartParams struct {
 	ExecTimeoutSet bool
 	RunTimeoutSet  bool
 	// UserMetadata (static summary and details) goes on the started event.
-	UserMetadata   *sdkpb.UserMetadata
+	UserMetadata *sdkpb.UserMetadata
+	// Eager: the starter asked for the first workflow task in the reply
+	// (request_eager_execution). Granted unless the first task is delayed
+	// (start delay, cron), as in Temporal.
+	Eager          bool
 	Identity       string
 	RequestID      string
 	ReusePolicy    enumspb.WorkflowIdReusePolicy
@@ -70,6 +74,9 @@ type StartResult struct {
 	RunID   string
 	Started bool // false when an existing run was returned
 	Status  enumspb.WorkflowExecutionStatus
+	// EagerTask is the run's first workflow task, started for the caller
+	// (StartParams.Eager); nil when eager start was not possible.
+	EagerTask *workflowservice.PollWorkflowTaskQueueResponse
 }
 
 // StartWorkflow starts a new run, applying ID reuse and conflict policies
@@ -81,7 +88,43 @@ func (e *Engine) StartWorkflow(ctx context.Context, p *StartParams) (*StartResul
 		res = r
 		return err
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	if res.EagerTask != nil {
+		// The task's history is read once its start is durable, as for a poll.
+		if err := e.attachHistory(ctx, p.Namespace, res.RunID, res.EagerTask, false); err != nil {
+			res.EagerTask = nil // the task stays started and times out into a normal one
+		}
+	}
+	return res, nil
+}
+
+// eagerTask starts the run's first workflow task for the starter (eager
+// workflow start) and takes it out of the tasks to dispatch. Nil when the
+// run has no schedulable first task (it is delayed).
+func (e *Engine) eagerTask(st *execution.State, p *StartParams) *workflowservice.PollWorkflowTaskQueueResponse {
+	w := st.WFT
+	if w == nil || w.StartedEventID != 0 {
+		return nil
+	}
+	msgs, err := st.StartWorkflowTask(e.now(), w.ScheduledEventID, p.RequestID, p.Identity)
+	if err != nil {
+		return nil
+	}
+	st.DropTask(execution.WorkflowTaskKind, w.ScheduledEventID)
+	return workflowTaskResponse(st, msgs)
+}
+
+// eagerRetry answers a retried eager start (same request id) the way
+// Temporal does: with the first task again if it is still the started
+// first attempt, else without a task.
+func eagerRetry(st *execution.State) *workflowservice.PollWorkflowTaskQueueResponse {
+	w := st.WFT
+	if w == nil || w.StartedEventID != 3 || w.Attempt > 1 || !st.Running() {
+		return nil
+	}
+	return workflowTaskResponse(st, nil)
 }
 
 // startLocked starts a run on a locked workflow. started reports whether a
@@ -90,7 +133,11 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	now := e.now()
 	if cur := w.cur; cur != nil {
 		if p.RequestID != "" && cur.StartRequestID == p.RequestID {
-			return &StartResult{RunID: cur.RunID, Started: true, Status: cur.Status}, false, nil
+			r := &StartResult{RunID: cur.RunID, Started: true, Status: cur.Status}
+			if p.Eager {
+				r.EagerTask = eagerRetry(cur)
+			}
+			return r, false, nil
 		}
 		if cur.Running() {
 			conflict := p.ConflictPolicy
@@ -125,10 +172,17 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	runID := newRunID()
 	st := execution.New(p.Namespace, p.WorkflowID, runID)
 	st.SetLimits(e.limits)
-	st.RecordStartWithMetadata(now, e.startAttrs(now, runID, p), p.RequestID, p.UserMetadata)
+	attrs := e.startAttrs(now, runID, p)
+	eager := p.Eager && attrs.FirstWorkflowTaskBackoff.AsDuration() <= 0
+	attrs.EagerExecutionAccepted = eager
+	st.RecordStartWithMetadata(now, attrs, p.RequestID, p.UserMetadata)
 	st.ScheduleFirstTask(now)
 	w.cur = st
-	return &StartResult{RunID: runID, Started: true, Status: st.Status}, true, nil
+	r := &StartResult{RunID: runID, Started: true, Status: st.Status}
+	if eager {
+		r.EagerTask = e.eagerTask(st, p)
+	}
+	return r, true, nil
 }
 
 // persistReplaced writes the current run's pending changes (used when a run

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -448,6 +450,112 @@ func TestFidelityHistoryLimitFlags(t *testing.T) {
 	}
 	if a := ev.GetWorkflowExecutionTerminatedEventAttributes(); a.GetReason() != "Workflow history count exceeds limit." || ev.EventId < 60 || ev.EventId > 70 {
 		t.Fatalf("terminated at event %d: %v", ev.EventId, a)
+	}
+}
+
+// Eager workflow start: a start with request_eager_execution gets the
+// first workflow task in its reply (the Go SDK runs it on the worker of
+// the same client), as in Temporal: WorkflowTaskStarted is written with
+// the start, by the starter's identity, and the started event says
+// eagerExecutionAccepted. A start delay declines it.
+func TestFidelityEagerWorkflowStart(t *testing.T) {
+	e := newEnv(t)
+	var eager atomic.Int32
+	detect := func(ctx context.Context, method string, req, reply interface{}, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if r, ok := reply.(*workflowservice.StartWorkflowExecutionResponse); ok && err == nil && r.EagerWorkflowTask != nil {
+			eager.Add(1)
+		}
+		return err
+	}
+	c, err := client.Dial(client.Options{HostPort: e.srv.Addr(), Logger: quietLogger{}, Identity: "eager-starter",
+		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(detect)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := worker.New(c, e.tq, worker.Options{})
+	w.RegisterWorkflow(FidelityHelloWorkflow)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	opts := e.opts("eager-start")
+	opts.EnableEagerStart = true
+	opts.WorkflowTaskTimeout = time.Hour // a task lost between server and worker would hang the test
+	run, err := c.ExecuteWorkflow(e.ctx(), opts, FidelityHelloWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := run.Get(e.ctx(), &got); err != nil || got != "done" {
+		t.Fatalf("result %q, %v", got, err)
+	}
+	if eager.Load() != 1 {
+		t.Fatalf("%d eager tasks returned", eager.Load())
+	}
+	evs := e.history(run.GetID(), run.GetRunID())
+	want := []enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED}
+	if fmt.Sprint(types(evs)) != fmt.Sprint(want) {
+		t.Fatalf("history %v", types(evs))
+	}
+	if !evs[0].GetWorkflowExecutionStartedEventAttributes().EagerExecutionAccepted {
+		t.Fatal("eagerExecutionAccepted not set")
+	}
+	if st := evs[2]; st.GetWorkflowTaskStartedEventAttributes().Identity != "eager-starter" || st.EventTime.AsTime().Sub(evs[0].EventTime.AsTime()) > time.Second {
+		t.Fatalf("task started %v (started event at %v)", st, evs[0].EventTime.AsTime())
+	}
+
+	// With a start delay the task cannot run now: no eager task, and the
+	// workflow still runs through the normal queue after the delay.
+	opts = e.opts("eager-delayed")
+	opts.EnableEagerStart = true
+	opts.StartDelay = 200 * time.Millisecond
+	run, err = c.ExecuteWorkflow(e.ctx(), opts, FidelityHelloWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if eager.Load() != 1 {
+		t.Fatalf("delayed start got an eager task")
+	}
+	if a := e.history(run.GetID(), run.GetRunID())[0].GetWorkflowExecutionStartedEventAttributes(); a.EagerExecutionAccepted || a.FirstWorkflowTaskBackoff.AsDuration() != 200*time.Millisecond {
+		t.Fatalf("delayed start %v", a)
+	}
+}
+
+// A retried eager start (same request id) gets the same first task again
+// while it is the started first attempt, as in Temporal.
+func TestFidelityEagerStartRetried(t *testing.T) {
+	e := newEnv(t)
+	id := "eager-retry-" + e.tq
+	req := &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: "default", WorkflowId: id, WorkflowType: &commonpb.WorkflowType{Name: "RawWorkflow"},
+		TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}, RequestId: uuid.NewString(), RequestEagerExecution: true, Identity: "raw-starter",
+	}
+	first, err := e.c.WorkflowService().StartWorkflowExecution(e.ctx(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := first.EagerWorkflowTask
+	if task == nil || task.StartedEventId != 3 || task.Attempt != 1 || len(task.History.GetEvents()) != 3 || task.WorkflowExecution.GetRunId() != first.RunId {
+		t.Fatalf("eager task %v", task)
+	}
+	again, err := e.c.WorkflowService().StartWorkflowExecution(e.ctx(), req)
+	if err != nil || again.RunId != first.RunId || again.EagerWorkflowTask == nil || again.EagerWorkflowTask.StartedEventId != 3 {
+		t.Fatalf("retried start %v, %v", again, err)
+	}
+	if _, err := e.c.WorkflowService().RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		TaskToken: again.EagerWorkflowTask.TaskToken, Identity: "raw-starter", Commands: []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_CompleteWorkflowExecutionCommandAttributes{CompleteWorkflowExecutionCommandAttributes: &commandpb.CompleteWorkflowExecutionCommandAttributes{}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.GetWorkflow(e.ctx(), id, first.RunId).Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
 	}
 }
 
