@@ -157,13 +157,7 @@ func (e *Engine) loadOldRun(ctx context.Context, ns, id, runID string) (*executi
 func (e *Engine) Describe(ctx context.Context, ns string, ex *commonpb.WorkflowExecution) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	var resp *workflowservice.DescribeWorkflowExecutionResponse
 	err := e.view(ctx, ns, ex.GetWorkflowId(), ex.GetRunId(), func(st *execution.State) error {
-		resp = &workflowservice.DescribeWorkflowExecutionResponse{
-			ExecutionConfig:       st.Config(),
-			WorkflowExecutionInfo: st.Info(),
-			PendingActivities:     st.PendingActivities(),
-			PendingChildren:       st.PendingChildren(),
-			PendingWorkflowTask:   st.PendingWorkflowTask(),
-		}
+		resp = st.Describe(e.now())
 		return nil
 	})
 	return resp, err

@@ -199,6 +199,7 @@ func (s *State) FailActivity(now time.Time, scheduledID int64, attempt int32, f 
 	}
 	if details != nil {
 		act.HeartbeatDetails = details
+		act.LastHeartbeat = now // as Temporal records a failure's last heartbeat details
 	}
 	if s.retryActivity(now, act, f) {
 		return nil
@@ -274,7 +275,7 @@ func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure
 	act.Started = false
 	act.StartedTime = time.Time{}
 	act.StartedRequestID = ""
-	act.LastHeartbeat = time.Time{}
+	act.LastAttemptCompleteTime = now
 	act.LastFailure = f
 	act.NextAttemptTime = now.Add(delay)
 	if delay <= 0 {

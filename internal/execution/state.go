@@ -17,6 +17,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	updatepb "go.temporal.io/api/update/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -31,6 +32,9 @@ type State struct {
 	// started event.
 	StartMetadata *sdkpb.UserMetadata
 	lim           *Limits // nil: DefaultLimits
+	// resetPoints are the run's auto-reset points (Describe's
+	// AutoResetPoints), derived from WorkflowTaskCompleted events.
+	resetPoints []*workflowpb.ResetPointInfo
 
 	Start         *historypb.WorkflowExecutionStartedEventAttributes
 	StartTime     time.Time
@@ -127,6 +131,8 @@ type Activity struct {
 	// StartedEventID is set once an ActivityTaskStarted event was written
 	// (they are written lazily, just before the activity closes).
 	StartedEventID int64
+	// LastAttemptCompleteTime is when the last failed attempt ended.
+	LastAttemptCompleteTime time.Time
 }
 
 // Timer is one pending user timer.

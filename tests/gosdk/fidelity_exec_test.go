@@ -559,4 +559,119 @@ func TestFidelityEagerStartRetried(t *testing.T) {
 	}
 }
 
+var fidelityFailures atomic.Int32
+
+func FidelityFailOnceActivity(ctx context.Context) error {
+	if fidelityFailures.Add(1) == 1 {
+		return temporal.NewApplicationError("first attempt fails", "Flaky")
+	}
+	return nil
+}
+
+func FidelityBlockedChild(ctx workflow.Context) error {
+	workflow.GetSignalChannel(ctx, "go").Receive(ctx, nil)
+	return nil
+}
+
+// FidelityDescribedParent has a child and an activity in a long retry
+// backoff pending when the test describes it.
+func FidelityDescribedParent(ctx workflow.Context) error {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "-child"})
+	child := workflow.ExecuteChildWorkflow(cctx, FidelityBlockedChild)
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second, HeartbeatTimeout: 5 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Minute, MaximumAttempts: 3},
+	})
+	if err := workflow.ExecuteActivity(actx, FidelityFailOnceActivity).Get(ctx, nil); err != nil {
+		return err
+	}
+	return child.Get(ctx, nil)
+}
+
+// DescribeWorkflowExecution fills what Temporal fills: root execution
+// (itself for a top-level run, the top of the tree for a child), extended
+// info, auto-reset points, the pending activity's retry state and
+// options, pending children and the pending workflow task.
+func TestFidelityDescribeFields(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(FidelityDescribedParent)
+		w.RegisterWorkflow(FidelityBlockedChild)
+		w.RegisterActivity(FidelityFailOnceActivity)
+	})
+	opts := e.opts("describe")
+	opts.WorkflowExecutionTimeout = time.Hour
+	opts.WorkflowRunTimeout = 30 * time.Minute
+	run, err := e.c.ExecuteWorkflow(e.ctx(), opts, FidelityDescribedParent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *workflowservice.DescribeWorkflowExecutionResponse
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		d, err = e.c.DescribeWorkflowExecution(e.ctx(), run.GetID(), run.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.PendingActivities) == 1 && d.PendingActivities[0].Attempt == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, ev := range e.history(run.GetID(), run.GetRunID()) {
+				t.Logf("%d %v %v", ev.EventId, ev.EventType, ev.Attributes)
+			}
+			t.Fatalf("activity never reached its retry backoff: %v", d.PendingActivities)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	info := d.WorkflowExecutionInfo
+	if info.RootExecution.GetWorkflowId() != run.GetID() || info.RootExecution.GetRunId() != run.GetRunID() {
+		t.Fatalf("root execution %v", info.RootExecution)
+	}
+	if rp := info.AutoResetPoints.GetPoints(); len(rp) != 1 || rp[0].FirstWorkflowTaskCompletedId != 4 || rp[0].RunId != run.GetRunID() || !rp[0].Resettable {
+		t.Fatalf("auto reset points %v", info.AutoResetPoints)
+	}
+	ext := d.WorkflowExtendedInfo
+	start := info.StartTime.AsTime()
+	if ext == nil || !ext.OriginalStartTime.AsTime().Equal(start) || !ext.ExecutionExpirationTime.AsTime().Equal(start.Add(time.Hour)) ||
+		!ext.RunExpirationTime.AsTime().Equal(start.Add(30*time.Minute)) || ext.CancelRequested {
+		t.Fatalf("extended info %v (start %v)", ext, start)
+	}
+	a := d.PendingActivities[0]
+	if a.State != enumspb.PENDING_ACTIVITY_STATE_SCHEDULED || a.LastAttemptCompleteTime == nil || a.NextAttemptScheduleTime == nil ||
+		a.CurrentRetryInterval.AsDuration() != 10*time.Minute || a.LastFailure.GetMessage() != "first attempt fails" || a.MaximumAttempts != 3 ||
+		!a.ScheduledTime.AsTime().Equal(a.NextAttemptScheduleTime.AsTime()) || a.LastWorkerIdentity == "" {
+		t.Fatalf("pending activity %v", a)
+	}
+	if o := a.ActivityOptions; o.GetStartToCloseTimeout().AsDuration() != 10*time.Second || o.GetHeartbeatTimeout().AsDuration() != 5*time.Second ||
+		o.GetRetryPolicy().GetInitialInterval().AsDuration() != 10*time.Minute || o.GetTaskQueue().GetName() != e.tq {
+		t.Fatalf("activity options %v", o)
+	}
+	if len(d.PendingChildren) != 1 || d.PendingChildren[0].WorkflowId != run.GetID()+"-child" || d.PendingChildren[0].RunId == "" {
+		t.Fatalf("pending children %v", d.PendingChildren)
+	}
+	child, err := e.c.DescribeWorkflowExecution(e.ctx(), run.GetID()+"-child", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := child.WorkflowExecutionInfo.RootExecution; r.GetWorkflowId() != run.GetID() || r.GetRunId() != run.GetRunID() {
+		t.Fatalf("child root execution %v", r)
+	}
+	if p := child.WorkflowExecutionInfo.ParentExecution; p.GetWorkflowId() != run.GetID() {
+		t.Fatalf("child parent %v", p)
+	}
+
+	// Cancel request and the pending workflow task it schedules.
+	if err := e.c.CancelWorkflow(e.ctx(), run.GetID(), run.GetRunID()); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.c.DescribeWorkflowExecution(e.ctx(), run.GetID(), run.GetRunID())
+	if err != nil || !d.WorkflowExtendedInfo.GetCancelRequested() {
+		t.Fatalf("cancel requested not shown: %v %v", d.GetWorkflowExtendedInfo(), err)
+	}
+}
+
 var _ = client.StartWorkflowOptions{}
