@@ -287,11 +287,14 @@ func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComman
 	if a.WorkflowRunTimeout.AsDuration() > 0 {
 		attrs.WorkflowRunTimeout = a.WorkflowRunTimeout
 	}
-	// Temporal always writes the new run's run timeout (0s when none).
-	attrs.WorkflowRunTimeout = durationpb.New(attrs.WorkflowRunTimeout.AsDuration())
 	if a.WorkflowTaskTimeout.AsDuration() > 0 {
 		attrs.WorkflowTaskTimeout = a.WorkflowTaskTimeout
 	}
+	// As Temporal: the run timeout is always written (0s when none) and
+	// bounded by the chain's execution timeout, the task timeout by both.
+	run := OverrideRunTimeout(attrs.WorkflowRunTimeout.AsDuration(), attrs.WorkflowExecutionTimeout.AsDuration())
+	attrs.WorkflowRunTimeout = durationpb.New(run)
+	attrs.WorkflowTaskTimeout = durationpb.New(OverrideTaskTimeout(attrs.WorkflowTaskTimeout.AsDuration(), run))
 	if a.RetryPolicy != nil {
 		attrs.RetryPolicy = a.RetryPolicy
 	}
@@ -322,6 +325,32 @@ func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComman
 	s.onClosed(false)
 }
 
+// OverrideRunTimeout is Temporal's run timeout for a new run: the run
+// timeout, or the execution timeout when that is shorter or the only one.
+func OverrideRunTimeout(run, exec time.Duration) time.Duration {
+	switch {
+	case exec <= 0:
+		return run
+	case run <= 0:
+		return exec
+	}
+	return min(run, exec)
+}
+
+// OverrideTaskTimeout is Temporal's workflow task timeout for a new run:
+// the default when unset, at most MaxWorkflowTaskTimeout and the run
+// timeout.
+func OverrideTaskTimeout(task, run time.Duration) time.Duration {
+	if task <= 0 {
+		task = DefaultWorkflowTaskTimeout
+	}
+	task = min(task, MaxWorkflowTaskTimeout)
+	if run > 0 {
+		task = min(task, run)
+	}
+	return task
+}
+
 func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes) {
 	s := c.s
 	ns := a.Namespace
@@ -336,14 +365,13 @@ func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttri
 	if policy == enumspb.PARENT_CLOSE_POLICY_UNSPECIFIED {
 		policy = enumspb.PARENT_CLOSE_POLICY_TERMINATE // Temporal's default
 	}
-	wtt := a.WorkflowTaskTimeout
-	if wtt.AsDuration() <= 0 {
-		wtt = durationpb.New(DefaultWorkflowTaskTimeout)
-	}
+	run := OverrideRunTimeout(a.WorkflowRunTimeout.AsDuration(), a.WorkflowExecutionTimeout.AsDuration())
+	wrt := durationpb.New(run)
+	wtt := durationpb.New(OverrideTaskTimeout(a.WorkflowTaskTimeout.AsDuration(), run))
 	ev := c.add(func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes{StartChildWorkflowExecutionInitiatedEventAttributes: &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{
 			Namespace: ns, WorkflowId: a.WorkflowId, WorkflowType: a.WorkflowType, TaskQueue: tq, Input: a.Input,
-			WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout, WorkflowTaskTimeout: wtt,
+			WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: wrt, WorkflowTaskTimeout: wtt,
 			ParentClosePolicy: policy, Control: a.Control, WorkflowTaskCompletedEventId: c.wftCompleted,
 			WorkflowIdReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, CronSchedule: a.CronSchedule,
 			Header: a.Header, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Priority: a.Priority,
