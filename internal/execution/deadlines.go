@@ -120,7 +120,7 @@ func (s *State) Tick(now time.Time, newRunID NewRunID) {
 		if w.StartedEventID != 0 && !now.Before(w.StartedTime.Add(w.Timeout)) {
 			s.timeoutWorkflowTask(now)
 		} else if w.StartedEventID == 0 && w.Sticky && !now.Before(w.ScheduledTime.Add(s.stickyTimeout())) {
-			s.stickyTimedOut()
+			s.stickyScheduleToStartTimeout(now)
 		}
 	}
 	var due []*Timer

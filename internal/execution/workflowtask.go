@@ -228,6 +228,26 @@ func (s *State) afterWFTFailure(now time.Time) {
 	s.scheduleWFT(now)
 }
 
+// stickyScheduleToStartTimeout handles a sticky workflow task no sticky
+// poller took in time. As in Temporal a task recorded in history times out
+// (WorkflowTaskTimedOut, SCHEDULE_TO_START, no attempt added) and a new one
+// is scheduled on the normal queue. A task whose events are still held back
+// (speculative or transient) is only moved to the normal queue.
+func (s *State) stickyScheduleToStartTimeout(now time.Time) {
+	w := s.WFT
+	if w.Speculative || w.Transient {
+		s.stickyTimedOut()
+		return
+	}
+	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
+			ScheduledEventId: w.ScheduledEventID,
+			TimeoutType:      enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START,
+		}}
+	})
+	s.afterWFTFailure(now)
+}
+
 // StickyTimedOut moves a sticky workflow task that no sticky poller took in
 // time back to the normal queue. No event is written: the task itself is
 // unchanged, only where it is dispatched.

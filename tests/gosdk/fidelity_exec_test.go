@@ -674,4 +674,51 @@ func TestFidelityDescribeFields(t *testing.T) {
 	}
 }
 
+// A sticky workflow task no sticky poller takes within the sticky
+// schedule-to-start timeout times out in history (WorkflowTaskTimedOut,
+// ScheduleToStart, attempt unchanged) and a new task is scheduled on the
+// normal queue, as in Temporal.
+func TestFidelityStickyScheduleToStartTimeout(t *testing.T) {
+	e := newEnv(t)
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("sticky-timeout"), "RawWorkflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := e.c.WorkflowService()
+	task := e.rawPoll(t)
+	if _, err := svc.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		TaskToken: task.TaskToken, Identity: "raw-worker",
+		StickyAttributes: &taskqueuepb.StickyExecutionAttributes{WorkerTaskQueue: &taskqueuepb.TaskQueue{Name: "dead-sticky-" + e.tq, Kind: enumspb.TASK_QUEUE_KIND_STICKY},
+			ScheduleToStartTimeout: durationpb.New(500 * time.Millisecond)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), run.GetID(), run.GetRunID(), "wake", nil); err != nil {
+		t.Fatal(err)
+	}
+	task = e.rawPoll(t) // from the normal queue, after the sticky timeout
+	if _, err := svc.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		TaskToken: task.TaskToken, Identity: "raw-worker", Commands: []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_CompleteWorkflowExecutionCommandAttributes{CompleteWorkflowExecutionCommandAttributes: &commandpb.CompleteWorkflowExecutionCommandAttributes{}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.history(run.GetID(), run.GetRunID())
+	want := []enumspb.EventType{
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+	}
+	if fmt.Sprint(types(evs)) != fmt.Sprint(want) {
+		t.Fatalf("history %v\nwant    %v", types(evs), want)
+	}
+	if to := evs[6].GetWorkflowTaskTimedOutEventAttributes(); to.TimeoutType != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START || to.ScheduledEventId != 6 || to.StartedEventId != 0 {
+		t.Fatalf("timed out %v", to)
+	}
+	if s := evs[7].GetWorkflowTaskScheduledEventAttributes(); s.TaskQueue.GetKind() != enumspb.TASK_QUEUE_KIND_NORMAL || s.Attempt != 1 {
+		t.Fatalf("rescheduled %v", s)
+	}
+}
+
 var _ = client.StartWorkflowOptions{}
