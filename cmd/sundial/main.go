@@ -1,6 +1,7 @@
 // Command sundial runs the Sundial server.
 //
 //	sundial start [--ip 127.0.0.1] [--port 7233] [--data-dir ./sundial-data] [--memory]
+//	              [--dynamic-config-value limit.historyCount.error=100 ...]
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,8 +39,18 @@ func main() {
 	memory := fs.Bool("memory", false, "keep everything in memory (nothing survives a restart)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this address (e.g. 127.0.0.1:6060)")
-	fs.Usage = usage
+	var dynamic multiFlag
+	fs.Var(&dynamic, "dynamic-config-value", "KEY=VALUE, as for `temporal server start-dev` (repeatable); honoured: limit.historyCount.{warn,error,suggestContinueAsNew} and limit.historySize.{warn,error,suggestContinueAsNew}, other keys are ignored")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: sundial start [flags]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	_ = fs.Parse(os.Args[2:])
+	limits, ignored, err := server.ParseDynamicConfig(dynamic)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sundial: %v\n", err)
+		os.Exit(2)
+	}
 
 	// The garbage collector was a fifth of the server's CPU under load at
 	// Go's default GOGC=100. 200 cut server CPU per workflow by ~8% (300:
@@ -59,12 +71,16 @@ func main() {
 	if *pprofAddr != "" {
 		go func() { log.Error("pprof server stopped", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
+	for _, k := range ignored {
+		log.Warn("dynamic config key not used by sundial; ignored", "key", k)
+	}
 	began := time.Now()
 	srv, err := server.Start(server.Config{
 		Addr:     net.JoinHostPort(*ip, strconv.Itoa(*port)),
 		DataDir:  *dataDir,
 		InMemory: *memory,
 		Logger:   log,
+		Limits:   limits,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sundial: %v\n", err)
@@ -83,3 +99,9 @@ func main() {
 	srv.Stop()
 	fmt.Println("sundial: stopped")
 }
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -86,9 +86,9 @@ func (e *Engine) doAction(a pendingAction) error {
 		c := a.External.Cancel
 		exec := c.WorkflowExecution
 		err := e.mutate(ctx, c.Namespace, exec.GetWorkflowId(), func(w *workflow) error {
-			st, err := openRun(w, exec.GetRunId())
-			if err != nil {
-				return err
+			st, err := e.cancelTarget(ctx, w, exec.GetRunId())
+			if err != nil || st == nil {
+				return err // a closed target counts as canceled, as in Temporal
 			}
 			return stateErr(st.RequestCancel(e.now(), c.Reason, "", &commonpb.WorkflowExecution{WorkflowId: src.WorkflowID, RunId: src.RunID}, a.InitiatedEventID))
 		})
@@ -133,6 +133,7 @@ func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *exe
 	p := &StartParams{
 		Namespace: a.Namespace, WorkflowID: a.WorkflowId, WorkflowType: a.WorkflowType, TaskQueue: a.TaskQueue.GetName(),
 		Input: a.Input, ExecTimeout: a.WorkflowExecutionTimeout.AsDuration(), RunTimeout: a.WorkflowRunTimeout.AsDuration(),
+		ExecTimeoutSet: a.WorkflowExecutionTimeout != nil, RunTimeoutSet: true, UserMetadata: c.UserMetadata,
 		TaskTimeout: a.WorkflowTaskTimeout.AsDuration(), RequestID: fmt.Sprintf("%s:%d", parent.RunID, c.InitiatedEventID),
 		ReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, Memo: a.Memo, Search: a.SearchAttributes, CronSchedule: a.CronSchedule,
 		Header: a.Header, Priority: a.Priority,

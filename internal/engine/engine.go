@@ -35,6 +35,8 @@ type Engine struct {
 	match *matching.Matcher
 	log   *slog.Logger
 	now   func() time.Time
+	// limits are the history limits given to every run (nil: defaults).
+	limits *execution.Limits
 
 	mu        sync.Mutex
 	workflows map[wfKey]*workflow
@@ -79,6 +81,8 @@ type workflow struct {
 // Options configure an Engine.
 type Options struct {
 	Logger *slog.Logger
+	// Limits are the history limits of every run (nil: Temporal's defaults).
+	Limits *execution.Limits
 }
 
 // New builds an engine over an open store and recovers every open run.
@@ -96,6 +100,7 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		namespaces: map[string]*store.Namespace{},
 		queries:    newQueryRegistry(),
 		stop:       make(chan struct{}),
+		limits:     opts.Limits,
 	}
 	e.durCond = sync.NewCond(&e.durMu)
 	e.timers = newTimerQueue(e.fire)
@@ -204,7 +209,9 @@ func (e *Engine) loadRun(ctx context.Context, ns, runID string) (*execution.Stat
 	if err != nil {
 		return nil, nil, serviceerror.NewUnavailable("reading history: " + err.Error())
 	}
-	return execution.Load(rec, events), events, nil
+	st := execution.Load(rec, events)
+	st.SetLimits(e.limits)
+	return st, events, nil
 }
 
 // effects is what a commit must do once it is durable.
@@ -236,16 +243,17 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	before, beforeSize := cur.NextEventID, cur.HistorySize
 	if cur.EnforceLimits(e.now()) {
 		e.log.Warn("workflow terminated: history limit exceeded", "workflow", cur.WorkflowID, "run", cur.RunID, "events", cur.NextEventID-1, "bytes", cur.HistorySize)
-	} else if before-1 > execution.HistoryCountWarn && before-1-int64(len(cur.Outbox().Events)) <= execution.HistoryCountWarn ||
-		beforeSize > execution.HistorySizeWarn && beforeSize-cur.OutboxSize() <= execution.HistorySizeWarn {
+	} else if l := cur.Limits(); before-1 > l.HistoryCountWarn && before-1-int64(len(cur.Outbox().Events)) <= l.HistoryCountWarn ||
+		beforeSize > l.HistorySizeWarn && beforeSize-cur.OutboxSize() <= l.HistorySizeWarn {
 		e.log.Warn("workflow history passed the warning limit", "workflow", cur.WorkflowID, "run", cur.RunID, "events", before-1, "bytes", beforeSize)
 	}
 	h := e.handOff(cur)
 	o := cur.TakeOutbox()
 	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged && h == nil {
-		// Nothing to write, but a deadline may still have changed: starting
-		// a speculative or transient workflow task writes no event, yet its
-		// start-to-close timeout must fire.
+		// Some changes move a deadline without writing anything: starting a
+		// transient (retried) or speculative workflow task keeps its events
+		// in memory, yet its start-to-close timeout must be armed, or a
+		// worker that dies holding it leaves the run stuck.
 		e.timers.set(runRef{w.key, cur.RunID}, cur.NextDeadline())
 		return nil, nil
 	}
@@ -437,6 +445,7 @@ func (e *Engine) recover() error {
 			return fmt.Errorf("reading history of %s/%s: %w", r.WorkflowID, r.RunID, err)
 		}
 		st := execution.Load(r, events)
+		st.SetLimits(e.limits)
 		k := wfKey{r.Namespace, r.WorkflowID}
 		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
 		w.cacheHistory(st.RunID, events, true, st.Running())

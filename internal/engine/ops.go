@@ -69,8 +69,12 @@ func (e *Engine) Signal(ctx context.Context, r *workflowservice.SignalWorkflowEx
 // RequestCancel asks a running workflow to cancel.
 func (e *Engine) RequestCancel(ctx context.Context, r *workflowservice.RequestCancelWorkflowExecutionRequest) error {
 	return e.mutate(ctx, r.Namespace, r.WorkflowExecution.GetWorkflowId(), func(w *workflow) error {
-		st, err := openRun(w, r.WorkflowExecution.GetRunId())
-		if err != nil {
+		runID := r.WorkflowExecution.GetRunId()
+		if r.FirstExecutionRunId != "" {
+			runID = "" // as in Temporal: the first run id picks the chain, the run id is ignored
+		}
+		st, err := e.cancelTarget(ctx, w, runID)
+		if err != nil || st == nil {
 			return err
 		}
 		if r.FirstExecutionRunId != "" && st.Start.GetFirstExecutionRunId() != r.FirstExecutionRunId {
@@ -78,6 +82,23 @@ func (e *Engine) RequestCancel(ctx context.Context, r *workflowservice.RequestCa
 		}
 		return stateErr(st.RequestCancel(e.now(), r.Reason, r.Identity, nil, 0))
 	})
+}
+
+// cancelTarget finds the run a cancel request is for. As in Temporal,
+// asking to cancel a run that has already closed succeeds and does
+// nothing (st is nil then); only a run that does not exist is NotFound.
+// Called with w locked.
+func (e *Engine) cancelTarget(ctx context.Context, w *workflow, runID string) (*execution.State, error) {
+	st, err := openRun(w, runID)
+	if !errors.Is(err, errCompleted) {
+		return st, err
+	}
+	if w.cur != nil && runID != "" && w.cur.RunID != runID {
+		if _, err := e.store.Run(ctx, w.key.ns, runID); err != nil {
+			return nil, workflowNotFound(w.key.id, runID)
+		}
+	}
+	return nil, nil
 }
 
 // Terminate ends a running workflow.
@@ -132,20 +153,16 @@ func (e *Engine) loadOldRun(ctx context.Context, ns, id, runID string) (*executi
 	if err != nil {
 		return nil, serviceerror.NewUnavailable(err.Error())
 	}
-	return execution.Load(rec, events), nil
+	st := execution.Load(rec, events)
+	st.SetLimits(e.limits)
+	return st, nil
 }
 
 // Describe returns DescribeWorkflowExecution's answer.
 func (e *Engine) Describe(ctx context.Context, ns string, ex *commonpb.WorkflowExecution) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	var resp *workflowservice.DescribeWorkflowExecutionResponse
 	err := e.view(ctx, ns, ex.GetWorkflowId(), ex.GetRunId(), func(st *execution.State) error {
-		resp = &workflowservice.DescribeWorkflowExecutionResponse{
-			ExecutionConfig:       st.Config(),
-			WorkflowExecutionInfo: st.Info(),
-			PendingActivities:     st.PendingActivities(),
-			PendingChildren:       st.PendingChildren(),
-			PendingWorkflowTask:   st.PendingWorkflowTask(),
-		}
+		resp = st.Describe(e.now())
 		return nil
 	})
 	return resp, err

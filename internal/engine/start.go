@@ -9,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -22,14 +23,26 @@ import (
 // StartWorkflowExecution, SignalWithStart, update-with-start and
 // StartChildWorkflowExecution alike.
 type StartParams struct {
-	Namespace      string
-	WorkflowID     string
-	WorkflowType   *commonpb.WorkflowType
-	TaskQueue      string
-	Input          *commonpb.Payloads
-	ExecTimeout    time.Duration
-	RunTimeout     time.Duration
-	TaskTimeout    time.Duration
+	Namespace    string
+	WorkflowID   string
+	WorkflowType *commonpb.WorkflowType
+	TaskQueue    string
+	Input        *commonpb.Payloads
+	ExecTimeout  time.Duration
+	RunTimeout   time.Duration
+	TaskTimeout  time.Duration
+	// ExecTimeoutSet / RunTimeoutSet: the request carried the field (even
+	// as 0s). Temporal copies the execution timeout as given and writes
+	// the run timeout only when it differs from the request's, so an unset
+	// one is absent from WorkflowExecutionStarted, not 0s.
+	ExecTimeoutSet bool
+	RunTimeoutSet  bool
+	// UserMetadata (static summary and details) goes on the started event.
+	UserMetadata *sdkpb.UserMetadata
+	// Eager: the starter asked for the first workflow task in the reply
+	// (request_eager_execution). Granted unless the first task is delayed
+	// (start delay, cron), as in Temporal.
+	Eager          bool
 	Identity       string
 	RequestID      string
 	ReusePolicy    enumspb.WorkflowIdReusePolicy
@@ -61,6 +74,9 @@ type StartResult struct {
 	RunID   string
 	Started bool // false when an existing run was returned
 	Status  enumspb.WorkflowExecutionStatus
+	// EagerTask is the run's first workflow task, started for the caller
+	// (StartParams.Eager); nil when eager start was not possible.
+	EagerTask *workflowservice.PollWorkflowTaskQueueResponse
 }
 
 // StartWorkflow starts a new run, applying ID reuse and conflict policies
@@ -72,7 +88,43 @@ func (e *Engine) StartWorkflow(ctx context.Context, p *StartParams) (*StartResul
 		res = r
 		return err
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	if res.EagerTask != nil {
+		// The task's history is read once its start is durable, as for a poll.
+		if err := e.attachHistory(ctx, p.Namespace, res.RunID, res.EagerTask, false); err != nil {
+			res.EagerTask = nil // the task stays started and times out into a normal one
+		}
+	}
+	return res, nil
+}
+
+// eagerTask starts the run's first workflow task for the starter (eager
+// workflow start) and takes it out of the tasks to dispatch. Nil when the
+// run has no schedulable first task (it is delayed).
+func (e *Engine) eagerTask(st *execution.State, p *StartParams) *workflowservice.PollWorkflowTaskQueueResponse {
+	w := st.WFT
+	if w == nil || w.StartedEventID != 0 {
+		return nil
+	}
+	msgs, err := st.StartWorkflowTask(e.now(), w.ScheduledEventID, p.RequestID, p.Identity)
+	if err != nil {
+		return nil
+	}
+	st.DropTask(execution.WorkflowTaskKind, w.ScheduledEventID)
+	return workflowTaskResponse(st, msgs)
+}
+
+// eagerRetry answers a retried eager start (same request id) the way
+// Temporal does: with the first task again if it is still the started
+// first attempt, else without a task.
+func eagerRetry(st *execution.State) *workflowservice.PollWorkflowTaskQueueResponse {
+	w := st.WFT
+	if w == nil || w.StartedEventID != 3 || w.Attempt > 1 || !st.Running() {
+		return nil
+	}
+	return workflowTaskResponse(st, nil)
 }
 
 // startLocked starts a run on a locked workflow. started reports whether a
@@ -81,7 +133,11 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	now := e.now()
 	if cur := w.cur; cur != nil {
 		if p.RequestID != "" && cur.StartRequestID == p.RequestID {
-			return &StartResult{RunID: cur.RunID, Started: true, Status: cur.Status}, false, nil
+			r := &StartResult{RunID: cur.RunID, Started: true, Status: cur.Status}
+			if p.Eager {
+				r.EagerTask = eagerRetry(cur)
+			}
+			return r, false, nil
 		}
 		if cur.Running() {
 			conflict := p.ConflictPolicy
@@ -115,9 +171,18 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	}
 	runID := newRunID()
 	st := execution.New(p.Namespace, p.WorkflowID, runID)
-	st.StartWorkflow(now, e.startAttrs(now, runID, p), p.RequestID)
+	st.SetLimits(e.limits)
+	attrs := e.startAttrs(now, runID, p)
+	eager := p.Eager && attrs.FirstWorkflowTaskBackoff.AsDuration() <= 0
+	attrs.EagerExecutionAccepted = eager
+	st.RecordStartWithMetadata(now, attrs, p.RequestID, p.UserMetadata)
+	st.ScheduleFirstTask(now)
 	w.cur = st
-	return &StartResult{RunID: runID, Started: true, Status: st.Status}, true, nil
+	r := &StartResult{RunID: runID, Started: true, Status: st.Status}
+	if eager {
+		r.EagerTask = e.eagerTask(st, p)
+	}
+	return r, true, nil
 }
 
 // persistReplaced writes the current run's pending changes (used when a run
@@ -159,9 +224,8 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		WorkflowType:             p.WorkflowType,
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: p.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input:                    p.Input,
-		WorkflowExecutionTimeout: durationpb.New(exec),
-		WorkflowRunTimeout:       durationpb.New(run),
 		WorkflowTaskTimeout:      durationpb.New(task),
+		FirstWorkflowTaskBackoff: durationpb.New(0), // Temporal writes it even when there is none
 		OriginalExecutionRunId:   runID,
 		FirstExecutionRunId:      runID,
 		Identity:                 p.Identity,
@@ -174,6 +238,12 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		Priority:                 p.Priority,
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
+	}
+	if p.ExecTimeoutSet || exec > 0 {
+		a.WorkflowExecutionTimeout = durationpb.New(exec)
+	}
+	if p.RunTimeoutSet || run != p.RunTimeout {
+		a.WorkflowRunTimeout = durationpb.New(run)
 	}
 	if p.RetryPolicy != nil {
 		a.RetryPolicy = execution.DefaultRetryPolicy(p.RetryPolicy)
@@ -203,11 +273,12 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 	return &StartParams{
 		Namespace: r.Namespace, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		Input: r.Input, ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(),
+		ExecTimeoutSet: r.WorkflowExecutionTimeout != nil, RunTimeoutSet: r.WorkflowRunTimeout != nil,
 		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
-		CronSchedule: r.CronSchedule,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
 	}
 }
 
@@ -217,10 +288,11 @@ func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalW
 	p := &StartParams{
 		Namespace: r.Namespace, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		Input: r.Input, ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(),
+		ExecTimeoutSet: r.WorkflowExecutionTimeout != nil, RunTimeoutSet: r.WorkflowRunTimeout != nil,
 		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(), Priority: r.Priority,
-		CronSchedule: r.CronSchedule,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
 	}
 	var res *StartResult
 	err := e.mutate(ctx, r.Namespace, r.WorkflowId, func(w *workflow) error {
@@ -268,7 +340,8 @@ func (e *Engine) startLockedWith(w *workflow, p *StartParams, first func(*execut
 	}
 	runID := newRunID()
 	st := execution.New(p.Namespace, p.WorkflowID, runID)
-	st.RecordStart(now, e.startAttrs(now, runID, p), p.RequestID)
+	st.SetLimits(e.limits)
+	st.RecordStartWithMetadata(now, e.startAttrs(now, runID, p), p.RequestID, p.UserMetadata)
 	if err := first(st); err != nil {
 		return nil, false, err
 	}

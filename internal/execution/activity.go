@@ -10,6 +10,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // scheduleActivity records an ActivityTaskScheduled event with the
@@ -20,25 +21,7 @@ func (c *cmdCtx) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttrib
 	if tq.GetName() == "" {
 		tq = &taskqueuepb.TaskQueue{Name: s.TaskQueue(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
 	}
-	s2c := a.ScheduleToCloseTimeout.AsDuration()
-	if s2c <= 0 {
-		s2c = s.Start.GetWorkflowRunTimeout().AsDuration()
-	}
-	s2s, st2c, hb := a.ScheduleToStartTimeout.AsDuration(), a.StartToCloseTimeout.AsDuration(), a.HeartbeatTimeout.AsDuration()
-	if st2c <= 0 {
-		st2c = s2c
-	}
-	if s2c > 0 {
-		if s2s <= 0 || s2s > s2c {
-			s2s = s2c
-		}
-		if st2c > s2c {
-			st2c = s2c
-		}
-	}
-	if hb > st2c {
-		hb = st2c
-	}
+	s2c, s2s, st2c, hb := activityTimeouts(a, s.Start.GetWorkflowRunTimeout().AsDuration())
 	ev := c.add(func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
 			ActivityId: a.ActivityId, ActivityType: a.ActivityType, TaskQueue: tq, Header: a.Header, Input: a.Input,
@@ -51,20 +34,50 @@ func (c *cmdCtx) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttrib
 	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1})
 }
 
+// activityTimeouts fills in unset activity timeouts as Temporal does: from
+// schedule-to-close when it is set, else from the run timeout; none may
+// exceed the run timeout, and the heartbeat timeout not the start-to-close.
+func activityTimeouts(a *commandpb.ScheduleActivityTaskCommandAttributes, run time.Duration) (s2c, s2s, st2c, hb time.Duration) {
+	s2c, s2s, st2c, hb = a.ScheduleToCloseTimeout.AsDuration(), a.ScheduleToStartTimeout.AsDuration(), a.StartToCloseTimeout.AsDuration(), a.HeartbeatTimeout.AsDuration()
+	switch {
+	case s2c > 0:
+		if s2s <= 0 || s2s > s2c {
+			s2s = s2c
+		}
+		if st2c <= 0 || st2c > s2c {
+			st2c = s2c
+		}
+	case st2c > 0:
+		s2c = run
+		if s2s <= 0 {
+			s2s = run
+		}
+	}
+	if run > 0 {
+		s2c, s2s, st2c, hb = min(s2c, run), min(s2s, run), min(st2c, run), min(hb, run)
+	}
+	return s2c, s2s, st2c, min(hb, st2c)
+}
+
 // cancelActivity handles RequestCancelActivityTask. An activity that no
 // worker has started is canceled at once; a started one learns about it
 // from its next heartbeat.
 func (c *cmdCtx) cancelActivity(scheduledID int64) {
 	s := c.s
 	act := s.Activities[scheduledID]
-	if act == nil || act.CancelRequested {
-		return
+	if act != nil && act.CancelRequested {
+		return // refused by validateCommands
 	}
 	ev := c.add(func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCancelRequestedEventAttributes{ActivityTaskCancelRequestedEventAttributes: &historypb.ActivityTaskCancelRequestedEventAttributes{
 			ScheduledEventId: scheduledID, WorkflowTaskCompletedEventId: c.wftCompleted,
 		}}
 	})
+	if act == nil {
+		// It closed while this task ran (its close event is buffered): as
+		// in Temporal the request is recorded and nothing else happens.
+		return
+	}
 	if !act.Started {
 		c.add(func(e *historypb.HistoryEvent) {
 			e.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
@@ -145,9 +158,14 @@ func (s *State) StartEagerActivities(now time.Time, firstEventID int64, cmds []*
 	return started
 }
 
-// writeActivityStarted writes the deferred ActivityTaskStarted event.
+// writeActivityStarted writes the deferred ActivityTaskStarted event. Its
+// time is when the attempt started, as in Temporal (tools such as
+// `temporal workflow show` draw the attempt from it), not now.
 func (s *State) writeActivityStarted(now time.Time, act *Activity) int64 {
 	ev := s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		if !act.StartedTime.IsZero() {
+			ev.EventTime = timestamppb.New(act.StartedTime)
+		}
 		ev.Attributes = &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
 			ScheduledEventId: act.ScheduledEventID, Identity: act.StartedIdentity, RequestId: act.StartedRequestID,
 			Attempt: act.Attempt, LastFailure: act.LastFailure,
@@ -181,6 +199,7 @@ func (s *State) FailActivity(now time.Time, scheduledID int64, attempt int32, f 
 	}
 	if details != nil {
 		act.HeartbeatDetails = details
+		act.LastHeartbeat = now // as Temporal records a failure's last heartbeat details
 	}
 	if s.retryActivity(now, act, f) {
 		return nil
@@ -227,7 +246,17 @@ func (s *State) Heartbeat(now time.Time, scheduledID int64, attempt int32, detai
 	return act.CancelRequested, nil
 }
 
+// activityRetryDecision follows Temporal's RetryActivity: an activity
+// asked to cancel is not retried, schedule-to-start and schedule-to-close
+// timeouts are deadlines (RETRY_STATE_TIMEOUT), anything else goes by the
+// retry policy.
 func (s *State) activityRetryDecision(now time.Time, act *Activity, f *failurepb.Failure) (time.Duration, enumspb.RetryState) {
+	if act.CancelRequested {
+		return 0, enumspb.RETRY_STATE_CANCEL_REQUESTED
+	}
+	if tt := f.GetTimeoutFailureInfo().GetTimeoutType(); tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START || tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE {
+		return 0, enumspb.RETRY_STATE_TIMEOUT
+	}
 	var exp time.Time
 	if d := act.Attrs.ScheduleToCloseTimeout.AsDuration(); d > 0 {
 		exp = act.ScheduledTime.Add(d)
@@ -246,7 +275,7 @@ func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure
 	act.Started = false
 	act.StartedTime = time.Time{}
 	act.StartedRequestID = ""
-	act.LastHeartbeat = time.Time{}
+	act.LastAttemptCompleteTime = now
 	act.LastFailure = f
 	act.NextAttemptTime = now.Add(delay)
 	if delay <= 0 {
@@ -262,23 +291,26 @@ func (s *State) dispatchActivity(now time.Time, act *Activity) {
 	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: act.Attrs.TaskQueue.GetName(), ScheduledEventID: act.ScheduledEventID, Attempt: act.Attempt})
 }
 
-// timeoutActivity handles an expired activity timeout: start-to-close and
-// heartbeat timeouts are retried like failures; schedule-to-start and
-// schedule-to-close end the activity.
+// timeoutActivity handles an expired activity timeout as Temporal does:
+// the attempt is retried if the policy allows it; otherwise the activity
+// times out, reported as a schedule-to-close timeout when it ran out of
+// time for another attempt (any type but schedule-to-start).
 func (s *State) timeoutActivity(now time.Time, act *Activity, tt enumspb.TimeoutType) {
 	f := &failurepb.Failure{
-		Message: "activity " + timeoutName(tt) + " timeout",
-		FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
-			TimeoutType: tt, LastHeartbeatDetails: act.HeartbeatDetails,
-		}},
+		Message:     "activity " + timeoutName(tt) + " timeout",
+		FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: tt}},
 	}
 	if act.Started && s.retryActivity(now, act, f) {
 		return
 	}
 	_, state := s.activityRetryDecision(now, act, f)
-	if tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE || tt == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
-		state = enumspb.RETRY_STATE_TIMEOUT
+	if state == enumspb.RETRY_STATE_TIMEOUT && tt != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+		f = &failurepb.Failure{
+			Message:     "Not enough time to schedule next retry before activity ScheduleToClose timeout, giving up retrying",
+			FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE}},
+		}
 	}
+	f.GetTimeoutFailureInfo().LastHeartbeatDetails = act.HeartbeatDetails
 	if act.LastFailure != nil {
 		f.Cause = act.LastFailure
 	}

@@ -152,7 +152,9 @@ func TestActivityTimeouts(t *testing.T) {
 			h.tick()
 			a := h.act("a")
 			if a.Attempt != 2 || a.LastFailure.GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_HEARTBEAT ||
-				!proto.Equal(a.LastFailure.GetTimeoutFailureInfo().GetLastHeartbeatDetails(), payloads("p1")) || !proto.Equal(a.HeartbeatDetails, payloads("p1")) {
+				a.LastFailure.GetTimeoutFailureInfo().GetLastHeartbeatDetails() != nil || !proto.Equal(a.HeartbeatDetails, payloads("p1")) {
+				// As in Temporal, the retried attempt's failure carries no
+				// details; the next attempt gets them as HeartbeatDetails.
 				h.t.Fatalf("after heartbeat timeout %+v", a)
 			}
 		}},
@@ -174,6 +176,52 @@ func TestActivityTimeouts(t *testing.T) {
 				to.Failure.GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE ||
 				to.Failure.GetCause().GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_START_TO_CLOSE {
 				h.t.Fatalf("started %v timed out %v", st, to)
+			}
+		}},
+		{name: "never started, only schedule-to-close set: the derived schedule-to-start wins the tie", run: func(h *harness) {
+			h.pollComplete(scheduleActivity("a", withTimeouts(3*time.Second, 0, 0, 0)))
+			sch := h.eventsOfType(evActSched)[0].GetActivityTaskScheduledEventAttributes()
+			if sch.ScheduleToStartTimeout.AsDuration() != 3*time.Second || sch.StartToCloseTimeout.AsDuration() != 3*time.Second {
+				h.t.Fatalf("scheduled %v", sch)
+			}
+			h.at(3 * time.Second)
+			h.tick()
+			h.wantStep(evActTimedOut, evWFTSched)
+			to := h.lastEvents(2)[0].GetActivityTaskTimedOutEventAttributes()
+			if to.Failure.GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START || to.RetryState != enumspb.RETRY_STATE_TIMEOUT ||
+				to.Failure.Message != "activity ScheduleToStart timeout" {
+				h.t.Fatalf("timed out %v", to)
+			}
+		}},
+		{name: "a late tick fires the earliest deadline, not the first in a fixed order", run: func(h *harness) {
+			h.pollComplete(scheduleActivity("a", withTimeouts(time.Minute, 0, 50*time.Second, 5*time.Second), withRetry(&commonpb.RetryPolicy{MaximumAttempts: 1})))
+			h.startAct("a")
+			h.at(2 * time.Minute) // every deadline has passed; heartbeat (5s) was first
+			h.tick()
+			to := h.eventsOfType(evActTimedOut)[0].GetActivityTaskTimedOutEventAttributes()
+			if to.Failure.GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_HEARTBEAT || to.RetryState != enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED {
+				h.t.Fatalf("timed out %v", to)
+			}
+		}},
+		{name: "start-to-close with no time left for a retry is reported as schedule-to-close", run: func(h *harness) {
+			h.pollComplete(scheduleActivity("a", withTimeouts(30*time.Second, 0, 25*time.Second, 0), withRetry(&commonpb.RetryPolicy{InitialInterval: dur(10 * time.Second)})))
+			h.startAct("a")
+			h.at(25 * time.Second)
+			h.tick()
+			to := h.eventsOfType(evActTimedOut)[0].GetActivityTaskTimedOutEventAttributes()
+			if to.Failure.GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE || to.RetryState != enumspb.RETRY_STATE_TIMEOUT ||
+				to.Failure.Message != "Not enough time to schedule next retry before activity ScheduleToClose timeout, giving up retrying" {
+				h.t.Fatalf("timed out %v", to)
+			}
+		}},
+		{name: "an activity asked to cancel is not retried", run: func(h *harness) {
+			h.pollComplete(scheduleActivity("a", withTimeouts(0, 0, time.Minute, 0)))
+			h.startAct("a")
+			h.pollOrSignal()
+			h.complete(cancelActivityCmd(5))
+			h.failAct("a", appFailure("x", false))
+			if rs := h.eventsOfType(evActFailed)[0].GetActivityTaskFailedEventAttributes().RetryState; rs != enumspb.RETRY_STATE_CANCEL_REQUESTED {
+				h.t.Fatalf("retry state %v", rs)
 			}
 		}},
 		{name: "retry that would pass schedule-to-close ends with TIMEOUT", run: func(h *harness) {
@@ -362,5 +410,21 @@ func TestEagerActivities(t *testing.T) {
 	h.complete(scheduleActivity("e3", eager), completeWF("done"))
 	if late := h.s.StartEagerActivities(h.now, first, []*commandpb.Command{scheduleActivity("e3", eager)}, "w1", newReqID); len(late) != 0 {
 		t.Fatalf("started on a closed workflow: %v", late)
+	}
+}
+
+// ActivityTaskStarted is written when the activity closes but carries the
+// time the attempt started, as in Temporal.
+func TestActivityStartedEventTime(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.pollComplete(scheduleActivity("a"))
+	h.at(2 * time.Second)
+	h.startAct("a")
+	h.at(7 * time.Second)
+	h.completeAct("a")
+	h.wantStep(evActStarted, evActCompleted, evWFTSched)
+	st, done := h.lastEvents(3)[0], h.lastEvents(3)[1]
+	if !st.EventTime.AsTime().Equal(t0.Add(2*time.Second)) || !done.EventTime.AsTime().Equal(t0.Add(7*time.Second)) {
+		t.Fatalf("started at %v, completed at %v", st.EventTime.AsTime().Sub(t0), done.EventTime.AsTime().Sub(t0))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -36,6 +37,8 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 	case *historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes:
 		at := a.WorkflowExecutionStartedEventAttributes
 		s.Start = at
+		s.StartMetadata = ev.UserMetadata
+		s.resetPoints = append([]*workflowpb.ResetPointInfo(nil), at.PrevAutoResetPoints.GetPoints()...)
 		s.StartTime = t
 		s.Memo = at.Memo
 		s.Search = at.SearchAttributes
@@ -59,6 +62,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 			s.WFT.Identity = a.WorkflowTaskStartedEventAttributes.Identity
 		}
 	case *historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes:
+		s.addResetPoint(ev)
 		s.PrevStartedEventID = a.WorkflowTaskCompletedEventAttributes.StartedEventId
 		s.WFT = nil
 		s.failedWFTs = 0
@@ -143,7 +147,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
 
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes:
-		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes}
+		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes, UserMetadata: ev.UserMetadata}
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionFailedEventAttributes:
 		delete(s.Children, a.StartChildWorkflowExecutionFailedEventAttributes.InitiatedEventId)
 	case *historypb.HistoryEvent_ChildWorkflowExecutionStartedEventAttributes:

@@ -141,11 +141,14 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		WorkflowId:                      s.WorkflowID,
 		Priority:                        st.Priority,
 		CronSchedule:                    st.CronSchedule,
+		PrevAutoResetPoints:             s.AutoResetPoints(),
 	}
 }
 
 func (s *State) newRun(now time.Time, runID string, attrs *historypb.WorkflowExecutionStartedEventAttributes) {
+	attrs.OriginalExecutionRunId = runID // as in Temporal: each run's own id
 	n := New(s.Namespace, s.WorkflowID, runID)
+	n.lim = s.lim
 	n.StartWorkflow(now, attrs, "")
 	s.out.NewRun = n
 }

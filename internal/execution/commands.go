@@ -10,6 +10,7 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -35,8 +36,18 @@ func cmdErr(cause enumspb.WorkflowTaskFailedCause, format string, args ...any) *
 func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.RespondWorkflowTaskCompletedRequest, newRunID NewRunID) error {
 	w := s.WFT
 	s.dropped = false
+	if err := checkCommandSequence(req.Commands); err != nil {
+		return err
+	}
 	if cerr := s.validateCommands(req); cerr != nil {
-		s.RefuseWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message}, req.Identity)
+		// As in Temporal the worker is told "<cause>: <reason>", and a
+		// retried task (attempt > 1) that fails this way is not failed
+		// again: it is left to time out, so a bad command does not spin.
+		cerr.Message = cerr.Cause.String() + withReason(cerr.Message)
+		if w.Attempt > 1 && cerr.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
+			return cerr
+		}
+		s.RefuseWorkflowTask(now, cerr.Cause, &failurepb.Failure{Message: cerr.Message, FailureInfo: &failurepb.Failure_ServerFailureInfo{ServerFailureInfo: &failurepb.ServerFailureInfo{}}}, req.Identity)
 		return cerr
 	}
 	if cause, msg, ok := oversized(req.Commands); ok {
@@ -57,7 +68,7 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 			MeteringMetadata: req.MeteringMetadata,
 		}}
 	})
-	c := &cmdCtx{s: s, now: now, wftCompleted: completed.EventId, newRunID: newRunID, msgs: map[string]*protocolpb.Message{}}
+	c := &cmdCtx{s: s, now: now, wftCompleted: completed.EventId, newRunID: newRunID, msgs: map[string]*protocolpb.Message{}, identity: req.Identity}
 	for _, m := range req.Messages {
 		c.msgs[m.Id] = m
 		c.order = append(c.order, m.Id)
@@ -73,6 +84,7 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 		if !s.Running() {
 			break // commands after the run closed are ignored, as in Temporal
 		}
+		c.meta = cmd.UserMetadata
 		if err := c.handle(cmd); err != nil {
 			return err
 		}
@@ -112,113 +124,11 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 	return nil
 }
 
-// validateCommands checks what can be checked before anything is applied,
-// so a bad task leaves no partial effects.
-func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskCompletedRequest) *CommandError {
-	closing := false
-	timers := map[string]bool{}
-	activities := map[string]bool{}
-	for _, cmd := range req.Commands {
-		switch cmd.CommandType {
-		case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
-			a := cmd.GetScheduleActivityTaskCommandAttributes()
-			if a == nil || a.ActivityId == "" || a.ActivityType.GetName() == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "ScheduleActivityTaskCommandAttributes must set ActivityId and ActivityType.")
-			}
-			if _, dup := s.activityIDs[a.ActivityId]; dup || activities[a.ActivityId] {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID, "Activity with id %s is already pending.", a.ActivityId)
-			}
-			activities[a.ActivityId] = true
-			if a.ScheduleToCloseTimeout.AsDuration() < 0 || a.ScheduleToStartTimeout.AsDuration() < 0 ||
-				a.StartToCloseTimeout.AsDuration() < 0 || a.HeartbeatTimeout.AsDuration() < 0 {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "A valid timeout may not be negative. ActivityId=%s", a.ActivityId)
-			}
-			if a.ScheduleToCloseTimeout.AsDuration() <= 0 && a.StartToCloseTimeout.AsDuration() <= 0 {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.")
-			}
-		case enumspb.COMMAND_TYPE_START_TIMER:
-			a := cmd.GetStartTimerCommandAttributes()
-			if a == nil || a.TimerId == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, "TimerId is not set on StartTimerCommand.")
-			}
-			if _, dup := s.Timers[a.TimerId]; dup || timers[a.TimerId] {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID, "Timer with id %s is already pending.", a.TimerId)
-			}
-			timers[a.TimerId] = true
-			if a.StartToFireTimeout.AsDuration() <= 0 {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, "An invalid StartToFireTimeout is set on StartTimerCommand. TimerId=%s", a.TimerId)
-			}
-		case enumspb.COMMAND_TYPE_CANCEL_TIMER:
-			if cmd.GetCancelTimerCommandAttributes().GetTimerId() == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES, "TimerId is not set on CancelTimerCommand.")
-			}
-		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
-			if cmd.GetRequestCancelActivityTaskCommandAttributes().GetScheduledEventId() == 0 {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES, "ScheduledEventId is not set on RequestCancelActivityTaskCommand.")
-			}
-		case enumspb.COMMAND_TYPE_RECORD_MARKER:
-			if cmd.GetRecordMarkerCommandAttributes().GetMarkerName() == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, "MarkerName is not set on RecordMarkerCommand.")
-			}
-		case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
-			a := cmd.GetStartChildWorkflowExecutionCommandAttributes()
-			if a == nil || a.WorkflowId == "" || a.WorkflowType.GetName() == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES, "StartChildWorkflowExecutionCommandAttributes must set WorkflowId and WorkflowType.")
-			}
-		case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
-			a := cmd.GetSignalExternalWorkflowExecutionCommandAttributes()
-			if a == nil || a.Execution.GetWorkflowId() == "" || a.SignalName == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES, "SignalExternalWorkflowExecutionCommandAttributes must set Execution.WorkflowId and SignalName.")
-			}
-		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
-			if cmd.GetRequestCancelExternalWorkflowExecutionCommandAttributes().GetWorkflowId() == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES, "WorkflowId is not set on RequestCancelExternalWorkflowExecutionCommand.")
-			}
-		case enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE:
-			if cmd.GetProtocolMessageCommandAttributes().GetMessageId() == "" {
-				return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, "MessageId is not set on ProtocolMessageCommand.")
-			}
-		case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
-			enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-			closing = true
-			switch cmd.CommandType {
-			case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-				if cmd.GetContinueAsNewWorkflowExecutionCommandAttributes() == nil {
-					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, "ContinueAsNewWorkflowExecutionCommandAttributes is not set on command.")
-				}
-			case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
-				if cmd.GetCompleteWorkflowExecutionCommandAttributes() == nil {
-					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES, "CompleteWorkflowExecutionCommandAttributes is not set on command.")
-				}
-			case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-				a := cmd.GetFailWorkflowExecutionCommandAttributes()
-				if a == nil {
-					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, "FailWorkflowExecutionCommandAttributes is not set on command.")
-				}
-				if a.Failure == nil {
-					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, "Failure is not set on command.")
-				}
-			case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
-				if cmd.GetCancelWorkflowExecutionCommandAttributes() == nil {
-					return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES, "CancelWorkflowExecutionCommandAttributes is not set on command.")
-				}
-			}
-		case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
-		default:
-			return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED, "Unknown or unsupported command type %v.", cmd.CommandType)
-		}
+func withReason(msg string) string {
+	if msg == "" {
+		return ""
 	}
-	if cerr := s.validateMessages(req); cerr != nil {
-		return cerr
-	}
-	// A workflow cannot close while events it has not seen are waiting:
-	// the worker gets a new task with them instead. Updates it has not seen
-	// do not hold it open (as in Temporal): they move to the run that
-	// continues this one, or are aborted (closeUpdates).
-	if closing && len(s.Buffered) > 0 {
-		return cmdErr(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Workflow has unhandled events; completion command rejected.")
-	}
-	return nil
+	return ": " + msg
 }
 
 type cmdCtx struct {
@@ -229,10 +139,19 @@ type cmdCtx struct {
 	msgs         map[string]*protocolpb.Message
 	order        []string
 	needTask     bool // an event was written that the workflow must see
+	identity     string
+	meta         *sdkpb.UserMetadata // of the command being handled, until its first event
 }
 
+// add records an event of the current command. The first one gets the
+// command's user metadata (summaries the UI shows), as in Temporal.
 func (c *cmdCtx) add(fill func(*historypb.HistoryEvent)) *historypb.HistoryEvent {
-	return c.s.addEvent(c.now, false, fill)
+	md := c.meta
+	c.meta = nil
+	return c.s.addEvent(c.now, false, func(ev *historypb.HistoryEvent) {
+		fill(ev)
+		ev.UserMetadata = md
+	})
 }
 
 func (c *cmdCtx) handle(cmd *commandpb.Command) error {
@@ -251,13 +170,17 @@ func (c *cmdCtx) handle(cmd *commandpb.Command) error {
 		})
 	case enumspb.COMMAND_TYPE_CANCEL_TIMER:
 		a := cmd.GetCancelTimerCommandAttributes()
-		t := s.Timers[a.TimerId]
-		if t == nil {
-			return nil // already fired: nothing to cancel
+		var startedID int64
+		if t := s.Timers[a.TimerId]; t != nil {
+			startedID = t.StartedEventID
+		} else if fired := s.removeBufferedTimerFired(a.TimerId); fired != nil {
+			// It fired while this task ran: as in Temporal the cancel wins
+			// and the workflow never sees the firing.
+			startedID = fired.GetTimerFiredEventAttributes().StartedEventId
 		}
 		c.add(func(ev *historypb.HistoryEvent) {
 			ev.Attributes = &historypb.HistoryEvent_TimerCanceledEventAttributes{TimerCanceledEventAttributes: &historypb.TimerCanceledEventAttributes{
-				TimerId: a.TimerId, StartedEventId: t.StartedEventID, WorkflowTaskCompletedEventId: c.wftCompleted,
+				TimerId: a.TimerId, StartedEventId: startedID, WorkflowTaskCompletedEventId: c.wftCompleted, Identity: c.identity,
 			}}
 		})
 	case enumspb.COMMAND_TYPE_RECORD_MARKER:
@@ -382,6 +305,11 @@ func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComman
 	if a.WorkflowTaskTimeout.AsDuration() > 0 {
 		attrs.WorkflowTaskTimeout = a.WorkflowTaskTimeout
 	}
+	// As Temporal: the run timeout is always written (0s when none) and
+	// bounded by the chain's execution timeout, the task timeout by both.
+	run := OverrideRunTimeout(attrs.WorkflowRunTimeout.AsDuration(), attrs.WorkflowExecutionTimeout.AsDuration())
+	attrs.WorkflowRunTimeout = durationpb.New(run)
+	attrs.WorkflowTaskTimeout = durationpb.New(OverrideTaskTimeout(attrs.WorkflowTaskTimeout.AsDuration(), run))
 	if a.RetryPolicy != nil {
 		attrs.RetryPolicy = a.RetryPolicy
 	}
@@ -412,6 +340,32 @@ func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComman
 	s.onClosed(false)
 }
 
+// OverrideRunTimeout is Temporal's run timeout for a new run: the run
+// timeout, or the execution timeout when that is shorter or the only one.
+func OverrideRunTimeout(run, exec time.Duration) time.Duration {
+	switch {
+	case exec <= 0:
+		return run
+	case run <= 0:
+		return exec
+	}
+	return min(run, exec)
+}
+
+// OverrideTaskTimeout is Temporal's workflow task timeout for a new run:
+// the default when unset, at most MaxWorkflowTaskTimeout and the run
+// timeout.
+func OverrideTaskTimeout(task, run time.Duration) time.Duration {
+	if task <= 0 {
+		task = DefaultWorkflowTaskTimeout
+	}
+	task = min(task, MaxWorkflowTaskTimeout)
+	if run > 0 {
+		task = min(task, run)
+	}
+	return task
+}
+
 func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes) {
 	s := c.s
 	ns := a.Namespace
@@ -426,14 +380,13 @@ func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttri
 	if policy == enumspb.PARENT_CLOSE_POLICY_UNSPECIFIED {
 		policy = enumspb.PARENT_CLOSE_POLICY_TERMINATE // Temporal's default
 	}
-	wtt := a.WorkflowTaskTimeout
-	if wtt.AsDuration() <= 0 {
-		wtt = durationpb.New(DefaultWorkflowTaskTimeout)
-	}
+	run := OverrideRunTimeout(a.WorkflowRunTimeout.AsDuration(), a.WorkflowExecutionTimeout.AsDuration())
+	wrt := durationpb.New(run)
+	wtt := durationpb.New(OverrideTaskTimeout(a.WorkflowTaskTimeout.AsDuration(), run))
 	ev := c.add(func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes{StartChildWorkflowExecutionInitiatedEventAttributes: &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{
 			Namespace: ns, WorkflowId: a.WorkflowId, WorkflowType: a.WorkflowType, TaskQueue: tq, Input: a.Input,
-			WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout, WorkflowTaskTimeout: wtt,
+			WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: wrt, WorkflowTaskTimeout: wtt,
 			ParentClosePolicy: policy, Control: a.Control, WorkflowTaskCompletedEventId: c.wftCompleted,
 			WorkflowIdReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, CronSchedule: a.CronSchedule,
 			Header: a.Header, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Priority: a.Priority,

@@ -13,6 +13,7 @@ import (
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 type startMod = func(*historypb.WorkflowExecutionStartedEventAttributes)
@@ -110,7 +111,7 @@ func TestCommands(t *testing.T) {
 			h.pollComplete(scheduleActivity("a1", func(a *commandpb.ScheduleActivityTaskCommandAttributes) { a.HeartbeatTimeout = dur(10 * time.Second) }))
 			h.startAct("a1")
 			h.pollOrSignal()
-			h.complete(cancelActivityCmd(5), cancelActivityCmd(5), cancelActivityCmd(999))
+			h.complete(cancelActivityCmd(5))
 			h.wantStep(evWFTCompleted, evActCancelReq)
 			act := h.act("a1")
 			if !act.CancelRequested || act.CancelEventID != h.lastEvent().EventId {
@@ -168,24 +169,33 @@ func TestCommands(t *testing.T) {
 				h.t.Fatalf("fire order %v", ids)
 			}
 		}},
-		{name: "cancel timer; cancel of a fired timer is a no-op", run: func(h *harness) {
+		{name: "cancel timer; cancel of a timer that fired during the task drops the firing", run: func(h *harness) {
 			h.pollComplete(startTimer("t1", 30*time.Second), startTimer("t2", time.Second))
 			h.signal("s", "")
 			h.poll()
 			h.at(time.Second)
 			h.tick() // t2 fires into the buffer
 			h.complete(cancelTimer("t1"), cancelTimer("t2"))
-			h.wantStep(evWFTCompleted, evTimerCancel, evTimerFired, evWFTSched)
+			// As in Temporal: the buffered TimerFired is removed and a
+			// TimerCanceled written instead; no new task is needed.
+			h.wantStep(evWFTCompleted, evTimerCancel, evTimerCancel)
 			if c := h.eventsOfType(evTimerCancel)[0].GetTimerCanceledEventAttributes(); c.TimerId != "t1" || c.StartedEventId != 5 {
 				h.t.Fatalf("canceled %v", c)
 			}
+			if c := h.eventsOfType(evTimerCancel)[1].GetTimerCanceledEventAttributes(); c.TimerId != "t2" || c.StartedEventId != 6 {
+				h.t.Fatalf("canceled %v", c)
+			}
+			if len(h.s.Buffered) != 0 {
+				h.t.Fatalf("buffered left %v", h.s.Buffered)
+			}
+			h.signal("s2", "")
 			if len(h.s.Timers) != 0 {
 				h.t.Fatalf("timers left %v", h.s.Timers)
 			}
 			h.pollComplete(startTimer("t2", time.Second)) // an id can be reused once the timer is gone
 		}},
 		{name: "complete workflow", run: func(h *harness) {
-			h.pollComplete(completeWF("done"), startTimer("ignored", time.Second))
+			h.pollComplete(completeWF("done"))
 			h.wantStep(evWFTCompleted, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 			h.wantStatus(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 			if ce := closeEvent(h); ce.GetWorkflowExecutionCompletedEventAttributes().WorkflowTaskCompletedEventId != 4 {
@@ -462,7 +472,23 @@ func TestBadCommands(t *testing.T) {
 		{"duplicate activity id in one task", nil, []*commandpb.Command{scheduleActivity("a"), scheduleActivity("a")}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID},
 		{"duplicate of a pending activity", []*commandpb.Command{scheduleActivity("a")}, []*commandpb.Command{scheduleActivity("a")}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID},
 		{"timer without id", nil, []*commandpb.Command{startTimer("", time.Second)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES},
-		{"timer without duration", nil, []*commandpb.Command{startTimer("t", 0)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES},
+		{"timer with a negative duration", nil, []*commandpb.Command{startTimer("t", -time.Second)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES},
+		{"timer with mismatched signs", nil, []*commandpb.Command{cmd(enumspb.COMMAND_TYPE_START_TIMER, &commandpb.StartTimerCommandAttributes{TimerId: "t", StartToFireTimeout: &durationpb.Duration{Seconds: 1, Nanos: -1}})}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES},
+		{"cancel of an unknown timer", nil, []*commandpb.Command{cancelTimer("nope")}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES},
+		{"cancel of an unknown activity", nil, []*commandpb.Command{cancelActivityCmd(999)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES},
+		{"activity cancel requested twice", []*commandpb.Command{scheduleActivity("a")}, []*commandpb.Command{cancelActivityCmd(5), cancelActivityCmd(5)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES},
+		{"activity with a negative timeout", nil, []*commandpb.Command{scheduleActivity("a", func(a *commandpb.ScheduleActivityTaskCommandAttributes) { a.HeartbeatTimeout = dur(-time.Second) })}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES},
+		{"activity with a bad retry policy", nil, []*commandpb.Command{scheduleActivity("a", func(a *commandpb.ScheduleActivityTaskCommandAttributes) {
+			a.RetryPolicy = &commonpb.RetryPolicy{BackoffCoefficient: 0.5}
+		})}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES},
+		{"signal external with a bad run id", nil, []*commandpb.Command{func() *commandpb.Command {
+			c := signalExternal("w", "sig")
+			c.GetSignalExternalWorkflowExecutionCommandAttributes().Execution.RunId = "not-a-uuid"
+			return c
+		}()}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES},
+		{"start and cancel of one child in a task", nil, []*commandpb.Command{startChild("kid"), cancelExternal("kid")}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES},
+		{"upsert without search attributes", nil, []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, Attributes: &commandpb.Command_UpsertWorkflowSearchAttributesCommandAttributes{UpsertWorkflowSearchAttributesCommandAttributes: &commandpb.UpsertWorkflowSearchAttributesCommandAttributes{}}}}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES},
+		{"modify properties without memo", nil, []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES, Attributes: &commandpb.Command_ModifyWorkflowPropertiesCommandAttributes{ModifyWorkflowPropertiesCommandAttributes: &commandpb.ModifyWorkflowPropertiesCommandAttributes{}}}}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES},
 		{"duplicate pending timer", []*commandpb.Command{startTimer("t", time.Hour)}, []*commandpb.Command{startTimer("t", time.Second)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID},
 		{"cancel timer without id", nil, []*commandpb.Command{cancelTimer("")}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES},
 		{"cancel activity without id", nil, []*commandpb.Command{cancelActivityCmd(0)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES},
@@ -812,4 +838,59 @@ func TestUpdates(t *testing.T) {
 			}
 		}},
 	})
+}
+
+// A zero-length timer is valid in Temporal (only negative or malformed
+// durations are refused; over-long ones are capped): it fires at once.
+func TestZeroLengthTimerFires(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	long := startTimer("long", time.Hour)
+	long.GetStartTimerCommandAttributes().StartToFireTimeout = &durationpb.Duration{Seconds: 200 * 365 * 24 * 3600}
+	h.pollComplete(startTimer("zero", 0), long)
+	h.wantStep(evWFTCompleted, evTimerStarted, evTimerStarted)
+	if d := h.eventsOfType(evTimerStarted)[1].GetTimerStartedEventAttributes().StartToFireTimeout.AsDuration(); d != maxDuration {
+		t.Fatalf("over-long timer recorded as %v, want capped to %v", d, maxDuration)
+	}
+	h.wantDeadline(0)
+	h.tick()
+	h.wantStep(evTimerFired, evWFTSched)
+}
+
+// Commands after a close command: as in Temporal the worker gets
+// InvalidArgument and nothing is recorded (the task stays started).
+func TestCommandAfterCloseIsRefused(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.poll()
+	before := len(h.events)
+	err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{completeWF("r"), startTimer("t", time.Second)}})
+	var se *SequenceError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want SequenceError", err)
+	}
+	if len(h.events) != before || h.s.WFT == nil || h.s.WFT.StartedEventID == 0 {
+		t.Fatalf("something was recorded: %v", h.events[before:])
+	}
+}
+
+// A bad command on a retried task (attempt > 1) does not fail the task
+// again: Temporal leaves it to time out.
+func TestBadCommandOnRetriedTaskIsLeftToTimeOut(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.poll()
+	if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{startTimer("", time.Second)}}); err == nil {
+		t.Fatal("bad command accepted")
+	}
+	h.wantStep(evWFTFailed)
+	h.poll()
+	if h.s.WFT.Attempt != 2 {
+		t.Fatalf("attempt %d", h.s.WFT.Attempt)
+	}
+	err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{startTimer("", time.Second)}})
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.Message != "BadStartTimerAttributes: TimerId is not set on StartTimerCommand." {
+		t.Fatalf("err = %v", err)
+	}
+	if h.s.WFT == nil || h.s.WFT.Attempt != 2 || h.s.WFT.StartedEventID == 0 {
+		t.Fatalf("task was not left started: %+v", h.s.WFT)
+	}
 }

@@ -124,7 +124,7 @@ func (s *State) Tick(now time.Time, newRunID NewRunID) {
 		} else if w.StartedEventID == 0 && w.Speculative && speculativeDue(w, now, s.stickyTimeout()) {
 			s.speculativeNotStarted(now)
 		} else if w.StartedEventID == 0 && w.Sticky && !now.Before(w.ScheduledTime.Add(s.stickyTimeout())) {
-			s.stickyTimedOut()
+			s.stickyScheduleToStartTimeout(now)
 		}
 	}
 	var due []*Timer
@@ -153,16 +153,27 @@ func (s *State) Tick(now time.Time, newRunID NewRunID) {
 		if a == nil {
 			continue
 		}
+		// The earliest due deadline wins; at the same time the lower
+		// timeout type does (start-to-close, schedule-to-start,
+		// schedule-to-close, heartbeat), as in Temporal's timer order. So
+		// an activity never started, with only schedule-to-close set (and
+		// schedule-to-start derived from it), times out schedule-to-start.
+		var due *activityDeadline
 		for _, d := range activityDeadlines(a) {
+			d := d
 			if now.Before(d.at) {
 				continue
 			}
-			if d.kind == enumspb.TIMEOUT_TYPE_UNSPECIFIED {
-				s.dispatchActivity(now, a)
-			} else {
-				s.timeoutActivity(now, a, d.kind)
+			if due == nil || d.at.Before(due.at) || (d.at.Equal(due.at) && d.kind < due.kind) {
+				due = &d
 			}
-			break
+		}
+		switch {
+		case due == nil:
+		case due.kind == enumspb.TIMEOUT_TYPE_UNSPECIFIED:
+			s.dispatchActivity(now, a)
+		default:
+			s.timeoutActivity(now, a, due.kind)
 		}
 	}
 }

@@ -254,6 +254,11 @@ func snapshot(s *State) string {
 			p("activity %d: ActivityByID index broken", id)
 		}
 	}
+	for _, id := range ids {
+		p("activity %d lastAttemptComplete=%s", id, tm(s.Activities[id].LastAttemptCompleteTime))
+	}
+	p("resetPoints=%s", pt(s.AutoResetPoints()))
+	p("startMetadata=%s", pt(s.StartMetadata))
 	p("activityIDs=%d", len(s.activityIDs))
 	var tids []string
 	for id := range s.Timers {

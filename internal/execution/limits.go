@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// History limits, Temporal's defaults: past the warn limits the engine
+// History limits, Temporal's defaults (see Limits): past the warn limits the engine
 // logs, past the suggest limits workers are told to continue-as-new (in
 // WorkflowTaskStarted), past the error limits the run is terminated.
 const (
@@ -29,6 +29,37 @@ const (
 	MaxBufferedEvents     = 100
 	MaxBufferedEventBytes = 2 << 20
 )
+
+// Limits are a run's history limits, Temporal's dynamic config keys
+// limit.historyCount.{warn,error,suggestContinueAsNew} and
+// limit.historySize.{warn,error,suggestContinueAsNew} (test suites lower
+// them on a dev server to exercise continue-as-new and termination).
+type Limits struct {
+	HistoryCountWarn, HistoryCountError, HistoryCountSuggestCAN int64
+	HistorySizeWarn, HistorySizeError, HistorySizeSuggestCAN    int64
+}
+
+// DefaultLimits are Temporal's defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		HistoryCountWarn: HistoryCountWarn, HistoryCountError: HistoryCountError, HistoryCountSuggestCAN: HistoryCountSuggestCAN,
+		HistorySizeWarn: HistorySizeWarn, HistorySizeError: HistorySizeError, HistorySizeSuggestCAN: HistorySizeSuggestCAN,
+	}
+}
+
+var defaultLimits = DefaultLimits()
+
+// SetLimits sets the run's history limits (nil: the defaults). Runs it
+// starts (continue-as-new, retry, cron) inherit them.
+func (s *State) SetLimits(l *Limits) { s.lim = l }
+
+// Limits returns the run's history limits.
+func (s *State) Limits() *Limits {
+	if s.lim == nil {
+		return &defaultLimits
+	}
+	return s.lim
+}
 
 // oversized finds a command whose payload is over MaxPayloadBytes. Such a
 // command fails the task and terminates the run, as in Temporal (the
@@ -77,10 +108,11 @@ func (s *State) terminateOversized(now time.Time, cause enumspb.WorkflowTaskFail
 // continue-as-new.
 func (s *State) suggestContinueAsNew() (bool, []enumspb.SuggestContinueAsNewReason) {
 	var why []enumspb.SuggestContinueAsNewReason
-	if s.NextEventID-1 > HistoryCountSuggestCAN {
+	l := s.Limits()
+	if s.NextEventID-1 > l.HistoryCountSuggestCAN {
 		why = append(why, enumspb.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS)
 	}
-	if s.HistorySize > HistorySizeSuggestCAN {
+	if s.HistorySize > l.HistorySizeSuggestCAN {
 		why = append(why, enumspb.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE)
 	}
 	return len(why) > 0, why
@@ -92,10 +124,11 @@ func (s *State) EnforceLimits(now time.Time) bool {
 	if !s.Running() {
 		return false
 	}
+	l := s.Limits()
 	switch {
-	case s.NextEventID-1 > HistoryCountError:
+	case s.NextEventID-1 > l.HistoryCountError:
 		_ = s.Terminate(now, historyCountExceededMessage, nil, "sundial")
-	case s.HistorySize > HistorySizeError:
+	case s.HistorySize > l.HistorySizeError:
 		_ = s.Terminate(now, historySizeExceededMessage, nil, "sundial")
 	default:
 		return false

@@ -50,6 +50,9 @@ func Load(rec *store.RunRecord, events []*historypb.HistoryEvent) *State {
 			a.NextAttemptTime = p.NextAttemptScheduleTime.AsTime()
 		}
 		a.StartedIdentity = p.LastWorkerIdentity
+		if p.LastAttemptCompleteTime != nil {
+			a.LastAttemptCompleteTime = p.LastAttemptCompleteTime.AsTime()
+		}
 		if p.LastStartedTime != nil {
 			a.Started = true
 			a.StartedTime = p.LastStartedTime.AsTime()
@@ -97,6 +100,7 @@ func (s *State) PendingActivities() []*workflowpb.PendingActivityInfo {
 			LastFailure:             a.LastFailure,
 			LastWorkerIdentity:      a.StartedIdentity,
 			NextAttemptScheduleTime: ts(a.NextAttemptTime),
+			LastAttemptCompleteTime: ts(a.LastAttemptCompleteTime),
 		}
 		if a.Started {
 			p.LastStartedTime = ts(a.StartedTime)
@@ -154,7 +158,13 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 		HistorySizeBytes:     s.HistorySize,
 		FirstRunId:           st.GetFirstExecutionRunId(),
 		RootExecution:        st.GetRootWorkflowExecution(),
+		Priority:             st.GetPriority(),
 		StateTransitionCount: s.NextEventID,
+	}
+	if info.RootExecution == nil {
+		// A run without a parent is its own root, as Temporal reports it
+		// (the UI draws the parent/child tree from this).
+		info.RootExecution = &commonpb.WorkflowExecution{WorkflowId: s.WorkflowID, RunId: s.RunID}
 	}
 	if p := st.GetParentWorkflowExecution(); p != nil {
 		info.ParentExecution = p
@@ -174,5 +184,6 @@ func (s *State) Config() *workflowpb.WorkflowExecutionConfig {
 		WorkflowExecutionTimeout:   st.GetWorkflowExecutionTimeout(),
 		WorkflowRunTimeout:         st.GetWorkflowRunTimeout(),
 		DefaultWorkflowTaskTimeout: st.GetWorkflowTaskTimeout(),
+		UserMetadata:               s.StartMetadata,
 	}
 }

@@ -15,7 +15,9 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	updatepb "go.temporal.io/api/update/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -26,6 +28,13 @@ type State struct {
 	WorkflowID     string
 	RunID          string
 	StartRequestID string
+	// StartMetadata is the user metadata (static summary, details) of the
+	// started event.
+	StartMetadata *sdkpb.UserMetadata
+	lim           *Limits // nil: DefaultLimits
+	// resetPoints are the run's auto-reset points (Describe's
+	// AutoResetPoints), derived from WorkflowTaskCompleted events.
+	resetPoints []*workflowpb.ResetPointInfo
 
 	Start         *historypb.WorkflowExecutionStartedEventAttributes
 	StartTime     time.Time
@@ -131,6 +140,8 @@ type Activity struct {
 	// StartedEventID is set once an ActivityTaskStarted event was written
 	// (they are written lazily, just before the activity closes).
 	StartedEventID int64
+	// LastAttemptCompleteTime is when the last failed attempt ended.
+	LastAttemptCompleteTime time.Time
 }
 
 // Timer is one pending user timer.
@@ -147,6 +158,9 @@ type Child struct {
 	StartedEventID   int64
 	RunID            string
 	Started          bool
+	// UserMetadata of the initiating command: the child's started event
+	// gets it, as in Temporal.
+	UserMetadata *sdkpb.UserMetadata
 }
 
 // External is a pending signal or cancel request to another workflow.
@@ -416,4 +430,51 @@ func (s *State) OutboxSize() int64 {
 		n += int64(proto.Size(ev))
 	}
 	return n
+}
+
+// bufferedTimerFired returns the buffered TimerFired event of a timer
+// that fired while the current workflow task runs, if any.
+func (s *State) bufferedTimerFired(timerID string) *historypb.HistoryEvent {
+	for _, ev := range s.Buffered {
+		if a := ev.GetTimerFiredEventAttributes(); a != nil && a.TimerId == timerID {
+			return ev
+		}
+	}
+	return nil
+}
+
+// removeBufferedTimerFired drops that event (the workflow canceled the
+// timer before seeing it fire) and returns it.
+func (s *State) removeBufferedTimerFired(timerID string) *historypb.HistoryEvent {
+	for i, ev := range s.Buffered {
+		if a := ev.GetTimerFiredEventAttributes(); a != nil && a.TimerId == timerID {
+			s.Buffered = append(s.Buffered[:i:i], s.Buffered[i+1:]...)
+			s.bufferedBytes -= proto.Size(ev)
+			s.out.RecordChanged = true
+			return ev
+		}
+	}
+	return nil
+}
+
+// bufferedActivityClose reports whether the activity closed while the
+// current workflow task runs (its close event is still buffered).
+func (s *State) bufferedActivityClose(scheduledID int64) bool {
+	for _, ev := range s.Buffered {
+		var id int64
+		switch a := ev.Attributes.(type) {
+		case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+			id = a.ActivityTaskCompletedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+			id = a.ActivityTaskFailedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+			id = a.ActivityTaskTimedOutEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+			id = a.ActivityTaskCanceledEventAttributes.ScheduledEventId
+		}
+		if id == scheduledID {
+			return true
+		}
+	}
+	return false
 }

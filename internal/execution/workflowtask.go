@@ -8,6 +8,7 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -30,9 +31,17 @@ func (s *State) StartWorkflow(now time.Time, attrs *historypb.WorkflowExecutionS
 // add events before the first task (signal-with-start) then call
 // ScheduleFirstTask.
 func (s *State) RecordStart(now time.Time, attrs *historypb.WorkflowExecutionStartedEventAttributes, requestID string) {
+	s.RecordStartWithMetadata(now, attrs, requestID, nil)
+}
+
+// RecordStartWithMetadata is RecordStart with the start request's user
+// metadata (static summary and details), which Temporal keeps on the
+// started event.
+func (s *State) RecordStartWithMetadata(now time.Time, attrs *historypb.WorkflowExecutionStartedEventAttributes, requestID string, md *sdkpb.UserMetadata) {
 	s.StartRequestID = requestID
 	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
+		ev.UserMetadata = md
 	})
 }
 
@@ -228,6 +237,26 @@ func (s *State) afterWFTFailure(now time.Time) {
 	}
 	s.flushBuffered()
 	s.scheduleWFT(now)
+}
+
+// stickyScheduleToStartTimeout handles a sticky workflow task no sticky
+// poller took in time. As in Temporal a task recorded in history times out
+// (WorkflowTaskTimedOut, SCHEDULE_TO_START, no attempt added) and a new one
+// is scheduled on the normal queue. A task whose events are still held back
+// (speculative or transient) is only moved to the normal queue.
+func (s *State) stickyScheduleToStartTimeout(now time.Time) {
+	w := s.WFT
+	if w.Speculative || w.Transient {
+		s.stickyTimedOut()
+		return
+	}
+	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
+			ScheduledEventId: w.ScheduledEventID,
+			TimeoutType:      enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START,
+		}}
+	})
+	s.afterWFTFailure(now)
 }
 
 // StickyTimedOut moves a sticky workflow task that no sticky poller took in

@@ -237,9 +237,14 @@ func TestWorkflowTaskLifecycle(t *testing.T) {
 			h.wantDeadline(4 * time.Second)
 			h.at(4 * time.Second)
 			h.tick()
-			h.wantStep() // no event: only the dispatch changes
-			h.wantTasks(wftTask(6, 1))
-			h.wantWFT(6, 0, 1, testTQ)
+			// As in Temporal: the sticky task times out (schedule-to-start,
+			// no attempt added) and a new one goes to the normal queue.
+			h.wantStep(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, evWFTSched)
+			if to := h.lastEvents(2)[0].GetWorkflowTaskTimedOutEventAttributes(); to.TimeoutType != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START || to.ScheduledEventId != 6 || to.StartedEventId != 0 {
+				h.t.Fatalf("timed out %v", to)
+			}
+			h.wantTasks(wftTask(8, 1))
+			h.wantWFT(8, 0, 1, testTQ)
 			if h.s.WFT.Sticky || h.s.StickyQueue != "" {
 				h.t.Fatalf("still sticky")
 			}

@@ -112,7 +112,7 @@ func (s *Service) GetSystemInfo(ctx context.Context, r *workflowservice.GetSyste
 			SupportsSchedules:               false,
 			EncodedFailureAttributes:        true,
 			UpsertMemo:                      true,
-			EagerWorkflowStart:              false,
+			EagerWorkflowStart:              true, // StartWorkflowExecution honours request_eager_execution
 			SdkMetadata:                     true,
 			CountGroupByExecutionStatus:     true,
 			Nexus:                           false,

@@ -127,11 +127,12 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}
+	p.Eager = r.RequestEagerExecution
 	res, err := s.e.StartWorkflow(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started, Status: res.Status}, nil
+	return &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started, Status: res.Status, EagerWorkflowTask: res.EagerTask}, nil
 }
 
 func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/sundial-io/sundial/internal/engine"
+	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/frontend"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
 )
@@ -31,6 +32,9 @@ type Config struct {
 	DataDir  string
 	InMemory bool
 	Logger   *slog.Logger
+	// Limits are the history limits (nil: Temporal's defaults); see
+	// ParseDynamicConfig.
+	Limits *execution.Limits
 }
 
 // Server is a running Sundial instance.
@@ -66,7 +70,7 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(st, engine.Options{Logger: log})
+	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits})
 	if err != nil {
 		st.Close()
 		return nil, err
