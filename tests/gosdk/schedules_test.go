@@ -622,4 +622,3 @@ func TestScheduleSIGKILL(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }
-
