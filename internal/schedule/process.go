@@ -75,7 +75,8 @@ func (sc *sched) step() {
 		return
 	}
 	switch {
-	case more:
+	case more || (len(sc.st.Backfills) > 0 && len(sc.st.Buffer) < maxBuffer):
+		// More times to walk, or backfill left and room to buffer it.
 		sc.arm(now, 0)
 	case again:
 		sc.arm(now, retryDelay)
@@ -220,7 +221,7 @@ func (sc *sched) drain(now time.Time) (retry bool) {
 				continue
 			}
 		}
-		err := sc.start(now, p, p != d.next || sc.policy(p.Overlap) == enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)
+		err := sc.start(now, p, p != d.next)
 		if err != nil && retryable(err) {
 			sc.st.Buffer = append([]*pending{p}, sc.st.Buffer...)
 			retry = true
