@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	schedulepb "go.temporal.io/api/schedule/v1"
@@ -154,7 +155,7 @@ func (s *ScheduleService) scheduleMatcher(ctx context.Context, ns, query string)
 	if query == "" {
 		return nil, nil
 	}
-	q, err := s.parse(ctx, ns, query)
+	q, err := s.parse(ctx, ns, scheduleIDAsWorkflowID(query))
 	if err != nil {
 		return nil, err
 	}
@@ -197,4 +198,39 @@ func (s *ScheduleService) ListScheduleMatchingTimes(ctx context.Context, r *work
 		return nil, invalid("StartTime and EndTime must be set.")
 	}
 	return s.sched.MatchingTimes(ctx, r)
+}
+
+// scheduleIDAsWorkflowID lets schedule queries name ScheduleId, as
+// Temporal's do: a schedule is listed as an execution whose WorkflowId is
+// the schedule id, so the identifier is renamed outside quoted strings.
+func scheduleIDAsWorkflowID(query string) string {
+	const name = "ScheduleId"
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '`' && strings.HasPrefix(query[i:], "`"+name+"`"):
+			b.WriteString("`WorkflowId`") // a quoted identifier
+			i += len(name) + 1
+			continue
+		case c == '\'' || c == '"' || c == '`':
+			quote = c
+		case strings.HasPrefix(query[i:], name) && (i == 0 || !isIdentByte(query[i-1])) &&
+			(i+len(name) == len(query) || !isIdentByte(query[i+len(name)])):
+			b.WriteString("WorkflowId")
+			i += len(name) - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

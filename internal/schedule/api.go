@@ -214,14 +214,12 @@ func (sc *sched) patch(now time.Time, p *schedulepb.SchedulePatch) {
 	state := sc.st.Schedule.State
 	if p.Pause != "" {
 		state.Paused, state.Notes = true, p.Pause
-		sc.st.Token++
 	}
 	if p.Unpause != "" {
 		if state.Paused && sc.st.Cursor.Before(now) {
 			sc.st.Cursor = now // the paused time is not caught up
 		}
 		state.Paused, state.Notes = false, p.Unpause
-		sc.st.Token++
 	}
 }
 
@@ -237,7 +235,11 @@ func (s *Scheduler) Patch(ctx context.Context, r *workflowservice.PatchScheduleR
 	if err != nil {
 		return err
 	}
-	sc.patch(s.eng.Now(), r.Patch)
+	now := s.eng.Now()
+	sc.patch(now, r.Patch)
+	// As Temporal: every patch counts as an update of the schedule.
+	sc.st.Info.UpdateTime = timestamppb.New(now)
+	sc.st.Token++
 	if err := sc.save(); err != nil {
 		if old, uerr := unmarshalState(before); uerr == nil {
 			sc.st = old

@@ -200,6 +200,14 @@ func TestScheduleLifecycle(t *testing.T) {
 	if err != nil || cnt.Count != 0 {
 		t.Fatalf("CountSchedules unpaused = %v, %v", cnt, err)
 	}
+	cnt, err = svc.CountSchedules(ctx, &workflowservice.CountSchedulesRequest{Namespace: "default", Query: fmt.Sprintf("ScheduleId = '%s' AND TemporalSchedulePaused = true", id)})
+	if err != nil || cnt.Count != 1 {
+		t.Fatalf("CountSchedules by ScheduleId = %v, %v", cnt, err)
+	}
+	ls, err := svc.ListSchedules(ctx, &workflowservice.ListSchedulesRequest{Namespace: "default", Query: fmt.Sprintf("ScheduleId = '%s-other'", id)})
+	if err != nil || len(ls.Schedules) != 0 {
+		t.Fatalf("ListSchedules by another id = %v, %v", ls, err)
+	}
 
 	// Matching times: weekdays 9:30 Paris and 03:00 UTC daily.
 	mt, err := svc.ListScheduleMatchingTimes(ctx, &workflowservice.ListScheduleMatchingTimesRequest{Namespace: "default", ScheduleId: id,
