@@ -155,6 +155,8 @@ async def test_schedule_fires_and_limits(client: Client, tq: str, wid):
     async with new_worker(client, tq, workflows=[SchedGreeting]):
         sched = schedule_of(wf_id, tq, intervals=[ScheduleIntervalSpec(every=timedelta(seconds=1))])
         sched.state = ScheduleState(limited_actions=True, remaining_actions=3)
+        # ALLOW_ALL: a slow worker cannot turn a second into an overlap skip.
+        sched.policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
         handle = await client.create_schedule(sched_id, sched)
         desc = await wait_until("three actions", lambda: _described_with_actions(handle, 3))
         await asyncio.sleep(2)
