@@ -10,7 +10,10 @@ import (
 	schedulepb "go.temporal.io/api/schedule/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/sundial-io/sundial/internal/schedule/spec"
 )
 
 func TestStateRoundTrip(t *testing.T) {
@@ -126,5 +129,108 @@ func TestWorkflowIDAndRequestID(t *testing.T) {
 	sc.st.Schedule.Policies = &schedulepb.SchedulePolicies{KeepOriginalWorkflowId: true}
 	if got := sc.workflowID(nominal); got != "wf" {
 		t.Fatalf("kept workflow id %q", got)
+	}
+}
+
+// everySecond is a schedule firing every second from epoch+base, at the
+// cursor given, as generate sees it (no engine needed).
+func everySecond(t *testing.T, cursor time.Time, pol *schedulepb.SchedulePolicies, st *schedulepb.ScheduleState) *sched {
+	t.Helper()
+	sp := &schedulepb.ScheduleSpec{Interval: []*schedulepb.IntervalSpec{{Interval: durationpb.New(time.Second)}}}
+	c, err := spec.Compile(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st == nil {
+		st = &schedulepb.ScheduleState{}
+	}
+	return &sched{key: key{"ns", "s"}, spec: c, st: &state{
+		Schedule: &schedulepb.Schedule{Spec: sp, Policies: pol, State: st},
+		Info:     &schedulepb.ScheduleInfo{},
+		Cursor:   cursor,
+	}}
+}
+
+func TestGenerateCatchupWindow(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Down for 60 s with a 10 s window: 49 times missed, 11 taken (those
+	// at most 10 s old: now-10 .. now).
+	sc := everySecond(t, t0, &schedulepb.SchedulePolicies{CatchupWindow: durationpb.New(10 * time.Second)}, nil)
+	now := t0.Add(60 * time.Second)
+	if more := sc.generate(now); more {
+		t.Fatal("more to walk after 60 times")
+	}
+	if sc.st.Info.MissedCatchupWindow != 49 || len(sc.st.Buffer) != 11 || !sc.st.Cursor.Equal(now) {
+		t.Fatalf("missed %d, buffered %d, cursor %v", sc.st.Info.MissedCatchupWindow, len(sc.st.Buffer), sc.st.Cursor)
+	}
+	if first := sc.st.Buffer[0]; !first.Nominal.Equal(now.Add(-10*time.Second)) || first.Manual {
+		t.Fatalf("first buffered %+v", first)
+	}
+	// A window below 10 s counts as 10 s; the default is a year.
+	sc = everySecond(t, t0, &schedulepb.SchedulePolicies{CatchupWindow: durationpb.New(time.Second)}, nil)
+	if sc.catchupWindow() != 10*time.Second {
+		t.Fatalf("catch-up window %v", sc.catchupWindow())
+	}
+	if everySecond(t, t0, nil, nil).catchupWindow() != 365*24*time.Hour {
+		t.Fatal("default catch-up window is not a year")
+	}
+	// A very long downtime is walked in bounded steps.
+	sc = everySecond(t, t0, nil, nil)
+	if more := sc.generate(t0.Add(30 * time.Hour)); !more || sc.st.Cursor.Sub(t0) != maxTimesPerStep*time.Second {
+		t.Fatalf("long catch-up: more=%v cursor=%v", more, sc.st.Cursor)
+	}
+	if len(sc.st.Buffer) != maxBuffer || sc.st.Info.BufferDropped != maxTimesPerStep-maxBuffer {
+		t.Fatalf("buffer %d dropped %d", len(sc.st.Buffer), sc.st.Info.BufferDropped)
+	}
+}
+
+func TestGeneratePausedAndLimited(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	sc := everySecond(t, t0, nil, &schedulepb.ScheduleState{Paused: true})
+	sc.generate(t0.Add(5 * time.Second))
+	if len(sc.st.Buffer) != 0 || sc.st.Info.MissedCatchupWindow != 0 || !sc.st.Cursor.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("paused: %+v", sc.st)
+	}
+	sc = everySecond(t, t0, nil, &schedulepb.ScheduleState{LimitedActions: true})
+	sc.generate(t0.Add(5 * time.Second))
+	if len(sc.st.Buffer) != 0 {
+		t.Fatal("no actions left, yet buffered")
+	}
+	if sc.future(10) != nil {
+		t.Fatal("future action times with no actions left")
+	}
+	sc = everySecond(t, t0, nil, &schedulepb.ScheduleState{LimitedActions: true, RemainingActions: 3})
+	if f := sc.future(10); len(f) != 3 || !f[0].AsTime().Equal(t0.Add(time.Second)) {
+		t.Fatalf("future times %v", f)
+	}
+}
+
+func TestGenerateBackfillIncremental(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	sc := everySecond(t, t0, nil, &schedulepb.ScheduleState{Paused: true})
+	// 2,500 seconds inclusive of the start: more than the buffer holds.
+	sc.patch(t0, &schedulepb.SchedulePatch{BackfillRequest: []*schedulepb.BackfillRequest{{
+		StartTime: timestamppb.New(t0.Add(-3000 * time.Second)), EndTime: timestamppb.New(t0.Add(-501 * time.Second)),
+		OverlapPolicy: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
+	}}})
+	sc.generate(t0)
+	if len(sc.st.Buffer) != maxBuffer || len(sc.st.Backfills) != 1 {
+		t.Fatalf("first pass: buffer %d backfills %d", len(sc.st.Buffer), len(sc.st.Backfills))
+	}
+	if p := sc.st.Buffer[0]; !p.Manual || p.RequestID == "" || !p.Nominal.Equal(t0.Add(-3000*time.Second)) {
+		t.Fatalf("first backfilled start %+v", p)
+	}
+	total := 0
+	for i := 0; i < 5 && (len(sc.st.Buffer) > 0 || len(sc.st.Backfills) > 0); i++ {
+		total += len(sc.st.Buffer)
+		last := sc.st.Buffer[len(sc.st.Buffer)-1].Nominal
+		sc.st.Buffer = nil // as if all were started
+		sc.generate(t0)
+		if len(sc.st.Buffer) > 0 && !sc.st.Buffer[0].Nominal.Equal(last.Add(time.Second)) {
+			t.Fatalf("backfill resumed at %v after %v", sc.st.Buffer[0].Nominal, last)
+		}
+	}
+	if total != 2500 || len(sc.st.Backfills) != 0 {
+		t.Fatalf("backfilled %d times, %d requests left", total, len(sc.st.Backfills))
 	}
 }
