@@ -647,3 +647,43 @@ func TestScheduleSIGKILL(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }
+
+// SchedCount returns one more than the previous run of its schedule.
+func SchedCount(ctx workflow.Context) (int, error) {
+	n := 0
+	if workflow.HasLastCompletionResult(ctx) {
+		if err := workflow.GetLastCompletionResult(ctx, &n); err != nil {
+			return 0, err
+		}
+	}
+	return n + 1, nil
+}
+
+// TestScheduleLastCompletionResult: each run of a schedule sees the result
+// of the run before it.
+func TestScheduleLastCompletionResult(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(SchedCount) })
+	h, err := e.c.ScheduleClient().Create(e.ctx(), client.ScheduleOptions{
+		ID:     "sched-last-" + uuid.NewString()[:6],
+		Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Second}}},
+		Action: &client.ScheduleWorkflowAction{ID: "last-wf", Workflow: SchedCount, TaskQueue: e.tq},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *client.ScheduleDescription
+	waitFor(t, 15*time.Second, "3 actions", func() bool {
+		d, err = h.Describe(e.ctx())
+		return err == nil && d.Info.NumActions >= 3
+	})
+	if err := h.Pause(e.ctx(), client.SchedulePauseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range d.Info.RecentActions[:3] {
+		var n int
+		if err := e.c.GetWorkflow(e.ctx(), a.StartWorkflowResult.WorkflowID, "").Get(e.ctx(), &n); err != nil || n != i+1 {
+			t.Fatalf("run %d (%s) returned %d, %v; want %d", i, a.StartWorkflowResult.WorkflowID, n, err, i+1)
+		}
+	}
+}
