@@ -89,7 +89,14 @@ func New(eng *engine.Engine, st store.Store, log *slog.Logger) (*Scheduler, erro
 		for _, ex := range sc.st.Info.GetRunningWorkflows() {
 			sc.watch(ex)
 		}
-		sc.arm(eng.Now(), 0) // catch up at once
+		// Times that came due while the server was down make the timer
+		// fire at once; so do starts left in the buffer or backfills. A
+		// schedule with nothing due does not write at startup.
+		after := time.Duration(-1)
+		if len(sc.st.Buffer) > 0 || len(sc.st.Backfills) > 0 {
+			after = 0
+		}
+		sc.arm(eng.Now(), after)
 		sc.mu.Unlock()
 	}
 	if len(loaded) > 0 {
