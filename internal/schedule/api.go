@@ -370,8 +370,8 @@ func (s *Scheduler) Count(ctx context.Context, ns string, match Matcher) int64 {
 // maxMatchingTimes bounds ListScheduleMatchingTimes' answer.
 const maxMatchingTimes = 1000
 
-// MatchingTimes lists the times (with jitter) a schedule's spec matches in
-// [start, end].
+// MatchingTimes lists the times (with jitter) a schedule's spec matches
+// after start and up to end (start exclusive, as in Temporal).
 func (s *Scheduler) MatchingTimes(ctx context.Context, r *workflowservice.ListScheduleMatchingTimesRequest) (*workflowservice.ListScheduleMatchingTimesResponse, error) {
 	sc, err := s.get(r.Namespace, r.ScheduleId)
 	if err != nil {
@@ -382,7 +382,7 @@ func (s *Scheduler) MatchingTimes(ctx context.Context, r *workflowservice.ListSc
 	if sc.spec == nil {
 		return resp, nil
 	}
-	for _, t := range sc.spec.Times(sc.seed(), r.StartTime.AsTime().Add(-time.Millisecond), r.EndTime.AsTime(), maxMatchingTimes) {
+	for _, t := range sc.spec.Times(sc.seed(), r.StartTime.AsTime(), r.EndTime.AsTime(), maxMatchingTimes) {
 		resp.StartTime = append(resp.StartTime, timestamppb.New(t.Actual))
 	}
 	return resp, nil
