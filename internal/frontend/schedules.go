@@ -24,6 +24,10 @@ type ScheduleService struct {
 	sched *schedule.Scheduler
 }
 
+// appendedTimestamp has the length of what a schedule appends to its
+// action's workflow id.
+const appendedTimestamp = "-2009-11-10T23:00:00Z"
+
 // validateSchedule checks what Temporal's frontend checks of a schedule
 // before it reaches the scheduler (the spec is checked there).
 func (s *ScheduleService) validateSchedule(ns string, sch *schedulepb.Schedule) error {
@@ -41,6 +45,13 @@ func (s *ScheduleService) validateSchedule(ns string, sch *schedulepb.Schedule) 
 	}
 	if err := validateStart(p); err != nil {
 		return err
+	}
+	// The started workflows' ids get the nominal time appended; as
+	// Temporal, check the id with a timestamp appended.
+	if !sch.GetPolicies().GetKeepOriginalWorkflowId() {
+		if err := checkID("WorkflowId", nw.WorkflowId+appendedTimestamp); err != nil {
+			return err
+		}
 	}
 	if err := s.validateSearchIn(ns, nw.SearchAttributes); err != nil {
 		return err
