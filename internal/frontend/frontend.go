@@ -109,7 +109,7 @@ func (s *Service) GetSystemInfo(ctx context.Context, r *workflowservice.GetSyste
 			SignalAndQueryHeader:            true,
 			InternalErrorDifferentiation:    true,
 			ActivityFailureIncludeHeartbeat: true,
-			SupportsSchedules:               false,
+			SupportsSchedules:               true,
 			EncodedFailureAttributes:        true,
 			UpsertMemo:                      true,
 			EagerWorkflowStart:              true, // StartWorkflowExecution honours request_eager_execution

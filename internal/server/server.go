@@ -21,6 +21,7 @@ import (
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/frontend"
+	"github.com/sundial-io/sundial/internal/schedule"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
 )
 
@@ -43,6 +44,7 @@ type Server struct {
 	log    *slog.Logger
 	store  *pebblestore.Store
 	engine *engine.Engine
+	sched  *schedule.Scheduler
 	grpc   *grpc.Server
 	health *health.Server
 	lis    net.Listener
@@ -75,8 +77,15 @@ func Start(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	sched, err := schedule.New(eng, st, log)
+	if err != nil {
+		eng.Close()
+		st.Close()
+		return nil, err
+	}
 	lis, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		sched.Close()
 		eng.Close()
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -88,7 +97,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.NumStreamWorkers(streamWorkers),
 	)
-	workflowservice.RegisterWorkflowServiceServer(gs, frontend.New(eng, log))
+	workflowservice.RegisterWorkflowServiceServer(gs, frontend.WithSchedules(frontend.New(eng, log), sched))
 	operatorservice.RegisterOperatorServiceServer(gs, frontend.NewOperator(eng, log))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -97,7 +106,7 @@ func Start(cfg Config) (*Server, error) {
 	// health` ask for the WorkflowService); "" is SERVING from the start.
 	hs.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(operatorservice.OperatorService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	s := &Server{cfg: cfg, log: log, store: st, engine: eng, grpc: gs, health: hs, lis: lis, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, store: st, engine: eng, sched: sched, grpc: gs, health: hs, lis: lis, done: make(chan error, 1)}
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
 	s.cfg = cfg
@@ -119,6 +128,7 @@ func (s *Server) DataDir() string {
 // finish, then the store is closed cleanly.
 func (s *Server) Stop() {
 	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
+	s.sched.Close()     // no schedule fires into a closing engine
 	s.engine.Close()    // releases pollers and waiters first
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()

@@ -81,6 +81,11 @@ type Store interface {
 	// ErrStop.
 	ClosedBefore(ctx context.Context, namespace string, t time.Time, fn func(*RunRecord) error) error
 
+	// Schedules calls fn for every stored schedule of a namespace ("" for
+	// every namespace), ordered by namespace and then schedule id. fn may
+	// return ErrStop.
+	Schedules(ctx context.Context, namespace string, fn func(*ScheduleRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
 }
@@ -151,6 +156,26 @@ type Batch struct {
 	// Deletes remove runs entirely (record, history, index entries); they
 	// are applied after Runs.
 	Deletes []*RunDelete
+	// Schedules are inserted or replaced, by namespace and schedule id.
+	Schedules []*ScheduleRecord
+	// ScheduleDeletes remove schedules; they are applied after Schedules.
+	ScheduleDeletes []ScheduleKey
+}
+
+// ScheduleKey names one schedule.
+type ScheduleKey struct {
+	Namespace  string
+	ScheduleID string
+}
+
+// ScheduleRecord is one schedule (CreateSchedule): its definition and the
+// scheduler's progress, encoded by package schedule. The store keeps it as
+// an opaque value under its key, so a table with three columns holds it.
+type ScheduleRecord struct {
+	Namespace  string
+	ScheduleID string
+	// State is the schedule's encoded definition and progress.
+	State []byte
 }
 
 // SearchAttributeRegistry is the set of custom search attributes of one

@@ -483,14 +483,6 @@ func TestErrors(t *testing.T) {
 
 	t.Run("Unimplemented", func(t *testing.T) {
 		calls := map[string]func() error{
-			"ListSchedules": func() error {
-				_, err := svc.ListSchedules(ctx(), &workflowservice.ListSchedulesRequest{Namespace: "default"})
-				return err
-			},
-			"CreateSchedule": func() error {
-				_, err := svc.CreateSchedule(ctx(), &workflowservice.CreateScheduleRequest{Namespace: "default", ScheduleId: "s"})
-				return err
-			},
 			"ListBatchOperations": func() error {
 				_, err := svc.ListBatchOperations(ctx(), &workflowservice.ListBatchOperationsRequest{Namespace: "default"})
 				return err

@@ -13,6 +13,7 @@ import "encoding/binary"
 //	h/<ns><runid><first event id>      historypb.History of one appended batch
 //	v/..., s/..., t/..., q/...         visibility index (see index.go)
 //	a/<ns>                             custom search attributes (registry.go)
+//	x/<ns><schedule id>                schedule record (schedules.go)
 //
 // String components are escaped and terminated (see appendComponent) so that
 // no component can run into the next one, whatever bytes ids contain. Event

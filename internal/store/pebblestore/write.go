@@ -91,7 +91,7 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 			return err
 		}
 	}
-	return nil
+	return encodeSchedules(pb, b)
 }
 
 // encodeDelete removes a run's record, history and index entries, and the

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteRun", testDeleteRun},
 		{"ClosedBefore", testClosedBefore},
 		{"SearchAttributes", testSearchAttributes},
+		{"Schedules", testSchedules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
