@@ -51,6 +51,7 @@ type Engine struct {
 
 	timers  *timerQueue
 	queries *queryRegistry
+	obs     Observer
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -79,6 +80,9 @@ type workflow struct {
 // Options configure an Engine.
 type Options struct {
 	Logger *slog.Logger
+	// Observer is told about run outcomes and store writes (metrics);
+	// nil observes nothing.
+	Observer Observer
 }
 
 // New builds an engine over an open store and recovers every open run.
@@ -96,6 +100,10 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		namespaces: map[string]*store.Namespace{},
 		queries:    newQueryRegistry(),
 		stop:       make(chan struct{}),
+		obs:        opts.Observer,
+	}
+	if e.obs == nil {
+		e.obs = noObserver{}
 	}
 	e.durCond = sync.NewCond(&e.durMu)
 	e.timers = newTimerQueue(e.fire)
@@ -218,6 +226,7 @@ type effects struct {
 	tasks   []execution.Task
 	actions []pendingAction
 	handoff *handoff
+	runs    outcomes // runs started and closed, reported once durable
 }
 
 type pendingAction struct {
@@ -249,12 +258,14 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	for _, a := range o.Actions {
 		fx.actions = append(fx.actions, pendingAction{a, cur})
 	}
+	fx.runs.note(cur, o.Events)
 	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
 	// A run stored before and still running has its index entries already.
 	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew, OpenIndexed: !isNew && cur.Running()}}}
 	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {
 		no := n.TakeOutbox()
+		fx.runs.note(n, no.Events)
 		b.Runs = append(b.Runs, &store.RunWrite{Record: n.Record(), Events: no.Events, SetCurrent: true})
 		w.cacheHistory(n.RunID, no.Events, true, n.Running())
 		w.cur = n
@@ -283,7 +294,9 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 func (e *Engine) apply(b *store.Batch) (store.Commit, uint64, error) {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
+	began := time.Now()
 	c, err := e.store.Apply(b)
+	e.obs.StoreWrite(StoreApply, time.Since(began), err)
 	if err != nil {
 		e.fail(err)
 		return nil, 0, serviceerror.NewUnavailable("storage write failed: " + err.Error())
@@ -308,12 +321,16 @@ func (e *Engine) finish(fx *effects) error {
 		return nil
 	}
 	if fx.commit != nil {
-		if err := fx.commit.Wait(); err != nil {
+		began := time.Now()
+		err := fx.commit.Wait()
+		e.obs.StoreWrite(StoreSync, time.Since(began), err)
+		if err != nil {
 			fx.handoff.release()
 			e.fail(err)
 			return serviceerror.NewUnavailable("storage sync failed: " + err.Error())
 		}
 		e.markDurable(fx.seq)
+		fx.runs.report(e.obs)
 	}
 	e.dispatch(fx)
 	return nil
