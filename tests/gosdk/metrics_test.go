@@ -228,7 +228,9 @@ func TestMetricsScrape(t *testing.T) {
 		return a - b
 	}
 	ns := map[string]string{"namespace": "default"}
-	wf := func(typ string) map[string]string { return map[string]string{"namespace": "default", "workflowType": typ} }
+	wf := func(typ string) map[string]string {
+		return map[string]string{"namespace": "default", "workflowType": typ}
+	}
 	checks := []struct {
 		name   string
 		labels map[string]string
