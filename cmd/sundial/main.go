@@ -111,10 +111,10 @@ func start(args []string, stdout, stderr io.Writer) int {
 	if o.memory {
 		where = "in memory (nothing is kept after exit)"
 	}
-	fmt.Fprintf(stdout, "sundial ready in %s: listening on %s, %s, version %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), where, version.Version)
 	if a := srv.MetricsAddr(); a != "" {
 		fmt.Fprintf(stdout, "sundial: metrics on http://%s/metrics\n", a)
 	}
+	fmt.Fprintf(stdout, "sundial ready in %s: listening on %s, %s, version %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), where, version.Version)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
