@@ -373,3 +373,45 @@ func TestMetricsFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestParseStart covers the parsing rules without a process.
+func TestParseStart(t *testing.T) {
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	o, err := parseStart(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ip != "127.0.0.1" || o.port != 7233 || o.dataDir != "sundial-data" || o.memory || o.logFormat != "text" || o.metricsPort != 0 || o.metricsIP != "127.0.0.1" || len(o.namespaces) != 0 {
+		t.Errorf("defaults: %+v", o)
+	}
+	// A repeatable flag given on the command line replaces the
+	// environment's list instead of adding to it.
+	o, err = parseStart([]string{"--namespace", "a"}, env(map[string]string{"SUNDIAL_NAMESPACE": "x,y", "SUNDIAL_LOG_LEVEL": "debug", "SUNDIAL_DATA_DIR": "/d"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.namespaces, ",") != "a" || o.logLevel.String() != "DEBUG" || o.dataDir != "/d" {
+		t.Errorf("flag over env: namespaces %v, level %v, dir %q", o.namespaces, o.logLevel, o.dataDir)
+	}
+	o, err = parseStart([]string{"--search-attribute", "A=keywordlist", "--search-attribute", "B=Datetime", "--search-attribute", "C=TEXT"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]enumspb.IndexedValueType{"A": enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST, "B": enumspb.INDEXED_VALUE_TYPE_DATETIME, "C": enumspb.INDEXED_VALUE_TYPE_TEXT}
+	for k, v := range want {
+		if o.searchAttributes[k] != v {
+			t.Errorf("search attribute %s = %v, want %v", k, o.searchAttributes[k], v)
+		}
+	}
+	if _, err := parseStart([]string{"--search-attribute", "A=Int", "--search-attribute", "A=Text"}, env(nil)); err == nil {
+		t.Error("one attribute with two types accepted")
+	}
+	if _, err := parseStart([]string{"--data-dir", ""}, env(nil)); err == nil {
+		t.Error("empty --data-dir accepted")
+	}
+	if _, err := parseStart(nil, env(map[string]string{"SUNDIAL_MEMORY": "maybe"})); err == nil || !strings.Contains(err.Error(), "SUNDIAL_MEMORY") {
+		t.Errorf("bad SUNDIAL_MEMORY: %v", err)
+	}
+}
