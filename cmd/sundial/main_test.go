@@ -320,6 +320,19 @@ func TestStartFailsBeforeTouchingDisk(t *testing.T) {
 	expectFail("is not a directory", "--port", "0", "--data-dir", file)
 	expectFail(file+" is not a directory", "--port", "0", "--data-dir", filepath.Join(file, "data"))
 
+	// A directory with other files in it is refused without adding any.
+	junk := filepath.Join(tmp, "junk")
+	if err := os.MkdirAll(junk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(junk, "notes.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expectFail("is not empty and holds no Sundial store", "--port", "0", "--data-dir", junk)
+	if entries, _ := os.ReadDir(junk); len(entries) != 1 {
+		t.Errorf("the refused directory now holds %d entries", len(entries))
+	}
+
 	// A data dir used by a running server.
 	used := filepath.Join(tmp, "used")
 	p := startBin(t, nil, "--port", "0", "--data-dir", used)

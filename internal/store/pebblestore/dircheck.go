@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -23,7 +24,10 @@ func CheckDir(dir string) error {
 		if err := syscall.Access(dir, 7 /* R_OK|W_OK|X_OK */); err != nil {
 			return fmt.Errorf("data dir %q cannot be used: %s", dir, cause(err))
 		}
-		return checkLock(dir)
+		if err := checkLock(dir); err != nil {
+			return err
+		}
+		return checkContents(dir)
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		parent := dir
 		for {
@@ -103,4 +107,26 @@ func isLockConflict(err error) bool {
 		return false
 	}
 	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES)
+}
+
+// checkContents refuses a non-empty directory that holds no Pebble store
+// (no MANIFEST), before Pebble would create its LOCK file in it.
+func checkContents(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("data dir %q cannot be read: %s", dir, cause(err))
+	}
+	other := ""
+	for _, e := range entries {
+		switch name := e.Name(); {
+		case strings.HasPrefix(name, "MANIFEST-"):
+			return nil
+		case name != "LOCK" && other == "":
+			other = name
+		}
+	}
+	if other != "" {
+		return fmt.Errorf("data dir %q is not empty and holds no Sundial store (refusing to use it; it contains %s)", dir, other)
+	}
+	return nil
 }
