@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,9 +50,10 @@ type Engine struct {
 	durable uint64
 	failed  error // set when a commit failed: state in memory may be ahead of disk
 
-	timers  *timerQueue
-	queries *queryRegistry
-	obs     Observer
+	timers   *timerQueue
+	queries  *queryRegistry
+	obs      Observer
+	openRuns atomic.Int64 // see OpenRuns
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -330,7 +332,7 @@ func (e *Engine) finish(fx *effects) error {
 			return serviceerror.NewUnavailable("storage sync failed: " + err.Error())
 		}
 		e.markDurable(fx.seq)
-		fx.runs.report(e.obs)
+		fx.runs.report(e)
 	}
 	e.dispatch(fx)
 	return nil
@@ -454,6 +456,9 @@ func (e *Engine) recover() error {
 		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
 		w.cacheHistory(st.RunID, events, true, st.Running())
 		e.workflows[k] = w
+		if st.Running() {
+			e.openRuns.Add(1)
+		}
 		o := st.Recover(e.now())
 		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}
 		for _, a := range o.Actions {

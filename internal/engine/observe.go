@@ -72,14 +72,25 @@ func (o *outcomes) note(run *execution.State, events []*historypb.HistoryEvent) 
 	}
 }
 
-func (o *outcomes) report(obs Observer) {
+// report tells the observer, and keeps the count of open runs.
+func (o *outcomes) report(e *Engine) {
 	for i := 0; i < o.nStarted; i++ {
-		obs.WorkflowStarted(o.ns, o.started[i])
+		e.obs.WorkflowStarted(o.ns, o.started[i])
 	}
+	n := int64(o.nStarted)
 	if o.closed != 0 {
-		obs.WorkflowClosed(o.ns, o.closedType, o.closed)
+		e.obs.WorkflowClosed(o.ns, o.closedType, o.closed)
+		n--
+	}
+	if n != 0 {
+		e.openRuns.Add(n)
 	}
 }
+
+// OpenRuns is the number of open (running) workflow runs: those recovered
+// at startup plus those started since, less those closed since. Every
+// open run is in memory.
+func (e *Engine) OpenRuns() int64 { return e.openRuns.Load() }
 
 // WorkflowsInMemory is the number of workflow ids whose newest run is held
 // in memory: every open run, plus closed ones for the ~2 s before eviction.

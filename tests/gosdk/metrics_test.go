@@ -119,12 +119,18 @@ next:
 // on, then scrapes /metrics and checks that each family moved by what the
 // workload did.
 func TestMetricsScrape(t *testing.T) {
-	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), MetricsAddr: "127.0.0.1:0",
+	dir := t.TempDir()
+	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: dir, MetricsAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Stop)
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.Stop()
+		}
+	}()
 	if srv.MetricsAddr() == "" {
 		t.Fatal("metrics not served")
 	}
@@ -278,6 +284,9 @@ func TestMetricsScrape(t *testing.T) {
 	if got, _ := metricSum(after, "sundial_workflows_in_memory", nil); got < 1 {
 		t.Errorf("sundial_workflows_in_memory = %v, want >= 1 (the idle workflow is open)", got)
 	}
+	if got, _ := metricSum(after, "sundial_open_workflows", nil); got != 1 {
+		t.Errorf("sundial_open_workflows = %v, want 1 (the idle workflow)", got)
+	}
 	// The second attempt of each activity is counted in the histogram's
 	// buckets above 1.
 	if f := after["sundial_activity_task_attempt"]; f != nil {
@@ -288,6 +297,25 @@ func TestMetricsScrape(t *testing.T) {
 				}
 			}
 		}
+	}
+	// After a restart the open run is counted again (recovered), and
+	// counters start from zero in the new process.
+	w.Stop()
+	c.Close()
+	srv.Stop()
+	stopped = true
+	srv2, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: dir, MetricsAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Stop()
+	again := scrape(t, srv2.MetricsAddr())
+	if got, _ := metricSum(again, "sundial_open_workflows", nil); got != 1 {
+		t.Errorf("after restart sundial_open_workflows = %v, want 1", got)
+	}
+	if got, _ := metricSum(again, "approximate_backlog_count", map[string]string{"taskqueue": idle}); got != 1 {
+		t.Errorf("after restart the idle queue's backlog = %v, want 1", got)
 	}
 	if t.Failed() {
 		var names []string
