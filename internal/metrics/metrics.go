@@ -18,7 +18,6 @@ package metrics
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -75,17 +74,6 @@ func (m *Metrics) Handler() http.Handler {
 type Server struct {
 	lis net.Listener
 	srv *http.Server
-}
-
-// Listen opens the metrics address. It is done before anything else at
-// startup so that a taken port fails the start before the data dir is
-// touched.
-func Listen(addr string) (net.Listener, error) {
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
-	}
-	return lis, nil
 }
 
 // Serve serves m on lis (/metrics) until Close.
