@@ -241,6 +241,10 @@ func TestNamespacesAndSearchAttributesAtStart(t *testing.T) {
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		info, err := c.WorkflowService().GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{})
+		if err != nil || info.ServerVersion != version.Version {
+			t.Errorf("GetSystemInfo: version %q, %v; want %q", info.GetServerVersion(), err, version.Version)
+		}
 		for _, ns := range []string{"default", "orders", "billing"} {
 			if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns}); err != nil {
 				t.Errorf("namespace %s: %v", ns, err)
