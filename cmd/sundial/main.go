@@ -1,55 +1,74 @@
 // Command sundial runs the Sundial server.
 //
-//	sundial start [--ip 127.0.0.1] [--port 7233] [--data-dir ./sundial-data] [--memory]
-//	              [--dynamic-config-value limit.historyCount.error=100 ...]
+//	sundial start [flags]   run the server (sundial start --help lists the flags)
+//	sundial version         print the version
+//	sundial help            print the usage
 package main
 
 import (
-	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sundial-io/sundial/internal/server"
+	"github.com/sundial-io/sundial/internal/version"
 )
 
-func usage() {
-	fmt.Fprintf(os.Stderr, "usage: sundial start [flags]\n\nflags:\n")
-	flag.PrintDefaults()
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the command line; it returns the exit code: 0 done, 1 the server
+// failed, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "start":
+		return start(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "sundial: unexpected argument %q after version\n\n", args[1])
+			usage(stderr)
+			return 2
+		}
+		fmt.Fprintf(stdout, "sundial %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	case "help", "--help", "-help", "-h":
+		if len(args) > 1 && args[1] != "start" {
+			fmt.Fprintf(stderr, "sundial: unknown command %q\n\n", args[1])
+			usage(stderr)
+			return 2
+		}
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sundial: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
 }
 
-func main() {
-	if len(os.Args) < 2 || os.Args[1] != "start" {
-		usage()
-		os.Exit(2)
+func start(args []string, stdout, stderr io.Writer) int {
+	o, err := parseStart(args, os.LookupEnv)
+	if err == errHelp {
+		usage(stdout)
+		return 0
 	}
-	fs := flag.NewFlagSet("start", flag.ExitOnError)
-	ip := fs.String("ip", "127.0.0.1", "address to listen on")
-	port := fs.Int("port", 7233, "gRPC port (0 picks a free port)")
-	dataDir := fs.String("data-dir", "sundial-data", "directory of the durable store")
-	memory := fs.Bool("memory", false, "keep everything in memory (nothing survives a restart)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this address (e.g. 127.0.0.1:6060)")
-	var dynamic multiFlag
-	fs.Var(&dynamic, "dynamic-config-value", "KEY=VALUE, as for `temporal server start-dev` (repeatable); honoured: limit.historyCount.{warn,error,suggestContinueAsNew} and limit.historySize.{warn,error,suggestContinueAsNew}, other keys are ignored")
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: sundial start [flags]\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	_ = fs.Parse(os.Args[2:])
-	limits, ignored, err := server.ParseDynamicConfig(dynamic)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "sundial: %v\n", err)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "sundial: %v\n\n", err)
+		usage(stderr)
+		return 2
 	}
 
 	// The garbage collector was a fifth of the server's CPU under load at
@@ -62,46 +81,57 @@ func main() {
 		debug.SetGCPercent(200)
 	}
 
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "sundial: bad --log-level %q\n", *logLevel)
-		os.Exit(2)
+	limits, ignored, err := server.ParseDynamicConfig(o.dynamicConfig)
+	if err != nil {
+		fmt.Fprintf(stderr, "sundial: %v\n\n", err)
+		usage(stderr)
+		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-	if *pprofAddr != "" {
-		go func() { log.Error("pprof server stopped", "err", http.ListenAndServe(*pprofAddr, nil)) }()
+
+	hopts := &slog.HandlerOptions{Level: o.logLevel}
+	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if o.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, hopts)
+	}
+	log := slog.New(h)
+	if o.pprof != "" {
+		go func() { log.Error("pprof server stopped", "err", http.ListenAndServe(o.pprof, nil)) }()
+	}
+	cfg := server.Config{
+		Addr:             net.JoinHostPort(o.ip, strconv.Itoa(o.port)),
+		DataDir:          o.dataDir,
+		InMemory:         o.memory,
+		Logger:           log,
+		Namespaces:       o.namespaces,
+		SearchAttributes: o.searchAttributes,
+		Limits:           limits,
+	}
+	if o.metricsPort > 0 {
+		cfg.MetricsAddr = net.JoinHostPort(o.metricsIP, strconv.Itoa(o.metricsPort))
 	}
 	for _, k := range ignored {
 		log.Warn("dynamic config key not used by sundial; ignored", "key", k)
 	}
 	began := time.Now()
-	srv, err := server.Start(server.Config{
-		Addr:     net.JoinHostPort(*ip, strconv.Itoa(*port)),
-		DataDir:  *dataDir,
-		InMemory: *memory,
-		Logger:   log,
-		Limits:   limits,
-	})
+	srv, err := server.Start(cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "sundial: %v\n", err)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "sundial: %v\n", err)
+		return 1
 	}
 	where := "data dir " + srv.DataDir() + " (pebble, fsync on)"
-	if *memory {
+	if o.memory {
 		where = "in memory (nothing is kept after exit)"
 	}
-	fmt.Printf("sundial ready in %s: listening on %s, %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), where)
+	if a := srv.MetricsAddr(); a != "" {
+		fmt.Fprintf(stdout, "sundial: metrics on http://%s/metrics\n", a)
+	}
+	fmt.Fprintf(stdout, "sundial ready in %s: listening on %s, %s, version %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), where, version.Version)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
-	fmt.Printf("sundial: %s received, shutting down\n", s)
+	fmt.Fprintf(stdout, "sundial: %s received, shutting down\n", s)
 	srv.Stop()
-	fmt.Println("sundial: stopped")
+	fmt.Fprintln(stdout, "sundial: stopped")
+	return 0
 }
-
-// multiFlag collects a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

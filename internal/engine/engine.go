@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,8 +52,10 @@ type Engine struct {
 	durable uint64
 	failed  error // set when a commit failed: state in memory may be ahead of disk
 
-	timers  *timerQueue
-	queries *queryRegistry
+	timers   *timerQueue
+	queries  *queryRegistry
+	obs      Observer
+	openRuns atomic.Int64 // see OpenRuns
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -83,6 +86,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Limits are the history limits of every run (nil: Temporal's defaults).
 	Limits *execution.Limits
+	// Observer is told about run outcomes and store writes (metrics);
+	// nil observes nothing.
+	Observer Observer
 }
 
 // New builds an engine over an open store and recovers every open run.
@@ -101,6 +107,10 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		queries:    newQueryRegistry(),
 		stop:       make(chan struct{}),
 		limits:     opts.Limits,
+		obs:        opts.Observer,
+	}
+	if e.obs == nil {
+		e.obs = noObserver{}
 	}
 	e.durCond = sync.NewCond(&e.durMu)
 	e.timers = newTimerQueue(e.fire)
@@ -225,6 +235,7 @@ type effects struct {
 	tasks   []execution.Task
 	actions []pendingAction
 	handoff *handoff
+	runs    outcomes // runs started and closed, reported once durable
 }
 
 type pendingAction struct {
@@ -261,12 +272,14 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	for _, a := range o.Actions {
 		fx.actions = append(fx.actions, pendingAction{a, cur})
 	}
+	fx.runs.note(cur, o.Events)
 	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
 	// A run stored before and still running has its index entries already.
 	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew, OpenIndexed: !isNew && cur.Running()}}}
 	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {
 		no := n.TakeOutbox()
+		fx.runs.note(n, no.Events)
 		b.Runs = append(b.Runs, &store.RunWrite{Record: n.Record(), Events: no.Events, SetCurrent: true})
 		w.cacheHistory(n.RunID, no.Events, true, n.Running())
 		w.cur = n
@@ -295,7 +308,9 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 func (e *Engine) apply(b *store.Batch) (store.Commit, uint64, error) {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
+	began := time.Now()
 	c, err := e.store.Apply(b)
+	e.obs.StoreWrite(StoreApply, time.Since(began), err)
 	if err != nil {
 		e.fail(err)
 		return nil, 0, serviceerror.NewUnavailable("storage write failed: " + err.Error())
@@ -320,12 +335,16 @@ func (e *Engine) finish(fx *effects) error {
 		return nil
 	}
 	if fx.commit != nil {
-		if err := fx.commit.Wait(); err != nil {
+		began := time.Now()
+		err := fx.commit.Wait()
+		e.obs.StoreWrite(StoreSync, time.Since(began), err)
+		if err != nil {
 			fx.handoff.release()
 			e.fail(err)
 			return serviceerror.NewUnavailable("storage sync failed: " + err.Error())
 		}
 		e.markDurable(fx.seq)
+		fx.runs.report(e)
 	}
 	e.dispatch(fx)
 	return nil
@@ -450,6 +469,9 @@ func (e *Engine) recover() error {
 		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
 		w.cacheHistory(st.RunID, events, true, st.Running())
 		e.workflows[k] = w
+		if st.Running() {
+			e.openRuns.Add(1)
+		}
 		o := st.Recover(e.now())
 		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}
 		for _, a := range o.Actions {

@@ -19,11 +19,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sundial-io/sundial/internal/engine"
+	"github.com/sundial-io/sundial/internal/version"
 	"github.com/sundial-io/sundial/internal/workers"
 )
 
 // Version is reported by GetSystemInfo and GetClusterInfo.
-const Version = "1.26.0-sundial"
+const Version = version.Version
 
 // Service is the WorkflowService implementation.
 type Service struct {

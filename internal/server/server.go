@@ -3,13 +3,13 @@
 package server
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
@@ -21,6 +21,7 @@ import (
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/frontend"
+	"github.com/sundial-io/sundial/internal/metrics"
 	"github.com/sundial-io/sundial/internal/schedule"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
 )
@@ -36,6 +37,15 @@ type Config struct {
 	// Limits are the history limits (nil: Temporal's defaults); see
 	// ParseDynamicConfig.
 	Limits *execution.Limits
+	// Namespaces are registered at start when missing (the dev server's
+	// --namespace).
+	Namespaces []string
+	// SearchAttributes are registered at start in the default namespace
+	// and in every one of Namespaces (the dev server's --search-attribute).
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// MetricsAddr, when set, serves Prometheus metrics on host:port
+	// /metrics (port 0 picks a free one).
+	MetricsAddr string
 }
 
 // Server is a running Sundial instance.
@@ -49,51 +59,87 @@ type Server struct {
 	health *health.Server
 	lis    net.Listener
 	done   chan error
+
+	metrics     *metrics.Metrics // nil when MetricsAddr is empty
+	metricsHTTP *metrics.Server
 }
 
 // MaxRequestBytes is the largest request accepted, as in Temporal.
 const MaxRequestBytes = 4 << 20
 
 // Start opens the store, recovers open workflows and starts serving.
+//
+// The ports are opened and the data dir checked first, so that a taken
+// port or an unusable data dir fails the start before anything is created
+// on disk.
 func Start(cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	lis, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, listenError("gRPC", cfg.Addr, err)
+	}
+	var m *metrics.Metrics
+	var mlis net.Listener
+	if cfg.MetricsAddr != "" {
+		if mlis, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			lis.Close()
+			return nil, listenError("metrics", cfg.MetricsAddr, err)
+		}
+		m = metrics.New()
+	}
+	closeListeners := func() {
+		lis.Close()
+		if mlis != nil {
+			mlis.Close()
+		}
+	}
 	dir := cfg.DataDir
 	if !cfg.InMemory {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
+			closeListeners()
 			return nil, err
 		}
 		dir = abs
+		if err := pebblestore.CheckDir(dir); err != nil {
+			closeListeners()
+			return nil, err
+		}
 	}
 	st, err := pebblestore.Open(dir, pebblestore.Options{InMemory: cfg.InMemory})
 	if err != nil {
+		closeListeners()
 		return nil, err
 	}
-	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits})
+	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer()})
 	if err != nil {
 		st.Close()
+		closeListeners()
+		return nil, err
+	}
+	if err := setUp(eng, cfg); err != nil {
+		eng.Close()
+		st.Close()
+		closeListeners()
 		return nil, err
 	}
 	sched, err := schedule.New(eng, st, log)
 	if err != nil {
 		eng.Close()
 		st.Close()
+		closeListeners()
 		return nil, err
 	}
-	lis, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		sched.Close()
-		eng.Close()
-		st.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
+	known := func(ns string) bool { return eng.CheckNamespace(ns) == nil }
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.MaxSendMsgSize(128<<20),
-		grpc.ChainUnaryInterceptor(frontend.Interceptor(log)),
+		// Metrics first: they must see the final status of every request.
+		grpc.ChainUnaryInterceptor(m.UnaryInterceptor(known), frontend.Interceptor(log)),
+		grpc.ChainStreamInterceptor(m.StreamInterceptor()),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.NumStreamWorkers(streamWorkers),
 	)
@@ -106,7 +152,11 @@ func Start(cfg Config) (*Server, error) {
 	// health` ask for the WorkflowService); "" is SERVING from the start.
 	hs.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(operatorservice.OperatorService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	s := &Server{cfg: cfg, log: log, store: st, engine: eng, sched: sched, grpc: gs, health: hs, lis: lis, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, store: st, engine: eng, sched: sched, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
+	if m != nil {
+		m.Watch(metrics.Sources{Engine: eng, Store: st.Stats})
+		s.metricsHTTP = m.Serve(mlis)
+	}
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
 	s.cfg = cfg
@@ -115,6 +165,14 @@ func Start(cfg Config) (*Server, error) {
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// MetricsAddr is the address /metrics is served on ("" when off).
+func (s *Server) MetricsAddr() string {
+	if s.metricsHTTP == nil {
+		return ""
+	}
+	return s.metricsHTTP.Addr()
+}
 
 // DataDir is the absolute data directory ("" in memory).
 func (s *Server) DataDir() string {
@@ -139,6 +197,9 @@ func (s *Server) Stop() {
 	}
 	if err := s.store.Close(); err != nil {
 		s.log.Error("closing store", "err", err)
+	}
+	if s.metricsHTTP != nil {
+		_ = s.metricsHTTP.Close()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -186,6 +187,10 @@ func openError(dir string, err error) error {
 		return fmt.Errorf("pebblestore: data dir %q is not empty and holds no Sundial store (refusing to use it): %w", dir, err)
 	case pebble.IsCorruptionError(err):
 		return fmt.Errorf("pebblestore: data dir %q is corrupt: %w", dir, err)
+	case isLockConflict(err):
+		return fmt.Errorf("pebblestore: data dir %q is in use by another process: %w", dir, err)
+	case errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("pebblestore: cannot open data dir %q: %s: %w", dir, cause(err), err)
 	default:
 		return fmt.Errorf("pebblestore: cannot open data dir %q (corrupt, or in use by another process?): %w", dir, err)
 	}
