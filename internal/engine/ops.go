@@ -146,6 +146,7 @@ func (e *Engine) Describe(ctx context.Context, ns string, ex *commonpb.WorkflowE
 			PendingChildren:       st.PendingChildren(),
 			PendingWorkflowTask:   st.PendingWorkflowTask(),
 		}
+		resetExtendedInfo(st, resp)
 		return nil
 	})
 	return resp, err

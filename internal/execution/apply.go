@@ -40,6 +40,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.Memo = at.Memo
 		s.Search = at.SearchAttributes
 		s.Status = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		s.Reset.AutoResetPoints = at.PrevAutoResetPoints
 	case *historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes:
 		at := a.WorkflowTaskScheduledEventAttributes
 		s.firstTaskScheduled = true
@@ -59,6 +60,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 			s.WFT.Identity = a.WorkflowTaskStartedEventAttributes.Identity
 		}
 	case *historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes:
+		s.addAutoResetPoint(ev, a.WorkflowTaskCompletedEventAttributes)
 		s.PrevStartedEventID = a.WorkflowTaskCompletedEventAttributes.StartedEventId
 		s.WFT = nil
 		s.failedWFTs = 0
@@ -73,6 +75,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 			cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE {
 			s.failedWFTs++
 		}
+		s.applyResetTaskFailed(ev, a.WorkflowTaskFailedEventAttributes)
 		s.WFT = nil
 	case *historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes:
 		s.closeAttempted = false

@@ -141,6 +141,7 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		WorkflowId:                      s.WorkflowID,
 		Priority:                        st.Priority,
 		CronSchedule:                    st.CronSchedule,
+		PrevAutoResetPoints:             s.Reset.AutoResetPoints,
 	}
 }
 

@@ -61,8 +61,10 @@ type State struct {
 	// or re-driven signal is applied once.
 	signalRequests  map[string]bool
 	CancelRequested bool
-	Memo            *commonpb.Memo
-	Search          *commonpb.SearchAttributes
+	// Reset links the run to resets (see ResetInfo).
+	Reset  ResetInfo
+	Memo   *commonpb.Memo
+	Search *commonpb.SearchAttributes
 	// Buffered events arrived while a workflow task was running; they get
 	// ids when the task ends.
 	Buffered      []*historypb.HistoryEvent

@@ -46,6 +46,9 @@ func (s *State) ScheduleFirstTask(now time.Time) {
 
 // ExecutionTime is when the first workflow task may run.
 func (s *State) ExecutionTime() time.Time {
+	if !s.Reset.Time.IsZero() {
+		return s.Reset.Time // a reset run's first task ran long ago
+	}
 	return s.StartTime.Add(s.Start.GetFirstWorkflowTaskBackoff().AsDuration())
 }
 

@@ -211,4 +211,11 @@ type RunRecord struct {
 	// they have no event ids yet and are appended to history when the task
 	// ends.
 	Buffered []*historypb.HistoryEvent
+	// ResetRunID is set on a run that ResetWorkflowExecution reset: the
+	// newest run created from it (describe's ResetRunId; a child's close
+	// is forwarded along it).
+	ResetRunID string
+	// ResetRequestID is the request id of the reset that created this run,
+	// so a retried reset returns it instead of resetting again.
+	ResetRequestID string
 }

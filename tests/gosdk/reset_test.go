@@ -1,0 +1,333 @@
+package gosdk
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// resetWorkflow runs an activity, waits for a signal, runs another
+// activity and waits for a second signal; its result lists what it saw.
+func resetWorkflow(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	ch := workflow.GetSignalChannel(ctx, "sig")
+	var out []string
+	for _, step := range []string{"one", "two"} {
+		var r string
+		if err := workflow.ExecuteActivity(ctx, resetActivity, step).Get(ctx, &r); err != nil {
+			return "", err
+		}
+		var s string
+		ch.Receive(ctx, &s)
+		out = append(out, r, "sig:"+s)
+	}
+	return strings.Join(out, ","), nil
+}
+
+func resetActivity(_ context.Context, s string) (string, error) { return s, nil }
+
+func resetWorker(e *env) {
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(resetWorkflow)
+		w.RegisterActivity(resetActivity)
+	})
+}
+
+// waitEvents waits until a run's history has n events of type t.
+func waitEvents(t *testing.T, e *env, id, runID string, typ enumspb.EventType, n int) []*historypb.HistoryEvent {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		evs := e.history(id, runID)
+		if count(evs, typ) >= n {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %d %v: %v", n, typ, types(evs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// nthEvent returns the id of the n-th (1-based) event of type typ.
+func nthEvent(t *testing.T, evs []*historypb.HistoryEvent, typ enumspb.EventType, n int) int64 {
+	t.Helper()
+	for _, ev := range evs {
+		if ev.EventType == typ {
+			n--
+			if n == 0 {
+				return ev.EventId
+			}
+		}
+	}
+	t.Fatalf("no %v #%d in %v", typ, n, types(evs))
+	return 0
+}
+
+func (e *env) reset(id, runID string, point int64, mod func(*workflowservice.ResetWorkflowExecutionRequest)) (string, error) {
+	r := &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace:                 "default",
+		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
+		Reason:                    "reset by test",
+		WorkflowTaskFinishEventId: point,
+		RequestId:                 uuid.NewString(),
+	}
+	if mod != nil {
+		mod(r)
+	}
+	resp, err := e.c.ResetWorkflowExecution(e.ctx(), r)
+	if err != nil {
+		return "", err
+	}
+	return resp.RunId, nil
+}
+
+// TestResetRunningReappliesSignals resets a running workflow to its first
+// workflow task: the old run is terminated, the new one copies the history
+// up to that task's start, fails it with RESET_WORKFLOW, gets the signal
+// sent after the point again, and a worker carries it on to the end.
+func TestResetRunningReappliesSignals(t *testing.T) {
+	e := newEnv(t)
+	resetWorker(e)
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset-running"), resetWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, oldRun := run.GetID(), run.GetRunID()
+	waitEvents(t, e, id, oldRun, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1)
+	if err := e.c.SignalWorkflow(e.ctx(), id, "", "sig", "a"); err != nil {
+		t.Fatal(err)
+	}
+	old := waitEvents(t, e, id, oldRun, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 2)
+	point := nthEvent(t, old, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+
+	// Bad points first: nothing may change.
+	_, err = e.reset(id, "", 1, nil)
+	var inv *serviceerror.InvalidArgument
+	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "Workflow task finish ID must be > 1") {
+		t.Fatalf("reset to event 1: %v", err)
+	}
+	_, err = e.reset(id, "", int64(len(old))+5, nil)
+	if !errors.As(err, &inv) {
+		t.Fatalf("reset past the end: %v", err)
+	}
+	scheduled := nthEvent(t, old, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, 1)
+	_, err = e.reset(id, "", scheduled+1, nil) // the event after ActivityTaskScheduled: no workflow task pending
+	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "Can only reset workflow to event ID in range") {
+		t.Fatalf("reset to a non-task event: %v", err)
+	}
+	if d, err := e.c.DescribeWorkflowExecution(e.ctx(), id, ""); err != nil || d.WorkflowExecutionInfo.Execution.RunId != oldRun ||
+		d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("a refused reset changed the workflow: %v %v", d, err)
+	}
+	// Reset points: one for the worker's build, at the first completed task.
+	d, err := e.c.DescribeWorkflowExecution(e.ctx(), id, oldRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	points := d.WorkflowExecutionInfo.GetAutoResetPoints().GetPoints()
+	if len(points) != 1 || points[0].FirstWorkflowTaskCompletedId != point || points[0].RunId != oldRun || !points[0].Resettable {
+		t.Fatalf("auto reset points: %v", points)
+	}
+
+	reqID := uuid.NewString()
+	newRun, err := e.reset(id, oldRun, point, func(r *workflowservice.ResetWorkflowExecutionRequest) { r.RequestId = reqID })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newRun == "" || newRun == oldRun {
+		t.Fatalf("reset returned run %q", newRun)
+	}
+	// A retry with the same request id returns the same run.
+	again, err := e.reset(id, oldRun, point, func(r *workflowservice.ResetWorkflowExecutionRequest) { r.RequestId = reqID })
+	if err != nil || again != newRun {
+		t.Fatalf("retried reset: %q %v, want %q", again, err, newRun)
+	}
+
+	// The old run ends terminated by the resetter with the reason.
+	oldEvs := e.history(id, oldRun)
+	last := oldEvs[len(oldEvs)-1]
+	ta := last.GetWorkflowExecutionTerminatedEventAttributes()
+	if ta == nil || ta.Reason != "reset by test" || ta.Identity != "history-resetter" {
+		t.Fatalf("old run's last event: %v", last)
+	}
+	d, err = e.c.DescribeWorkflowExecution(e.ctx(), id, oldRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED || d.WorkflowExtendedInfo.GetResetRunId() != newRun {
+		t.Fatalf("old run: status %v reset run %q", d.WorkflowExecutionInfo.Status, d.WorkflowExtendedInfo.GetResetRunId())
+	}
+
+	// The new run: the copied prefix, the failed task, the reapplied signal.
+	if err := e.c.SignalWorkflow(e.ctx(), id, "", "sig", "b"); err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	if err := e.c.GetWorkflow(e.ctx(), id, newRun).Get(e.ctx(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res != "one,sig:a,two,sig:b" {
+		t.Fatalf("result %q", res)
+	}
+	evs := e.history(id, newRun)
+	requireWellFormed(t, evs)
+	for i := int64(0); i < point-1; i++ {
+		if evs[i].EventType != oldEvs[i].EventType || !evs[i].EventTime.AsTime().Equal(oldEvs[i].EventTime.AsTime()) {
+			t.Fatalf("event %d not copied: %v vs %v", i+1, evs[i], oldEvs[i])
+		}
+	}
+	fa := evs[point-1].GetWorkflowTaskFailedEventAttributes()
+	if fa == nil || fa.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW || fa.BaseRunId != oldRun || fa.NewRunId != newRun ||
+		fa.Failure.GetMessage() != "reset by test" || fa.Failure.GetResetWorkflowFailureInfo() == nil || fa.ScheduledEventId != point-2 || fa.StartedEventId != point-1 {
+		t.Fatalf("event %d: %v", point, evs[point-1])
+	}
+	sa := evs[point].GetWorkflowExecutionSignaledEventAttributes()
+	if sa == nil || sa.SignalName != "sig" {
+		t.Fatalf("event %d is not the reapplied signal: %v", point+1, evs[point])
+	}
+	sched := evs[point+1].GetWorkflowTaskScheduledEventAttributes()
+	if sched == nil || sched.Attempt != 1 {
+		t.Fatalf("event %d: %v", point+2, evs[point+1])
+	}
+	if n := count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED); n != 2 {
+		t.Fatalf("%d signals in the new run: %v", n, types(evs))
+	}
+	d, err = e.c.DescribeWorkflowExecution(e.ctx(), id, newRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := d.WorkflowExtendedInfo
+	if x.GetLastResetTime() == nil || !x.GetOriginalStartTime().AsTime().Equal(oldEvs[0].EventTime.AsTime()) ||
+		!d.WorkflowExecutionInfo.StartTime.AsTime().Equal(x.GetLastResetTime().AsTime()) {
+		t.Fatalf("new run extended info: %v start %v", x, d.WorkflowExecutionInfo.StartTime)
+	}
+	if d.WorkflowExecutionInfo.FirstRunId != oldRun {
+		t.Fatalf("first run id %q", d.WorkflowExecutionInfo.FirstRunId)
+	}
+}
+
+// TestResetClosedExcludingSignals resets a completed workflow with
+// signals excluded (the run waits for new ones), then resets the original
+// run again while the first reset's run is open: that run is terminated
+// and the signals of the original run are reapplied this time.
+func TestResetClosedExcludingSignals(t *testing.T) {
+	e := newEnv(t)
+	resetWorker(e)
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset-closed"), resetWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, r0 := run.GetID(), run.GetRunID()
+	waitEvents(t, e, id, r0, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1) // the signals come after the reset point
+	for _, s := range []string{"a", "b"} {
+		if err := e.c.SignalWorkflow(e.ctx(), id, "", "sig", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var res string
+	if err := run.Get(e.ctx(), &res); err != nil || res != "one,sig:a,two,sig:b" {
+		t.Fatalf("first run: %q %v", res, err)
+	}
+	h0 := e.history(id, r0)
+	point := nthEvent(t, h0, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+
+	r1, err := e.reset(id, r0, point, func(r *workflowservice.ResetWorkflowExecutionRequest) {
+		r.ResetReapplyExcludeTypes = []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The completed run stays completed, linked to the new run.
+	d, err := e.c.DescribeWorkflowExecution(e.ctx(), id, r0)
+	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED || d.WorkflowExtendedInfo.GetResetRunId() != r1 {
+		t.Fatalf("original run after reset: %v %v", d, err)
+	}
+	waitEvents(t, e, id, r1, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1)
+	if n := count(e.history(id, r1), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED); n != 0 {
+		t.Fatalf("excluded signals were reapplied: %d", n)
+	}
+
+	// Reset the original run again (reapply type ALL): r1 is current and
+	// running, so it is terminated.
+	r2, err := e.reset(id, r0, point, func(r *workflowservice.ResetWorkflowExecutionRequest) {
+		r.ResetReapplyType = enumspb.RESET_REAPPLY_TYPE_ALL_ELIGIBLE
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res2 string
+	if err := e.c.GetWorkflow(e.ctx(), id, r2).Get(e.ctx(), &res2); err != nil || res2 != "one,sig:a,two,sig:b" {
+		t.Fatalf("second reset run: %q %v", res2, err)
+	}
+	h1 := e.history(id, r1)
+	if ta := h1[len(h1)-1].GetWorkflowExecutionTerminatedEventAttributes(); ta == nil || ta.Identity != "history-resetter" {
+		t.Fatalf("first reset run was not terminated by the reset: %v", types(h1))
+	}
+	d, err = e.c.DescribeWorkflowExecution(e.ctx(), id, r0)
+	if err != nil || d.WorkflowExtendedInfo.GetResetRunId() != r2 {
+		t.Fatalf("original run's reset run after the second reset: %v %v", d.GetWorkflowExtendedInfo(), err)
+	}
+	// Resetting with RESET_REAPPLY_TYPE_NONE reapplies nothing. The point
+	// is r2's failed (reset) workflow task, which ends a task too; the
+	// signals reapplied into r2 come after it.
+	h2 := e.history(id, r2)
+	r3, err := e.reset(id, r2, nthEvent(t, h2, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, 1), func(r *workflowservice.ResetWorkflowExecutionRequest) {
+		r.ResetReapplyType = enumspb.RESET_REAPPLY_TYPE_NONE
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h3 := waitEvents(t, e, id, r3, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1)
+	if n := count(h3, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED); n != 0 {
+		t.Fatalf("reapply type NONE reapplied %d signals", n)
+	}
+}
+
+// TestResetErrors checks the request validation answers.
+func TestResetErrors(t *testing.T) {
+	e := newEnv(t)
+	svc := e.c.WorkflowService()
+	base := func() *workflowservice.ResetWorkflowExecutionRequest {
+		return &workflowservice.ResetWorkflowExecutionRequest{
+			Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "nope"},
+			WorkflowTaskFinishEventId: 4, RequestId: uuid.NewString(),
+		}
+	}
+	cases := map[string]struct {
+		mod  func(*workflowservice.ResetWorkflowExecutionRequest)
+		want string
+	}{
+		"no request id":  {func(r *workflowservice.ResetWorkflowExecutionRequest) { r.RequestId = "" }, "RequestId is not set"},
+		"no workflow id": {func(r *workflowservice.ResetWorkflowExecutionRequest) { r.WorkflowExecution.WorkflowId = "" }, "WorkflowId is not set"},
+		"signal post op": {func(r *workflowservice.ResetWorkflowExecutionRequest) {
+			r.PostResetOperations = []*workflowpb.PostResetOperation{{Variant: &workflowpb.PostResetOperation_SignalWorkflow_{SignalWorkflow: &workflowpb.PostResetOperation_SignalWorkflow{SignalName: "x"}}}}
+		}, "unsupported post reset operation"},
+	}
+	for name, c := range cases {
+		r := base()
+		c.mod(r)
+		_, err := svc.ResetWorkflowExecution(e.ctx(), r)
+		var inv *serviceerror.InvalidArgument
+		if !errors.As(err, &inv) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want InvalidArgument %q", name, err, c.want)
+		}
+	}
+	_, err := svc.ResetWorkflowExecution(e.ctx(), base())
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		t.Fatalf("unknown workflow: %v", err)
+	}
+}
