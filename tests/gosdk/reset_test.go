@@ -217,6 +217,18 @@ func TestResetRunningReappliesSignals(t *testing.T) {
 	if d.WorkflowExecutionInfo.FirstRunId != oldRun {
 		t.Fatalf("first run id %q", d.WorkflowExecutionInfo.FirstRunId)
 	}
+	// Deleting the reset run leaves the base run readable by its run id.
+	if _, err := e.c.WorkflowService().DeleteWorkflowExecution(e.ctx(), &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: newRun},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.history(id, oldRun); len(got) != len(oldEvs) {
+		t.Fatalf("base run history after deleting the reset run: %d events, want %d", len(got), len(oldEvs))
+	}
+	if d, err := e.c.DescribeWorkflowExecution(e.ctx(), id, oldRun); err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("describe base run after deleting the reset run: %v", err)
+	}
 }
 
 // TestResetClosedExcludingSignals resets a completed workflow with
