@@ -43,17 +43,19 @@ func (e *Engine) loadNamespaces() error {
 // CheckNamespace returns NotFound for an unknown namespace.
 func (e *Engine) CheckNamespace(ns string) error {
 	e.nsMu.RLock()
-	_, ok := e.namespaces[ns]
+	n, ok := e.namespaces[ns]
 	e.nsMu.RUnlock()
 	if !ok {
 		return serviceerror.NewNamespaceNotFound(ns)
 	}
-	return nil
+	return checkNamespaceState(n)
 }
 
 // RegisterNamespace creates a namespace.
 func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
-	e.nsMu.Lock()
+	if err := e.lockFreeName(ctx, r.Namespace); err != nil {
+		return nil, err
+	}
 	defer e.nsMu.Unlock()
 	if _, ok := e.namespaces[r.Namespace]; ok {
 		return nil, serviceerror.NewNamespaceAlreadyExists("Namespace already exists.")

@@ -144,7 +144,10 @@ type Commit interface {
 // Batch is one atomic write.
 type Batch struct {
 	Namespaces []*Namespace // inserted or replaced, by name
-	Runs       []*RunWrite
+	// DeleteNamespaces removes namespace records by name (applied after
+	// Namespaces, so one batch can rename a namespace).
+	DeleteNamespaces []string
+	Runs             []*RunWrite
 	// SearchAttributes replace namespaces' custom search attribute
 	// registries.
 	SearchAttributes []*SearchAttributeRegistry
