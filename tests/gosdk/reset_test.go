@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,5 +342,140 @@ func TestResetErrors(t *testing.T) {
 	var nf *serviceerror.NotFound
 	if !errors.As(err, &nf) {
 		t.Fatalf("unknown workflow: %v", err)
+	}
+}
+
+var resetSlowRuns atomic.Int32
+
+func resetSlowActivity(_ context.Context) (string, error) {
+	resetSlowRuns.Add(1)
+	time.Sleep(300 * time.Millisecond)
+	return "act", nil
+}
+
+// resetActivityWorkflow receives a signal while its activity runs.
+func resetActivityWorkflow(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	f := workflow.ExecuteActivity(ctx, resetSlowActivity)
+	var s string
+	workflow.GetSignalChannel(ctx, "sig").Receive(ctx, &s)
+	var r string
+	if err := f.Get(ctx, &r); err != nil {
+		return "", err
+	}
+	return r + ":" + s, nil
+}
+
+// TestResetReschedulesPendingActivity resets a completed run to a
+// workflow task that ran while its activity was pending: the new run
+// schedules that activity again (same scheduled event, dispatched anew)
+// and the worker runs it a second time.
+func TestResetReschedulesPendingActivity(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(resetActivityWorkflow)
+		w.RegisterActivity(resetSlowActivity)
+	})
+	resetSlowRuns.Store(0)
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset-activity"), resetActivityWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, e, run.GetID(), run.GetRunID(), enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, 1)
+	if err := e.c.SignalWorkflow(e.ctx(), run.GetID(), "", "sig", "s"); err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	if err := run.Get(e.ctx(), &res); err != nil || res != "act:s" {
+		t.Fatalf("first run: %q %v", res, err)
+	}
+	old := e.history(run.GetID(), run.GetRunID())
+	scheduled := nthEvent(t, old, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, 1)
+	point := nthEvent(t, old, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 2)
+	if completed := nthEvent(t, old, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1); completed < point {
+		t.Skipf("the activity finished before the signal's task (%v); nothing pending at the point", types(old))
+	}
+	newRun, err := e.reset(run.GetID(), run.GetRunID(), point, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res2 string
+	if err := e.c.GetWorkflow(e.ctx(), run.GetID(), newRun).Get(e.ctx(), &res2); err != nil || res2 != "act:s" {
+		t.Fatalf("reset run: %q %v", res2, err)
+	}
+	if n := resetSlowRuns.Load(); n != 2 {
+		t.Fatalf("activity ran %d times, want 2", n)
+	}
+	evs := e.history(run.GetID(), newRun)
+	requireWellFormed(t, evs)
+	var done *historypb.ActivityTaskCompletedEventAttributes
+	for _, ev := range evs {
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			done = a
+		}
+	}
+	if done == nil || done.ScheduledEventId != scheduled || count(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) != 1 {
+		t.Fatalf("new run's activity: %v", types(evs))
+	}
+}
+
+// TestResetSurvivesRestart: the links, times and request id of a reset are
+// durable, and the reset run goes on after a restart.
+func TestResetSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	w1 := rsWorker(e, e.tq, func(w worker.Worker) {
+		w.RegisterWorkflow(resetWorkflow)
+		w.RegisterActivity(resetActivity)
+	})
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset-restart"), resetWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, oldRun := run.GetID(), run.GetRunID()
+	waitEvents(t, e, id, oldRun, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 1)
+	if err := e.c.SignalWorkflow(e.ctx(), id, "", "sig", "a"); err != nil {
+		t.Fatal(err)
+	}
+	old := waitEvents(t, e, id, oldRun, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 2)
+	reqID := uuid.NewString()
+	withReq := func(r *workflowservice.ResetWorkflowExecutionRequest) { r.RequestId = reqID }
+	newRun, err := e.reset(id, oldRun, nthEvent(t, old, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1), withReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Let the reset run reach its wait for the second signal, so the
+	// worker stops between tasks.
+	waitEvents(t, e, id, newRun, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 2)
+	before, err := e.c.DescribeWorkflowExecution(e.ctx(), id, newRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1.Stop()
+	e.restart()
+
+	after, err := e.c.DescribeWorkflowExecution(e.ctx(), id, newRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.WorkflowExtendedInfo.GetLastResetTime().AsTime().Equal(before.WorkflowExtendedInfo.GetLastResetTime().AsTime()) ||
+		!after.WorkflowExecutionInfo.StartTime.AsTime().Equal(before.WorkflowExecutionInfo.StartTime.AsTime()) {
+		t.Fatalf("reset run changed across restart: %v -> %v", before.WorkflowExtendedInfo, after.WorkflowExtendedInfo)
+	}
+	if d, err := e.c.DescribeWorkflowExecution(e.ctx(), id, oldRun); err != nil || d.WorkflowExtendedInfo.GetResetRunId() != newRun {
+		t.Fatalf("old run's reset link after restart: %v", err)
+	}
+	if again, err := e.reset(id, oldRun, 4, withReq); err != nil || again != newRun {
+		t.Fatalf("retried reset after restart: %q %v", again, err)
+	}
+	rsWorker(e, e.tq, func(w worker.Worker) {
+		w.RegisterWorkflow(resetWorkflow)
+		w.RegisterActivity(resetActivity)
+	})
+	if err := e.c.SignalWorkflow(e.ctx(), id, "", "sig", "b"); err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	if err := e.c.GetWorkflow(e.ctx(), id, newRun).Get(e.ctx(), &res); err != nil || res != "one,sig:a,two,sig:b" {
+		t.Fatalf("reset run after restart: %q %v", res, err)
 	}
 }
