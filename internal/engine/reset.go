@@ -72,7 +72,7 @@ func (e *Engine) Reset(ctx context.Context, r *workflowservice.ResetWorkflowExec
 			return err
 		}
 		exclude := resetExcludes(r.ResetReapplyType, r.ResetReapplyExcludeTypes)
-		st.FinishReset(now, after, exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL])
+		st.FinishReset(now, after, exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL], exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE])
 
 		// Link the base run to the new one. The current run's record is
 		// written by persist; an older base run's record is written here,

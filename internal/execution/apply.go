@@ -193,8 +193,12 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 			s.Updates[u.ID] = u
 		}
 		u.State = UpdateAccepted
-		u.Request = at.AcceptedRequest
+		if at.AcceptedRequest != nil { // nil when an UpdateAdmitted event holds it
+			u.Request = at.AcceptedRequest
+		}
 		u.AcceptedEventID = ev.EventId
+	case *historypb.HistoryEvent_WorkflowExecutionUpdateAdmittedEventAttributes:
+		s.applyUpdateAdmitted(a.WorkflowExecutionUpdateAdmittedEventAttributes)
 	case *historypb.HistoryEvent_WorkflowExecutionUpdateCompletedEventAttributes:
 		at := a.WorkflowExecutionUpdateCompletedEventAttributes
 		id := at.Meta.GetUpdateId()

@@ -9,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	updatepb "go.temporal.io/api/update/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -120,23 +121,49 @@ func NewResetRun(namespace, workflowID string, p ResetParams) (*State, error) {
 // scheduled, and activities that were scheduled but not running, children
 // not yet started and pending external signals and cancels are dispatched
 // as after a restart.
-func (s *State) FinishReset(now time.Time, after []*historypb.HistoryEvent, excludeSignals bool) {
-	if !excludeSignals {
-		for _, ev := range after {
-			if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
-				s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
-					ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
-						SignalName: a.SignalName, Input: a.Input, Identity: a.Identity, Header: a.Header, RequestId: a.RequestId,
-						ExternalWorkflowExecution: a.ExternalWorkflowExecution,
-					}}
-				})
-			}
+func (s *State) FinishReset(now time.Time, after []*historypb.HistoryEvent, excludeSignals, excludeUpdates bool) {
+	for _, ev := range after {
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && !excludeSignals {
+			s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+				ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
+					SignalName: a.SignalName, Input: a.Input, Identity: a.Identity, Header: a.Header, RequestId: a.RequestId,
+					ExternalWorkflowExecution: a.ExternalWorkflowExecution,
+				}}
+			})
+		}
+		if req := reappliedUpdate(ev); req != nil && !excludeUpdates {
+			s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
+				ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionUpdateAdmittedEventAttributes{WorkflowExecutionUpdateAdmittedEventAttributes: &historypb.WorkflowExecutionUpdateAdmittedEventAttributes{
+					Request: req, Origin: enumspb.UPDATE_ADMITTED_EVENT_ORIGIN_REAPPLY,
+				}}
+			})
 		}
 	}
 	s.scheduleWFT(now)
 	o := s.recoverRest(Outbox{}, true)
 	s.out.Tasks = append(s.out.Tasks, o.Tasks...)
 	s.out.Actions = append(s.out.Actions, o.Actions...)
+}
+
+// reappliedUpdate returns the request of an update a reset records again:
+// one admitted by an UpdateAdmitted event, or accepted with its request in
+// the UpdateAccepted event (an accepted event without it follows an
+// UpdateAdmitted event, which is reapplied instead), as Temporal does.
+func reappliedUpdate(ev *historypb.HistoryEvent) *updatepb.Request {
+	if a := ev.GetWorkflowExecutionUpdateAdmittedEventAttributes(); a != nil {
+		return a.Request
+	}
+	return ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest()
+}
+
+// applyUpdateAdmitted registers an update admitted by a history event.
+func (s *State) applyUpdateAdmitted(a *historypb.WorkflowExecutionUpdateAdmittedEventAttributes) {
+	id := a.GetRequest().GetMeta().GetUpdateId()
+	if id == "" || s.Updates[id] != nil {
+		return
+	}
+	s.updateSeq++
+	s.Updates[id] = &Update{ID: id, State: UpdateAdmitted, Request: a.Request, InHistory: true, seq: s.updateSeq}
 }
 
 // resetFailure is the failure Temporal records for what a reset cut short.

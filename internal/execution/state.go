@@ -202,6 +202,10 @@ type Update struct {
 	// Pinned is set when the request named this run: the update then ends
 	// with the run instead of moving to a run that continues it.
 	Pinned bool
+	// InHistory marks an update admitted by a WorkflowExecutionUpdateAdmitted
+	// event (a reset reapplies updates that way): workers read its request
+	// from history, so it is never delivered as a protocol message.
+	InHistory bool
 	// MovedFrom lists the runs that continued as new (or retried) while the
 	// update waited, oldest first: their callers now wait on this run.
 	MovedFrom []string

@@ -131,7 +131,7 @@ func (s *State) StartWorkflowTask(now time.Time, scheduledID int64, requestID, i
 	s.specMode = false
 	w.UpdateIDs = w.UpdateIDs[:0]
 	for _, u := range s.sortedUpdates() {
-		if u.State == UpdateAdmitted || u.State == UpdateSent {
+		if (u.State == UpdateAdmitted || u.State == UpdateSent) && !u.InHistory {
 			u.State = UpdateSent
 			w.UpdateIDs = append(w.UpdateIDs, u.ID)
 		}

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -477,5 +478,85 @@ func TestResetSurvivesRestart(t *testing.T) {
 	var res string
 	if err := e.c.GetWorkflow(e.ctx(), id, newRun).Get(e.ctx(), &res); err != nil || res != "one,sig:a,two,sig:b" {
 		t.Fatalf("reset run after restart: %q %v", res, err)
+	}
+}
+
+// resetUpdateWorkflow collects the values of "add" updates until "done".
+func resetUpdateWorkflow(ctx workflow.Context) (string, error) {
+	var got []string
+	if err := workflow.SetUpdateHandler(ctx, "add", func(ctx workflow.Context, v string) (int, error) {
+		got = append(got, v)
+		return len(got), nil
+	}); err != nil {
+		return "", err
+	}
+	workflow.GetSignalChannel(ctx, "done").Receive(ctx, nil)
+	return strings.Join(got, ","), nil
+}
+
+// TestResetReappliesUpdates: updates accepted after the reset point are
+// recorded again in the reset run as UpdateAdmitted (origin REAPPLY); the
+// worker reads them from history and runs them again. Excluding updates
+// leaves them out.
+func TestResetReappliesUpdates(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(resetUpdateWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset-update"), resetUpdateWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, r0 := run.GetID(), run.GetRunID()
+	waitEvents(t, e, id, r0, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+	for _, v := range []string{"x", "y"} {
+		h, err := e.c.UpdateWorkflow(e.ctx(), client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "add", Args: []interface{}{v}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Get(e.ctx(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	point := nthEvent(t, e.history(id, r0), enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+
+	r1, err := e.reset(id, r0, point, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := waitEvents(t, e, id, r1, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, 2)
+	var admitted []string
+	for _, ev := range evs {
+		if a := ev.GetWorkflowExecutionUpdateAdmittedEventAttributes(); a != nil {
+			if a.Origin != enumspb.UPDATE_ADMITTED_EVENT_ORIGIN_REAPPLY {
+				t.Fatalf("admitted event origin %v", a.Origin)
+			}
+			admitted = append(admitted, a.Request.GetMeta().GetUpdateId())
+		}
+	}
+	if len(admitted) != 2 {
+		t.Fatalf("reapplied updates %v in %v", admitted, types(evs))
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), id, r1, "done", nil); err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	if err := e.c.GetWorkflow(e.ctx(), id, r1).Get(e.ctx(), &res); err != nil || res != "x,y" {
+		t.Fatalf("reset run with reapplied updates: %q %v", res, err)
+	}
+
+	// Excluding updates: the run sees none of them.
+	r2, err := e.reset(id, r0, point, func(r *workflowservice.ResetWorkflowExecutionRequest) {
+		r.ResetReapplyExcludeTypes = []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), id, r2, "done", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.GetWorkflow(e.ctx(), id, r2).Get(e.ctx(), &res); err != nil || res != "" {
+		t.Fatalf("reset run without updates: %q %v", res, err)
+	}
+	if n := count(e.history(id, r2), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED); n != 0 {
+		t.Fatalf("%d updates reapplied despite the exclusion", n)
 	}
 }
