@@ -560,3 +560,65 @@ func TestResetReappliesUpdates(t *testing.T) {
 		t.Fatalf("%d updates reapplied despite the exclusion", n)
 	}
 }
+
+func resetChildWorkflow(ctx workflow.Context) (string, error) {
+	workflow.GetSignalChannel(ctx, "go").Receive(ctx, nil)
+	return "child", nil
+}
+
+func resetParentWorkflow(ctx workflow.Context) (string, error) {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "-child"})
+	f := workflow.ExecuteChildWorkflow(cctx, resetChildWorkflow)
+	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return "", err
+	}
+	var s string
+	workflow.GetSignalChannel(ctx, "sig").Receive(ctx, &s)
+	var r string
+	if err := f.Get(ctx, &r); err != nil {
+		return "", err
+	}
+	return r + ":" + s, nil
+}
+
+// TestResetKeepsPendingChild resets a parent to a point where its child
+// was running: the reset does not apply the parent close policy (the child
+// keeps running), and the child's completion, addressed to the replaced
+// run, reaches the reset run.
+func TestResetKeepsPendingChild(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(resetParentWorkflow)
+		w.RegisterWorkflow(resetChildWorkflow)
+	})
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset-parent"), resetParentWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, r0 := run.GetID(), run.GetRunID()
+	old := waitEvents(t, e, id, r0, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, 1)
+	started := nthEvent(t, old, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, 1)
+	old = waitEvents(t, e, id, r0, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 2)
+	point := nthEvent(t, old, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 2)
+	if point < started {
+		t.Fatalf("no task after the child started: %v", types(old))
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), id, "", "sig", "s"); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := e.reset(id, r0, point, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := e.c.DescribeWorkflowExecution(e.ctx(), id+"-child", "")
+	if err != nil || child.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("child after the parent's reset: %v %v", child.GetWorkflowExecutionInfo().GetStatus(), err)
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), id+"-child", "", "go", nil); err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	if err := e.c.GetWorkflow(e.ctx(), id, r1).Get(e.ctx(), &res); err != nil || res != "child:s" {
+		t.Fatalf("reset parent: %q %v; history %v", res, err, types(e.history(id, r1)))
+	}
+}
