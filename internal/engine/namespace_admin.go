@@ -54,6 +54,9 @@ func (e *Engine) UpdateNamespace(ctx context.Context, r *workflowservice.UpdateN
 	if !ok {
 		return nil, serviceerror.NewNamespaceNotFound(r.Namespace)
 	}
+	if err := checkNamespaceState(cur); err != nil {
+		return nil, err
+	}
 	n := proto.Clone(cur).(*store.Namespace)
 	info, cfg := n.NamespaceInfo, n.Config
 	changed := false
@@ -149,6 +152,9 @@ func (e *Engine) DeprecateNamespace(ctx context.Context, name string) error {
 	if !ok {
 		return serviceerror.NewNamespaceNotFound(name)
 	}
+	if err := checkNamespaceState(cur); err != nil {
+		return err
+	}
 	n := proto.Clone(cur).(*store.Namespace)
 	n.NamespaceInfo.State = enumspb.NAMESPACE_STATE_DEPRECATED
 	if err := e.writeDurable(&store.Batch{Namespaces: []*store.Namespace{n}}); err != nil {
@@ -205,7 +211,7 @@ func (e *Engine) DeleteNamespace(ctx context.Context, name, id string, delay tim
 	cur := n.NamespaceInfo.GetName()
 	if orig, ok := originalName(n); ok {
 		e.nsMu.Unlock()
-		e.startPurge(orig, cur, delay) // no-op if it is running
+		e.startPurge(orig, cur, delay, nil) // no-op if it is running
 		return cur, nil
 	}
 	nsID := n.NamespaceInfo.GetId()
@@ -232,7 +238,7 @@ func (e *Engine) DeleteNamespace(ctx context.Context, name, id string, delay tim
 	e.namespaces[newName] = renamed
 	e.markPurging(cur)
 	e.nsMu.Unlock()
-	e.startPurge(cur, newName, delay)
+	e.startPurge(cur, newName, delay, nil)
 	return newName, nil
 }
 
@@ -283,27 +289,51 @@ func (e *Engine) lockFreeName(ctx context.Context, name string) error {
 	}
 }
 
-// resumePurges restarts the deletion of namespaces a restart cut short.
+// markInterruptedPurges marks the names whose deletion a restart cut
+// short, before anything may register them again (the default namespace
+// is registered at startup).
+func (e *Engine) markInterruptedPurges() {
+	e.nsMu.Lock()
+	defer e.nsMu.Unlock()
+	for _, n := range e.namespaces {
+		if orig, ok := originalName(n); ok {
+			e.markPurging(orig)
+		}
+	}
+}
+
+// resumePurges restarts the deletion of namespaces a restart cut short,
+// once the open runs are recovered. The default namespace, which exists
+// from the first start, is registered again when its old runs are gone.
 func (e *Engine) resumePurges() {
 	e.nsMu.Lock()
 	type job struct{ orig, name string }
 	var jobs []job
 	for _, n := range e.namespaces {
 		if orig, ok := originalName(n); ok {
-			e.markPurging(orig)
 			jobs = append(jobs, job{orig, n.NamespaceInfo.GetName()})
 		}
 	}
 	e.nsMu.Unlock()
 	for _, j := range jobs {
-		e.startPurge(j.orig, j.name, 0)
+		var then func()
+		if j.orig == DefaultNamespace {
+			then = func() {
+				_, err := e.RegisterNamespace(context.Background(), defaultNamespaceRequest())
+				var exists *serviceerror.NamespaceAlreadyExists
+				if err != nil && !errors.As(err, &exists) {
+					e.log.Warn("registering the default namespace again", "err", err)
+				}
+			}
+		}
+		e.startPurge(j.orig, j.name, 0, then)
 	}
 }
 
 // startPurge deletes the runs stored under orig in the background, which
 // frees the name, then after delay removes the renamed namespace record
 // deletedName.
-func (e *Engine) startPurge(orig, deletedName string, delay time.Duration) {
+func (e *Engine) startPurge(orig, deletedName string, delay time.Duration, then func()) {
 	e.nsMu.Lock()
 	ch := e.purging[orig]
 	if e.purgeRunning == nil {
@@ -327,6 +357,9 @@ func (e *Engine) startPurge(orig, deletedName string, delay time.Duration) {
 		}
 		e.nsMu.Unlock()
 		if done {
+			if then != nil {
+				then()
+			}
 			e.removeDeleted(orig, deletedName, delay)
 		}
 	}()

@@ -29,15 +29,20 @@ func (e *Engine) loadNamespaces() error {
 	for _, n := range list {
 		e.namespaces[n.NamespaceInfo.GetName()] = n
 	}
-	if _, ok := e.namespaces[DefaultNamespace]; !ok {
-		_, err := e.RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
-			Namespace:                        DefaultNamespace,
-			Description:                      "Default namespace for Sundial",
-			WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
-		})
+	e.markInterruptedPurges()
+	if _, ok := e.namespaces[DefaultNamespace]; !ok && e.purging[DefaultNamespace] == nil {
+		_, err := e.RegisterNamespace(context.Background(), defaultNamespaceRequest())
 		return err
 	}
 	return nil
+}
+
+func defaultNamespaceRequest() *workflowservice.RegisterNamespaceRequest {
+	return &workflowservice.RegisterNamespaceRequest{
+		Namespace:                        DefaultNamespace,
+		Description:                      "Default namespace for Sundial",
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	}
 }
 
 // CheckNamespace returns NotFound for an unknown namespace.

@@ -240,6 +240,11 @@ func TestDeleteNamespace(t *testing.T) {
 	if listed(false) || !listed(true) {
 		t.Fatalf("listing: without deleted %v, with deleted %v", listed(false), listed(true))
 	}
+	_, err = e.c.WorkflowService().UpdateNamespace(e.ctx(), &workflowservice.UpdateNamespaceRequest{
+		Namespace: deleted, UpdateInfo: &namespacepb.UpdateNamespaceInfo{Description: "x"}})
+	if !errors.As(err, &bad) {
+		t.Fatalf("update of a deleted namespace: %T %v", err, err)
+	}
 	// Deleting it again answers the same name.
 	again, err := op.DeleteNamespace(e.ctx(), &operatorservice.DeleteNamespaceRequest{NamespaceId: id})
 	if err != nil || again.DeletedNamespace != deleted {
@@ -278,5 +283,38 @@ func TestDeleteNamespace(t *testing.T) {
 	}
 	if d, err := nc.Describe(e.ctx(), name); err != nil || d.NamespaceInfo.State != enumspb.NAMESPACE_STATE_REGISTERED {
 		t.Fatalf("the new namespace after restart: %v %v", d, err)
+	}
+}
+
+// TestDeleteDefaultNamespace: the default namespace can be deleted too;
+// it is registered again (empty) at the next start, as on a first start.
+func TestDeleteDefaultNamespace(t *testing.T) {
+	e := newEnv(t)
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("doomed"), "Nothing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.c.OperatorService().DeleteNamespace(e.ctx(), &operatorservice.DeleteNamespaceRequest{Namespace: "default"})
+	if err != nil || !strings.HasPrefix(resp.DeletedNamespace, "default-deleted-") {
+		t.Fatalf("delete default: %v %v", resp, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := e.nsClient().Describe(e.ctx(), resp.DeletedNamespace)
+		if errors.As(err, new(*serviceerror.NamespaceNotFound)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deleted default namespace still there: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.restart()
+	d, err := e.nsClient().Describe(e.ctx(), "default")
+	if err != nil || d.NamespaceInfo.State != enumspb.NAMESPACE_STATE_REGISTERED {
+		t.Fatalf("default after restart: %v %v", d, err)
+	}
+	if _, err := e.c.DescribeWorkflowExecution(e.ctx(), run.GetID(), ""); !errors.As(err, new(*serviceerror.NotFound)) {
+		t.Fatalf("workflow of the deleted default namespace: %v", err)
 	}
 }
