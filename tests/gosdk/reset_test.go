@@ -16,6 +16,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -620,5 +621,65 @@ func TestResetKeepsPendingChild(t *testing.T) {
 	var res string
 	if err := e.c.GetWorkflow(e.ctx(), id, r1).Get(e.ctx(), &res); err != nil || res != "child:s" {
 		t.Fatalf("reset parent: %q %v; history %v", res, err, types(e.history(id, r1)))
+	}
+}
+
+// resetCANWorkflow waits for a signal, then continues as new once; the
+// second run waits for two more signals.
+func resetCANWorkflow(ctx workflow.Context, n int) (string, error) {
+	ch := workflow.GetSignalChannel(ctx, "sig")
+	var s string
+	ch.Receive(ctx, &s)
+	if n == 0 {
+		return "", workflow.NewContinueAsNewError(ctx, resetCANWorkflow, 1)
+	}
+	var s2 string
+	ch.Receive(ctx, &s2)
+	return s + s2, nil
+}
+
+// TestResetAcrossContinueAsNew resets the first run of a chain while its
+// successor is current: the successor is terminated, and the signals of
+// both runs after the reset point are reapplied, in order.
+func TestResetAcrossContinueAsNew(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(resetCANWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset-can"), resetCANWorkflow, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, r0 := run.GetID(), run.GetRunID()
+	waitEvents(t, e, id, r0, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+	if err := e.c.SignalWorkflow(e.ctx(), id, "", "sig", "a"); err != nil {
+		t.Fatal(err)
+	}
+	h0 := waitEvents(t, e, id, r0, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, 1)
+	r1 := h0[len(h0)-1].GetWorkflowExecutionContinuedAsNewEventAttributes().NewExecutionRunId
+	waitEvents(t, e, id, r1, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+	if err := e.c.SignalWorkflow(e.ctx(), id, r1, "sig", "b"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, e, id, r1, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 2)
+
+	r2, err := e.reset(id, r0, nthEvent(t, h0, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1 := e.history(id, r1)
+	if ta := h1[len(h1)-1].GetWorkflowExecutionTerminatedEventAttributes(); ta == nil || ta.Identity != "history-resetter" {
+		t.Fatalf("current run of the chain not terminated by the reset: %v", types(h1))
+	}
+	var sigs []string
+	for _, ev := range e.history(id, r2) {
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			var s string
+			if err := converter.GetDefaultDataConverter().FromPayloads(a.Input, &s); err != nil {
+				t.Fatal(err)
+			}
+			sigs = append(sigs, s)
+		}
+	}
+	if strings.Join(sigs, ",") != "a,b" {
+		t.Fatalf("signals reapplied into the reset run: %v", sigs)
 	}
 }
