@@ -197,7 +197,13 @@ func (e *Engine) resetLeadsTo(ctx context.Context, ns, from, to string) bool {
 // resetExtendedInfo adds the reset links to describe's extended info: the
 // run a reset made from this one, and for a run made by a reset its reset
 // time and the original start time.
+// Auto reset points are added here too: describe reports them, the
+// visibility summaries (the run record's Info) do not carry them, as in
+// Temporal.
 func resetExtendedInfo(st *execution.State, resp *workflowservice.DescribeWorkflowExecutionResponse) {
+	if resp.WorkflowExecutionInfo != nil {
+		resp.WorkflowExecutionInfo.AutoResetPoints = st.Reset.AutoResetPoints
+	}
 	x := resp.WorkflowExtendedInfo
 	if x == nil {
 		x = &workflowpb.WorkflowExecutionExtendedInfo{}

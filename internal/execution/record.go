@@ -158,7 +158,6 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 		FirstRunId:           st.GetFirstExecutionRunId(),
 		RootExecution:        st.GetRootWorkflowExecution(),
 		StateTransitionCount: s.NextEventID,
-		AutoResetPoints:      s.Reset.AutoResetPoints,
 	}
 	if p := st.GetParentWorkflowExecution(); p != nil {
 		info.ParentExecution = p

@@ -11,6 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // resetBase drives a run through: task 1 schedules activity "a" (events
@@ -35,7 +36,7 @@ func resetBase(t *testing.T) *harness {
 
 func TestAutoResetPoints(t *testing.T) {
 	h := resetBase(t)
-	points := h.s.Info().GetAutoResetPoints().GetPoints()
+	points := h.s.Reset.AutoResetPoints.GetPoints()
 	if len(points) != 1 || points[0].BinaryChecksum != "bin-1" || points[0].FirstWorkflowTaskCompletedId != 4 ||
 		points[0].RunId != testRunID || !points[0].Resettable || !points[0].CreateTime.AsTime().Equal(t0) {
 		t.Fatalf("points after two tasks of one build: %v", points)
@@ -45,7 +46,10 @@ func TestAutoResetPoints(t *testing.T) {
 	if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{BinaryChecksum: "bin-2"}); err != nil {
 		t.Fatal(err)
 	}
-	points = h.s.Info().GetAutoResetPoints().GetPoints()
+	if r := reload(t, h.s, h.events); !proto.Equal(r.Reset.AutoResetPoints, h.s.Reset.AutoResetPoints) {
+		t.Fatalf("reset points after replay: %v, live %v", r.Reset.AutoResetPoints, h.s.Reset.AutoResetPoints)
+	}
+	points = h.s.Reset.AutoResetPoints.GetPoints()
 	if len(points) != 2 || points[1].BinaryChecksum != "bin-2" || points[1].FirstWorkflowTaskCompletedId != h.lastEvent().EventId {
 		t.Fatalf("points after a new build: %v", points)
 	}
