@@ -410,24 +410,35 @@ func (e *Engine) removeDeleted(orig, deletedName string, delay time.Duration) {
 	e.log.Info("namespace deleted", "namespace", orig, "renamed", deletedName)
 }
 
+// purgeBatch bounds how many runs of a deleted namespace are read at once.
+const purgeBatch = 1000
+
+var errPurgeBatchFull = errors.New("purge batch full")
+
 // deleteNamespaceRuns deletes every run stored under namespace ns,
 // terminating running ones first, until none is left (a run may start a
-// successor while it is being deleted).
+// successor while it is being deleted), a batch at a time.
 func (e *Engine) deleteNamespaceRuns(ctx context.Context, ns string) error {
-	for round := 0; ; round++ {
+	partial := 0 // passes that saw every remaining run
+	for {
 		var runs []*commonpb.WorkflowExecution
 		err := e.store.Runs(ctx, ns, func(r *store.RunRecord) error {
 			runs = append(runs, &commonpb.WorkflowExecution{WorkflowId: r.WorkflowID, RunId: r.RunID})
+			if len(runs) == purgeBatch {
+				return errPurgeBatchFull
+			}
 			return nil
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, errPurgeBatchFull) {
 			return err
 		}
 		if len(runs) == 0 {
 			return nil
 		}
-		if round > 100 {
-			return fmt.Errorf("%d runs still present after %d rounds", len(runs), round)
+		if len(runs) < purgeBatch {
+			if partial++; partial > 100 {
+				return fmt.Errorf("%d runs still present after %d passes", len(runs), partial)
+			}
 		}
 		for _, ex := range runs {
 			err := e.DeleteWorkflow(ctx, ns, ex)
