@@ -166,8 +166,16 @@ func (e *Engine) notifyParent(ctx context.Context, child *execution.State) error
 		ns = child.Namespace
 	}
 	err := e.mutate(ctx, ns, pe.GetWorkflowId(), func(w *workflow) error {
-		if w.cur == nil || w.cur.RunID != pe.GetRunId() {
+		if w.cur == nil {
 			return nil
+		}
+		if w.cur.RunID != pe.GetRunId() {
+			// A parent that was reset hands its children to the run that
+			// replaced it, if that run still has this child pending.
+			c := w.cur.Children[child.Start.GetParentInitiatedEventId()]
+			if c == nil || c.Attrs.WorkflowId != child.WorkflowID || !e.resetLeadsTo(ctx, ns, pe.GetRunId(), w.cur.RunID) {
+				return nil
+			}
 		}
 		err := w.cur.ChildClosed(e.now(), child.Start.GetParentInitiatedEventId(), child.RunID, child.CloseEvent)
 		if errors.Is(err, execution.ErrStaleTask) {
@@ -190,7 +198,11 @@ func (e *Engine) applyParentClose(ctx context.Context, parent *execution.State, 
 	}
 	return e.mutate(ctx, c.Attrs.Namespace, c.Attrs.WorkflowId, func(w *workflow) error {
 		st := w.cur
-		if st == nil || !st.Running() || st.Start.GetParentWorkflowExecution().GetRunId() != parent.RunID {
+		if st == nil || !st.Running() {
+			return nil
+		}
+		if pr := st.Start.GetParentWorkflowExecution().GetRunId(); pr != parent.RunID &&
+			!e.resetLeadsTo(ctx, parent.Namespace, pr, parent.RunID) {
 			return nil
 		}
 		if policy == enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL {
@@ -210,8 +222,13 @@ func (e *Engine) reconcile(ctx context.Context, st *execution.State, children []
 			ns = st.Namespace
 		}
 		parent, err := e.loadOldRun(ctx, ns, pe.WorkflowId, pe.RunId)
+		// A parent terminated by a reset passed its children to the run
+		// that replaced it: that run's close is what counts.
+		for hops := 0; err == nil && parent.TerminatedByReset() && hops < maxResetHops; hops++ {
+			parent, err = e.loadOldRun(ctx, ns, pe.WorkflowId, parent.Reset.RunID)
+		}
 		if err == nil && !parent.Running() {
-			if c := parent.Children[st.Start.GetParentInitiatedEventId()]; c != nil {
+			if c := parent.Children[st.Start.GetParentInitiatedEventId()]; c != nil && c.Attrs.WorkflowId == st.WorkflowID {
 				if err := e.applyParentClose(ctx, parent, c); retryable(err) {
 					return err
 				}

@@ -44,6 +44,11 @@ type Engine struct {
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
+	// purging holds, per original name, a channel closed when the runs of
+	// a deleted namespace are gone; purgeRunning the purges in progress
+	// (see namespace_admin.go). Both are guarded by nsMu.
+	purging      map[string]chan struct{}
+	purgeRunning map[string]bool
 
 	applyMu sync.Mutex // orders Apply calls with seq
 	seq     uint64
@@ -124,6 +129,7 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	go func() { defer e.wg.Done(); e.timers.run(e.stop) }()
 	go func() { defer e.wg.Done(); e.evictLoop() }()
 	e.StartRetention(time.Minute)
+	e.resumePurges()
 	return e, nil
 }
 

@@ -29,31 +29,38 @@ func (e *Engine) loadNamespaces() error {
 	for _, n := range list {
 		e.namespaces[n.NamespaceInfo.GetName()] = n
 	}
-	if _, ok := e.namespaces[DefaultNamespace]; !ok {
-		_, err := e.RegisterNamespace(context.Background(), &workflowservice.RegisterNamespaceRequest{
-			Namespace:                        DefaultNamespace,
-			Description:                      "Default namespace for Sundial",
-			WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
-		})
+	e.markInterruptedPurges()
+	if _, ok := e.namespaces[DefaultNamespace]; !ok && e.purging[DefaultNamespace] == nil {
+		_, err := e.RegisterNamespace(context.Background(), defaultNamespaceRequest())
 		return err
 	}
 	return nil
 }
 
+func defaultNamespaceRequest() *workflowservice.RegisterNamespaceRequest {
+	return &workflowservice.RegisterNamespaceRequest{
+		Namespace:                        DefaultNamespace,
+		Description:                      "Default namespace for Sundial",
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	}
+}
+
 // CheckNamespace returns NotFound for an unknown namespace.
 func (e *Engine) CheckNamespace(ns string) error {
 	e.nsMu.RLock()
-	_, ok := e.namespaces[ns]
+	n, ok := e.namespaces[ns]
 	e.nsMu.RUnlock()
 	if !ok {
 		return serviceerror.NewNamespaceNotFound(ns)
 	}
-	return nil
+	return checkNamespaceState(n)
 }
 
 // RegisterNamespace creates a namespace.
 func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
-	e.nsMu.Lock()
+	if err := e.lockFreeName(ctx, r.Namespace); err != nil {
+		return nil, err
+	}
 	defer e.nsMu.Unlock()
 	if _, ok := e.namespaces[r.Namespace]; ok {
 		return nil, serviceerror.NewNamespaceAlreadyExists("Namespace already exists.")

@@ -125,10 +125,12 @@ func (e *Engine) view(ctx context.Context, ns, id, runID string, fn func(st *exe
 	st := w.cur
 	seq := w.lastSeq
 	w.mu.Unlock()
-	if st == nil {
+	if st == nil && runID == "" {
 		return workflowNotFound(id, runID)
 	}
-	if runID != "" && st.RunID != runID {
+	// An older run is read from the store, also when the current run was
+	// deleted (a reset's base run outlives its reset run).
+	if runID != "" && (st == nil || st.RunID != runID) {
 		st, err = e.loadOldRun(ctx, ns, id, runID)
 		if err != nil {
 			return err
@@ -163,6 +165,7 @@ func (e *Engine) Describe(ctx context.Context, ns string, ex *commonpb.WorkflowE
 	var resp *workflowservice.DescribeWorkflowExecutionResponse
 	err := e.view(ctx, ns, ex.GetWorkflowId(), ex.GetRunId(), func(st *execution.State) error {
 		resp = st.Describe(e.now())
+		resetExtendedInfo(st, resp)
 		return nil
 	})
 	return resp, err
@@ -215,7 +218,7 @@ func (e *Engine) History(ctx context.Context, r *workflowservice.GetWorkflowExec
 			runID, running, next, closeEv = cur.RunID, cur.Running(), cur.StoredNextEventID(), cur.CloseEvent
 		}
 		w.mu.Unlock()
-		if cur == nil {
+		if cur == nil && runID == "" {
 			return nil, workflowNotFound(id, runID)
 		}
 		if next == 0 { // an older run: closed, read it from the store

@@ -77,6 +77,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 			cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE {
 			s.failedWFTs++
 		}
+		s.applyResetTaskFailed(ev, a.WorkflowTaskFailedEventAttributes)
 		s.WFT = nil
 	case *historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes:
 		s.closeAttempted = false
@@ -194,8 +195,12 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 			s.Updates[u.ID] = u
 		}
 		u.State = UpdateAccepted
-		u.Request = at.AcceptedRequest
+		if at.AcceptedRequest != nil { // nil when an UpdateAdmitted event holds it
+			u.Request = at.AcceptedRequest
+		}
 		u.AcceptedEventID = ev.EventId
+	case *historypb.HistoryEvent_WorkflowExecutionUpdateAdmittedEventAttributes:
+		s.applyUpdateAdmitted(a.WorkflowExecutionUpdateAdmittedEventAttributes)
 	case *historypb.HistoryEvent_WorkflowExecutionUpdateCompletedEventAttributes:
 		at := a.WorkflowExecutionUpdateCompletedEventAttributes
 		id := at.Meta.GetUpdateId()

@@ -62,6 +62,9 @@ func (s *State) stickyTimeout() time.Duration {
 }
 
 func (s *State) expiration() time.Time {
+	if d := s.Start.GetWorkflowExecutionTimeout().AsDuration(); d > 0 && !s.Reset.Time.IsZero() {
+		return s.Reset.Time.Add(d) // a reset run's execution timeout counts from the reset, as in Temporal
+	}
 	if t := s.Start.GetWorkflowExecutionExpirationTime(); t != nil && t.AsTime().Unix() > 0 {
 		return t.AsTime()
 	}

@@ -129,6 +129,9 @@ func (s *State) AutoResetPoints() *workflowpb.ResetPoints {
 func (s *State) addResetPoint(ev *historypb.HistoryEvent) {
 	a := ev.GetWorkflowTaskCompletedEventAttributes()
 	sum, build := a.GetBinaryChecksum(), a.GetWorkerVersion().GetBuildId()
+	if d := a.GetDeploymentVersion().GetBuildId(); d != "" {
+		build = d
+	}
 	for _, p := range s.resetPoints {
 		if p.BinaryChecksum == sum && p.BuildId == build {
 			return

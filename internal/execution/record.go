@@ -25,6 +25,8 @@ func (s *State) Record() *store.RunRecord {
 		StartRequestID: s.StartRequestID,
 		Activities:     s.PendingActivities(),
 		Buffered:       s.Buffered,
+		ResetRunID:     s.Reset.RunID,
+		ResetRequestID: s.Reset.RequestID,
 	}
 }
 
@@ -32,6 +34,7 @@ func (s *State) Record() *store.RunRecord {
 func Load(rec *store.RunRecord, events []*historypb.HistoryEvent) *State {
 	s := Replay(rec.Namespace, rec.WorkflowID, rec.RunID, events)
 	s.StartRequestID = rec.StartRequestID
+	s.Reset.RunID, s.Reset.RequestID = rec.ResetRunID, rec.ResetRequestID
 	for _, p := range rec.Activities {
 		a := s.ActivityByID(p.ActivityId)
 		if a == nil {

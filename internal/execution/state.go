@@ -70,8 +70,10 @@ type State struct {
 	// or re-driven signal is applied once.
 	signalRequests  map[string]bool
 	CancelRequested bool
-	Memo            *commonpb.Memo
-	Search          *commonpb.SearchAttributes
+	// Reset links the run to resets (see ResetInfo).
+	Reset  ResetInfo
+	Memo   *commonpb.Memo
+	Search *commonpb.SearchAttributes
 	// Buffered events arrived while a workflow task was running; they get
 	// ids when the task ends.
 	Buffered      []*historypb.HistoryEvent
@@ -214,6 +216,10 @@ type Update struct {
 	// Pinned is set when the request named this run: the update then ends
 	// with the run instead of moving to a run that continues it.
 	Pinned bool
+	// InHistory marks an update admitted by a WorkflowExecutionUpdateAdmitted
+	// event (a reset reapplies updates that way): workers read its request
+	// from history, so it is never delivered as a protocol message.
+	InHistory bool
 	// MovedFrom lists the runs that continued as new (or retried) while the
 	// update waited, oldest first: their callers now wait on this run.
 	MovedFrom []string

@@ -84,7 +84,7 @@ func (s *State) sortedUpdates() []*Update {
 // hasUndeliveredUpdates reports updates admitted but not yet sent.
 func (s *State) hasUndeliveredUpdates() bool {
 	for _, u := range s.Updates {
-		if u.State == UpdateAdmitted {
+		if u.State == UpdateAdmitted && !u.InHistory {
 			return true
 		}
 	}
@@ -105,7 +105,7 @@ func (s *State) handleMessage(now time.Time, m *protocolpb.Message) error {
 			return errors.New("acceptance for unknown or already accepted update " + m.ProtocolInstanceId)
 		}
 		req := b.AcceptedRequest
-		if req == nil {
+		if req == nil && !u.InHistory { // an UpdateAdmitted event holds it
 			req = u.Request
 		}
 		s.addEvent(now, false, func(ev *historypb.HistoryEvent) {

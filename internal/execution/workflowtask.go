@@ -55,6 +55,9 @@ func (s *State) ScheduleFirstTask(now time.Time) {
 
 // ExecutionTime is when the first workflow task may run.
 func (s *State) ExecutionTime() time.Time {
+	if !s.Reset.Time.IsZero() {
+		return s.Reset.Time // a reset run's first task ran long ago
+	}
 	return s.StartTime.Add(s.Start.GetFirstWorkflowTaskBackoff().AsDuration())
 }
 
@@ -137,7 +140,7 @@ func (s *State) StartWorkflowTask(now time.Time, scheduledID int64, requestID, i
 	s.specMode = false
 	w.UpdateIDs = w.UpdateIDs[:0]
 	for _, u := range s.sortedUpdates() {
-		if u.State == UpdateAdmitted || u.State == UpdateSent {
+		if (u.State == UpdateAdmitted || u.State == UpdateSent) && !u.InHistory {
 			u.State = UpdateSent
 			w.UpdateIDs = append(w.UpdateIDs, u.ID)
 		}

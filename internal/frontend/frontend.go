@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
@@ -155,5 +156,13 @@ func (s *Service) DescribeNamespace(ctx context.Context, r *workflowservice.Desc
 }
 
 func (s *Service) ListNamespaces(ctx context.Context, r *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
-	return &workflowservice.ListNamespacesResponse{Namespaces: s.e.ListNamespaces()}, nil
+	all := s.e.ListNamespaces()
+	out := all[:0]
+	for _, n := range all {
+		// Deleted namespaces are listed only on request, as in Temporal.
+		if n.GetNamespaceInfo().GetState() != enumspb.NAMESPACE_STATE_DELETED || r.GetNamespaceFilter().GetIncludeDeleted() {
+			out = append(out, n)
+		}
+	}
+	return &workflowservice.ListNamespacesResponse{Namespaces: out}, nil
 }

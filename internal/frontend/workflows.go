@@ -120,6 +120,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
 	}
+	if err := s.e.CheckNamespaceForStart(r.Namespace); err != nil {
+		return nil, err
+	}
 	p := engine.StartRequestParams(r)
 	if err := validateStart(p); err != nil {
 		return nil, err
@@ -137,6 +140,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 
 func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := s.e.CheckNamespaceForStart(r.Namespace); err != nil {
 		return nil, err
 	}
 	if r.SignalName == "" {

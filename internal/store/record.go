@@ -21,6 +21,11 @@ const (
 	fieldStartRequestID protowire.Number = 5
 	fieldActivity       protowire.Number = 6 // repeated proto.Marshal(PendingActivityInfo)
 	fieldBuffered       protowire.Number = 7 // repeated proto.Marshal(HistoryEvent)
+	fieldResetRunID     protowire.Number = 8
+	fieldResetRequestID protowire.Number = 9
+
+	// fieldMax is the highest field number this version writes.
+	fieldMax = fieldResetRequestID
 )
 
 // Marshal encodes r for storage. Every store implementation uses this
@@ -55,6 +60,8 @@ func (r *RunRecord) AppendMarshal(dst []byte) ([]byte, error) {
 			return nil, fmt.Errorf("store: marshal buffered event: %w", err)
 		}
 	}
+	dst = appendString(dst, fieldResetRunID, r.ResetRunID)
+	dst = appendString(dst, fieldResetRequestID, r.ResetRequestID)
 	return dst, nil
 }
 
@@ -68,7 +75,7 @@ func (r *RunRecord) Unmarshal(b []byte) error {
 			return fmt.Errorf("store: corrupt run record: %w", protowire.ParseError(n))
 		}
 		b = b[n:]
-		if typ != protowire.BytesType || num > fieldBuffered {
+		if typ != protowire.BytesType || num > fieldMax {
 			// Unknown field (or a known number with a type we never
 			// write): skip it for forward compatibility.
 			n = protowire.ConsumeFieldValue(num, typ, b)
@@ -101,6 +108,10 @@ func (r *RunRecord) setField(num protowire.Number, v []byte) error {
 		r.RunID = string(v)
 	case fieldStartRequestID:
 		r.StartRequestID = string(v)
+	case fieldResetRunID:
+		r.ResetRunID = string(v)
+	case fieldResetRequestID:
+		r.ResetRequestID = string(v)
 	case fieldInfo:
 		r.Info = &workflowpb.WorkflowExecutionInfo{}
 		if err := proto.Unmarshal(v, r.Info); err != nil {

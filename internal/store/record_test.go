@@ -23,6 +23,8 @@ func fullRecord() *RunRecord {
 			HistoryLength: 7,
 		},
 		StartRequestID: "req",
+		ResetRunID:     "reset-run",
+		ResetRequestID: "reset-req",
 		Activities: []*workflowpb.PendingActivityInfo{
 			{ActivityId: "a1", Attempt: 2}, {ActivityId: "a2", Attempt: 5},
 		},
@@ -35,7 +37,8 @@ func fullRecord() *RunRecord {
 func checkSame(t *testing.T, got, want *RunRecord) {
 	t.Helper()
 	if got.Namespace != want.Namespace || got.WorkflowID != want.WorkflowID ||
-		got.RunID != want.RunID || got.StartRequestID != want.StartRequestID {
+		got.RunID != want.RunID || got.StartRequestID != want.StartRequestID ||
+		got.ResetRunID != want.ResetRunID || got.ResetRequestID != want.ResetRequestID {
 		t.Fatalf("ids differ: got %+v", got)
 	}
 	if !proto.Equal(got.Info, want.Info) {

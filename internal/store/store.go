@@ -149,7 +149,10 @@ type Commit interface {
 // Batch is one atomic write.
 type Batch struct {
 	Namespaces []*Namespace // inserted or replaced, by name
-	Runs       []*RunWrite
+	// DeleteNamespaces removes namespace records by name (applied after
+	// Namespaces, so one batch can rename a namespace).
+	DeleteNamespaces []string
+	Runs             []*RunWrite
 	// SearchAttributes replace namespaces' custom search attribute
 	// registries.
 	SearchAttributes []*SearchAttributeRegistry
@@ -236,4 +239,11 @@ type RunRecord struct {
 	// they have no event ids yet and are appended to history when the task
 	// ends.
 	Buffered []*historypb.HistoryEvent
+	// ResetRunID is set on a run that ResetWorkflowExecution reset: the
+	// newest run created from it (describe's ResetRunId; a child's close
+	// is forwarded along it).
+	ResetRunID string
+	// ResetRequestID is the request id of the reset that created this run,
+	// so a retried reset returns it instead of resetting again.
+	ResetRequestID string
 }

@@ -487,10 +487,6 @@ func TestErrors(t *testing.T) {
 				_, err := svc.ListBatchOperations(ctx(), &workflowservice.ListBatchOperationsRequest{Namespace: "default"})
 				return err
 			},
-			"ResetWorkflowExecution": func() error {
-				_, err := svc.ResetWorkflowExecution(ctx(), &workflowservice.ResetWorkflowExecutionRequest{Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "w"}})
-				return err
-			},
 		}
 		for name, do := range calls {
 			erExpect(t, name, do(), codes.Unimplemented)

@@ -57,7 +57,7 @@ var rtImplemented = []string{
 	"StartWorkflowExecution", "SignalWithStartWorkflowExecution", "SignalWorkflowExecution", "RequestCancelWorkflowExecution",
 	"TerminateWorkflowExecution", "DescribeWorkflowExecution", "GetWorkflowExecutionHistory", "QueryWorkflow",
 	"UpdateWorkflowExecution", "PollWorkflowExecutionUpdate", "ExecuteMultiOperation",
-	"RecordWorkerHeartbeat", "ListWorkers", "CountWorkers", "DescribeWorker",
+	"RecordWorkerHeartbeat", "ListWorkers", "CountWorkers", "DescribeWorker", "ResetWorkflowExecution", "UpdateNamespace", "DeprecateNamespace",
 }
 
 // rtKnownBugs maps a case name to the FAILING_LIMITS.md entry explaining why

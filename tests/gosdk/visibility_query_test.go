@@ -385,10 +385,6 @@ func TestOperatorSearchAttributes(t *testing.T) {
 	if got := list(); got["Region"] != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
 		t.Fatalf("registry after restart: %v", got)
 	}
-	_, err = e.c.OperatorService().DeleteNamespace(e.ctx(), &operatorservice.DeleteNamespaceRequest{Namespace: "default"})
-	if _, ok := err.(*serviceerror.Unimplemented); !ok {
-		t.Fatalf("DeleteNamespace: got %T %v, want Unimplemented", err, err)
-	}
 }
 
 func TestDeleteWorkflowAndReverseHistory(t *testing.T) {

@@ -69,6 +69,12 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 		}
 		pb.Set(key(tableNS, name), v, nil)
 	}
+	for _, name := range b.DeleteNamespaces {
+		if name == "" {
+			return errors.New("pebblestore: namespace delete without a name")
+		}
+		pb.Delete(key(tableNS, name), nil)
+	}
 	for _, r := range b.SearchAttributes {
 		if err := encodeRegistry(pb, r); err != nil {
 			return err

@@ -26,6 +26,17 @@ func testNamespaces(t *testing.T, f *fixture) {
 		return compareStrings(a.GetNamespaceInfo().GetName(), b.GetNamespaceInfo().GetName())
 	})
 	checkMessages(t, "namespaces", got, []*store.Namespace{namespace("default"), changed})
+
+	// Renaming in one batch: insert the new name, delete the old one.
+	f.apply(&store.Batch{Namespaces: []*store.Namespace{namespace("other-deleted-12345")}, DeleteNamespaces: []string{"other"}})
+	got, err = f.s.Namespaces(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b *store.Namespace) int {
+		return compareStrings(a.GetNamespaceInfo().GetName(), b.GetNamespaceInfo().GetName())
+	})
+	checkMessages(t, "namespaces after rename", got, []*store.Namespace{namespace("default"), namespace("other-deleted-12345")})
 }
 
 func compareStrings(a, b string) int {
