@@ -1,6 +1,6 @@
 // Command sundial runs the Sundial server.
 //
-//	sundial start [--ip 127.0.0.1] [--port 7233] [--data-dir ./sundial-data] [--memory]
+//	sundial start [--ip 127.0.0.1] [--port 7233] [--data-dir ./sundial-data] [--memory] [--ui-port 8233 | --headless]
 package main
 
 import (
@@ -37,6 +37,9 @@ func main() {
 	memory := fs.Bool("memory", false, "keep everything in memory (nothing survives a restart)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling endpoints on this address (e.g. 127.0.0.1:6060)")
+	uiIP := fs.String("ui-ip", "", "address the Web UI listens on (default: the --ip value)")
+	uiPort := fs.Int("ui-port", 0, "Web UI port (default: the --port value + 1000, so 8233)")
+	headless := fs.Bool("headless", false, "do not serve the Web UI")
 	fs.Usage = usage
 	_ = fs.Parse(os.Args[2:])
 
@@ -65,6 +68,7 @@ func main() {
 		DataDir:  *dataDir,
 		InMemory: *memory,
 		Logger:   log,
+		UIAddr:   uiAddr(*headless, *ip, *uiIP, *port, *uiPort),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sundial: %v\n", err)
@@ -74,6 +78,9 @@ func main() {
 	if *memory {
 		where = "in memory (nothing is kept after exit)"
 	}
+	if u := srv.UIURL(); u != "" {
+		where += ", Web UI at " + u
+	}
 	fmt.Printf("sundial ready in %s: listening on %s, %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), where)
 
 	sig := make(chan os.Signal, 1)
@@ -82,4 +89,20 @@ func main() {
 	fmt.Printf("sundial: %s received, shutting down\n", s)
 	srv.Stop()
 	fmt.Println("sundial: stopped")
+}
+
+// uiAddr is where the Web UI listens, with the dev server's defaults: the
+// gRPC address's IP and its port + 1000 (a free port when --port is 0).
+// Empty when --headless.
+func uiAddr(headless bool, ip, uiIP string, port, uiPort int) string {
+	if headless {
+		return ""
+	}
+	if uiIP == "" {
+		uiIP = ip
+	}
+	if uiPort == 0 && port != 0 {
+		uiPort = port + 1000
+	}
+	return net.JoinHostPort(uiIP, strconv.Itoa(uiPort))
 }

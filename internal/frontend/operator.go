@@ -15,8 +15,8 @@ import (
 
 // Operator implements Temporal's OperatorService: the search attribute
 // calls that `temporal operator search-attribute create/list/remove` and
-// the SDKs' test suites use. The cluster, Nexus endpoint and namespace
-// deletion calls answer Unimplemented.
+// the SDKs' test suites use, and an empty Nexus endpoint registry
+// (nexus.go). The cluster and namespace deletion calls answer Unimplemented.
 type Operator struct {
 	operatorservice.UnimplementedOperatorServiceServer
 	e   *engine.Engine

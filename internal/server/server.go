@@ -21,6 +21,7 @@ import (
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/frontend"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
+	"github.com/sundial-io/sundial/internal/webui"
 )
 
 // Config configures a server.
@@ -31,6 +32,9 @@ type Config struct {
 	DataDir  string
 	InMemory bool
 	Logger   *slog.Logger
+	// UIAddr is host:port for the official Temporal Web UI (internal/webui);
+	// port 0 picks a free one. Empty runs headless.
+	UIAddr string
 }
 
 // Server is a running Sundial instance.
@@ -42,6 +46,7 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 	lis    net.Listener
+	ui     *webui.Server // nil when headless
 	done   chan error
 }
 
@@ -97,11 +102,27 @@ func Start(cfg Config) (*Server, error) {
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
 	s.cfg = cfg
+	if cfg.UIAddr != "" {
+		ui, err := webui.Start(webui.Config{Addr: cfg.UIAddr, Frontend: s.Addr(), Logger: log})
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.ui = ui
+	}
 	return s, nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// UIURL is the Web UI's address to open in a browser ("" when headless).
+func (s *Server) UIURL() string {
+	if s.ui == nil {
+		return ""
+	}
+	return s.ui.URL()
+}
 
 // DataDir is the absolute data directory ("" in memory).
 func (s *Server) DataDir() string {
@@ -114,6 +135,9 @@ func (s *Server) DataDir() string {
 // Stop shuts down gracefully: long polls are released, in-flight requests
 // finish, then the store is closed cleanly.
 func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop() // no new browser calls while the frontend drains
+	}
 	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
 	s.engine.Close()    // releases pollers and waiters first
 	stopped := make(chan struct{})
