@@ -53,7 +53,14 @@ func newBrowser(t *testing.T, chromium string) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
+	// chromedp logs CDP events it has no type for (newer Chromium sends
+	// some); they do not affect the test.
+	errorf := func(format string, args ...any) {
+		if msg := fmt.Sprintf(format, args...); !strings.Contains(msg, "unhandled node event") {
+			t.Logf("chromedp: %s", msg)
+		}
+	}
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(errorf))
 	// Start the browser now, so a broken Chromium fails here, clearly.
 	if err := chromedp.Run(ctx); err != nil {
 		cancelCtx()

@@ -126,6 +126,17 @@ func TestWebUI(t *testing.T) {
 		b.screenshot("filtered-list")
 	})
 
+	// Pages whose API Sundial does not implement show the UI's own message
+	// or empty state, not an error page.
+	t.Run("UnsupportedPagesShowUIMessages", func(t *testing.T) {
+		b.t = t
+		b.open("nexus page", srv.ui+"/nexus", "Sorry, this feature is not available")
+		b.screenshot("nexus")
+		b.open("batch page", ns+"/batch-operations", "Batch Operations", "No Batch Operations")
+		b.screenshot("batch-operations")
+		b.open("archival page", ns+"/archival", "This namespace is currently not enabled for archival")
+	})
+
 	t.Run("SignalFromUI", func(t *testing.T) {
 		b.t = t
 		b.open("workflow page", page(waiting, "history"), signalID, "RUNNING", "More Actions")
