@@ -123,18 +123,16 @@ func (s *Server) waitHealthy() error {
 }
 
 // dialable turns a listening address into one a client can dial: a frontend
-// bound to every interface (0.0.0.0 or ::) is reached on loopback.
+// bound to every interface is reached on 127.0.0.1. (Go reports a listener
+// on 0.0.0.0 as [::]; it is dual-stack, so IPv4 loopback reaches it, and
+// works on hosts without IPv6.)
 func dialable(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		if ip != nil && ip.To4() == nil {
-			host = "::1"
-		} else {
-			host = "127.0.0.1"
-		}
+		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
 }
