@@ -95,7 +95,7 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 		exited:  make(chan struct{}),
 		logDone: make(chan struct{}),
 	}
-	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", s.dataDir}
+	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", s.dataDir, "--headless"}
 	if cfg.serverMemory {
 		args = append(args, "--memory")
 	}

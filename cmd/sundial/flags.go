@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -26,6 +28,9 @@ type startOptions struct {
 	namespaces       []string
 	searchAttributes map[string]enumspb.IndexedValueType
 	dynamicConfig    []string
+	uiIP             string
+	uiPort           int
+	headless         bool
 }
 
 var errHelp = errors.New("help requested")
@@ -55,12 +60,15 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 	fs.Var((*listFlag)(&o.namespaces), "namespace", "create this `namespace` at start if missing (repeatable; the environment variable takes a comma-separated list)")
 	fs.Var(&searchAttrFlag{&o.searchAttributes}, "search-attribute", "register the custom search attribute `NAME=TYPE` in the default namespace and every --namespace; TYPE is Text, Keyword, Int, Double, Bool, Datetime or KeywordList (repeatable; comma-separated in the environment variable)")
 	fs.Var((*listFlag)(&o.dynamicConfig), "dynamic-config-value", "`KEY=VALUE`, as for `temporal server start-dev` (repeatable); honoured: limit.historyCount.{warn,error,suggestContinueAsNew} and limit.historySize.{warn,error,suggestContinueAsNew}, other keys are logged and ignored")
+	fs.StringVar(&o.uiIP, "ui-ip", "", "`address` the Web UI listens on")
+	fs.IntVar(&o.uiPort, "ui-port", 0, "Web UI `port`")
+	fs.BoolVar(&o.headless, "headless", false, "do not serve the Web UI")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go profiling endpoints on this `host:port` (e.g. 127.0.0.1:6060)")
 	o.logFormat = "text"
 	defaults := map[string]string{
 		"log-level": "info", "log-format": "text", "metrics-port": "off",
 		"namespace": "none (only \"default\", which always exists)", "search-attribute": "none", "pprof": "off",
-		"dynamic-config-value": "none",
+		"dynamic-config-value": "none", "ui-ip": "the --ip value", "ui-port": "the --port value + 1000 (8233; a free port when --port is 0)",
 	}
 	return fs, defaults
 }
@@ -110,6 +118,12 @@ func parseStart(args []string, lookupEnv func(string) (string, bool)) (*startOpt
 	}
 	if o.port < 0 || o.port > 65535 {
 		return nil, fmt.Errorf("--port %d is not a port (0-65535)", o.port)
+	}
+	if o.uiPort < 0 || o.uiPort > 65535 {
+		return nil, fmt.Errorf("--ui-port %d is not a port (0-65535)", o.uiPort)
+	}
+	if o.uiPort == 0 && o.port > 65535-1000 {
+		return nil, fmt.Errorf("--port %d leaves no default Web UI port (port + 1000): set --ui-port or --headless", o.port)
 	}
 	if o.metricsPort < 0 || o.metricsPort > 65535 {
 		return nil, fmt.Errorf("--metrics-port %d is not a port (0-65535; 0 turns metrics off)", o.metricsPort)
@@ -273,4 +287,21 @@ func (f *choiceFlag) Set(v string) error {
 		}
 	}
 	return fmt.Errorf("not one of %s", strings.Join(f.choices, ", "))
+}
+
+// uiAddr is where the Web UI listens, with the dev server's defaults: the
+// gRPC address's IP and its port + 1000 (a free port when --port is 0).
+// Empty when --headless.
+func (o *startOptions) uiAddr() string {
+	if o.headless {
+		return ""
+	}
+	ip, port := o.uiIP, o.uiPort
+	if ip == "" {
+		ip = o.ip
+	}
+	if port == 0 && o.port != 0 {
+		port = o.port + 1000
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port))
 }

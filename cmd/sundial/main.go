@@ -105,6 +105,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 		Namespaces:       o.namespaces,
 		SearchAttributes: o.searchAttributes,
 		Limits:           limits,
+		UIAddr:           o.uiAddr(),
 	}
 	if o.metricsPort > 0 {
 		cfg.MetricsAddr = net.JoinHostPort(o.metricsIP, strconv.Itoa(o.metricsPort))
@@ -121,6 +122,9 @@ func start(args []string, stdout, stderr io.Writer) int {
 	where := "data dir " + srv.DataDir() + " (pebble, fsync on)"
 	if o.memory {
 		where = "in memory (nothing is kept after exit)"
+	}
+	if u := srv.UIURL(); u != "" {
+		where += ", Web UI at " + u
 	}
 	if a := srv.MetricsAddr(); a != "" {
 		fmt.Fprintf(stdout, "sundial: metrics on http://%s/metrics\n", a)

@@ -15,8 +15,9 @@ import (
 
 // Operator implements Temporal's OperatorService: the search attribute
 // calls that `temporal operator search-attribute create/list/remove` and
-// the SDKs' test suites use, and DeleteNamespace (namespace_admin.go).
-// The cluster and Nexus endpoint calls answer Unimplemented.
+// the SDKs' test suites use, DeleteNamespace (namespace_admin.go) and an
+// empty Nexus endpoint registry (nexus.go). The cluster calls answer
+// Unimplemented.
 type Operator struct {
 	operatorservice.UnimplementedOperatorServiceServer
 	e   *engine.Engine

@@ -24,6 +24,7 @@ import (
 	"github.com/sundial-io/sundial/internal/metrics"
 	"github.com/sundial-io/sundial/internal/schedule"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
+	"github.com/sundial-io/sundial/internal/webui"
 )
 
 // Config configures a server.
@@ -46,6 +47,9 @@ type Config struct {
 	// MetricsAddr, when set, serves Prometheus metrics on host:port
 	// /metrics (port 0 picks a free one).
 	MetricsAddr string
+	// UIAddr is host:port for the official Temporal Web UI (internal/webui);
+	// port 0 picks a free one. Empty runs headless.
+	UIAddr string
 }
 
 // Server is a running Sundial instance.
@@ -58,6 +62,7 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 	lis    net.Listener
+	ui     *webui.Server // nil when headless
 	done   chan error
 
 	metrics     *metrics.Metrics // nil when MetricsAddr is empty
@@ -160,6 +165,14 @@ func Start(cfg Config) (*Server, error) {
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
 	s.cfg = cfg
+	if cfg.UIAddr != "" {
+		ui, err := webui.Start(webui.Config{Addr: cfg.UIAddr, Frontend: s.Addr(), Logger: log})
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.ui = ui
+	}
 	return s, nil
 }
 
@@ -174,6 +187,14 @@ func (s *Server) MetricsAddr() string {
 	return s.metricsHTTP.Addr()
 }
 
+// UIURL is the Web UI's address to open in a browser ("" when headless).
+func (s *Server) UIURL() string {
+	if s.ui == nil {
+		return ""
+	}
+	return s.ui.URL()
+}
+
 // DataDir is the absolute data directory ("" in memory).
 func (s *Server) DataDir() string {
 	if s.cfg.InMemory {
@@ -185,6 +206,9 @@ func (s *Server) DataDir() string {
 // Stop shuts down gracefully: long polls are released, in-flight requests
 // finish, then the store is closed cleanly.
 func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop() // no new browser calls while the frontend drains
+	}
 	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
 	s.sched.Close()     // no schedule fires into a closing engine
 	s.engine.Close()    // releases pollers and waiters first

@@ -97,7 +97,7 @@ var readyLine = regexp.MustCompile(`sundial ready in \S+: listening on (\S+),`)
 func binStart(t *testing.T, bin, dir string, port int) *binProc {
 	t.Helper()
 	p := &binProc{t: t, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--data-dir", dir, "--log-level", "warn")
+	p.cmd = exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--data-dir", dir, "--log-level", "warn", "--headless")
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,7 @@ class SundialProcess:
             "--ip", "127.0.0.1",
             "--port", str(self.port),
             "--data-dir", str(self.data_dir),
+            "--headless",
         ]
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")

@@ -55,7 +55,7 @@ func (s *server) start() error {
 }
 
 func (s *server) startOnce() error {
-	cmd := exec.Command(s.bin, "start", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.port), "--data-dir", s.dir, "--log-level", "warn")
+	cmd := exec.Command(s.bin, "start", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.port), "--data-dir", s.dir, "--log-level", "warn", "--headless")
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	cmd.Stderr = s.log

@@ -1,0 +1,147 @@
+// Package webui serves Temporal's official Web UI next to Sundial's gRPC
+// frontend, the way `temporal server start-dev` does: the UI server
+// (github.com/temporalio/ui-server/v2, the same Go module Temporal ships)
+// runs in-process, serves the UI's static assets, and turns the browser's
+// HTTP/JSON calls into gRPC calls on Sundial's frontend. Sundial implements
+// no HTTP API of its own for it; every page works exactly as far as the
+// gRPC API behind it does (docs/UI.md).
+package webui
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+)
+
+// Config says where the UI listens and which frontend it talks to.
+type Config struct {
+	// Addr is host:port for the UI's HTTP server; port 0 picks a free one.
+	Addr string
+	// Frontend is the host:port of Sundial's gRPC frontend.
+	Frontend string
+	Logger   *slog.Logger
+}
+
+// Server is a running UI server.
+type Server struct {
+	ui   *uiserver.Server
+	addr string
+	log  *slog.Logger
+}
+
+// startTimeout bounds how long Start waits for the UI to answer its health
+// check: it is only building routes and binding a port.
+const startTimeout = 10 * time.Second
+
+// Start checks that the UI's address can be bound, starts the UI server and
+// returns once it answers HTTP.
+//
+// The ui-server library binds its own port inside its blocking Start (and
+// exits the process through its logger if that fails), so the address is
+// bound here first: a port already in use is an error returned to the
+// caller, not an exit. Port 0 becomes the free port the kernel chose.
+func Start(cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	lis, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("web UI: listen on %s: %w", cfg.Addr, err)
+	}
+	tcp := lis.Addr().(*net.TCPAddr)
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	if host == "" {
+		host = tcp.IP.String()
+	}
+	port := tcp.Port
+	_ = lis.Close()
+
+	ui := uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
+		Host:                bracketIPv6(host),
+		Port:                port,
+		TemporalGRPCAddress: dialable(cfg.Frontend),
+		EnableUI:            true,
+		// Served over plain HTTP on a local address, as the dev server does:
+		// a Secure CSRF cookie would never be sent back and every write
+		// action (signal, terminate, ...) would be refused.
+		CORS:     uiconfig.CORS{CookieInsecure: true},
+		HideLogs: true,
+		// No calls to GitHub for release news from a local server.
+		DisableNewsFetch: true,
+	}))
+	s := &Server{ui: ui, addr: net.JoinHostPort(host, strconv.Itoa(port)), log: log}
+	go func() {
+		if err := ui.Start(); err != nil {
+			log.Error("web UI stopped", "err", err)
+		}
+	}()
+	if err := s.waitHealthy(); err != nil {
+		ui.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Addr is the host:port the UI listens on.
+func (s *Server) Addr() string { return s.addr }
+
+// URL is the address to open in a browser.
+func (s *Server) URL() string { return "http://" + s.addr }
+
+// Stop closes the UI's HTTP server.
+func (s *Server) Stop() { s.ui.Stop() }
+
+// waitHealthy polls the UI's health route until it answers.
+func (s *Server) waitHealthy() error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/healthz", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("web UI on %s did not answer within %s (last error: %v)", s.addr, startTimeout, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// dialable turns a listening address into one a client can dial: a frontend
+// bound to every interface is reached on 127.0.0.1. (Go reports a listener
+// on 0.0.0.0 as [::]; it is dual-stack, so IPv4 loopback reaches it, and
+// works on hosts without IPv6.)
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// bracketIPv6 writes an IPv6 host the way ui-server's "host:port" join
+// needs it.
+func bracketIPv6(host string) string {
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		return "[" + host + "]"
+	}
+	return host
+}
