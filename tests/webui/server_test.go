@@ -22,7 +22,7 @@ type sundialProc struct {
 }
 
 // readyLine is the startup line; it names the gRPC address and the UI URL.
-var readyLine = regexp.MustCompile(`sundial ready in \S+: listening on (\S+),.*Web UI at (http://\S+)`)
+var readyLine = regexp.MustCompile(`sundial ready in \S+: listening on (\S+),.*Web UI at (http://[^\s,]+)`)
 
 // buildSundial builds cmd/sundial into dir, as a user's `make build` does.
 func buildSundial(t *testing.T, dir string) string {
