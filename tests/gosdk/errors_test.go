@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	batchpb "go.temporal.io/api/batch/v1"
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -483,8 +484,13 @@ func TestErrors(t *testing.T) {
 
 	t.Run("Unimplemented", func(t *testing.T) {
 		calls := map[string]func() error{
-			"ListBatchOperations": func() error {
-				_, err := svc.ListBatchOperations(ctx(), &workflowservice.ListBatchOperationsRequest{Namespace: "default"})
+			"StartBatchOperation": func() error {
+				_, err := svc.StartBatchOperation(ctx(), &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: "j", Reason: "r", VisibilityQuery: "WorkflowType='x'",
+					Operation: &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{}}})
+				return err
+			},
+			"PauseActivity": func() error {
+				_, err := svc.PauseActivity(ctx(), &workflowservice.PauseActivityRequest{Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: "w"}, Activity: &workflowservice.PauseActivityRequest_Id{Id: "a"}})
 				return err
 			},
 		}
