@@ -46,9 +46,6 @@ func (o *Operator) AddOrUpdateRemoteCluster(ctx context.Context, r *operatorserv
 // RemoveRemoteCluster finds no remote cluster, as Temporal answers for a
 // name it does not know; the local cluster cannot be removed.
 func (o *Operator) RemoveRemoteCluster(ctx context.Context, r *operatorservice.RemoveRemoteClusterRequest) (*operatorservice.RemoveRemoteClusterResponse, error) {
-	if r.ClusterName == "" {
-		return nil, invalid("ClusterName is not set on request.")
-	}
 	if r.ClusterName == clusterName {
 		return nil, invalid("Cannot remove the local cluster %q. %s", clusterName, replicationOff)
 	}
