@@ -31,8 +31,8 @@ const compatDoc = "../../docs/COMPATIBILITY.md"
 
 type compatRow struct {
 	service, rpc, status string
-	code               codes.Code // for "not offered (Code)"
-	line               int
+	code                 codes.Code // for "not offered (Code)"
+	line                 int
 }
 
 var compatRowRE = regexp.MustCompile("^\\| (WorkflowService|OperatorService) \\| `([A-Za-z]+)` \\| ([^|]+?) \\|")
