@@ -1,7 +1,9 @@
 // Package frontend implements Temporal's WorkflowService gRPC API on top of
 // the engine: it validates requests (clear InvalidArgument errors naming
 // the field), checks the namespace and translates to engine calls. RPCs
-// Sundial does not implement answer Unimplemented.
+// Sundial does not implement answer Unimplemented with a message naming
+// the feature; those it deliberately does not offer answer as Temporal
+// does when that feature is off (notoffered.go).
 package frontend
 
 import (
@@ -42,7 +44,8 @@ func New(e *engine.Engine, log *slog.Logger) *Service {
 
 // Interceptor turns service errors into gRPC statuses with Temporal's
 // error details (serviceerror types do not implement GRPCStatus), maps
-// context errors, and turns a panic in a handler into an Internal error so
+// context errors, says which feature an RPC not built yet belongs to
+// (notoffered.go), and turns a panic in a handler into an Internal error so
 // one bad request cannot take the server down.
 func Interceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
@@ -54,7 +57,7 @@ func Interceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 		}()
 		resp, err = h(ctx, req)
 		if err != nil {
-			err = toStatus(err)
+			err = explainUnimplemented(info.FullMethod, toStatus(err))
 		}
 		return resp, err
 	}
@@ -127,8 +130,8 @@ func (s *Service) GetClusterInfo(ctx context.Context, r *workflowservice.GetClus
 	return &workflowservice.GetClusterInfoResponse{
 		SupportedClients:  map[string]string{},
 		ServerVersion:     Version,
-		ClusterId:         "sundial",
-		ClusterName:       "active",
+		ClusterId:         clusterID,
+		ClusterName:       clusterName,
 		HistoryShardCount: 1,
 		PersistenceStore:  "pebble",
 		VisibilityStore:   "pebble",
@@ -141,6 +144,9 @@ func (s *Service) RegisterNamespace(ctx context.Context, r *workflowservice.Regi
 	}
 	if r.WorkflowExecutionRetentionPeriod.AsDuration() < 0 {
 		return nil, invalid("WorkflowExecutionRetentionPeriod must not be negative.")
+	}
+	if err := checkRegisterOffered(r); err != nil {
+		return nil, err
 	}
 	if _, err := s.e.RegisterNamespace(ctx, r); err != nil {
 		return nil, err

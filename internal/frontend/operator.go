@@ -16,8 +16,8 @@ import (
 // Operator implements Temporal's OperatorService: the search attribute
 // calls that `temporal operator search-attribute create/list/remove` and
 // the SDKs' test suites use, DeleteNamespace (namespace_admin.go) and an
-// empty Nexus endpoint registry (nexus.go). The cluster calls answer
-// Unimplemented.
+// empty Nexus endpoint registry (nexus.go). The cluster calls answer for
+// the one local cluster (clusters.go).
 type Operator struct {
 	operatorservice.UnimplementedOperatorServiceServer
 	e   *engine.Engine

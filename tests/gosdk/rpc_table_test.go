@@ -58,6 +58,16 @@ var rtImplemented = []string{
 	"TerminateWorkflowExecution", "DescribeWorkflowExecution", "GetWorkflowExecutionHistory", "QueryWorkflow",
 	"UpdateWorkflowExecution", "PollWorkflowExecutionUpdate", "ExecuteMultiOperation",
 	"RecordWorkerHeartbeat", "ListWorkers", "CountWorkers", "DescribeWorker", "ResetWorkflowExecution", "UpdateNamespace", "DeprecateNamespace",
+	"ListTaskQueuePartitions",
+}
+
+// rtNotOffered is every RPC Sundial deliberately does not offer and
+// answers with a code other than Unimplemented, whatever the request (as
+// Temporal answers when the feature is off; see docs/COMPATIBILITY.md).
+var rtNotOffered = map[string]codes.Code{
+	"UpdateWorkerBuildIdCompatibility": codes.PermissionDenied, "GetWorkerBuildIdCompatibility": codes.PermissionDenied,
+	"GetWorkerTaskReachability": codes.PermissionDenied, "UpdateWorkerVersioningRules": codes.PermissionDenied,
+	"GetWorkerVersioningRules": codes.PermissionDenied, "ListArchivedWorkflowExecutions": codes.InvalidArgument,
 }
 
 // rtKnownBugs maps a case name to the FAILING_LIMITS.md entry explaining why
@@ -149,6 +159,12 @@ func TestRPCTable(t *testing.T) {
 		code := status.Code(err)
 		if impl[m] && code == codes.Unimplemented {
 			t.Errorf("%s is listed as implemented but answers Unimplemented", m)
+		}
+		if want, ok := rtNotOffered[m]; ok {
+			if code != want || !strings.Contains(status.Convert(err).Message(), "Sundial") {
+				t.Errorf("%s is not offered: want %v with a message naming Sundial, got %v", m, want, err)
+			}
+			continue
 		}
 		if !impl[m] && code != codes.Unimplemented {
 			// Newly implemented: covered by the generic cases below
@@ -391,6 +407,9 @@ func TestRPCTable(t *testing.T) {
 	add("nil/PollWorkflowTaskQueue.TaskQueue", "PollWorkflowTaskQueue", &workflowservice.PollWorkflowTaskQueueRequest{Namespace: ns}, inv, "TaskQueue")
 	add("nil/PollActivityTaskQueue.TaskQueue", "PollActivityTaskQueue", &workflowservice.PollActivityTaskQueueRequest{Namespace: ns}, inv, "TaskQueue")
 	add("nil/DescribeTaskQueue.TaskQueue", "DescribeTaskQueue", &workflowservice.DescribeTaskQueueRequest{Namespace: ns}, inv, "TaskQueue")
+	add("nil/ListTaskQueuePartitions.TaskQueue", "ListTaskQueuePartitions", &workflowservice.ListTaskQueuePartitionsRequest{Namespace: ns}, inv, "TaskQueue")
+	add("longName/ListTaskQueuePartitions.TaskQueue", "ListTaskQueuePartitions", &workflowservice.ListTaskQueuePartitionsRequest{Namespace: ns, TaskQueue: &taskqueuepb.TaskQueue{Name: longID}}, inv, "taskQueue")
+	add("reserved/ListTaskQueuePartitions.TaskQueue", "ListTaskQueuePartitions", &workflowservice.ListTaskQueuePartitionsRequest{Namespace: ns, TaskQueue: &taskqueuepb.TaskQueue{Name: "/_sys/q/1"}}, inv, "reserved prefix")
 	add("nil/Update.Request", "UpdateWorkflowExecution", updReq(func(r *workflowservice.UpdateWorkflowExecutionRequest) { r.Request = nil }), inv, "Request")
 	add("nil/Update.Request.Meta", "UpdateWorkflowExecution", updReq(func(r *workflowservice.UpdateWorkflowExecutionRequest) { r.Request.Meta = nil }), inv, "UpdateId")
 	add("nil/Update.Request.Input", "UpdateWorkflowExecution", updReq(func(r *workflowservice.UpdateWorkflowExecutionRequest) { r.Request.Input = nil }), inv, "Input")

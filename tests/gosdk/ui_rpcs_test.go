@@ -47,9 +47,9 @@ func TestEmptyNexusAndBatchRegistries(t *testing.T) {
 	_, err = op.GetNexusEndpoint(ctx, &operatorservice.GetNexusEndpointRequest{})
 	want("GetNexusEndpoint no id", err, codes.InvalidArgument, "Id")
 	_, err = op.CreateNexusEndpoint(ctx, &operatorservice.CreateNexusEndpointRequest{})
-	want("CreateNexusEndpoint", err, codes.Unimplemented, "does not support Nexus")
+	want("CreateNexusEndpoint", err, codes.Unimplemented, "Sundial does not implement CreateNexusEndpoint yet (Nexus)")
 	_, err = op.DeleteNexusEndpoint(ctx, &operatorservice.DeleteNexusEndpointRequest{Id: "ep-1"})
-	want("DeleteNexusEndpoint", err, codes.Unimplemented, "does not support Nexus")
+	want("DeleteNexusEndpoint", err, codes.Unimplemented, "Sundial does not implement DeleteNexusEndpoint yet (Nexus)")
 
 	jobs, err := wf.ListBatchOperations(ctx, &workflowservice.ListBatchOperationsRequest{Namespace: "default"})
 	if err != nil || len(jobs.GetOperationInfo()) != 0 {
