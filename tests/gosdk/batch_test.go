@@ -10,7 +10,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // Batch operations (StartBatchOperation and friends) through the SDK's raw
@@ -321,5 +324,102 @@ func TestBatchStop(t *testing.T) {
 	list, err = e.c.WorkflowService().ListBatchOperations(e.ctx(), &workflowservice.ListBatchOperationsRequest{Namespace: "default", PageSize: 1, NextPageToken: list.NextPageToken})
 	if err != nil || len(list.OperationInfo) != 1 || len(list.NextPageToken) != 0 || list.OperationInfo[0].JobId != "stop-1" || list.OperationInfo[0].State != enumspb.BATCH_OPERATION_STATE_FAILED {
 		t.Fatalf("list page 2: %v, %v", list, err)
+	}
+}
+
+// batchResettable waits for one "done" signal; a reset to its first
+// workflow task makes it wait again.
+func batchResettable(ctx workflow.Context) (string, error) {
+	var v string
+	workflow.GetSignalChannel(ctx, "done").Receive(ctx, &v)
+	return v, nil
+}
+
+func TestBatchResetAndDelete(t *testing.T) {
+	e := newEnv(t)
+	defer e.stop()
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(batchResettable) })
+	var targets []*commonpb.WorkflowExecution
+	for i := 0; i < 3; i++ {
+		run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("reset"), batchResettable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, &commonpb.WorkflowExecution{WorkflowId: run.GetID(), RunId: run.GetRunID()})
+	}
+	// Wait for each first workflow task to complete (the reset point).
+	for _, ex := range targets {
+		deadline := time.Now().Add(10 * time.Second)
+		for count(e.history(ex.WorkflowId, ex.RunId), enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no workflow task completed", ex.WorkflowId)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	svc := e.c.WorkflowService()
+	_, err := svc.StartBatchOperation(e.ctx(), &workflowservice.StartBatchOperationRequest{
+		Namespace: "default", JobId: "reset-1", Reason: "redo", Executions: targets,
+		Operation: &workflowservice.StartBatchOperationRequest_ResetOperation{ResetOperation: &batchpb.BatchOperationReset{
+			Options: &commonpb.ResetOptions{Target: &commonpb.ResetOptions_FirstWorkflowTask{FirstWorkflowTask: &emptypb.Empty{}}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.waitBatch("reset-1", "completion", batchDone)
+	if d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED || d.CompleteOperationCount != 3 || d.FailureOperationCount != 0 || d.OperationType != enumspb.BATCH_OPERATION_TYPE_RESET {
+		t.Fatalf("reset job: %v", d)
+	}
+	for _, ex := range targets {
+		if s := e.status(ex); s != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+			t.Fatalf("%s: base run status %v, want TERMINATED by the reset", ex.WorkflowId, s)
+		}
+		cur, err := e.c.DescribeWorkflowExecution(e.ctx(), ex.WorkflowId, "")
+		if err != nil || cur.WorkflowExecutionInfo.Execution.RunId == ex.RunId || cur.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Fatalf("%s: current run after reset: %v, %v", ex.WorkflowId, cur, err)
+		}
+		h := e.history(ex.WorkflowId, cur.WorkflowExecutionInfo.Execution.RunId)
+		var resetSeen bool
+		for _, ev := range h {
+			if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil && a.Cause == enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW && a.BaseRunId == ex.RunId {
+				resetSeen = true
+			}
+		}
+		if !resetSeen {
+			t.Fatalf("%s: reset run history %v has no RESET_WORKFLOW failure naming the base run", ex.WorkflowId, types(h))
+		}
+	}
+
+	// Delete every closed run of the type: the three terminated base runs.
+	_, err = svc.StartBatchOperation(e.ctx(), &workflowservice.StartBatchOperationRequest{
+		Namespace: "default", JobId: "delete-1", Reason: "tidy", VisibilityQuery: "WorkflowType='batchResettable' AND ExecutionStatus='Terminated'",
+		Operation: &workflowservice.StartBatchOperationRequest_DeletionOperation{DeletionOperation: &batchpb.BatchOperationDeletion{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = e.waitBatch("delete-1", "completion", batchDone)
+	if d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED || d.CompleteOperationCount != 3 || d.OperationType != enumspb.BATCH_OPERATION_TYPE_DELETE {
+		t.Fatalf("delete job: %v", d)
+	}
+	for _, ex := range targets {
+		if _, err := e.c.DescribeWorkflowExecution(e.ctx(), ex.WorkflowId, ex.RunId); grpcCode(err) != codes.NotFound {
+			t.Fatalf("%s: base run after delete: %v; want NotFound", ex.WorkflowId, err)
+		}
+		cur, err := e.c.DescribeWorkflowExecution(e.ctx(), ex.WorkflowId, "")
+		if err != nil || cur.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Fatalf("%s: the reset run should be untouched: %v, %v", ex.WorkflowId, cur, err)
+		}
+	}
+	// Build-id reset targets need worker versioning: refused up front.
+	_, err = svc.StartBatchOperation(e.ctx(), &workflowservice.StartBatchOperationRequest{
+		Namespace: "default", JobId: "reset-2", Reason: "redo", Executions: targets,
+		Operation: &workflowservice.StartBatchOperationRequest_ResetOperation{ResetOperation: &batchpb.BatchOperationReset{
+			Options: &commonpb.ResetOptions{Target: &commonpb.ResetOptions_BuildId{BuildId: "b1"}},
+		}},
+	})
+	if grpcCode(err) != codes.InvalidArgument || !contains(err.Error(), "BuildId") {
+		t.Fatalf("build id reset: %v; want InvalidArgument", err)
 	}
 }
