@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"math"
 	"sort"
 
 	batchpb "go.temporal.io/api/batch/v1"
@@ -51,8 +52,8 @@ func (b *Batcher) validate(r *workflowservice.StartBatchOperationRequest) error 
 			return serviceerror.NewInvalidArgumentf("TargetExecutions[%d]: only workflow executions can be the target of a batch operation here, not %s.", i, t)
 		}
 	}
-	if r.MaxOperationsPerSecond < 0 {
-		return serviceerror.NewInvalidArgument("MaxOperationsPerSecond must not be negative.")
+	if r.MaxOperationsPerSecond < 0 || math.IsNaN(float64(r.MaxOperationsPerSecond)) {
+		return serviceerror.NewInvalidArgument("MaxOperationsPerSecond must be a number >= 0 (0: the server's limit).")
 	}
 	switch op := r.Operation.(type) {
 	case nil:
