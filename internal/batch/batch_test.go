@@ -151,3 +151,48 @@ func TestRepeatedActionsAreIdempotent(t *testing.T) {
 		})
 	}
 }
+
+// TestRetention: a finished job stays for its namespace's retention, then
+// is deleted from memory and the store; a recent one stays.
+func TestRetention(t *testing.T) {
+	r := &rig{t: t, dir: t.TempDir()}
+	r.open()
+	ctx := context.Background()
+	n, err := r.eng.DescribeNamespace(engine.DefaultNamespace, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret := n.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
+	if ret <= 0 {
+		t.Fatalf("default namespace has no retention: %v", n)
+	}
+	r.b.opts.MaxConcurrentPerNamespace = 2
+	for _, id := range []string{"old", "recent"} {
+		if err := r.b.Start(ctx, &workflowservice.StartBatchOperationRequest{
+			Namespace: engine.DefaultNamespace, JobId: id, Reason: "r", Executions: []*commonpb.WorkflowExecution{{WorkflowId: "none"}},
+			Operation: &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.wait(id)
+	}
+	if n, err := r.b.PurgeExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("PurgeExpired = %d, %v; want nothing expired yet", n, err)
+	}
+	old, _ := r.b.get(engine.DefaultNamespace, "old")
+	old.mu.Lock()
+	old.st.CloseTime = r.eng.Now().Add(-ret - time.Minute)
+	old.mu.Unlock()
+	if n, err := r.b.PurgeExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("PurgeExpired = %d, %v; want 1", n, err)
+	}
+	r.close()
+	r.open()
+	defer r.close()
+	if _, err := r.b.Describe(ctx, engine.DefaultNamespace, "old"); err == nil {
+		t.Fatal("expired job still there after a restart")
+	}
+	if d, err := r.b.Describe(ctx, engine.DefaultNamespace, "recent"); err != nil || d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED {
+		t.Fatalf("recent job: %v, %v", d, err)
+	}
+}

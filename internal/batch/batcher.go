@@ -100,6 +100,7 @@ func New(eng *engine.Engine, st store.Store, log *slog.Logger, opts Options) (*B
 	for _, j := range resume {
 		b.launch(j)
 	}
+	b.startRetention()
 	if len(resume) > 0 {
 		log.Info("resumed batch operations", "count", len(resume))
 	}

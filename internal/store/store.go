@@ -170,6 +170,14 @@ type Batch struct {
 	ScheduleDeletes []ScheduleKey
 	// BatchJobs are inserted or replaced, by namespace and job id.
 	BatchJobs []*BatchJobRecord
+	// BatchJobDeletes remove batch jobs; they are applied after BatchJobs.
+	BatchJobDeletes []BatchJobKey
+}
+
+// BatchJobKey names one batch job.
+type BatchJobKey struct {
+	Namespace string
+	JobID     string
 }
 
 // BatchJobRecord is one batch operation job (StartBatchOperation): its

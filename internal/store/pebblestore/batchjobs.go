@@ -24,6 +24,12 @@ func encodeBatchJobs(pb *pebble.Batch, b *store.Batch) error {
 		}
 		pb.Set(key(tableBatchJobs, r.Namespace, r.JobID), r.State, nil)
 	}
+	for _, k := range b.BatchJobDeletes {
+		if k.Namespace == "" || k.JobID == "" {
+			return errors.New("pebblestore: batch job delete without a namespace or id")
+		}
+		pb.Delete(key(tableBatchJobs, k.Namespace, k.JobID), nil)
+	}
 	return nil
 }
 

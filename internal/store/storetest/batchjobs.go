@@ -19,9 +19,9 @@ func listBatchJobs(t *testing.T, f *fixture, namespace string) []string {
 	return out
 }
 
-// testBatchJobs: batch job records are put and replaced by (namespace,
-// job id), listed in key order, kept apart from schedules, and survive
-// reopen.
+// testBatchJobs: batch job records are put, replaced and deleted by
+// (namespace, job id), listed in key order, kept apart from schedules, and
+// survive reopen.
 func testBatchJobs(t *testing.T, f *fixture) {
 	if got := listBatchJobs(t, f, ""); len(got) != 0 {
 		t.Fatalf("fresh store lists batch jobs %v", got)
@@ -44,6 +44,11 @@ func testBatchJobs(t *testing.T, f *fixture) {
 	}
 	if got := listSchedules(t, f, "a"); len(got) != 1 || got[0] != "a/j1=a schedule" {
 		t.Fatalf("Schedules(a) = %q; batch jobs leaked into schedules", got)
+	}
+	f.apply(&store.Batch{BatchJobDeletes: []store.BatchJobKey{{Namespace: "a", JobID: "j2"}, {Namespace: "a", JobID: "missing"}}})
+	f.reopen()
+	if got, want := listBatchJobs(t, f, "a"), []string{"a/j1=one v2"}; !equalStrings(got, want) {
+		t.Fatalf("after delete BatchJobs(a) = %q, want %q", got, want)
 	}
 	n := 0
 	if err := f.s.BatchJobs(t.Context(), "", func(*store.BatchJobRecord) error { n++; return store.ErrStop }); err != nil || n != 1 {
