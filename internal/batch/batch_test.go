@@ -196,3 +196,42 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("recent job: %v, %v", d, err)
 	}
 }
+
+// TestRate: a job acts at most at its requested rate, and never faster
+// than the server's limit.
+func TestRate(t *testing.T) {
+	r := &rig{t: t, dir: t.TempDir()}
+	r.open()
+	defer r.close()
+	ctx := context.Background()
+	r.b.opts.MaxOperationsPerSecond = 20
+	list := make([]*commonpb.WorkflowExecution, 6)
+	for i := range list {
+		list[i] = &commonpb.WorkflowExecution{WorkflowId: "missing-" + string(rune('a'+i))}
+	}
+	for _, c := range []struct {
+		id   string
+		rps  float32
+		min  time.Duration // 5 waits after the first action
+		want float64
+	}{
+		{"asked-5", 5, 5 * 200 * time.Millisecond, 5},
+		{"asked-1000", 1000, 5 * 50 * time.Millisecond, 20},
+	} {
+		began := time.Now()
+		if err := r.b.Start(ctx, &workflowservice.StartBatchOperationRequest{
+			Namespace: engine.DefaultNamespace, JobId: c.id, Reason: "r", Executions: list, MaxOperationsPerSecond: c.rps,
+			Operation: &workflowservice.StartBatchOperationRequest_DeletionOperation{DeletionOperation: &batchpb.BatchOperationDeletion{}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		j, _ := r.b.get(engine.DefaultNamespace, c.id)
+		if got := r.b.rate(j); got != c.want {
+			t.Fatalf("%s: rate %v, want %v", c.id, got, c.want)
+		}
+		d := r.wait(c.id)
+		if took := time.Since(began); took < c.min-20*time.Millisecond || d.CompleteOperationCount != 6 {
+			t.Fatalf("%s: 6 actions took %v (want >= %v): %v", c.id, took, c.min, d)
+		}
+	}
+}
