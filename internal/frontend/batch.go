@@ -5,55 +5,72 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundial-io/sundial/internal/batch"
 )
 
-// Sundial runs no batch operations (terminate, cancel, signal, reset ... on
-// every workflow a query matches). Starting one is Unimplemented with a
-// message that says so; the read side answers truthfully that there are
-// none, as Temporal does for a namespace where none was started: an empty
-// list, and NotFound for a job id. The Web UI's Batch page lists them on
-// load, and an Unimplemented there left the page blank but for an error
-// toast; with an empty list it shows its own empty state.
+// Batch operations (terminate, cancel, signal, delete or reset every
+// workflow a query matches, or a list of them) are run by package batch;
+// these handlers check the namespace and hand the request over.
 
-const batchUnsupported = "Sundial does not support batch operations"
+// WithBatches makes s answer the batch RPCs with b.
+func (s *Service) WithBatches(b *batch.Batcher) *Service {
+	s.batch = b
+	return s
+}
 
-// StartBatchOperation is not supported.
+// batcher returns the batcher, or Unimplemented when the service was
+// built without one.
+func (s *Service) batcher(ns string) (*batch.Batcher, error) {
+	if err := s.ns(ns); err != nil {
+		return nil, err
+	}
+	if s.batch == nil {
+		return nil, serviceerror.NewUnimplemented("batch operations are not enabled on this server")
+	}
+	return s.batch, nil
+}
+
 func (s *Service) StartBatchOperation(ctx context.Context, r *workflowservice.StartBatchOperationRequest) (*workflowservice.StartBatchOperationResponse, error) {
-	return nil, serviceerror.NewUnimplemented(batchUnsupported + ": terminate, cancel, signal or reset each workflow on its own.")
+	b, err := s.batcher(r.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Start(ctx, r); err != nil {
+		return nil, err
+	}
+	return &workflowservice.StartBatchOperationResponse{}, nil
 }
 
-// StopBatchOperation finds no job to stop.
 func (s *Service) StopBatchOperation(ctx context.Context, r *workflowservice.StopBatchOperationRequest) (*workflowservice.StopBatchOperationResponse, error) {
-	if err := s.ns(r.Namespace); err != nil {
+	b, err := s.batcher(r.Namespace)
+	if err != nil {
 		return nil, err
 	}
-	if r.JobId == "" {
-		return nil, invalid("JobId is not set on request.")
+	if err := b.Stop(ctx, r); err != nil {
+		return nil, err
 	}
-	return nil, serviceerror.NewNotFoundf("Batch operation %q not found (%s).", r.JobId, batchUnsupported)
+	return &workflowservice.StopBatchOperationResponse{}, nil
 }
 
-// DescribeBatchOperation finds no job.
 func (s *Service) DescribeBatchOperation(ctx context.Context, r *workflowservice.DescribeBatchOperationRequest) (*workflowservice.DescribeBatchOperationResponse, error) {
-	if err := s.ns(r.Namespace); err != nil {
+	b, err := s.batcher(r.Namespace)
+	if err != nil {
 		return nil, err
 	}
 	if r.JobId == "" {
 		return nil, invalid("JobId is not set on request.")
 	}
-	return nil, serviceerror.NewNotFoundf("Batch operation %q not found (%s).", r.JobId, batchUnsupported)
+	return b.Describe(ctx, r.Namespace, r.JobId)
 }
 
-// ListBatchOperations answers that there are none.
 func (s *Service) ListBatchOperations(ctx context.Context, r *workflowservice.ListBatchOperationsRequest) (*workflowservice.ListBatchOperationsResponse, error) {
-	if err := s.ns(r.Namespace); err != nil {
+	b, err := s.batcher(r.Namespace)
+	if err != nil {
 		return nil, err
 	}
 	if r.PageSize < 0 {
 		return nil, invalid("PageSize must not be negative.")
 	}
-	if len(r.NextPageToken) > 0 {
-		return nil, invalid("Invalid NextPageToken: there are no more batch operations.")
-	}
-	return &workflowservice.ListBatchOperationsResponse{}, nil
+	return b.List(ctx, r)
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/sundial-io/sundial/internal/batch"
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/version"
 	"github.com/sundial-io/sundial/internal/workers"
@@ -35,6 +36,7 @@ type Service struct {
 	e       *engine.Engine
 	log     *slog.Logger
 	workers *workers.Registry
+	batch   *batch.Batcher // nil: the batch RPCs are Unimplemented
 }
 
 // New returns the service.

@@ -18,6 +18,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/sundial-io/sundial/internal/batch"
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/frontend"
@@ -59,6 +60,7 @@ type Server struct {
 	store  *pebblestore.Store
 	engine *engine.Engine
 	sched  *schedule.Scheduler
+	batch  *batch.Batcher
 	grpc   *grpc.Server
 	health *health.Server
 	lis    net.Listener
@@ -138,6 +140,14 @@ func Start(cfg Config) (*Server, error) {
 		closeListeners()
 		return nil, err
 	}
+	batcher, err := batch.New(eng, st, log, batch.Options{})
+	if err != nil {
+		sched.Close()
+		eng.Close()
+		st.Close()
+		closeListeners()
+		return nil, err
+	}
 	known := func(ns string) bool { return eng.CheckNamespace(ns) == nil }
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
@@ -148,7 +158,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.NumStreamWorkers(streamWorkers),
 	)
-	workflowservice.RegisterWorkflowServiceServer(gs, frontend.WithSchedules(frontend.New(eng, log), sched))
+	workflowservice.RegisterWorkflowServiceServer(gs, frontend.WithSchedules(frontend.New(eng, log).WithBatches(batcher), sched))
 	operatorservice.RegisterOperatorServiceServer(gs, frontend.NewOperator(eng, log))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -157,7 +167,7 @@ func Start(cfg Config) (*Server, error) {
 	// health` ask for the WorkflowService); "" is SERVING from the start.
 	hs.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(operatorservice.OperatorService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	s := &Server{cfg: cfg, log: log, store: st, engine: eng, sched: sched, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
+	s := &Server{cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
 	if m != nil {
 		m.Watch(metrics.Sources{Engine: eng, Store: st.Stats})
 		s.metricsHTTP = m.Serve(mlis)
@@ -211,6 +221,7 @@ func (s *Server) Stop() {
 	}
 	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
 	s.sched.Close()     // no schedule fires into a closing engine
+	s.batch.Close()     // batch jobs stop where they are; they resume at the next start
 	s.engine.Close()    // releases pollers and waiters first
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()

@@ -86,6 +86,11 @@ type Store interface {
 	// return ErrStop.
 	Schedules(ctx context.Context, namespace string, fn func(*ScheduleRecord) error) error
 
+	// BatchJobs calls fn for every stored batch operation job of a
+	// namespace ("" for every namespace), ordered by namespace and then job
+	// id. fn may return ErrStop.
+	BatchJobs(ctx context.Context, namespace string, fn func(*BatchJobRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
 }
@@ -163,6 +168,26 @@ type Batch struct {
 	Schedules []*ScheduleRecord
 	// ScheduleDeletes remove schedules; they are applied after Schedules.
 	ScheduleDeletes []ScheduleKey
+	// BatchJobs are inserted or replaced, by namespace and job id.
+	BatchJobs []*BatchJobRecord
+	// BatchJobDeletes remove batch jobs; they are applied after BatchJobs.
+	BatchJobDeletes []BatchJobKey
+}
+
+// BatchJobKey names one batch job.
+type BatchJobKey struct {
+	Namespace string
+	JobID     string
+}
+
+// BatchJobRecord is one batch operation job (StartBatchOperation): its
+// request and progress, encoded by package batch. Like a schedule, the
+// store keeps it as an opaque value under its key.
+type BatchJobRecord struct {
+	Namespace string
+	JobID     string
+	// State is the job's encoded definition and progress.
+	State []byte
 }
 
 // ScheduleKey names one schedule.

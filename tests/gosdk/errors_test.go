@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	batchpb "go.temporal.io/api/batch/v1"
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -484,11 +483,6 @@ func TestErrors(t *testing.T) {
 
 	t.Run("Unimplemented", func(t *testing.T) {
 		calls := map[string]func() error{
-			"StartBatchOperation": func() error {
-				_, err := svc.StartBatchOperation(ctx(), &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: "j", Reason: "r", VisibilityQuery: "WorkflowType='x'",
-					Operation: &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{}}})
-				return err
-			},
 			"PauseActivity": func() error {
 				_, err := svc.PauseActivity(ctx(), &workflowservice.PauseActivityRequest{Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: "w"}, Activity: &workflowservice.PauseActivityRequest_Id{Id: "a"}})
 				return err

@@ -63,8 +63,8 @@ func TestEmptyNexusAndBatchRegistries(t *testing.T) {
 	want("DescribeBatchOperation", err, codes.NotFound, `"job-1" not found`)
 	_, err = wf.DescribeBatchOperation(ctx, &workflowservice.DescribeBatchOperationRequest{Namespace: "default"})
 	want("DescribeBatchOperation no job id", err, codes.InvalidArgument, "JobId")
-	_, err = wf.StopBatchOperation(ctx, &workflowservice.StopBatchOperationRequest{Namespace: "default", JobId: "job-1"})
+	_, err = wf.StopBatchOperation(ctx, &workflowservice.StopBatchOperationRequest{Namespace: "default", JobId: "job-1", Reason: "r"})
 	want("StopBatchOperation", err, codes.NotFound, `"job-1" not found`)
 	_, err = wf.StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: "job-1"})
-	want("StartBatchOperation", err, codes.Unimplemented, "does not support batch operations")
+	want("StartBatchOperation", err, codes.InvalidArgument, "Reason")
 }

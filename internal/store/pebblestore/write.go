@@ -97,7 +97,10 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 			return err
 		}
 	}
-	return encodeSchedules(pb, b)
+	if err := encodeSchedules(pb, b); err != nil {
+		return err
+	}
+	return encodeBatchJobs(pb, b)
 }
 
 // encodeDelete removes a run's record, history and index entries, and the

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClosedBefore", testClosedBefore},
 		{"SearchAttributes", testSearchAttributes},
 		{"Schedules", testSchedules},
+		{"BatchJobs", testBatchJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

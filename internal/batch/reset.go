@@ -1,0 +1,127 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	batchpb "go.temporal.io/api/batch/v1"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+// validateReset accepts the reset targets Sundial can find by itself: the
+// first or the last workflow task, or a given workflow task's event id.
+// Build-id targets need worker versioning, which Sundial does not offer.
+func validateReset(r *batchpb.BatchOperationReset) error {
+	if r == nil {
+		return serviceerror.NewInvalidArgument("ResetOperation is not set on request.")
+	}
+	if len(r.PostResetOperations) > 0 {
+		return serviceerror.NewInvalidArgument("ResetOperation.PostResetOperations are not supported: Sundial does not offer worker versioning overrides.")
+	}
+	if o := r.Options; o != nil {
+		switch o.Target.(type) {
+		case nil:
+			return serviceerror.NewInvalidArgument("batch reset missing target")
+		case *commonpb.ResetOptions_FirstWorkflowTask, *commonpb.ResetOptions_LastWorkflowTask:
+			return nil
+		case *commonpb.ResetOptions_WorkflowTaskId:
+			if o.GetWorkflowTaskId() <= 1 {
+				return serviceerror.NewInvalidArgument("ResetOperation.Options.WorkflowTaskId must be > 1.")
+			}
+			return nil
+		case *commonpb.ResetOptions_BuildId:
+			return serviceerror.NewInvalidArgument("ResetOperation.Options.BuildId is not supported: Sundial does not record worker build ids; reset to the first or last workflow task, or to a workflow task id.")
+		default:
+			return serviceerror.NewInvalidArgumentf("ResetOperation.Options.Target %T is not supported.", o.Target)
+		}
+	}
+	switch t := r.GetResetType(); t { //nolint:staticcheck // the deprecated form is still sent by older clients
+	case enumspb.RESET_TYPE_FIRST_WORKFLOW_TASK, enumspb.RESET_TYPE_LAST_WORKFLOW_TASK:
+		return nil
+	default:
+		return serviceerror.NewInvalidArgumentf("unknown batch reset type %v", t)
+	}
+}
+
+// reset resets one workflow through the engine (engine.Reset), to the
+// point the operation names. Its request id is derived from the job and
+// the execution, so a repeat after a restart returns the run the first
+// attempt made instead of resetting again.
+func (b *Batcher) reset(ctx context.Context, j *job, ex *commonpb.WorkflowExecution, op *batchpb.BatchOperationReset) error {
+	first := false
+	var eventID int64
+	reapply := op.GetResetReapplyType() //nolint:staticcheck
+	var exclude []enumspb.ResetReapplyExcludeType
+	if o := op.GetOptions(); o != nil {
+		reapply, exclude = o.GetResetReapplyType(), o.GetResetReapplyExcludeTypes() //nolint:staticcheck
+		switch o.Target.(type) {
+		case *commonpb.ResetOptions_FirstWorkflowTask:
+			first = true
+		case *commonpb.ResetOptions_WorkflowTaskId:
+			eventID = o.GetWorkflowTaskId()
+		}
+	} else {
+		first = op.GetResetType() == enumspb.RESET_TYPE_FIRST_WORKFLOW_TASK //nolint:staticcheck
+	}
+	if eventID == 0 {
+		var err error
+		if eventID, err = b.resetPoint(ctx, j.key.ns, ex, first); err != nil {
+			return err
+		}
+	}
+	_, err := b.eng.Reset(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace: j.key.ns, WorkflowExecution: ex, Reason: j.req.Reason, RequestId: requestID(j, ex),
+		WorkflowTaskFinishEventId: eventID, ResetReapplyType: reapply, ResetReapplyExcludeTypes: exclude, Identity: op.GetIdentity(),
+	})
+	return err
+}
+
+// resetPoint finds the event id to reset to, as Temporal's batcher does:
+// the first (or last) WorkflowTaskCompleted event, or, when no task has
+// completed, the event after the first WorkflowTaskScheduled.
+func (b *Batcher) resetPoint(ctx context.Context, ns string, ex *commonpb.WorkflowExecution, first bool) (int64, error) {
+	var point int64
+	req := &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: ex, MaximumPageSize: 1000}
+	completed := false
+	for {
+		resp, err := b.eng.History(ctx, req)
+		if err != nil {
+			return 0, err
+		}
+		for _, ev := range resp.GetHistory().GetEvents() {
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				if first {
+					return ev.GetEventId(), nil
+				}
+				point, completed = ev.GetEventId(), true
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+				if !completed && point == 0 {
+					point = ev.GetEventId() + 1
+				}
+			}
+		}
+		if len(resp.NextPageToken) == 0 {
+			break
+		}
+		req.NextPageToken = resp.NextPageToken
+	}
+	if point == 0 {
+		return 0, serviceerror.NewFailedPrecondition("unable to find any scheduled or completed workflow task to reset to")
+	}
+	return point, nil
+}
+
+// operationName names the request's operation for messages
+// ("UpdateWorkflowOptionsOperation").
+func operationName(r *workflowservice.StartBatchOperationRequest) string {
+	name := fmt.Sprintf("%T", r.Operation)
+	if i := strings.LastIndex(name, "_"); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
