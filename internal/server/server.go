@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // clients may compress requests (the Python and TypeScript SDKs' core tries gzip first)
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -153,7 +155,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.MaxSendMsgSize(128<<20),
 		// Metrics first: they must see the final status of every request.
-		grpc.ChainUnaryInterceptor(m.UnaryInterceptor(known), frontend.Interceptor(log)),
+		grpc.ChainUnaryInterceptor(m.UnaryInterceptor(known), uncompressedReplies, frontend.Interceptor(log)),
 		grpc.ChainStreamInterceptor(m.StreamInterceptor()),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.NumStreamWorkers(streamWorkers),
@@ -184,6 +186,18 @@ func Start(cfg Config) (*Server, error) {
 		s.ui = ui
 	}
 	return s, nil
+}
+
+// uncompressedReplies sends replies without compression even when the
+// request came gzip-compressed (by default gRPC answers in the request's
+// encoding). The Go SDK compresses every call; compressing every reply as
+// well cost ~50% more server CPU per workflow, and on loopback or a LAN
+// the bytes saved are not worth it. Accepting gzip requests is what
+// matters to clients (sdk-core reconnects without compression when a
+// server refuses it).
+func uncompressedReplies(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	_ = grpc.SetSendCompressor(ctx, encoding.Identity)
+	return h(ctx, req)
 }
 
 // Addr is the address the server listens on.

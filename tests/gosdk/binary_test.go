@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/stats"
 )
 
 // Tests of the sundial binary itself: it is built once (TestBinary),
@@ -63,8 +64,9 @@ func TestBinary(t *testing.T) {
 // registers the codec itself.
 func binGzipRequests(t *testing.T, bin string) {
 	p := binStart(t, bin, t.TempDir(), 0)
+	enc := &replyEncoding{}
 	conn, err := grpc.NewClient(p.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+		grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)), grpc.WithStatsHandler(enc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +77,32 @@ func binGzipRequests(t *testing.T, bin string) {
 	}
 	if resp.GetCapabilities() == nil {
 		t.Fatalf("GetSystemInfo with gzip: no capabilities in %v", resp)
+	}
+	// Replies are not compressed (server CPU; see uncompressedReplies).
+	if c := enc.get(); c != "" && c != "identity" {
+		t.Fatalf("reply compressed with %q, want none", c)
+	}
+}
+
+// replyEncoding records the compression of the replies' headers.
+type replyEncoding struct {
+	mu sync.Mutex
+	c  string
+}
+
+func (r *replyEncoding) get() string { r.mu.Lock(); defer r.mu.Unlock(); return r.c }
+func (r *replyEncoding) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	return ctx
+}
+func (r *replyEncoding) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (r *replyEncoding) HandleConn(context.Context, stats.ConnStats) {}
+func (r *replyEncoding) HandleRPC(_ context.Context, s stats.RPCStats) {
+	if h, ok := s.(*stats.InHeader); ok && h.Client {
+		r.mu.Lock()
+		r.c = h.Compression
+		r.mu.Unlock()
 	}
 }
 
