@@ -489,10 +489,6 @@ func TestErrors(t *testing.T) {
 					Operation: &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{}}})
 				return err
 			},
-			"PauseActivity": func() error {
-				_, err := svc.PauseActivity(ctx(), &workflowservice.PauseActivityRequest{Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: "w"}, Activity: &workflowservice.PauseActivityRequest_Id{Id: "a"}})
-				return err
-			},
 		}
 		for name, do := range calls {
 			erExpect(t, name, do(), codes.Unimplemented)

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	activitypb "go.temporal.io/api/activity/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundial-io/sundial/internal/execution"
+)
+
+// Activity control: PauseActivity, UnpauseActivity, ResetActivity and
+// UpdateActivityOptions (execution/pause.go has the semantics). Each is
+// one change of the run's record under the workflow's lock, durable before
+// the reply, and writes no history event, as in Temporal.
+
+// controlActivities runs fn on each activity sel names in the run.
+func (e *Engine) controlActivities(ctx context.Context, ns, wfID, runID string, sel execution.ActivitySelector, fn func(st *execution.State, act *execution.Activity) error) error {
+	return e.mutate(ctx, ns, wfID, func(w *workflow) error {
+		st, err := openRun(w, runID)
+		if err != nil {
+			return err
+		}
+		acts, err := st.SelectActivities(sel)
+		if err != nil {
+			return activityControlErr(err)
+		}
+		for _, a := range acts {
+			if err := fn(st, a); err != nil {
+				return activityControlErr(err)
+			}
+		}
+		return nil
+	})
+}
+
+func activityControlErr(err error) error {
+	switch {
+	case errors.Is(err, execution.ErrActivityNotFound):
+		return serviceerror.NewNotFound(err.Error())
+	case errors.Is(err, execution.ErrActivityAlreadyPaused):
+		return serviceerror.NewFailedPrecondition(err.Error())
+	}
+	return stateErr(err)
+}
+
+// jitter picks the random delay within a request's jitter.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
+}
+
+// PauseActivity pauses the activities the request names.
+func (e *Engine) PauseActivity(ctx context.Context, r *workflowservice.PauseActivityRequest, sel execution.ActivitySelector) error {
+	now := e.now()
+	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+		return st.PauseActivity(now, a, r.Identity, r.Reason, r.RequestId)
+	})
+}
+
+// UnpauseActivity unpauses the activities the request names.
+func (e *Engine) UnpauseActivity(ctx context.Context, r *workflowservice.UnpauseActivityRequest, sel execution.ActivitySelector) error {
+	now := e.now()
+	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+		st.UnpauseActivity(now, a, r.ResetAttempts, r.ResetHeartbeat, jitter(r.Jitter.AsDuration()))
+		return nil
+	})
+}
+
+// ResetActivity resets the attempt count of the activities the request names.
+func (e *Engine) ResetActivity(ctx context.Context, r *workflowservice.ResetActivityRequest, sel execution.ActivitySelector) error {
+	now := e.now()
+	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+		st.ResetActivity(now, a, r.ResetHeartbeat, r.KeepPaused, r.RestoreOriginalOptions, jitter(r.Jitter.AsDuration()))
+		return nil
+	})
+}
+
+// UpdateActivityOptions changes the options of the activities the request
+// names (mask already normalized by the frontend) and answers the options
+// of the last one, as Temporal does. With restore the options the
+// activity was scheduled with come back.
+func (e *Engine) UpdateActivityOptions(ctx context.Context, r *workflowservice.UpdateActivityOptionsRequest, sel execution.ActivitySelector, mask map[string]bool) (*activitypb.ActivityOptions, error) {
+	now := e.now()
+	var out *activitypb.ActivityOptions
+	err := e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+		if r.RestoreOriginal {
+			out = st.RestoreActivityOptions(now, a)
+			return nil
+		}
+		merged, err := execution.MergeActivityOptions(execution.ActivityOptionsOf(a), r.ActivityOptions, mask)
+		if err != nil {
+			return serviceerror.NewInvalidArgument(err.Error())
+		}
+		if err := execution.CheckActivityOptions(merged); err != nil {
+			return serviceerror.NewInvalidArgument(err.Error())
+		}
+		out = st.UpdateActivityOptions(now, a, merged)
+		return nil
+	})
+	return out, err
+}
