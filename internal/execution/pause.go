@@ -3,6 +3,7 @@ package execution
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -322,9 +323,9 @@ func MergeActivityOptions(into, from *activitypb.ActivityOptions, mask map[strin
 
 // UpdateActivityOptions gives act the options o (already merged and
 // validated; unset timeouts are filled in as for a scheduled activity).
-// A scheduled attempt is offered again on its (possibly new) task queue;
-// one waiting out a backoff keeps waiting; a running one goes on and the
-// new timeouts apply to it.
+// An attempt that is not running is scheduled again under the new
+// options (rescheduleAttempt); a running one goes on and the new timeouts
+// apply to it.
 func (s *State) UpdateActivityOptions(now time.Time, act *Activity, o *activitypb.ActivityOptions) *activitypb.ActivityOptions {
 	if act.origAttrs == nil {
 		act.origAttrs = act.Attrs
@@ -333,9 +334,7 @@ func (s *State) UpdateActivityOptions(now time.Time, act *Activity, o *activityp
 	s.applyOptions(a, o)
 	act.Attrs = a
 	s.out.RecordChanged = true
-	if !act.Started && !act.Paused && act.NextAttemptTime.IsZero() {
-		s.dispatchActivity(now, act)
-	}
+	s.rescheduleAttempt(now, act)
 	return ActivityOptionsOf(act)
 }
 
@@ -403,9 +402,31 @@ func (s *State) RestoreActivityOptions(now time.Time, act *Activity) *activitypb
 	if act.origAttrs != nil {
 		act.Attrs, act.origAttrs = act.origAttrs, nil
 		s.out.RecordChanged = true
-		if !act.Started && !act.Paused && act.NextAttemptTime.IsZero() {
-			s.dispatchActivity(now, act)
-		}
+		s.rescheduleAttempt(now, act)
 	}
 	return ActivityOptionsOf(act)
+}
+
+// rescheduleAttempt schedules act's next attempt again after its options
+// changed, as Temporal does: the first attempt at once, a retry at the end
+// of the backoff the new retry policy gives it, counted from when the last
+// attempt failed (at once if that time has passed). The attempt is offered
+// on the activity's current task queue; a task queued before on another
+// queue is refused when polled.
+func (s *State) rescheduleAttempt(now time.Time, act *Activity) {
+	if act.Started || act.Paused {
+		return
+	}
+	if act.Attempt > 1 && !act.LastAttemptCompleteTime.IsZero() {
+		p := DefaultRetryPolicy(act.Attrs.RetryPolicy)
+		d := float64(p.InitialInterval.AsDuration()) * math.Pow(p.BackoffCoefficient, float64(act.Attempt-2))
+		if mx := float64(p.MaximumInterval.AsDuration()); mx > 0 && (d > mx || math.IsInf(d, 0) || math.IsNaN(d)) {
+			d = mx
+		}
+		if next := act.LastAttemptCompleteTime.Add(time.Duration(d)); next.After(now) {
+			act.NextAttemptTime = next
+			return
+		}
+	}
+	s.dispatchActivity(now, act)
 }
