@@ -7,6 +7,8 @@ import (
 	"time"
 
 	activitypb "go.temporal.io/api/activity/v1"
+	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
@@ -105,4 +107,39 @@ func (e *Engine) UpdateActivityOptions(ctx context.Context, r *workflowservice.U
 		return nil
 	})
 	return out, err
+}
+
+// UpdateWorkflowOptions merges options into a run's (merge gets the
+// current ones and returns the new) and records them. It answers the
+// options in effect afterwards.
+func (e *Engine) UpdateWorkflowOptions(ctx context.Context, ns string, ex *commonpb.WorkflowExecution, identity string, merge func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error)) (*workflowpb.WorkflowExecutionOptions, error) {
+	var out *workflowpb.WorkflowExecutionOptions
+	err := e.mutate(ctx, ns, ex.GetWorkflowId(), func(w *workflow) error {
+		st, err := openRun(w, ex.GetRunId())
+		if err != nil {
+			return err
+		}
+		o, err := merge(st.WorkflowOptions())
+		if err != nil {
+			return err
+		}
+		if _, err := st.UpdateWorkflowOptions(e.now(), o, identity); err != nil {
+			return stateErr(err)
+		}
+		out = st.WorkflowOptions()
+		return nil
+	})
+	return out, err
+}
+
+// UnpauseWorkflow answers an unpause as Temporal does with workflow pause
+// off (Sundial does not offer it): NotFound for a missing or closed run,
+// else FailedPrecondition, since no run is ever paused.
+func (e *Engine) UnpauseWorkflow(ctx context.Context, ns, wfID, runID string) error {
+	return e.mutate(ctx, ns, wfID, func(w *workflow) error {
+		if _, err := openRun(w, runID); err != nil {
+			return err
+		}
+		return serviceerror.NewFailedPrecondition("workflow is not paused.")
+	})
 }

@@ -9,6 +9,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 )
 
 // TestPauseActivityStopsRetries: a running attempt of a paused activity
@@ -135,5 +136,44 @@ func TestResetAndUpdateActivityOptions(t *testing.T) {
 	h.wantTasks()
 	if a.Attrs.TaskQueue.GetName() != testTQ || a.Attempt != 1 || !a.NextAttemptTime.Equal(h.now.Add(10*time.Second)) {
 		t.Fatalf("after restore: queue %s attempt %d next %v", a.Attrs.TaskQueue.GetName(), a.Attempt, a.NextAttemptTime)
+	}
+}
+
+// TestUpdateWorkflowOptionsPriority: a priority update writes one
+// WorkflowExecutionOptionsUpdated event (buffered behind a running
+// workflow task, no task of its own), a repeat writes nothing, and replay
+// restores the priority.
+func TestUpdateWorkflowOptionsPriority(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.poll()
+	o := &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 2}}
+	if changed, err := h.s.UpdateWorkflowOptions(h.now, o, "me"); err != nil || !changed {
+		t.Fatalf("update: %v %v", changed, err)
+	}
+	h.sync("update while task runs")
+	h.wantStep() // buffered
+	h.complete()
+	if n := len(h.eventsOfType(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED)); n != 1 {
+		t.Fatalf("%d options events", n)
+	}
+	if h.s.WFT != nil { // flushed buffered events get a task, as in Temporal
+		h.pollComplete()
+	}
+	if changed, _ := h.s.UpdateWorkflowOptions(h.now, &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 4}}, "me"); !changed {
+		t.Fatal("a new priority changed nothing")
+	}
+	h.sync("update while idle")
+	h.wantStep(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED)
+	if h.s.WFT != nil {
+		t.Fatal("an options update scheduled a workflow task")
+	}
+	o = &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 4}}
+	if changed, _ := h.s.UpdateWorkflowOptions(h.now, o, "me"); changed {
+		t.Fatal("a repeated update changed something")
+	}
+	h.sync("repeat")
+	h.wantStep()
+	if r := Replay(h.s.Namespace, h.s.WorkflowID, h.s.RunID, h.events); r.Info().GetPriority().GetPriorityKey() != 4 {
+		t.Fatalf("replayed priority %v", r.Info().GetPriority())
 	}
 }

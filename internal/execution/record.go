@@ -175,7 +175,7 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 		HistorySizeBytes:     s.HistorySize,
 		FirstRunId:           st.GetFirstExecutionRunId(),
 		RootExecution:        st.GetRootWorkflowExecution(),
-		Priority:             st.GetPriority(),
+		Priority:             s.Priority(),
 		StateTransitionCount: s.NextEventID,
 	}
 	if info.RootExecution == nil {

@@ -74,6 +74,10 @@ type State struct {
 	Reset  ResetInfo
 	Memo   *commonpb.Memo
 	Search *commonpb.SearchAttributes
+	// priority is the priority set by UpdateWorkflowExecutionOptions
+	// (options.go), when priorityUpdated.
+	priority        *commonpb.Priority
+	priorityUpdated bool
 	// Buffered events arrived while a workflow task was running; they get
 	// ids when the task ends.
 	Buffered      []*historypb.HistoryEvent

@@ -380,3 +380,118 @@ func TestResetActivityAndUpdateOptions(t *testing.T) {
 		t.Fatalf("reset on a closed run: %v, want NotFound", err)
 	}
 }
+
+func optionsWaitWorkflow(ctx workflow.Context) (string, error) {
+	var s string
+	workflow.GetSignalChannel(ctx, "go").Receive(ctx, &s)
+	return s, nil
+}
+
+// TestUpdateWorkflowExecutionOptions: the priority is updated (a
+// WorkflowExecutionOptionsUpdated event, describe shows it, a repeat
+// writes nothing, the worker replays the event and the run completes);
+// a versioning override is refused as not offered; workflow pause is
+// refused as Temporal refuses it when the feature is off, and unpausing
+// a running workflow says it is not paused.
+func TestUpdateWorkflowExecutionOptions(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(optionsWaitWorkflow) })
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("options"), optionsWaitWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := e.c.WorkflowService()
+	ex := &commonpb.WorkflowExecution{WorkflowId: run.GetID()}
+	waitEvents(t, e, run.GetID(), "", enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+	req := &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+		Namespace: "default", WorkflowExecution: ex, Identity: "operator",
+		WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 3, FairnessKey: "ignored"}},
+		UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"priority.priority_key"}},
+	}
+	for i := 0; i < 2; i++ {
+		resp, err := svc.UpdateWorkflowExecutionOptions(e.ctx(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := resp.WorkflowExecutionOptions.GetPriority(); p.GetPriorityKey() != 3 || p.GetFairnessKey() != "" || resp.WorkflowExecutionOptions.VersioningOverride != nil {
+			t.Fatalf("options answered: %v", resp.WorkflowExecutionOptions)
+		}
+	}
+	d, err := e.c.DescribeWorkflowExecution(e.ctx(), run.GetID(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.WorkflowExecutionInfo.GetPriority().GetPriorityKey() != 3 {
+		t.Fatalf("describe priority: %v", d.WorkflowExecutionInfo.GetPriority())
+	}
+
+	_, err = svc.UpdateWorkflowExecutionOptions(e.ctx(), &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+		Namespace: "default", WorkflowExecution: ex,
+		WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{VersioningOverride: &workflowpb.VersioningOverride{
+			Override: &workflowpb.VersioningOverride_AutoUpgrade{AutoUpgrade: true}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"versioning_override"}},
+	})
+	var un *serviceerror.Unimplemented
+	if !errors.As(err, &un) || !strings.Contains(err.Error(), "versioning_override") {
+		t.Fatalf("versioning override: %v, want Unimplemented naming it", err)
+	}
+	_, err = svc.UpdateWorkflowExecutionOptions(e.ctx(), &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+		Namespace: "default", WorkflowExecution: ex, WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"no_such_option"}},
+	})
+	var inv *serviceerror.InvalidArgument
+	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "no_such_option") {
+		t.Fatalf("unknown mask path: %v, want InvalidArgument naming it", err)
+	}
+	_, err = svc.UpdateWorkflowExecutionOptions(e.ctx(), &workflowservice.UpdateWorkflowExecutionOptionsRequest{Namespace: "default", WorkflowExecution: ex, WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{}})
+	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "UpdateMask") {
+		t.Fatalf("no mask: %v, want InvalidArgument naming UpdateMask", err)
+	}
+
+	_, err = svc.PauseWorkflowExecution(e.ctx(), &workflowservice.PauseWorkflowExecutionRequest{Namespace: "default", WorkflowId: run.GetID(), Reason: "r"})
+	if !errors.As(err, &un) || !strings.Contains(err.Error(), "workflow pause is not enabled") {
+		t.Fatalf("pause workflow: %v, want Unimplemented", err)
+	}
+	_, err = svc.UnpauseWorkflowExecution(e.ctx(), &workflowservice.UnpauseWorkflowExecutionRequest{Namespace: "default", WorkflowId: run.GetID()})
+	var fp *serviceerror.FailedPrecondition
+	if !errors.As(err, &fp) {
+		t.Fatalf("unpause of a running workflow: %v, want FailedPrecondition", err)
+	}
+	_, err = svc.UnpauseWorkflowExecution(e.ctx(), &workflowservice.UnpauseWorkflowExecutionRequest{Namespace: "default", WorkflowId: "no-such-workflow"})
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		t.Fatalf("unpause of a missing workflow: %v, want NotFound", err)
+	}
+
+	if err := e.c.SignalWorkflow(e.ctx(), run.GetID(), "", "go", "done"); err != nil {
+		t.Fatal(err)
+	}
+	var r string
+	if err := run.Get(e.ctx(), &r); err != nil || r != "done" {
+		for _, ev := range e.history(run.GetID(), "") {
+			t.Logf("%d %v %v", ev.EventId, ev.EventType, ev.GetWorkflowTaskFailedEventAttributes())
+		}
+		t.Fatalf("result %q %v", r, err)
+	}
+	evs := e.history(run.GetID(), "")
+	requireWellFormed(t, evs)
+	if n := count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED); n != 1 {
+		t.Fatalf("%d options-updated events, want 1: %v", n, types(evs))
+	}
+	for _, ev := range evs {
+		if a := ev.GetWorkflowExecutionOptionsUpdatedEventAttributes(); a != nil {
+			if a.Priority.GetPriorityKey() != 3 || a.Identity != "operator" || !a.UnsetVersioningOverride {
+				t.Fatalf("options-updated event: %v", a)
+			}
+			if ev.EventId != 5 {
+				t.Fatalf("options-updated event has id %d, want 5 (after the first task): %v", ev.EventId, types(evs))
+			}
+		}
+	}
+	// The event is durable and replays: after a restart describe still shows it.
+	e.restart()
+	d, err = e.c.DescribeWorkflowExecution(e.ctx(), run.GetID(), "")
+	if err != nil || d.WorkflowExecutionInfo.GetPriority().GetPriorityKey() != 3 {
+		t.Fatalf("after restart: %v %v", d.GetWorkflowExecutionInfo().GetPriority(), err)
+	}
+}
