@@ -268,9 +268,10 @@ func (s *State) activityRetryDecision(now time.Time, act *Activity, f *failurepb
 // allows it. It reports whether it did.
 func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure) bool {
 	delay, state := s.activityRetryDecision(now, act, f)
-	if act.Paused && state == enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED {
+	if (act.Paused || act.resetRequested) && state == enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED {
 		// As in Temporal, a paused activity's failure is not checked
-		// against the attempt limit: it waits for the unpause.
+		// against the attempt limit (it waits for the unpause), nor is
+		// that of an attempt whose activity was reset (it starts over).
 		state = enumspb.RETRY_STATE_IN_PROGRESS
 	}
 	if state != enumspb.RETRY_STATE_IN_PROGRESS {
@@ -283,6 +284,7 @@ func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure
 			act.HeartbeatDetails, act.LastHeartbeat = nil, time.Time{}
 		}
 		act.resetRequested, act.resetHeartbeat = false, false
+		delay = 0 // a reset activity runs again at once
 	}
 	act.Started = false
 	act.StartedTime = time.Time{}

@@ -177,3 +177,38 @@ func TestUpdateWorkflowOptionsPriority(t *testing.T) {
 		t.Fatalf("replayed priority %v", r.Info().GetPriority())
 	}
 }
+
+// TestResetRunningActivity: a reset reaching a running attempt lets it
+// finish; its heartbeats are told; when it fails, even at the attempt
+// limit, the activity starts over at attempt 1 at once, with heartbeat
+// details cleared when asked.
+func TestResetRunningActivity(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.pollComplete(scheduleActivity("a", withRetry(&commonpb.RetryPolicy{InitialInterval: dur(time.Minute), MaximumAttempts: 2})))
+	h.startAct("a")
+	h.failAct("a", appFailure("Flaky", false))
+	h.advance(time.Minute)
+	h.tick()
+	a := h.startAct("a")
+	if a.Attempt != 2 {
+		t.Fatalf("attempt %d", a.Attempt)
+	}
+	if _, err := h.s.Heartbeat(h.now, 5, 2, payloads("progress")); err != nil {
+		t.Fatal(err)
+	}
+	h.s.ResetActivity(h.now, a, true, false, false, 0)
+	h.sync("reset running")
+	h.wantTasks()
+	if _, reset := h.s.ActivityControl(5); !reset {
+		t.Fatal("heartbeat not told about the reset")
+	}
+	h.failAct("a", appFailure("Flaky", false))
+	h.wantStep()
+	h.wantTasks(actTask(1))
+	if a.Attempt != 1 || a.HeartbeatDetails != nil {
+		t.Fatalf("after reset and failure: attempt %d details %v", a.Attempt, a.HeartbeatDetails)
+	}
+	if _, reset := h.s.ActivityControl(5); reset {
+		t.Fatal("reset flag outlived the attempt")
+	}
+}
