@@ -111,7 +111,7 @@ func TestCLIActivityControl(t *testing.T) {
 	}
 
 	mustContain(t, "pause unknown", c.fail(t, "activity", "pause", "-w", id, "-a", "nope"), "Can't find pending activity")
-	out := c.run(t, "activity", "pause", "-w", id, "-a", "flaky", )
+	out := c.run(t, "activity", "pause", "-w", id, "-a", "flaky")
 	t.Logf("pause: %s", out)
 	time.Sleep(300 * time.Millisecond)
 	n := fl.attempts.Load()
