@@ -11,12 +11,15 @@ import (
 	activitypb "go.temporal.io/api/activity/v1"
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/sundial-io/sundial/internal/visibility"
 )
 
 // Activity control (Temporal's PauseActivity, UnpauseActivity,
@@ -430,3 +433,43 @@ func (s *State) rescheduleAttempt(now time.Time, act *Activity) {
 	}
 	s.dispatchActivity(now, act)
 }
+
+// pauseInfoAttribute is Temporal's TemporalPauseInfo search attribute of
+// the run: "property:activityType=<type>" for each type with a paused
+// activity (sorted), nil when none is paused. It is derived from the
+// activities, never stored in history, so Info adds it to a copy of the
+// run's search attributes; `TemporalPauseInfo = '...'` queries (and batch
+// unpause by query) find the run through it.
+func (s *State) pauseInfoAttribute() *commonpb.Payload {
+	var types []string
+	seen := map[string]bool{}
+	for _, a := range s.Activities {
+		t := a.Attrs.GetActivityType().GetName()
+		if a.Paused && !seen[t] {
+			seen[t] = true
+			types = append(types, "property:activityType="+t)
+		}
+	}
+	if len(types) == 0 {
+		return nil
+	}
+	sort.Strings(types)
+	p, err := visibility.EncodeValue(types, enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST)
+	if err != nil {
+		return nil // a list of strings always encodes
+	}
+	return p
+}
+
+// withPauseInfo returns sa with TemporalPauseInfo set (a copy; sa is the
+// run's own map and is not changed).
+func withPauseInfo(sa *commonpb.SearchAttributes, p *commonpb.Payload) *commonpb.SearchAttributes {
+	out := &commonpb.SearchAttributes{IndexedFields: make(map[string]*commonpb.Payload, len(sa.GetIndexedFields())+1)}
+	for k, v := range sa.GetIndexedFields() {
+		out.IndexedFields[k] = v
+	}
+	out.IndexedFields[pauseInfoAttr] = p
+	return out
+}
+
+const pauseInfoAttr = "TemporalPauseInfo"

@@ -178,6 +178,9 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 		Priority:             s.Priority(),
 		StateTransitionCount: s.NextEventID,
 	}
+	if p := s.pauseInfoAttribute(); p != nil {
+		info.SearchAttributes = withPauseInfo(info.SearchAttributes, p)
+	}
 	if info.RootExecution == nil {
 		// A run without a parent is its own root, as Temporal reports it
 		// (the UI draws the parent/child tree from this).

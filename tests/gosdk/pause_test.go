@@ -136,6 +136,23 @@ func TestPauseActivityStopsRetries(t *testing.T) {
 	if p.Attempt < 3 {
 		t.Fatalf("attempt %d, want the failed attempts counted", p.Attempt)
 	}
+	// Visibility finds the run by its paused activity type, as Temporal's
+	// TemporalPauseInfo search attribute does.
+	pausedQuery := `TemporalPauseInfo = "property:activityType=Flaky"`
+	listPaused := func() []string {
+		resp, err := e.c.ListWorkflow(e.ctx(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", Query: pausedQuery})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, ex := range resp.Executions {
+			ids = append(ids, ex.Execution.GetWorkflowId())
+		}
+		return ids
+	}
+	if ids := listPaused(); len(ids) != 1 || ids[0] != run.GetID() {
+		t.Fatalf("%s lists %v, want the paused run", pausedQuery, ids)
+	}
 
 	// The pause is durable.
 	e.restart()
@@ -161,6 +178,9 @@ func TestPauseActivityStopsRetries(t *testing.T) {
 	}
 	if fl.last.Load() != 1 {
 		t.Fatalf("unpause with reset_attempts ran attempt %d, want 1", fl.last.Load())
+	}
+	if ids := listPaused(); len(ids) != 0 {
+		t.Fatalf("%s still lists %v after the activity completed", pausedQuery, ids)
 	}
 	evs := e.history(run.GetID(), "")
 	requireWellFormed(t, evs)
