@@ -20,8 +20,10 @@ import (
 // one change of the run's record under the workflow's lock, durable before
 // the reply, and writes no history event, as in Temporal.
 
-// controlActivities runs fn on each activity sel names in the run.
-func (e *Engine) controlActivities(ctx context.Context, ns, wfID, runID string, sel execution.ActivitySelector, fn func(st *execution.State, act *execution.Activity) error) error {
+// controlActivities runs fn on each activity sel names in the run. check,
+// when set, runs on all of them first: a request that would fail for one
+// activity changes none (Temporal's update is one transaction).
+func (e *Engine) controlActivities(ctx context.Context, ns, wfID, runID string, sel execution.ActivitySelector, check, fn func(st *execution.State, act *execution.Activity) error) error {
 	return e.mutate(ctx, ns, wfID, func(w *workflow) error {
 		st, err := openRun(w, runID)
 		if err != nil {
@@ -30,6 +32,14 @@ func (e *Engine) controlActivities(ctx context.Context, ns, wfID, runID string, 
 		acts, err := st.SelectActivities(sel)
 		if err != nil {
 			return activityControlErr(err)
+		}
+		for _, a := range acts {
+			if check == nil {
+				break
+			}
+			if err := check(st, a); err != nil {
+				return activityControlErr(err)
+			}
 		}
 		for _, a := range acts {
 			if err := fn(st, a); err != nil {
@@ -61,7 +71,8 @@ func jitter(d time.Duration) time.Duration {
 // PauseActivity pauses the activities the request names.
 func (e *Engine) PauseActivity(ctx context.Context, r *workflowservice.PauseActivityRequest, sel execution.ActivitySelector) error {
 	now := e.now()
-	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+	check := func(_ *execution.State, a *execution.Activity) error { return execution.CheckPause(a, r.RequestId) }
+	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, check, func(st *execution.State, a *execution.Activity) error {
 		return st.PauseActivity(now, a, r.Identity, r.Reason, r.RequestId)
 	})
 }
@@ -69,7 +80,7 @@ func (e *Engine) PauseActivity(ctx context.Context, r *workflowservice.PauseActi
 // UnpauseActivity unpauses the activities the request names.
 func (e *Engine) UnpauseActivity(ctx context.Context, r *workflowservice.UnpauseActivityRequest, sel execution.ActivitySelector) error {
 	now := e.now()
-	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, nil, func(st *execution.State, a *execution.Activity) error {
 		st.UnpauseActivity(now, a, r.ResetAttempts, r.ResetHeartbeat, jitter(r.Jitter.AsDuration()))
 		return nil
 	})
@@ -78,7 +89,7 @@ func (e *Engine) UnpauseActivity(ctx context.Context, r *workflowservice.Unpause
 // ResetActivity resets the attempt count of the activities the request names.
 func (e *Engine) ResetActivity(ctx context.Context, r *workflowservice.ResetActivityRequest, sel execution.ActivitySelector) error {
 	now := e.now()
-	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, nil, func(st *execution.State, a *execution.Activity) error {
 		st.ResetActivity(now, a, r.ResetHeartbeat, r.KeepPaused, r.RestoreOriginalOptions, jitter(r.Jitter.AsDuration()))
 		return nil
 	})
@@ -91,19 +102,27 @@ func (e *Engine) ResetActivity(ctx context.Context, r *workflowservice.ResetActi
 func (e *Engine) UpdateActivityOptions(ctx context.Context, r *workflowservice.UpdateActivityOptionsRequest, sel execution.ActivitySelector, mask map[string]bool) (*activitypb.ActivityOptions, error) {
 	now := e.now()
 	var out *activitypb.ActivityOptions
-	err := e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, func(st *execution.State, a *execution.Activity) error {
+	merged := map[*execution.Activity]*activitypb.ActivityOptions{}
+	check := func(_ *execution.State, a *execution.Activity) error {
 		if r.RestoreOriginal {
-			out = st.RestoreActivityOptions(now, a)
 			return nil
 		}
-		merged, err := execution.MergeActivityOptions(execution.ActivityOptionsOf(a), r.ActivityOptions, mask)
+		m, err := execution.MergeActivityOptions(execution.ActivityOptionsOf(a), r.ActivityOptions, mask)
 		if err != nil {
 			return serviceerror.NewInvalidArgument(err.Error())
 		}
-		if err := execution.CheckActivityOptions(merged); err != nil {
+		if err := execution.CheckActivityOptions(m); err != nil {
 			return serviceerror.NewInvalidArgument(err.Error())
 		}
-		out = st.UpdateActivityOptions(now, a, merged)
+		merged[a] = m
+		return nil
+	}
+	err := e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, check, func(st *execution.State, a *execution.Activity) error {
+		if r.RestoreOriginal {
+			out = st.RestoreActivityOptions(now, a)
+		} else {
+			out = st.UpdateActivityOptions(now, a, merged[a])
+		}
 		return nil
 	})
 	return out, err

@@ -76,14 +76,23 @@ func (s *State) SelectActivities(sel ActivitySelector) ([]*Activity, error) {
 	return out, nil
 }
 
+// CheckPause reports whether PauseActivity would refuse act: a paused
+// activity may only be paused again by a repeat of the same request.
+func CheckPause(act *Activity, requestID string) error {
+	if act.Paused && (requestID == "" || act.pauseRequestID != requestID) {
+		return ErrActivityAlreadyPaused
+	}
+	return nil
+}
+
 // PauseActivity pauses act. A repeated request (same request id) is a
 // no-op; another pause of a paused activity is refused.
 func (s *State) PauseActivity(now time.Time, act *Activity, identity, reason, requestID string) error {
+	if err := CheckPause(act, requestID); err != nil {
+		return err
+	}
 	if act.Paused {
-		if requestID != "" && act.pauseRequestID == requestID {
-			return nil
-		}
-		return ErrActivityAlreadyPaused
+		return nil // a repeat of the request that paused it
 	}
 	act.Paused = true
 	act.pauseRequestID = requestID
