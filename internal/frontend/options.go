@@ -106,8 +106,11 @@ func checkPriority(p *commonpb.Priority) error {
 
 // Workflow pause (PauseWorkflowExecution, UnpauseWorkflowExecution) is an
 // experimental Temporal feature that is off unless the
-// frontend.WorkflowPauseEnabled dynamic config turns it on; Sundial does
-// not offer it and answers as Temporal does when it is off.
+// frontend.WorkflowPauseEnabled dynamic config turns it on, and whose
+// WorkflowExecutionPaused events the pinned Go SDK (1.50) does not know
+// (they are not marked worker_may_ignore, so a worker fails the run's next
+// workflow task). Sundial does not offer it and answers as Temporal does
+// when it is off.
 
 func workflowPauseNotOffered(ns string) error {
 	return serviceerror.NewUnimplementedf("workflow pause is not enabled for namespace: %s (Sundial does not offer Temporal's experimental workflow pause; pause activities with PauseActivity instead)", ns)
