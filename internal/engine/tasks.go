@@ -256,6 +256,9 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 			if st == nil || st.RunID != t.RunID {
 				return execution.ErrStaleTask
 			}
+			if a := st.Activities[t.ScheduledEventID]; a != nil && a.Attrs.TaskQueue.GetName() != key.Name {
+				return execution.ErrStaleTask // UpdateActivityOptions moved it to another queue
+			}
 			act, err := st.StartActivityTask(e.now(), t.ScheduledEventID, t.Attempt, uuid.NewString(), r.Identity)
 			if err != nil {
 				return err
@@ -340,15 +343,22 @@ func (e *Engine) activityOp(ctx context.Context, token []byte, ns, wfID, runID, 
 	})
 }
 
-// Heartbeat records activity progress; it reports a cancel request.
-func (e *Engine) Heartbeat(ctx context.Context, token []byte, ns, wfID, runID, activityID string, details *commonpb.Payloads) (bool, error) {
-	var cancel bool
+// HeartbeatReply is what a heartbeat tells the worker.
+type HeartbeatReply struct {
+	CancelRequested, Paused, Reset bool
+}
+
+// Heartbeat records activity progress; it reports a cancel request and
+// whether the activity was paused or reset (PauseActivity, ResetActivity).
+func (e *Engine) Heartbeat(ctx context.Context, token []byte, ns, wfID, runID, activityID string, details *commonpb.Payloads) (HeartbeatReply, error) {
+	var rep HeartbeatReply
 	err := e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
 		c, err := st.Heartbeat(e.now(), sched, attempt, details)
-		cancel = c
+		rep.CancelRequested = c
+		rep.Paused, rep.Reset = st.ActivityControl(sched)
 		return err
 	})
-	return cancel, err
+	return rep, err
 }
 
 // CompleteActivity records an activity result.

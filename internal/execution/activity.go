@@ -111,7 +111,7 @@ func (s *State) pendingActivity(scheduledID int64, attempt int32) (*Activity, er
 // activity closes, with the final attempt number (as Temporal does).
 func (s *State) StartActivityTask(now time.Time, scheduledID int64, attempt int32, requestID, identity string) (*Activity, error) {
 	act := s.Activities[scheduledID]
-	if !s.Running() || act == nil || act.Attempt != attempt || !act.NextAttemptTime.IsZero() {
+	if !s.Running() || act == nil || act.Attempt != attempt || !act.NextAttemptTime.IsZero() || act.Paused {
 		return nil, ErrStaleTask
 	}
 	if act.Started {
@@ -268,16 +268,34 @@ func (s *State) activityRetryDecision(now time.Time, act *Activity, f *failurepb
 // allows it. It reports whether it did.
 func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure) bool {
 	delay, state := s.activityRetryDecision(now, act, f)
+	if (act.Paused || act.resetRequested) && state == enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED {
+		// As in Temporal, a paused activity's failure is not checked
+		// against the attempt limit (it waits for the unpause), nor is
+		// that of an attempt whose activity was reset (it starts over).
+		state = enumspb.RETRY_STATE_IN_PROGRESS
+	}
 	if state != enumspb.RETRY_STATE_IN_PROGRESS {
 		return false
 	}
 	act.Attempt++
+	if act.resetRequested {
+		act.Attempt = 1
+		if act.resetHeartbeat {
+			act.HeartbeatDetails, act.LastHeartbeat = nil, time.Time{}
+		}
+		act.resetRequested, act.resetHeartbeat = false, false
+		delay = 0 // a reset activity runs again at once
+	}
 	act.Started = false
 	act.StartedTime = time.Time{}
 	act.StartedRequestID = ""
 	act.LastAttemptCompleteTime = now
 	act.LastFailure = f
 	act.NextAttemptTime = now.Add(delay)
+	if act.Paused {
+		act.NextAttemptTime = time.Time{} // scheduled by the unpause
+		return true
+	}
 	if delay <= 0 {
 		s.dispatchActivity(now, act)
 	}

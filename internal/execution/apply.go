@@ -186,6 +186,8 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.Search = mergeSearch(s.Search, a.UpsertWorkflowSearchAttributesEventAttributes.SearchAttributes)
 	case *historypb.HistoryEvent_WorkflowPropertiesModifiedEventAttributes:
 		s.Memo = mergeMemo(s.Memo, a.WorkflowPropertiesModifiedEventAttributes.UpsertedMemo)
+	case *historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes:
+		s.applyOptionsUpdated(a.WorkflowExecutionOptionsUpdatedEventAttributes)
 
 	case *historypb.HistoryEvent_WorkflowExecutionUpdateAcceptedEventAttributes:
 		at := a.WorkflowExecutionUpdateAcceptedEventAttributes

@@ -159,7 +159,7 @@ func (s *State) recoverRest(o Outbox, skipWFT bool) Outbox {
 		o.Tasks = append(o.Tasks, Task{Kind: WorkflowTaskKind, Queue: w.Queue, ScheduledEventID: w.ScheduledEventID, Attempt: w.Attempt})
 	}
 	for _, a := range s.Activities {
-		if !a.Started && a.NextAttemptTime.IsZero() {
+		if !a.Started && a.NextAttemptTime.IsZero() && !a.Paused {
 			o.Tasks = append(o.Tasks, Task{Kind: ActivityTaskKind, Queue: a.Attrs.TaskQueue.GetName(), ScheduledEventID: a.ScheduledEventID, Attempt: a.Attempt})
 		}
 	}

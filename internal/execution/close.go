@@ -139,7 +139,7 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		WorkflowExecutionExpirationTime: st.WorkflowExecutionExpirationTime,
 		Identity:                        st.Identity,
 		WorkflowId:                      s.WorkflowID,
-		Priority:                        st.Priority,
+		Priority:                        s.Priority(),
 		CronSchedule:                    st.CronSchedule,
 		PrevAutoResetPoints:             s.AutoResetPoints(),
 	}

@@ -77,6 +77,9 @@ type activityDeadline struct {
 }
 
 func activityDeadlines(a *Activity) []activityDeadline {
+	if a.Paused {
+		return nil // as in Temporal, a paused activity's timers do not fire
+	}
 	var out []activityDeadline
 	at := a.Attrs
 	if d := at.ScheduleToCloseTimeout.AsDuration(); d > 0 {

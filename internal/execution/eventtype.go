@@ -104,6 +104,8 @@ func eventType(ev *historypb.HistoryEvent) enumspb.EventType {
 		return enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED
 	case *historypb.HistoryEvent_WorkflowExecutionUpdateAdmittedEventAttributes:
 		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED
+	case *historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes:
+		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED
 	}
 	return enumspb.EVENT_TYPE_UNSPECIFIED
 }

@@ -41,6 +41,10 @@ func Load(rec *store.RunRecord, events []*historypb.HistoryEvent) *State {
 			continue
 		}
 		a.Attempt = p.Attempt
+		a.Paused, a.PauseInfo = p.Paused, p.PauseInfo
+		if p.ActivityOptions != nil {
+			s.restoreOptions(a, p.ActivityOptions)
+		}
 		a.HeartbeatDetails = p.HeartbeatDetails
 		a.LastFailure = p.LastFailure
 		if p.LastHeartbeatTime != nil {
@@ -88,6 +92,11 @@ func (s *State) PendingActivities() []*workflowpb.PendingActivityInfo {
 		if a.Started {
 			st = enumspb.PENDING_ACTIVITY_STATE_STARTED
 		}
+		if a.Paused && st == enumspb.PENDING_ACTIVITY_STATE_SCHEDULED {
+			st = enumspb.PENDING_ACTIVITY_STATE_PAUSED
+		} else if a.Paused && st == enumspb.PENDING_ACTIVITY_STATE_STARTED {
+			st = enumspb.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+		}
 		if a.CancelRequested {
 			st = enumspb.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
 		}
@@ -104,6 +113,11 @@ func (s *State) PendingActivities() []*workflowpb.PendingActivityInfo {
 			LastWorkerIdentity:      a.StartedIdentity,
 			NextAttemptScheduleTime: ts(a.NextAttemptTime),
 			LastAttemptCompleteTime: ts(a.LastAttemptCompleteTime),
+			Paused:                  a.Paused,
+			PauseInfo:               a.PauseInfo,
+		}
+		if a.origAttrs != nil {
+			p.ActivityOptions = ActivityOptionsOf(a) // changed options live in the record
 		}
 		if a.Started {
 			p.LastStartedTime = ts(a.StartedTime)
@@ -161,8 +175,11 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 		HistorySizeBytes:     s.HistorySize,
 		FirstRunId:           st.GetFirstExecutionRunId(),
 		RootExecution:        st.GetRootWorkflowExecution(),
-		Priority:             st.GetPriority(),
+		Priority:             s.Priority(),
 		StateTransitionCount: s.NextEventID,
+	}
+	if p := s.pauseInfoAttribute(); p != nil {
+		info.SearchAttributes = withPauseInfo(info.SearchAttributes, p)
 	}
 	if info.RootExecution == nil {
 		// A run without a parent is its own root, as Temporal reports it

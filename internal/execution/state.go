@@ -74,6 +74,10 @@ type State struct {
 	Reset  ResetInfo
 	Memo   *commonpb.Memo
 	Search *commonpb.SearchAttributes
+	// priority is the priority set by UpdateWorkflowExecutionOptions
+	// (options.go), when priorityUpdated.
+	priority        *commonpb.Priority
+	priorityUpdated bool
 	// Buffered events arrived while a workflow task was running; they get
 	// ids when the task ends.
 	Buffered      []*historypb.HistoryEvent
@@ -144,6 +148,19 @@ type Activity struct {
 	StartedEventID int64
 	// LastAttemptCompleteTime is when the last failed attempt ended.
 	LastAttemptCompleteTime time.Time
+	// Paused is set by PauseActivity (pause.go): the activity is not
+	// dispatched and has no deadlines until it is unpaused.
+	Paused         bool
+	PauseInfo      *workflowpb.PendingActivityInfo_PauseInfo
+	pauseRequestID string
+	// resetRequested is set when ResetActivity reached a running attempt:
+	// its heartbeats are told so, and its retry is attempt 1 again
+	// (with heartbeat details cleared when resetHeartbeat is set).
+	resetRequested bool
+	resetHeartbeat bool
+	// origAttrs are the scheduled event's attributes once
+	// UpdateActivityOptions has replaced Attrs with a changed copy.
+	origAttrs *historypb.ActivityTaskScheduledEventAttributes
 }
 
 // Timer is one pending user timer.

@@ -76,7 +76,7 @@ func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, r *workflowse
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.RecordActivityTaskHeartbeatResponse{CancelRequested: c}, nil
+	return &workflowservice.RecordActivityTaskHeartbeatResponse{CancelRequested: c.CancelRequested, ActivityPaused: c.Paused, ActivityReset: c.Reset}, nil
 }
 
 func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workflowservice.RecordActivityTaskHeartbeatByIdRequest) (*workflowservice.RecordActivityTaskHeartbeatByIdResponse, error) {
@@ -87,7 +87,7 @@ func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workfl
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: c}, nil
+	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: c.CancelRequested, ActivityPaused: c.Paused, ActivityReset: c.Reset}, nil
 }
 
 // byID checks the activity address of the *ById calls, in Temporal's

@@ -483,13 +483,13 @@ func TestErrors(t *testing.T) {
 
 	t.Run("Unimplemented", func(t *testing.T) {
 		calls := map[string]func() error{
-			"PauseActivity": func() error {
-				_, err := svc.PauseActivity(ctx(), &workflowservice.PauseActivityRequest{Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: "w"}, Activity: &workflowservice.PauseActivityRequest_Id{Id: "a"}})
+			"DescribeWorkerDeployment": func() error {
+				_, err := svc.DescribeWorkerDeployment(ctx(), &workflowservice.DescribeWorkerDeploymentRequest{Namespace: "default", DeploymentName: "d"})
 				return err
 			},
 		}
 		for name, do := range calls {
-			erExpect(t, name, do(), codes.Unimplemented)
+			erExpect(t, name, do(), codes.Unimplemented, "Sundial does not implement")
 		}
 	})
 

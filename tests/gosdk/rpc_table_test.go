@@ -58,6 +58,7 @@ var rtImplemented = []string{
 	"TerminateWorkflowExecution", "DescribeWorkflowExecution", "GetWorkflowExecutionHistory", "QueryWorkflow",
 	"UpdateWorkflowExecution", "PollWorkflowExecutionUpdate", "ExecuteMultiOperation",
 	"RecordWorkerHeartbeat", "ListWorkers", "CountWorkers", "DescribeWorker", "ResetWorkflowExecution", "UpdateNamespace", "DeprecateNamespace",
+	"PauseActivity", "UnpauseActivity", "ResetActivity", "UpdateActivityOptions", "UpdateWorkflowExecutionOptions", "UnpauseWorkflowExecution",
 	"ListTaskQueuePartitions",
 }
 

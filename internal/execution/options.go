@@ -1,0 +1,59 @@
+package execution
+
+import (
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Workflow execution options (UpdateWorkflowExecutionOptions). Of
+// Temporal's options Sundial honours the priority; the worker versioning
+// override and time skipping are not offered (the frontend refuses them),
+// so the run's override is always unset.
+
+// Priority is the run's priority: the start's, or the last one set by
+// UpdateWorkflowExecutionOptions.
+func (s *State) Priority() *commonpb.Priority {
+	if s.priorityUpdated {
+		return s.priority
+	}
+	return s.Start.GetPriority()
+}
+
+// WorkflowOptions are the run's current options as Temporal reports them.
+func (s *State) WorkflowOptions() *workflowpb.WorkflowExecutionOptions {
+	o := &workflowpb.WorkflowExecutionOptions{}
+	if p := s.Priority(); p != nil {
+		o.Priority = proto.Clone(p).(*commonpb.Priority)
+	}
+	return o
+}
+
+// UpdateWorkflowOptions gives the run the options o (already merged with
+// the current ones by the caller). As in Temporal an update that changes
+// nothing writes nothing; otherwise a WorkflowExecutionOptionsUpdated
+// event records the new priority (buffered while a workflow task runs,
+// like a signal) and no workflow task is scheduled for it.
+func (s *State) UpdateWorkflowOptions(now time.Time, o *workflowpb.WorkflowExecutionOptions, identity string) (changed bool, err error) {
+	if !s.Running() {
+		return false, ErrClosed
+	}
+	if proto.Equal(o, s.WorkflowOptions()) {
+		return false, nil
+	}
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.WorkerMayIgnore = true // as Temporal marks it: workers skip it on replay
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes{WorkflowExecutionOptionsUpdatedEventAttributes: &historypb.WorkflowExecutionOptionsUpdatedEventAttributes{
+			UnsetVersioningOverride: true, Identity: identity, Priority: o.GetPriority(),
+		}}
+	})
+	return true, nil
+}
+
+// applyOptionsUpdated is the state change of a WorkflowExecutionOptionsUpdated event.
+func (s *State) applyOptionsUpdated(a *historypb.WorkflowExecutionOptionsUpdatedEventAttributes) {
+	s.priority, s.priorityUpdated = a.GetPriority(), true
+}

@@ -1,0 +1,146 @@
+package frontend
+
+import (
+	"context"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// UpdateWorkflowExecutionOptions changes a run's options. Sundial honours
+// the priority (recorded in a WorkflowExecutionOptionsUpdated event, shown
+// by describe); it does not offer worker versioning or time skipping, so
+// setting a versioning override or a time skipping config is refused with
+// Unimplemented naming the option. Unsetting them (naming the field in the
+// mask with no value) is accepted: there is nothing to unset.
+func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	if err := checkExecution(r.WorkflowExecution); err != nil {
+		return nil, err
+	}
+	if r.UpdateMask == nil {
+		return nil, invalid("UpdateMask is required")
+	}
+	opts := r.WorkflowExecutionOptions
+	if opts == nil {
+		return nil, invalid("WorkflowExecutionOptions is required")
+	}
+	paths := map[string]bool{}
+	for _, p := range r.UpdateMask.Paths {
+		switch p {
+		case "versioning_override", "versioningOverride":
+			if opts.VersioningOverride != nil {
+				return nil, serviceerror.NewUnimplemented("WorkflowExecutionOptions.versioning_override is not offered: Sundial does not implement worker versioning.")
+			}
+		case "time_skipping_config", "timeSkippingConfig":
+			if opts.TimeSkippingConfig != nil {
+				return nil, serviceerror.NewUnimplemented("WorkflowExecutionOptions.time_skipping_config is not offered: Sundial does not implement time skipping.")
+			}
+		case "priority", "priority.priority_key", "priority.fairness_key", "priority.fairness_weight":
+			paths[p] = true
+		case "priority.priorityKey", "priority.fairnessKey", "priority.fairnessWeight":
+			paths[map[string]string{"priority.priorityKey": "priority.priority_key", "priority.fairnessKey": "priority.fairness_key", "priority.fairnessWeight": "priority.fairness_weight"}[p]] = true
+		default:
+			return nil, invalid("error parsing UpdateMask: proto: invalid path %q for message %q", p, "temporal.api.workflow.v1.WorkflowExecutionOptions")
+		}
+	}
+	if err := checkPriority(opts.Priority); err != nil {
+		return nil, err
+	}
+	merge := func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error) {
+		o := proto.Clone(cur).(*workflowpb.WorkflowExecutionOptions)
+		if paths["priority"] {
+			o.Priority = opts.Priority
+		}
+		for _, k := range []string{"priority.priority_key", "priority.fairness_key", "priority.fairness_weight"} {
+			if !paths[k] {
+				continue
+			}
+			if opts.Priority == nil {
+				return nil, invalid("error applying update_options: WorkflowExecutionOptions.priority is not set but the UpdateMask names %s", k)
+			}
+			if o.Priority == nil {
+				o.Priority = &commonpb.Priority{}
+			}
+			switch k {
+			case "priority.priority_key":
+				o.Priority.PriorityKey = opts.Priority.PriorityKey
+			case "priority.fairness_key":
+				o.Priority.FairnessKey = opts.Priority.FairnessKey
+			default:
+				o.Priority.FairnessWeight = opts.Priority.FairnessWeight
+			}
+		}
+		if o.Priority != nil && proto.Equal(o.Priority, &commonpb.Priority{}) {
+			o.Priority = nil
+		}
+		return o, nil
+	}
+	out, err := s.e.UpdateWorkflowOptions(ctx, r.Namespace, r.WorkflowExecution, r.Identity, merge)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.UpdateWorkflowExecutionOptionsResponse{WorkflowExecutionOptions: out}, nil
+}
+
+// checkPriority refuses priorities Temporal refuses: a negative priority
+// key, a fairness key over 64 bytes, a negative fairness weight.
+func checkPriority(p *commonpb.Priority) error {
+	switch {
+	case p == nil:
+		return nil
+	case p.PriorityKey < 0:
+		return invalid("priority key can't be negative")
+	case len(p.FairnessKey) > 64:
+		return invalid("fairness key length exceeds limit of 64")
+	case p.FairnessWeight < 0:
+		return invalid("fairness weight can't be negative")
+	}
+	return nil
+}
+
+// Workflow pause (PauseWorkflowExecution, UnpauseWorkflowExecution) is an
+// experimental Temporal feature that is off unless the
+// frontend.WorkflowPauseEnabled dynamic config turns it on, and whose
+// WorkflowExecutionPaused events the pinned Go SDK (1.50) does not know
+// (they are not marked worker_may_ignore, so a worker fails the run's next
+// workflow task). Sundial does not offer it and answers as Temporal does
+// when it is off.
+
+func workflowPauseNotOffered(ns string) error {
+	return serviceerror.NewUnimplementedf("workflow pause is not enabled for namespace: %s (Sundial does not offer Temporal's experimental workflow pause; pause activities with PauseActivity instead)", ns)
+}
+
+// PauseWorkflowExecution answers that workflow pause is not offered.
+// Like Temporal's frontend, it checks nothing before saying so.
+func (s *Service) PauseWorkflowExecution(ctx context.Context, r *workflowservice.PauseWorkflowExecutionRequest) (*workflowservice.PauseWorkflowExecutionResponse, error) {
+	return nil, workflowPauseNotOffered(r.Namespace)
+}
+
+// UnpauseWorkflowExecution answers as Temporal does with workflow pause
+// off: no run can be paused, so a running one is "not paused".
+func (s *Service) UnpauseWorkflowExecution(ctx context.Context, r *workflowservice.UnpauseWorkflowExecutionRequest) (*workflowservice.UnpauseWorkflowExecutionResponse, error) {
+	if err := s.ns(r.Namespace); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ name, v string }{{"reason", r.Reason}, {"request id", r.RequestId}, {"identity", r.Identity}} {
+		if len(f.v) > maxIDLength {
+			return nil, invalid("%s is too long.", f.name)
+		}
+	}
+	if err := checkID("WorkflowId", r.WorkflowId); err != nil {
+		return nil, err
+	}
+	if err := checkRunID(r.RunId); err != nil {
+		return nil, err
+	}
+	if err := s.e.UnpauseWorkflow(ctx, r.Namespace, r.WorkflowId, r.RunId); err != nil {
+		return nil, err
+	}
+	return &workflowservice.UnpauseWorkflowExecutionResponse{}, nil
+}
