@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -551,5 +552,64 @@ func TestAuthJWKSReload(t *testing.T) {
 	time.Sleep(1200 * time.Millisecond)
 	if err := describe(newTok); err != nil {
 		t.Fatalf("a broken JWKS file replaced the good one: %v", err)
+	}
+}
+
+// uiGet calls the Web UI's HTTP API (which turns into gRPC calls on the
+// frontend) and returns the status code and body.
+func uiGet(t *testing.T, srv *server.Server, path, authorization string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.UIURL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestTLSWebUI: the in-process Web UI reaches a frontend that requires
+// mutual TLS with the client certificate it is given, and fails without.
+func TestTLSWebUI(t *testing.T) {
+	dir := t.TempDir()
+	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
+	c, k := serverCA.issue(t, "sundial", false)
+	uc, uk := clientCA.issue(t, "web ui", true)
+	files := auth.TLSFiles{CertFile: writeFile(t, dir, "cert.pem", c), KeyFile: writeFile(t, dir, "key.pem", k), ClientCAFile: writeFile(t, dir, "ca.pem", clientCA.pem)}
+	srv := startSecure(t, server.Config{TLS: files, UIAddr: "127.0.0.1:0",
+		UIClientCertFile: writeFile(t, dir, "ui.pem", uc), UIClientKeyFile: writeFile(t, dir, "ui-key.pem", uk)})
+	if code, body := uiGet(t, srv, "/api/v1/namespaces/default", ""); code != http.StatusOK || !strings.Contains(body, `"default"`) {
+		t.Fatalf("UI describe namespace over mutual TLS: %d %.300s", code, body)
+	}
+
+	bare := startSecure(t, server.Config{TLS: files, UIAddr: "127.0.0.1:0"})
+	if code, body := uiGet(t, bare, "/api/v1/namespaces/default", ""); code == http.StatusOK {
+		t.Fatalf("UI without a client certificate was served: %d %.300s", code, body)
+	}
+}
+
+// TestAuthWebUI: with authorization on, the UI's API calls carry the
+// browser's (or a proxy's) Authorization header to the frontend and are
+// checked like any other call; without one they are refused.
+func TestAuthWebUI(t *testing.T) {
+	dir := t.TempDir()
+	key := "sk-ui-" + uuid.NewString()
+	srv := startSecure(t, server.Config{UIAddr: "127.0.0.1:0", Namespaces: []string{"other"},
+		Auth: auth.Options{APIKeysFile: writeFile(t, dir, "keys", []byte(sha256Hex(key)+" default:read\n"))}})
+	if code, body := uiGet(t, srv, "/api/v1/namespaces/default/workflows", ""); code != http.StatusUnauthorized {
+		t.Fatalf("UI list without credentials: %d %.300s", code, body)
+	}
+	if code, body := uiGet(t, srv, "/api/v1/namespaces/default/workflows", "Bearer "+key); code != http.StatusOK {
+		t.Fatalf("UI list with a reader key: %d %.300s", code, body)
+	}
+	if code, body := uiGet(t, srv, "/api/v1/namespaces/other/workflows", "Bearer "+key); code != http.StatusForbidden {
+		t.Fatalf("UI list of another namespace: %d %.300s", code, body)
 	}
 }
