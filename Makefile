@@ -69,3 +69,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 2m ./internal/visibility
 	for f in FuzzValidateStart FuzzStartRequestBytes FuzzUpdateRequestBytes FuzzMultiOperationBytes FuzzPageToken; do \
 		$(GO) test -run '^$$' -fuzz $$f -fuzztime 1m ./internal/frontend || exit 1; done
+	$(GO) test -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime 1m ./internal/auth
