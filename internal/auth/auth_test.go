@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -146,4 +148,45 @@ func FuzzAuthorizationHeader(f *testing.F) {
 func sha256hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestJWTCacheHonoursExpiry: a token verified (and remembered) is refused
+// once its exp, plus the allowed clock skew, has passed.
+func TestJWTCacheHonoursExpiry(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "k1", Algorithm: "ES256"}}})
+	jp := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(jp, jwks, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	a, err := New(Options{JWKSFile: jp, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(signer).Claims(jwt.Claims{Subject: "s", Expiry: jwt.NewNumericDate(now.Add(30 * time.Second))}).
+		Claims(map[string]any{"permissions": []string{"default:read"}}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))
+	list := workflowServicePrefix + "ListWorkflowExecutions"
+	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default"}
+	if err := a.Authorize(ctx, list, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Authorize(ctx, list, req); err != nil {
+		t.Fatalf("second call: %v", err)
+	}
+	now = now.Add(30*time.Second + clockSkew + time.Second)
+	if err := a.Authorize(ctx, list, req); status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("after exp: %v", err)
+	}
 }

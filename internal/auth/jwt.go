@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -20,8 +21,53 @@ var jwtAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 const clockSkew = jwt.DefaultLeeway
 
 // jwtVerifier checks JWTs against the public keys of a JWKS file.
+//
+// A verified token is remembered for up to a minute (never past its exp),
+// so a client sending the same token on every call pays for one signature
+// check (tens of microseconds, more than the rest of a typical RPC) a
+// minute. The memory is dropped whenever the key set is reloaded, so a
+// removed key stops working at once.
 type jwtVerifier struct {
 	keys *reloader[*jose.JSONWebKeySet]
+
+	mu       sync.Mutex
+	cacheFor *jose.JSONWebKeySet // the key set the cache was filled under
+	cache    map[string]cachedJWT
+}
+
+type cachedJWT struct {
+	claims *Claims
+	until  time.Time
+}
+
+const (
+	jwtCacheTTL  = time.Minute
+	jwtCacheSize = 4096 // distinct tokens; the cache is emptied when full
+)
+
+func (v *jwtVerifier) cached(ks *jose.JSONWebKeySet, token string, now time.Time) *Claims {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.cacheFor != ks {
+		v.cacheFor, v.cache = ks, nil
+		return nil
+	}
+	if e, ok := v.cache[token]; ok && now.Before(e.until) {
+		return e.claims
+	}
+	return nil
+}
+
+func (v *jwtVerifier) remember(ks *jose.JSONWebKeySet, token string, c *Claims, until time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.cacheFor != ks {
+		return
+	}
+	if v.cache == nil || len(v.cache) >= jwtCacheSize {
+		v.cache = make(map[string]cachedJWT)
+	}
+	v.cache[token] = cachedJWT{claims: c, until: until}
 }
 
 // loadJWKS reads a JWKS file ({"keys": [...]}) holding at least one RSA or
@@ -58,6 +104,10 @@ type jwtPermissions struct {
 // verify checks the token's signature, exp and nbf and maps its
 // permissions. Errors say what is wrong without repeating the token.
 func (v *jwtVerifier) verify(token string, now time.Time) (*Claims, error) {
+	ks := v.keys.get()
+	if c := v.cached(ks, token, now); c != nil {
+		return c, nil
+	}
 	tok, err := jwt.ParseSigned(token, jwtAlgorithms)
 	if err != nil {
 		return nil, errors.New("not a JWT signed with RS256 or ES256")
@@ -66,7 +116,6 @@ func (v *jwtVerifier) verify(token string, now time.Time) (*Claims, error) {
 		return nil, errors.New("JWT must have exactly one signature")
 	}
 	h := tok.Headers[0]
-	ks := v.keys.get()
 	candidates := ks.Keys
 	if h.KeyID != "" {
 		candidates = ks.Key(h.KeyID)
@@ -108,5 +157,10 @@ func (v *jwtVerifier) verify(token string, now time.Time) (*Claims, error) {
 			c.addPermission(s)
 		}
 	}
+	until := now.Add(jwtCacheTTL)
+	if std.Expiry != nil && std.Expiry.Time().Before(until) {
+		until = std.Expiry.Time()
+	}
+	v.remember(ks, token, c, until)
 	return c, nil
 }
