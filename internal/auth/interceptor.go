@@ -7,12 +7,15 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+	commandpb "go.temporal.io/api/command/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/sundial-io/sundial/internal/tasktoken"
 )
 
@@ -146,6 +149,36 @@ func (a *Authorizer) Authorize(ctx context.Context, fullMethod string, req any) 
 	if tt, ok := req.(withTaskToken); ok && len(tt.GetTaskToken()) > 0 {
 		if t, err := tasktoken.Decode(tt.GetTaskToken()); err == nil && t.Namespace != ns {
 			return status.Errorf(codes.PermissionDenied, "%s may not call %s: the task token belongs to another namespace than %q", claims.Subject, method, ns)
+		}
+	}
+	if wt, ok := req.(*workflowservice.RespondWorkflowTaskCompletedRequest); ok {
+		return crossNamespaceCommands(claims, ns, wt.GetCommands())
+	}
+	return nil
+}
+
+// crossNamespaceCommands checks the commands of a workflow task that act
+// on a workflow of another namespace (start a child, signal, cancel): the
+// caller needs write there, as it would to make the same call itself.
+// Without this a worker of one namespace could act on every other.
+func crossNamespaceCommands(claims *Claims, ns string, cmds []*commandpb.Command) error {
+	for _, c := range cmds {
+		var target, what string
+		switch c.GetCommandType() {
+		case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+			target, what = c.GetStartChildWorkflowExecutionCommandAttributes().GetNamespace(), "start a child workflow"
+		case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+			target, what = c.GetSignalExternalWorkflowExecutionCommandAttributes().GetNamespace(), "signal a workflow"
+		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+			target, what = c.GetRequestCancelExternalWorkflowExecutionCommandAttributes().GetNamespace(), "cancel a workflow"
+		default:
+			continue
+		}
+		if target == "" || target == ns {
+			continue
+		}
+		if !allows(claims.System|claims.Namespaces[target], AccessWrite, "") {
+			return status.Errorf(codes.PermissionDenied, "%s may not %s in namespace %q from a workflow of %q: it needs the %s:write permission", claims.Subject, what, target, ns, target)
 		}
 	}
 	return nil

@@ -40,6 +40,9 @@ func security(cfg Config, log *slog.Logger) (securitySetup, error) {
 		return s, err
 	}
 	s.authz = a
+	if a != nil && s.tls == nil {
+		log.Warn("authorization is on without TLS: bearer tokens and API keys cross the network in clear text (set --tls-cert and --tls-key)")
+	}
 	return s, nil
 }
 

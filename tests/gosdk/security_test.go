@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -483,8 +484,10 @@ func has(list []string, s string) bool {
 	return false
 }
 
-// TestAuthTaskTokenOtherNamespace: a worker of namespace "other" cannot
-// complete a task of "default" by naming "other" with default's token.
+// TestAuthTaskTokenOtherNamespace: a workflow task's commands that act on
+// another namespace need write there, and a worker of namespace "other"
+// cannot complete a task of "default" by naming "other" with default's
+// token.
 func TestAuthTaskTokenOtherNamespace(t *testing.T) {
 	a := startAuth(t, nil)
 	conn, err := grpc.NewClient(a.srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -508,6 +511,20 @@ func TestAuthTaskTokenOtherNamespace(t *testing.T) {
 	if err != nil || len(task.TaskToken) == 0 {
 		t.Fatalf("poll: %v", err)
 	}
+	// Commands acting on another namespace need write there.
+	signalOther := []*commandpb.Command{{
+		CommandType: enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+		Attributes: &commandpb.Command_SignalExternalWorkflowExecutionCommandAttributes{SignalExternalWorkflowExecutionCommandAttributes: &commandpb.SignalExternalWorkflowExecutionCommandAttributes{
+			Namespace: "other", Execution: &commonpb.WorkflowExecution{WorkflowId: "victim"}, SignalName: "s",
+		}},
+	}}
+	_, err = wf.RespondWorkflowTaskCompleted(ctxWith(a.a("worker")), &workflowservice.RespondWorkflowTaskCompletedRequest{Namespace: "default", TaskToken: task.TaskToken, Commands: signalOther})
+	wantCode(t, err, codes.PermissionDenied, `may not signal a workflow in namespace "other" from a workflow of "default": it needs the other:write permission`)
+	_, err = wf.RespondWorkflowTaskCompleted(ctxWith(a.rsa.validToken(t, "both", "default:worker", "other:write")), &workflowservice.RespondWorkflowTaskCompletedRequest{Namespace: "default", TaskToken: task.TaskToken, Commands: signalOther})
+	if err != nil {
+		t.Fatalf("signal into a namespace the caller may write: %v", err)
+	}
+
 	intruder := ctxWith(a.ec.validToken(t, "intruder", "other:admin"))
 	_, err = wf.RespondWorkflowTaskFailed(intruder, &workflowservice.RespondWorkflowTaskFailedRequest{Namespace: "other", TaskToken: task.TaskToken})
 	wantCode(t, err, codes.PermissionDenied, "task token belongs to another namespace")
