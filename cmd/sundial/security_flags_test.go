@@ -56,3 +56,16 @@ func TestStartupLineSaysSecurity(t *testing.T) {
 		t.Errorf("bad key file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestBadTLSFileFailsBeforeTouchingDisk: a missing certificate fails the
+// start and leaves no data dir behind.
+func TestBadTLSFileFailsBeforeTouchingDisk(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := runBin(t, nil, "start", "--port", "0", "--headless", "--data-dir", dir, "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem")
+	if r.code != 1 || !strings.Contains(r.stderr, "/nonexistent/c.pem") {
+		t.Errorf("missing certificate: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("data dir created: %v", err)
+	}
+}

@@ -87,13 +87,19 @@ const MaxRequestBytes = 4 << 20
 
 // Start opens the store, recovers open workflows and starts serving.
 //
-// The ports are opened and the data dir checked first, so that a taken
-// port or an unusable data dir fails the start before anything is created
-// on disk.
+// The TLS and credential files are loaded, the ports opened and the data
+// dir checked first, so that a bad file, a taken port or an unusable data
+// dir fails the start before anything is created on disk.
 func Start(cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	// Certificates and credential files first: a bad one fails the start
+	// before a port is taken or anything is created on disk.
+	sec, err := security(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	lis, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -152,14 +158,6 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	known := func(ns string) bool { return eng.CheckNamespace(ns) == nil }
-	sec, err := security(cfg, log)
-	if err != nil {
-		sched.Close()
-		eng.Close()
-		st.Close()
-		closeListeners()
-		return nil, err
-	}
 	// Metrics first: they must see the final status of every request,
 	// refusals by the authorizer included.
 	unary := []grpc.UnaryServerInterceptor{m.UnaryInterceptor(known)}
