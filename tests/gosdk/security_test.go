@@ -15,6 +15,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	querypb "go.temporal.io/api/query/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -373,6 +374,13 @@ func TestAuthRPCTable(t *testing.T) {
 	if err := start(withToken(admin)); err != nil {
 		t.Fatal(err)
 	}
+	// One workflow with a known id to describe, read, query and signal.
+	target := &commonpb.WorkflowExecution{WorkflowId: wfID}
+	if _, err := wf.StartWorkflowExecution(withToken(admin), &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: "default", WorkflowId: wfID, WorkflowType: &commonpb.WorkflowType{Name: "NothingWorkflow"}, TaskQueue: &taskqueuepb.TaskQueue{Name: "table-tq"}, RequestId: uuid.NewString(),
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	type rpc struct {
 		name string
@@ -412,7 +420,28 @@ func TestAuthRPCTable(t *testing.T) {
 			}
 			return err
 		}},
+		{"DescribeWorkflowExecution", "read", func(ctx context.Context) error {
+			_, err := wf.DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{Namespace: "default", Execution: target})
+			return err
+		}},
+		{"GetWorkflowExecutionHistory", "read or worker", func(ctx context.Context) error {
+			_, err := wf.GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: "default", Execution: target})
+			return err
+		}},
+		{"QueryWorkflow", "read", func(ctx context.Context) error {
+			ctx, cancel := short(ctx)
+			defer cancel()
+			_, err := wf.QueryWorkflow(ctx, &workflowservice.QueryWorkflowRequest{Namespace: "default", Execution: target, Query: &querypb.WorkflowQuery{QueryType: "q"}})
+			if status.Code(err) == codes.DeadlineExceeded {
+				return nil // allowed, no worker to answer
+			}
+			return err
+		}},
 		{"StartWorkflowExecution", "write", start},
+		{"SignalWorkflowExecution", "write", func(ctx context.Context) error {
+			_, err := wf.SignalWorkflowExecution(ctx, &workflowservice.SignalWorkflowExecutionRequest{Namespace: "default", WorkflowExecution: target, SignalName: "s", RequestId: uuid.NewString()})
+			return err
+		}},
 		{"RegisterNamespace", "admin", func(ctx context.Context) error {
 			_, err := wf.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: "default"})
 			if status.Code(err) == codes.AlreadyExists {
