@@ -22,6 +22,7 @@ test-go:
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzParse -fuzztime 10s ./internal/visibility
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzStartRequestBytes -fuzztime 5s ./internal/frontend
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzPageToken -fuzztime 5s ./internal/frontend
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime 5s ./internal/auth
 
 test-python: build
 	SUNDIAL_BIN=$(CURDIR)/bin/sundial bash tests/python/run.sh
@@ -68,3 +69,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 2m ./internal/visibility
 	for f in FuzzValidateStart FuzzStartRequestBytes FuzzUpdateRequestBytes FuzzMultiOperationBytes FuzzPageToken; do \
 		$(GO) test -run '^$$' -fuzz $$f -fuzztime 1m ./internal/frontend || exit 1; done
+	$(GO) test -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime 1m ./internal/auth

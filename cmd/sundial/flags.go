@@ -31,6 +31,13 @@ type startOptions struct {
 	uiIP             string
 	uiPort           int
 	headless         bool
+	tlsCert          string
+	tlsKey           string
+	tlsClientCA      string
+	uiTLSClientCert  string
+	uiTLSClientKey   string
+	authJWKS         string
+	authAPIKeys      string
 }
 
 var errHelp = errors.New("help requested")
@@ -63,12 +70,22 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 	fs.StringVar(&o.uiIP, "ui-ip", "", "`address` the Web UI listens on")
 	fs.IntVar(&o.uiPort, "ui-port", 0, "Web UI `port`")
 	fs.BoolVar(&o.headless, "headless", false, "do not serve the Web UI")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve the gRPC API over TLS with this PEM certificate `file` (with --tls-key; reloaded when it changes)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `file` of --tls-cert (reloaded when it changes)")
+	fs.StringVar(&o.tlsClientCA, "tls-client-ca", "", "require client certificates signed by a CA in this PEM `file` (mutual TLS; reloaded when it changes)")
+	fs.StringVar(&o.uiTLSClientCert, "ui-tls-client-cert", "", "PEM client certificate `file` the Web UI presents to the gRPC API under mutual TLS")
+	fs.StringVar(&o.uiTLSClientKey, "ui-tls-client-key", "", "PEM private key `file` of --ui-tls-client-cert")
+	fs.StringVar(&o.authJWKS, "auth-jwks", "", "require bearer tokens; accept JWTs (RS256/ES256) signed by a key in this JWKS `file` (reloaded when it changes; docs/SECURITY.md)")
+	fs.StringVar(&o.authAPIKeys, "auth-api-keys", "", "require bearer tokens; accept the API keys whose SHA-256 is listed in this `file`, one \"sha256hex permission...\" a line (reloaded when it changes)")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go profiling endpoints on this `host:port` (e.g. 127.0.0.1:6060)")
 	o.logFormat = "text"
 	defaults := map[string]string{
 		"log-level": "info", "log-format": "text", "metrics-port": "off",
 		"namespace": "none (only \"default\", which always exists)", "search-attribute": "none", "pprof": "off",
 		"dynamic-config-value": "none", "ui-ip": "the --ip value", "ui-port": "the --port value + 1000 (8233; a free port when --port is 0)",
+		"tls-cert": "none (plain text)", "tls-key": "none", "tls-client-ca": "none (no client certificate asked)",
+		"ui-tls-client-cert": "none", "ui-tls-client-key": "none",
+		"auth-jwks": "none", "auth-api-keys": "none (with neither this nor --auth-jwks: no authentication)",
 	}
 	return fs, defaults
 }
@@ -127,6 +144,15 @@ func parseStart(args []string, lookupEnv func(string) (string, bool)) (*startOpt
 	}
 	if o.metricsPort < 0 || o.metricsPort > 65535 {
 		return nil, fmt.Errorf("--metrics-port %d is not a port (0-65535; 0 turns metrics off)", o.metricsPort)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if o.tlsClientCA != "" && o.tlsCert == "" {
+		return nil, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
+	if (o.uiTLSClientCert == "") != (o.uiTLSClientKey == "") {
+		return nil, errors.New("--ui-tls-client-cert and --ui-tls-client-key go together")
 	}
 	if o.dataDir == "" && !o.memory {
 		return nil, errors.New("--data-dir is empty (use --memory for a store in memory)")

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sundial-io/sundial/internal/auth"
 	"github.com/sundial-io/sundial/internal/server"
 	"github.com/sundial-io/sundial/internal/version"
 )
@@ -106,6 +107,10 @@ func start(args []string, stdout, stderr io.Writer) int {
 		SearchAttributes: o.searchAttributes,
 		Limits:           limits,
 		UIAddr:           o.uiAddr(),
+		TLS:              auth.TLSFiles{CertFile: o.tlsCert, KeyFile: o.tlsKey, ClientCAFile: o.tlsClientCA},
+		UIClientCertFile: o.uiTLSClientCert,
+		UIClientKeyFile:  o.uiTLSClientKey,
+		Auth:             auth.Options{JWKSFile: o.authJWKS, APIKeysFile: o.authAPIKeys, Logger: log},
 	}
 	if o.metricsPort > 0 {
 		cfg.MetricsAddr = net.JoinHostPort(o.metricsIP, strconv.Itoa(o.metricsPort))
@@ -129,7 +134,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 	if a := srv.MetricsAddr(); a != "" {
 		fmt.Fprintf(stdout, "sundial: metrics on http://%s/metrics\n", a)
 	}
-	fmt.Fprintf(stdout, "sundial ready in %s: listening on %s, %s, version %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), where, version.Version)
+	fmt.Fprintf(stdout, "sundial ready in %s: listening on %s, %s, %s, version %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), srv.Security(), where, version.Version)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -14,12 +14,14 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // clients may compress requests (the Python and TypeScript SDKs' core tries gzip first)
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/sundial-io/sundial/internal/auth"
 	"github.com/sundial-io/sundial/internal/batch"
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/execution"
@@ -53,6 +55,15 @@ type Config struct {
 	// UIAddr is host:port for the official Temporal Web UI (internal/webui);
 	// port 0 picks a free one. Empty runs headless.
 	UIAddr string
+	// TLS, when its files are set, serves the gRPC port over TLS (mutual
+	// TLS with a client CA); the files are reloaded when they change.
+	TLS auth.TLSFiles
+	// UIClientCertFile and UIClientKeyFile are the client certificate the
+	// in-process Web UI presents to the frontend under mutual TLS.
+	UIClientCertFile, UIClientKeyFile string
+	// Auth, when a credential file is set, requires a bearer token on every
+	// request (docs/SECURITY.md); unset, every caller may do anything.
+	Auth auth.Options
 }
 
 // Server is a running Sundial instance.
@@ -68,6 +79,8 @@ type Server struct {
 	lis    net.Listener
 	ui     *webui.Server // nil when headless
 	done   chan error
+	// security describes TLS and authorization for the startup line.
+	security string
 
 	metrics     *metrics.Metrics // nil when MetricsAddr is empty
 	metricsHTTP *metrics.Server
@@ -78,13 +91,19 @@ const MaxRequestBytes = 4 << 20
 
 // Start opens the store, recovers open workflows and starts serving.
 //
-// The ports are opened and the data dir checked first, so that a taken
-// port or an unusable data dir fails the start before anything is created
-// on disk.
+// The TLS and credential files are loaded, the ports opened and the data
+// dir checked first, so that a bad file, a taken port or an unusable data
+// dir fails the start before anything is created on disk.
 func Start(cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	// Certificates and credential files first: a bad one fails the start
+	// before a port is taken or anything is created on disk.
+	sec, err := security(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	lis, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -151,15 +170,27 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	known := func(ns string) bool { return eng.CheckNamespace(ns) == nil }
-	gs := grpc.NewServer(
+	// Metrics first: they must see the final status of every request,
+	// refusals by the authorizer included.
+	unary := []grpc.UnaryServerInterceptor{m.UnaryInterceptor(known)}
+	stream := []grpc.StreamServerInterceptor{m.StreamInterceptor()}
+	if sec.authz != nil {
+		unary = append(unary, sec.authz.Unary())
+		stream = append(stream, sec.authz.Stream())
+	}
+	unary = append(unary, uncompressedReplies, frontend.Interceptor(log))
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
-		grpc.MaxSendMsgSize(128<<20),
-		// Metrics first: they must see the final status of every request.
-		grpc.ChainUnaryInterceptor(m.UnaryInterceptor(known), uncompressedReplies, frontend.Interceptor(log)),
-		grpc.ChainStreamInterceptor(m.StreamInterceptor()),
+		grpc.MaxSendMsgSize(128 << 20),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.NumStreamWorkers(streamWorkers),
-	)
+	}
+	if sec.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(sec.tls)))
+	}
+	gs := grpc.NewServer(opts...)
 	workflowservice.RegisterWorkflowServiceServer(gs, frontend.WithSchedules(frontend.New(eng, log).WithBatches(batcher), sched))
 	operatorservice.RegisterOperatorServiceServer(gs, frontend.NewOperator(eng, log))
 	hs := health.NewServer()
@@ -169,7 +200,7 @@ func Start(cfg Config) (*Server, error) {
 	// health` ask for the WorkflowService); "" is SERVING from the start.
 	hs.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(operatorservice.OperatorService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	s := &Server{cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
+	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
 	if m != nil {
 		m.Watch(metrics.Sources{Engine: eng, Store: st.Stats})
 		s.metricsHTTP = m.Serve(mlis)
@@ -178,7 +209,10 @@ func Start(cfg Config) (*Server, error) {
 	cfg.DataDir = dir
 	s.cfg = cfg
 	if cfg.UIAddr != "" {
-		ui, err := webui.Start(webui.Config{Addr: cfg.UIAddr, Frontend: s.Addr(), Logger: log})
+		ui, err := webui.Start(webui.Config{
+			Addr: cfg.UIAddr, Frontend: s.Addr(), Logger: log,
+			FrontendTLS: sec.tls != nil, ClientCertFile: cfg.UIClientCertFile, ClientKeyFile: cfg.UIClientKeyFile,
+		})
 		if err != nil {
 			s.Stop()
 			return nil, err
@@ -202,6 +236,10 @@ func uncompressedReplies(ctx context.Context, req any, _ *grpc.UnaryServerInfo, 
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// Security describes the gRPC port's TLS and authorization, e.g. "TLS,
+// no authentication".
+func (s *Server) Security() string { return s.security }
 
 // MetricsAddr is the address /metrics is served on ("" when off).
 func (s *Server) MetricsAddr() string {

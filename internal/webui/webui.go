@@ -28,6 +28,16 @@ type Config struct {
 	// Frontend is the host:port of Sundial's gRPC frontend.
 	Frontend string
 	Logger   *slog.Logger
+	// FrontendTLS says the frontend serves TLS. The UI then dials it over
+	// TLS without verifying its certificate: it dials this process's own
+	// listener on an address it was just handed, and the certificate may
+	// not name that address (a server certificate for a public name, with
+	// the frontend bound to 0.0.0.0 and reached on 127.0.0.1).
+	FrontendTLS bool
+	// ClientCertFile and ClientKeyFile are the client certificate the UI
+	// presents when the frontend requires mutual TLS (reloaded by the UI
+	// server when they change).
+	ClientCertFile, ClientKeyFile string
 }
 
 // Server is a running UI server.
@@ -65,7 +75,14 @@ func Start(cfg Config) (*Server, error) {
 	port := tcp.Port
 	_ = lis.Close()
 
+	var tlsCfg uiconfig.TLS
+	if cfg.FrontendTLS {
+		// A server name with host verification off makes the ui-server
+		// dial with TLS but skip the certificate check (see FrontendTLS).
+		tlsCfg = uiconfig.TLS{ServerName: "sundial-frontend", CertFile: cfg.ClientCertFile, KeyFile: cfg.ClientKeyFile}
+	}
 	ui := uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
+		TLS:                 tlsCfg,
 		Host:                bracketIPv6(host),
 		Port:                port,
 		TemporalGRPCAddress: dialable(cfg.Frontend),
