@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -305,6 +306,54 @@ func (s *State) recoverNexus(o *Outbox) {
 		op.Started = false
 		if op.NextAttemptTime.IsZero() {
 			o.Tasks = append(o.Tasks, Task{Kind: NexusTaskKind, Queue: op.Attrs.EndpointId, ScheduledEventID: id, Attempt: op.Attempt})
+		}
+	}
+}
+
+// PendingNexusOperations reports the pending operations, in scheduled
+// order, as Describe shows them; the run record keeps their attempt state.
+func (s *State) PendingNexusOperations() []*workflowpb.PendingNexusOperationInfo {
+	if len(s.NexusOps) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(s.NexusOps))
+	for id := range s.NexusOps {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	out := make([]*workflowpb.PendingNexusOperationInfo, 0, len(ids))
+	for _, id := range ids {
+		op := s.NexusOps[id]
+		state := enumspb.PENDING_NEXUS_OPERATION_STATE_SCHEDULED
+		if !op.NextAttemptTime.IsZero() {
+			state = enumspb.PENDING_NEXUS_OPERATION_STATE_BACKING_OFF
+		}
+		out = append(out, &workflowpb.PendingNexusOperationInfo{
+			Endpoint: op.Attrs.Endpoint, Service: op.Attrs.Service, Operation: op.Attrs.Operation,
+			ScheduleToCloseTimeout: op.Attrs.ScheduleToCloseTimeout, ScheduledTime: ts(op.ScheduledTime),
+			State: state, Attempt: op.Attempt, LastAttemptCompleteTime: ts(op.LastAttemptTime),
+			LastAttemptFailure: op.LastFailure, NextAttemptScheduleTime: ts(op.NextAttemptTime),
+			ScheduledEventId: id,
+		})
+	}
+	return out
+}
+
+// restoreNexus overlays the recorded attempt state on the replayed
+// operations.
+func (s *State) restoreNexus(infos []*workflowpb.PendingNexusOperationInfo) {
+	for _, p := range infos {
+		op := s.NexusOps[p.ScheduledEventId]
+		if op == nil {
+			continue
+		}
+		op.Attempt = p.Attempt
+		op.LastFailure = p.LastAttemptFailure
+		if p.LastAttemptCompleteTime != nil {
+			op.LastAttemptTime = p.LastAttemptCompleteTime.AsTime()
+		}
+		if p.NextAttemptScheduleTime != nil {
+			op.NextAttemptTime = p.NextAttemptScheduleTime.AsTime()
 		}
 	}
 }

@@ -277,6 +277,9 @@ type RunRecord struct {
 	// does not record (attempt, started time, heartbeat details, last
 	// failure), keyed by ActivityId.
 	Activities []*workflowpb.PendingActivityInfo
+	// NexusOperations holds attempt state of pending Nexus operations
+	// (attempt, last failure, retry time), by scheduled event id.
+	NexusOperations []*workflowpb.PendingNexusOperationInfo
 	// Buffered holds events that arrived while a workflow task was running;
 	// they have no event ids yet and are appended to history when the task
 	// ends.
