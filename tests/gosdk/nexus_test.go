@@ -235,3 +235,64 @@ func TestNexusEndpointCRUD(t *testing.T) {
 	_, err = op().GetNexusEndpoint(e.ctx(), &operatorservice.GetNexusEndpointRequest{Id: ep.Id})
 	want("get deleted", err, codes.NotFound, ep.Id)
 }
+
+// TestNexusPendingAcrossRestart: an operation whose handler is not running
+// yet is pending (DescribeWorkflowExecution lists it); it survives a server
+// restart, and once a handler polls the endpoint's queue it completes.
+func TestNexusPendingAcrossRestart(t *testing.T) {
+	e := newEnv(t)
+	handlerQueue := e.tq + "-handler"
+	_, err := e.c.OperatorService().CreateNexusEndpoint(e.ctx(), &operatorservice.CreateNexusEndpointRequest{Spec: &nexuspb.EndpointSpec{
+		Name: "later", Target: &nexuspb.EndpointTarget{Variant: &nexuspb.EndpointTarget_Worker_{Worker: &nexuspb.EndpointTarget_Worker{Namespace: "default", TaskQueue: handlerQueue}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := worker.New(e.c, e.tq, worker.Options{})
+	caller.RegisterWorkflow(nexusCaller)
+	if err := caller.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("nexus-restart"), nexusCaller, "later", "hello", "Ada", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pending int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		d, err := e.c.DescribeWorkflowExecution(e.ctx(), r.GetID(), r.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ops := d.PendingNexusOperations; len(ops) == 1 {
+			if ops[0].Endpoint != "later" || ops[0].Operation != "hello" || ops[0].State != enumspb.PENDING_NEXUS_OPERATION_STATE_SCHEDULED || ops[0].ScheduledEventId == 0 {
+				t.Fatalf("pending operation %v", ops[0])
+			}
+			pending++
+			break
+		}
+	}
+	if pending == 0 {
+		t.Fatal("DescribeWorkflowExecution never listed the pending Nexus operation")
+	}
+	caller.Stop()
+	e.restart()
+
+	svc := nexus.NewService(nexusTestService)
+	svc.MustRegister(nexusHello)
+	handler := worker.New(e.c, handlerQueue, worker.Options{})
+	handler.RegisterNexusService(svc)
+	if err := handler.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer handler.Stop()
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(nexusCaller) })
+	var out string
+	if err := e.c.GetWorkflow(e.ctx(), r.GetID(), r.GetRunID()).Get(e.ctx(), &out); err != nil || out != "Hello, Ada" {
+		t.Fatalf("result %q, %v", out, err)
+	}
+	evs := e.history(r.GetID(), r.GetRunID())
+	requireWellFormed(t, evs)
+	if count(evs, enumspb.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED) != 1 || count(evs, enumspb.EVENT_TYPE_NEXUS_OPERATION_COMPLETED) != 1 {
+		t.Fatalf("history %v", types(evs))
+	}
+}
