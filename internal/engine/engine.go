@@ -446,10 +446,9 @@ func (e *Engine) dispatch(fx *effects) {
 		case execution.ActivityTaskKind:
 			kind = matching.Activity
 		case execution.NexusTaskKind:
-			// An endpoint deleted since: the task has nowhere to go and
-			// the operation times out.
 			ns, q, ok := e.nexusTarget(t.Queue)
 			if !ok {
+				e.nexusEndpointGone(fx.ns, fx.wfid, fx.runID, t)
 				continue
 			}
 			kind, key.Namespace, key.Name = matching.Nexus, ns, q

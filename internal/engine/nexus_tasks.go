@@ -209,3 +209,26 @@ func convertNexusFailure(nf *nexuspb.Failure) *failurepb.Failure {
 	}
 	return &failurepb.Failure{Message: nf.Message, StackTrace: nf.StackTrace}
 }
+
+// nexusEndpointGone fails, in the background, an operation whose endpoint
+// was deleted before its task could be dispatched.
+func (e *Engine) nexusEndpointGone(ns, wfID, runID string, t execution.Task) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		err := e.mutate(context.Background(), ns, wfID, func(w *workflow) error {
+			st := w.cur
+			if st == nil || st.RunID != runID {
+				return nil
+			}
+			if err := st.NexusEndpointGone(e.now(), t.ScheduledEventID, t.Attempt); err != nil {
+				return nil // already closed or retried
+			}
+			w.dirty = true
+			return nil
+		})
+		if err != nil {
+			e.log.Warn("failing a Nexus operation whose endpoint is gone", "workflow", wfID, "run", runID, "error", err)
+		}
+	}()
+}

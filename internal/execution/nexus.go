@@ -357,3 +357,20 @@ func (s *State) restoreNexus(infos []*workflowpb.PendingNexusOperationInfo) {
 		}
 	}
 }
+
+// NexusEndpointGone fails a queued operation whose endpoint was deleted
+// after it was scheduled: its task has nowhere to go (Temporal fails the
+// operation the same way, as a non-retryable error).
+func (s *State) NexusEndpointGone(now time.Time, scheduledID int64, attempt int32) error {
+	op := s.NexusOps[scheduledID]
+	if !s.Running() || op == nil || op.Started || op.Attempt != attempt {
+		return ErrStaleTask
+	}
+	s.failNexus(now, op, &failurepb.Failure{
+		Message: fmt.Sprintf("endpoint %q (id %s) is not registered", op.Attrs.Endpoint, op.Attrs.EndpointId),
+		FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{
+			Type: "EndpointNotFound", NonRetryable: true,
+		}},
+	})
+	return nil
+}

@@ -296,3 +296,51 @@ func TestNexusPendingAcrossRestart(t *testing.T) {
 		t.Fatalf("history %v", types(evs))
 	}
 }
+
+// TestNexusEndpointDeleted: an operation whose endpoint is deleted before
+// its task is dispatched (here: redispatched after a restart) fails as a
+// non-retryable "not registered" error instead of waiting for its timeout.
+func TestNexusEndpointDeleted(t *testing.T) {
+	e := newEnv(t)
+	ep, err := e.c.OperatorService().CreateNexusEndpoint(e.ctx(), &operatorservice.CreateNexusEndpointRequest{Spec: &nexuspb.EndpointSpec{
+		Name: "doomed", Target: &nexuspb.EndpointTarget{Variant: &nexuspb.EndpointTarget_Worker_{Worker: &nexuspb.EndpointTarget_Worker{Namespace: "default", TaskQueue: e.tq + "-nobody"}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := worker.New(e.c, e.tq, worker.Options{})
+	caller.RegisterWorkflow(nexusCaller)
+	if err := caller.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("nexus-deleted"), nexusCaller, "doomed", "hello", "Ada", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		d, err := e.c.DescribeWorkflowExecution(e.ctx(), r.GetID(), r.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.PendingNexusOperations) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the operation was never scheduled")
+		}
+	}
+	if _, err := e.c.OperatorService().DeleteNexusEndpoint(e.ctx(), &operatorservice.DeleteNexusEndpointRequest{Id: ep.Endpoint.Id, Version: ep.Endpoint.Version}); err != nil {
+		t.Fatal(err)
+	}
+	caller.Stop()
+	e.restart()
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(nexusCaller) })
+	err = e.c.GetWorkflow(e.ctx(), r.GetID(), r.GetRunID()).Get(e.ctx(), nil)
+	var nerr *temporal.NexusOperationError
+	if !errors.As(err, &nerr) || !strings.Contains(err.Error(), "not registered") {
+		t.Fatalf("error %v; want a NexusOperationError saying the endpoint is not registered", err)
+	}
+	if count(e.history(r.GetID(), r.GetRunID()), enumspb.EVENT_TYPE_NEXUS_OPERATION_FAILED) != 1 {
+		t.Fatal("no NexusOperationFailed event")
+	}
+}
