@@ -42,6 +42,8 @@ type Engine struct {
 	mu        sync.Mutex
 	workflows map[wfKey]*workflow
 
+	nexus nexusRegistry
+
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
 	// purging holds, per original name, a channel closed when the runs of
@@ -120,6 +122,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	e.durCond = sync.NewCond(&e.durMu)
 	e.timers = newTimerQueue(e.fire)
 	if err := e.loadNamespaces(); err != nil {
+		return nil, err
+	}
+	if err := e.loadNexusEndpoints(); err != nil {
 		return nil, err
 	}
 	if err := e.recover(); err != nil {
@@ -436,10 +441,20 @@ func (e *Engine) dispatch(fx *effects) {
 	fx.handoff.deliver()
 	for _, t := range fx.tasks {
 		kind := matching.Workflow
-		if t.Kind == execution.ActivityTaskKind {
+		key := matching.Key{Namespace: fx.ns, Name: t.Queue}
+		switch t.Kind {
+		case execution.ActivityTaskKind:
 			kind = matching.Activity
+		case execution.NexusTaskKind:
+			ns, q, ok := e.nexusTarget(t.Queue)
+			if !ok {
+				e.nexusEndpointGone(fx.ns, fx.wfid, fx.runID, t)
+				continue
+			}
+			kind, key.Namespace, key.Name = matching.Nexus, ns, q
 		}
-		e.match.Add(matching.Key{Namespace: fx.ns, Name: t.Queue, Kind: kind}, matching.Task{
+		key.Kind = kind
+		e.match.Add(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt,
 		})
 	}

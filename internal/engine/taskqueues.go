@@ -44,14 +44,15 @@ type pollerVersioning struct {
 	deployment   *deploymentpb.WorkerDeploymentOptions
 }
 
-// matchKind maps a task queue type to its matching queue; Sundial has no
-// Nexus queues (ok false).
+// matchKind maps a task queue type to its matching queue.
 func matchKind(t enumspb.TaskQueueType) (kind matching.Kind, ok bool) {
 	switch t {
 	case enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_UNSPECIFIED:
 		return matching.Workflow, true
 	case enumspb.TASK_QUEUE_TYPE_ACTIVITY:
 		return matching.Activity, true
+	case enumspb.TASK_QUEUE_TYPE_NEXUS:
+		return matching.Nexus, true
 	}
 	return 0, false
 }

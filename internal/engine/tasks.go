@@ -178,6 +178,7 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 				}
 			}
 		}
+		st.SetNexusEndpoints(e.nexusEndpointsOf(r))
 		firstEventID := st.NextEventID
 		if cerr := st.CompleteWorkflowTask(e.now(), r, newRunID); cerr != nil {
 			var ce *execution.CommandError

@@ -32,6 +32,9 @@ func (s *State) afterFlush(ev *historypb.HistoryEvent) {
 }
 
 func (s *State) mutate(ev *historypb.HistoryEvent) {
+	if s.applyNexus(ev) {
+		return
+	}
 	t := ev.EventTime.AsTime()
 	switch a := ev.Attributes.(type) {
 	case *historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes:

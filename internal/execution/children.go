@@ -174,5 +174,6 @@ func (s *State) recoverRest(o Outbox, skipWFT bool) Outbox {
 	for id, e := range s.ExternalCancels {
 		o.Actions = append(o.Actions, Action{Kind: CancelExternal, InitiatedEventID: id, External: e})
 	}
+	s.recoverNexus(&o)
 	return o
 }

@@ -161,6 +161,10 @@ func (c *cmdCtx) handle(cmd *commandpb.Command) error {
 		c.scheduleActivity(cmd.GetScheduleActivityTaskCommandAttributes(), cmd)
 	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
 		c.cancelActivity(cmd.GetRequestCancelActivityTaskCommandAttributes().ScheduledEventId)
+	case enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION:
+		c.scheduleNexus(cmd.GetScheduleNexusOperationCommandAttributes())
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION:
+		c.cancelNexus(cmd.GetRequestCancelNexusOperationCommandAttributes().ScheduledEventId)
 	case enumspb.COMMAND_TYPE_START_TIMER:
 		a := cmd.GetStartTimerCommandAttributes()
 		c.add(func(ev *historypb.HistoryEvent) {

@@ -498,7 +498,7 @@ func TestBadCommands(t *testing.T) {
 		{"cancel external without id", nil, []*commandpb.Command{cancelExternal("")}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES},
 		{"protocol message without id", nil, []*commandpb.Command{protocolCmd("")}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE},
 		{"continue-as-new without attributes", nil, []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION}}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES},
-		{"unknown command type", nil, []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION}}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED},
+		{"schedule Nexus operation without attributes", nil, []*commandpb.Command{{CommandType: enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION}}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES},
 		{"good commands before a bad one leave nothing behind", nil, []*commandpb.Command{startTimer("ok", time.Second), marker("m"), startTimer("", time.Second)}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES},
 	}
 	for _, c := range cases {

@@ -51,6 +51,7 @@ func (s *State) NextDeadline() time.Time {
 			min(t.at)
 		}
 	}
+	s.nexusDeadlines(min)
 	return d
 }
 
@@ -182,4 +183,5 @@ func (s *State) Tick(now time.Time, newRunID NewRunID) {
 			s.timeoutActivity(now, a, due.kind)
 		}
 	}
+	s.tickNexus(now)
 }

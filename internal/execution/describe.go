@@ -47,12 +47,13 @@ func (s *State) Describe(now time.Time) *workflowservice.DescribeWorkflowExecuti
 		ext.RequestIdInfos[s.StartRequestID] = &workflowpb.RequestIdInfo{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EventId: 1}
 	}
 	return &workflowservice.DescribeWorkflowExecutionResponse{
-		ExecutionConfig:       s.Config(),
-		WorkflowExecutionInfo: info,
-		PendingActivities:     s.describeActivities(now),
-		PendingChildren:       s.PendingChildren(),
-		PendingWorkflowTask:   s.PendingWorkflowTask(),
-		WorkflowExtendedInfo:  ext,
+		ExecutionConfig:        s.Config(),
+		WorkflowExecutionInfo:  info,
+		PendingActivities:      s.describeActivities(now),
+		PendingChildren:        s.PendingChildren(),
+		PendingNexusOperations: s.PendingNexusOperations(),
+		PendingWorkflowTask:    s.PendingWorkflowTask(),
+		WorkflowExtendedInfo:   ext,
 	}
 }
 

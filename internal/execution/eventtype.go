@@ -106,6 +106,24 @@ func eventType(ev *historypb.HistoryEvent) enumspb.EventType {
 		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED
 	case *historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes:
 		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED
+	case *historypb.HistoryEvent_NexusOperationScheduledEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED
+	case *historypb.HistoryEvent_NexusOperationStartedEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_STARTED
+	case *historypb.HistoryEvent_NexusOperationCompletedEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_COMPLETED
+	case *historypb.HistoryEvent_NexusOperationFailedEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_FAILED
+	case *historypb.HistoryEvent_NexusOperationCanceledEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCELED
+	case *historypb.HistoryEvent_NexusOperationTimedOutEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT
+	case *historypb.HistoryEvent_NexusOperationCancelRequestedEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUESTED
+	case *historypb.HistoryEvent_NexusOperationCancelRequestCompletedEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED
+	case *historypb.HistoryEvent_NexusOperationCancelRequestFailedEventAttributes:
+		return enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_FAILED
 	}
 	return enumspb.EVENT_TYPE_UNSPECIFIED
 }

@@ -270,6 +270,16 @@ func snapshot(s *State) string {
 		p("timer %s started=%d fire=%s", t.ID, t.StartedEventID, tm(t.FireTime))
 	}
 	ids = ids[:0]
+	for id := range s.NexusOps {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		// Attempts are not persisted (a restart sends every operation again).
+		op := s.NexusOps[id]
+		p("nexus %d endpoint=%s sched=%s cancelRequested=%v attrs=%s", id, op.Attrs.EndpointId, tm(op.ScheduledTime), op.CancelRequested, pt(op.Attrs))
+	}
+	ids = ids[:0]
 	for id := range s.Children {
 		ids = append(ids, id)
 	}

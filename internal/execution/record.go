@@ -18,15 +18,16 @@ import (
 // history does not hold.
 func (s *State) Record() *store.RunRecord {
 	return &store.RunRecord{
-		Namespace:      s.Namespace,
-		WorkflowID:     s.WorkflowID,
-		RunID:          s.RunID,
-		Info:           s.Info(),
-		StartRequestID: s.StartRequestID,
-		Activities:     s.PendingActivities(),
-		Buffered:       s.Buffered,
-		ResetRunID:     s.Reset.RunID,
-		ResetRequestID: s.Reset.RequestID,
+		Namespace:       s.Namespace,
+		WorkflowID:      s.WorkflowID,
+		RunID:           s.RunID,
+		Info:            s.Info(),
+		StartRequestID:  s.StartRequestID,
+		Activities:      s.PendingActivities(),
+		NexusOperations: s.PendingNexusOperations(),
+		Buffered:        s.Buffered,
+		ResetRunID:      s.Reset.RunID,
+		ResetRequestID:  s.Reset.RequestID,
 	}
 }
 
@@ -65,6 +66,7 @@ func Load(rec *store.RunRecord, events []*historypb.HistoryEvent) *State {
 			a.StartedTime = p.LastStartedTime.AsTime()
 		}
 	}
+	s.restoreNexus(rec.NexusOperations)
 	for _, ev := range rec.Buffered {
 		s.Buffered = append(s.Buffered, ev)
 		s.applyBuffered(ev)

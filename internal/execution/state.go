@@ -58,7 +58,13 @@ type State struct {
 	StickyQueue   string
 	StickyTimeout time.Duration
 
-	Activities      map[int64]*Activity
+	Activities map[int64]*Activity
+	// NexusOps are the pending Nexus operations (nexus.go), by scheduled
+	// event id.
+	NexusOps map[int64]*NexusOp
+	// nexusEndpoints maps endpoint names to ids for the workflow task
+	// being completed (SetNexusEndpoints).
+	nexusEndpoints  map[string]string
 	activityIDs     map[string]int64
 	Timers          map[string]*Timer
 	Children        map[int64]*Child
@@ -409,6 +415,9 @@ type TaskKind int
 const (
 	WorkflowTaskKind TaskKind = iota
 	ActivityTaskKind
+	// NexusTaskKind tasks go to the worker target of the Nexus endpoint
+	// whose id is the task's Queue (the engine resolves it).
+	NexusTaskKind
 )
 
 // Task is a workflow or activity task to hand to matching.

@@ -138,6 +138,7 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 	activities := map[string]bool{}
 	cancelRequested := map[int64]bool{}
 	children := map[string]bool{}
+	nexusCancels := map[int64]bool{}
 	for _, cmd := range req.Commands {
 		var cerr *CommandError
 		switch cmd.CommandType {
@@ -145,6 +146,10 @@ func (s *State) validateCommands(req *workflowservice.RespondWorkflowTaskComplet
 			cerr = s.checkScheduleActivity(cmd.GetScheduleActivityTaskCommandAttributes(), activities)
 		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
 			cerr = s.checkCancelActivity(cmd.GetRequestCancelActivityTaskCommandAttributes(), cancelRequested)
+		case enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION:
+			cerr = s.checkScheduleNexus(cmd.GetScheduleNexusOperationCommandAttributes())
+		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION:
+			cerr = s.checkCancelNexus(cmd.GetRequestCancelNexusOperationCommandAttributes(), nexusCancels)
 		case enumspb.COMMAND_TYPE_START_TIMER:
 			cerr = s.checkStartTimer(cmd.GetStartTimerCommandAttributes(), timers, canceledTimers)
 		case enumspb.COMMAND_TYPE_CANCEL_TIMER:

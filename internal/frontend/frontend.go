@@ -122,7 +122,7 @@ func (s *Service) GetSystemInfo(ctx context.Context, r *workflowservice.GetSyste
 			EagerWorkflowStart:              true, // StartWorkflowExecution honours request_eager_execution
 			SdkMetadata:                     true,
 			CountGroupByExecutionStatus:     true,
-			Nexus:                           false,
+			Nexus:                           true,
 		},
 	}, nil
 }

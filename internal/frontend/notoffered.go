@@ -35,11 +35,9 @@ var notYetFeature = map[string]string{}
 
 func init() {
 	for feature, rpcs := range map[string][]string{
-		"Nexus": {"PollNexusTaskQueue", "RespondNexusTaskCompleted", "RespondNexusTaskFailed",
-			"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
+		"standalone Nexus operations": {"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
 			"ListNexusOperationExecutions", "CountNexusOperationExecutions", "RequestCancelNexusOperationExecution",
-			"TerminateNexusOperationExecution", "DeleteNexusOperationExecution",
-			"CreateNexusEndpoint", "UpdateNexusEndpoint", "DeleteNexusEndpoint"},
+			"TerminateNexusOperationExecution", "DeleteNexusOperationExecution"},
 		"standalone activities": {"StartActivityExecution", "DescribeActivityExecution", "PollActivityExecution",
 			"ListActivityExecutions", "CountActivityExecutions", "RequestCancelActivityExecution",
 			"TerminateActivityExecution", "DeleteActivityExecution", "PauseActivityExecution",

@@ -17,14 +17,14 @@ func TestExplainUnimplemented(t *testing.T) {
 		code   codes.Code
 		msg    string
 	}{
-		{"PollNexusTaskQueue", status.Error(codes.Unimplemented, "method PollNexusTaskQueue not implemented"), codes.Unimplemented,
-			"Sundial does not implement PollNexusTaskQueue yet (Nexus)."},
+		{"StartNexusOperationExecution", status.Error(codes.Unimplemented, "method StartNexusOperationExecution not implemented"), codes.Unimplemented,
+			"Sundial does not implement StartNexusOperationExecution yet (standalone Nexus operations)."},
 		{"SomeFutureRPC", status.Error(codes.Unimplemented, "method SomeFutureRPC not implemented"), codes.Unimplemented,
 			"Sundial does not implement SomeFutureRPC yet."},
 		{"StartBatchOperation", status.Error(codes.Unimplemented, "own words"), codes.Unimplemented, "own words"},
-		{"PollNexusTaskQueue", status.Error(codes.Unimplemented, "method Other not implemented"), codes.Unimplemented, "method Other not implemented"},
-		{"PollNexusTaskQueue", status.Error(codes.InvalidArgument, "method PollNexusTaskQueue not implemented"), codes.InvalidArgument,
-			"method PollNexusTaskQueue not implemented"},
+		{"StartNexusOperationExecution", status.Error(codes.Unimplemented, "method Other not implemented"), codes.Unimplemented, "method Other not implemented"},
+		{"StartNexusOperationExecution", status.Error(codes.InvalidArgument, "method StartNexusOperationExecution not implemented"), codes.InvalidArgument,
+			"method StartNexusOperationExecution not implemented"},
 	} {
 		st := status.Convert(explainUnimplemented(svc+c.method, c.in))
 		if st.Code() != c.code || st.Message() != c.msg {

@@ -18,6 +18,7 @@ type Kind int
 const (
 	Workflow Kind = iota
 	Activity
+	Nexus
 )
 
 // Key names one task queue.

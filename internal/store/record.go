@@ -23,9 +23,10 @@ const (
 	fieldBuffered       protowire.Number = 7 // repeated proto.Marshal(HistoryEvent)
 	fieldResetRunID     protowire.Number = 8
 	fieldResetRequestID protowire.Number = 9
+	fieldNexusOperation protowire.Number = 10 // repeated proto.Marshal(PendingNexusOperationInfo)
 
 	// fieldMax is the highest field number this version writes.
-	fieldMax = fieldResetRequestID
+	fieldMax = fieldNexusOperation
 )
 
 // Marshal encodes r for storage. Every store implementation uses this
@@ -62,6 +63,12 @@ func (r *RunRecord) AppendMarshal(dst []byte) ([]byte, error) {
 	}
 	dst = appendString(dst, fieldResetRunID, r.ResetRunID)
 	dst = appendString(dst, fieldResetRequestID, r.ResetRequestID)
+	for _, o := range r.NexusOperations {
+		var err error
+		if dst, err = appendMessage(dst, fieldNexusOperation, o, opts); err != nil {
+			return nil, fmt.Errorf("store: marshal pending Nexus operation: %w", err)
+		}
+	}
 	return dst, nil
 }
 
@@ -123,6 +130,12 @@ func (r *RunRecord) setField(num protowire.Number, v []byte) error {
 			return fmt.Errorf("store: corrupt pending activity: %w", err)
 		}
 		r.Activities = append(r.Activities, a)
+	case fieldNexusOperation:
+		o := &workflowpb.PendingNexusOperationInfo{}
+		if err := proto.Unmarshal(v, o); err != nil {
+			return fmt.Errorf("store: corrupt pending Nexus operation: %w", err)
+		}
+		r.NexusOperations = append(r.NexusOperations, o)
 	case fieldBuffered:
 		e := &historypb.HistoryEvent{}
 		if err := proto.Unmarshal(v, e); err != nil {

@@ -31,6 +31,9 @@ func fullRecord() *RunRecord {
 		Buffered: []*historypb.HistoryEvent{
 			{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED},
 		},
+		NexusOperations: []*workflowpb.PendingNexusOperationInfo{
+			{ScheduledEventId: 5, Attempt: 3},
+		},
 	}
 }
 
@@ -55,6 +58,14 @@ func checkSame(t *testing.T, got, want *RunRecord) {
 	for i := range got.Buffered {
 		if !proto.Equal(got.Buffered[i], want.Buffered[i]) {
 			t.Fatalf("buffered %d differs", i)
+		}
+	}
+	if len(got.NexusOperations) != len(want.NexusOperations) {
+		t.Fatalf("Nexus operations: got %d, want %d", len(got.NexusOperations), len(want.NexusOperations))
+	}
+	for i := range got.NexusOperations {
+		if !proto.Equal(got.NexusOperations[i], want.NexusOperations[i]) {
+			t.Fatalf("Nexus operation %d differs", i)
 		}
 	}
 }

@@ -91,6 +91,9 @@ type Store interface {
 	// id. fn may return ErrStop.
 	BatchJobs(ctx context.Context, namespace string, fn func(*BatchJobRecord) error) error
 
+	// NexusEndpoints calls fn for every stored Nexus endpoint, in id order.
+	NexusEndpoints(ctx context.Context, fn func(*NexusEndpointRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
 }
@@ -172,6 +175,20 @@ type Batch struct {
 	BatchJobs []*BatchJobRecord
 	// BatchJobDeletes remove batch jobs; they are applied after BatchJobs.
 	BatchJobDeletes []BatchJobKey
+	// NexusEndpoints are inserted or replaced, by id.
+	NexusEndpoints []*NexusEndpointRecord
+	// NexusEndpointDeletes remove Nexus endpoints by id; they are applied
+	// after NexusEndpoints.
+	NexusEndpointDeletes []string
+}
+
+// NexusEndpointRecord is one Nexus endpoint (OperatorService
+// CreateNexusEndpoint). Endpoints belong to the cluster, not to a
+// namespace, so the id alone is the key; the value is the encoded
+// endpoint (version, spec, times), opaque to the store.
+type NexusEndpointRecord struct {
+	ID    string
+	State []byte
 }
 
 // BatchJobKey names one batch job.
@@ -260,6 +277,9 @@ type RunRecord struct {
 	// does not record (attempt, started time, heartbeat details, last
 	// failure), keyed by ActivityId.
 	Activities []*workflowpb.PendingActivityInfo
+	// NexusOperations holds attempt state of pending Nexus operations
+	// (attempt, last failure, retry time), by scheduled event id.
+	NexusOperations []*workflowpb.PendingNexusOperationInfo
 	// Buffered holds events that arrived while a workflow task was running;
 	// they have no event ids yet and are appended to history when the task
 	// ends.

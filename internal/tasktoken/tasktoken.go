@@ -19,6 +19,7 @@ const (
 	Workflow Kind = 1
 	Activity Kind = 2
 	Query    Kind = 3
+	Nexus    Kind = 4
 )
 
 // Token identifies one dispatched task.
@@ -58,7 +59,7 @@ func Decode(b []byte) (*Token, error) {
 		return nil, ErrMalformed
 	}
 	t := &Token{Kind: Kind(b[1])}
-	if t.Kind < Workflow || t.Kind > Query {
+	if t.Kind < Workflow || t.Kind > Nexus {
 		return nil, ErrMalformed
 	}
 	b = b[2:]

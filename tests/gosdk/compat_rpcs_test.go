@@ -103,8 +103,8 @@ func TestCompatNotYetMessage(t *testing.T) {
 	svc := e.c.WorkflowService()
 	_, err := svc.ListWorkerDeployments(erCtx(t, 5*time.Second), &workflowservice.ListWorkerDeploymentsRequest{Namespace: "default"})
 	cpExpect(t, "ListWorkerDeployments", err, codes.Unimplemented, "Sundial does not implement ListWorkerDeployments yet (Worker Deployments")
-	_, err = svc.PollNexusTaskQueue(erCtx(t, 5*time.Second), &workflowservice.PollNexusTaskQueueRequest{Namespace: "default", TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}})
-	cpExpect(t, "PollNexusTaskQueue", err, codes.Unimplemented, "Sundial does not implement PollNexusTaskQueue yet (Nexus)")
+	_, err = svc.StartNexusOperationExecution(erCtx(t, 5*time.Second), &workflowservice.StartNexusOperationExecutionRequest{Namespace: "default"})
+	cpExpect(t, "StartNexusOperationExecution", err, codes.Unimplemented, "Sundial does not implement StartNexusOperationExecution yet (standalone Nexus operations)")
 	_, err = svc.UpdateTaskQueueConfig(erCtx(t, 5*time.Second), &workflowservice.UpdateTaskQueueConfigRequest{Namespace: "default", TaskQueue: e.tq})
 	cpExpect(t, "UpdateTaskQueueConfig", err, codes.Unimplemented, "UpdateTaskQueueConfig yet", "rate limits")
 }

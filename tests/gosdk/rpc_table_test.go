@@ -59,7 +59,7 @@ var rtImplemented = []string{
 	"UpdateWorkflowExecution", "PollWorkflowExecutionUpdate", "ExecuteMultiOperation",
 	"RecordWorkerHeartbeat", "ListWorkers", "CountWorkers", "DescribeWorker", "ResetWorkflowExecution", "UpdateNamespace", "DeprecateNamespace",
 	"PauseActivity", "UnpauseActivity", "ResetActivity", "UpdateActivityOptions", "UpdateWorkflowExecutionOptions", "UnpauseWorkflowExecution",
-	"ListTaskQueuePartitions",
+	"ListTaskQueuePartitions", "PollNexusTaskQueue", "RespondNexusTaskCompleted", "RespondNexusTaskFailed",
 }
 
 // rtNotOffered is every RPC Sundial deliberately does not offer and

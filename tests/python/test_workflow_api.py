@@ -623,7 +623,6 @@ async def test_activity_method_and_callable_class(client, tq, wid):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="Sundial does not implement Nexus yet (missing, listed in docs/COMPATIBILITY.md)", strict=False, run=False)
 async def test_nexus_operation_from_workflow(client, tq, wid):
     from temporalio.api.nexus.v1 import EndpointSpec, EndpointTarget
     from temporalio.api.operatorservice.v1 import CreateNexusEndpointRequest

@@ -100,7 +100,10 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 	if err := encodeSchedules(pb, b); err != nil {
 		return err
 	}
-	return encodeBatchJobs(pb, b)
+	if err := encodeBatchJobs(pb, b); err != nil {
+		return err
+	}
+	return encodeNexusEndpoints(pb, b)
 }
 
 // encodeDelete removes a run's record, history and index entries, and the

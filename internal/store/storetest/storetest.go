@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchAttributes", testSearchAttributes},
 		{"Schedules", testSchedules},
 		{"BatchJobs", testBatchJobs},
+		{"NexusEndpoints", testNexusEndpoints},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,376 @@
+package execution
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Nexus operations, synchronous ones only: a ScheduleNexusOperation command
+// records NexusOperationScheduled and queues a Nexus task on the task queue
+// of the endpoint's worker target; that worker's answer closes the
+// operation (NexusOperationCompleted or NexusOperationFailed) or, for a
+// retryable handler error, sends the task again after a backoff until the
+// schedule-to-close timeout (NexusOperationTimedOut). An asynchronous start
+// (operation token + completion callback) is not supported yet: the
+// operation fails saying so. Attempts are not persisted: after a restart
+// every pending operation is sent again, which a handler must tolerate
+// anyway (Temporal retries start requests with the same request id).
+
+// NexusTaskTimeout is how long a worker may hold a Nexus task before the
+// operation is retried (Temporal's frontend waits about as long for a
+// handler's answer).
+const NexusTaskTimeout = 10 * time.Second
+
+// nexusMaxBackoff caps the retry backoff of a retryable handler error.
+const nexusMaxBackoff = 10 * time.Second
+
+// NexusOp is a pending Nexus operation.
+type NexusOp struct {
+	ScheduledEventID int64
+	Attrs            *historypb.NexusOperationScheduledEventAttributes
+	ScheduledTime    time.Time
+	Attempt          int32
+	// Started is set while a worker holds the task.
+	Started     bool
+	StartedTime time.Time
+	// NextAttemptTime is set while the operation waits for a retry.
+	NextAttemptTime time.Time
+	LastFailure     *failurepb.Failure
+	LastAttemptTime time.Time
+	CancelRequested bool
+}
+
+// SetNexusEndpoints gives the state the endpoint ids of the endpoint names
+// a workflow task's commands use; the engine looks them up in its registry
+// before it completes the task (the state machine does no I/O).
+func (s *State) SetNexusEndpoints(ids map[string]string) { s.nexusEndpoints = ids }
+
+func (s *State) checkScheduleNexus(a *commandpb.ScheduleNexusOperationCommandAttributes) *CommandError {
+	bad := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
+	switch {
+	case a == nil:
+		return cmdErr(bad, "ScheduleNexusOperationCommandAttributes is not set on ScheduleNexusOperationCommand.")
+	case a.Endpoint == "":
+		return cmdErr(bad, "Endpoint is not set on ScheduleNexusOperationCommand.")
+	case a.Service == "":
+		return cmdErr(bad, "Service is not set on ScheduleNexusOperationCommand.")
+	case a.Operation == "":
+		return cmdErr(bad, "Operation is not set on ScheduleNexusOperationCommand.")
+	case a.ScheduleToCloseTimeout.AsDuration() < 0:
+		return cmdErr(bad, "ScheduleToCloseTimeout must not be negative.")
+	}
+	if _, ok := s.nexusEndpoints[a.Endpoint]; !ok {
+		return cmdErr(bad, "endpoint %q not found", a.Endpoint)
+	}
+	return nil
+}
+
+func (s *State) checkCancelNexus(a *commandpb.RequestCancelNexusOperationCommandAttributes, seen map[int64]bool) *CommandError {
+	bad := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES
+	if a == nil {
+		return cmdErr(bad, "RequestCancelNexusOperationCommandAttributes is not set on RequestCancelNexusOperationCommand.")
+	}
+	op := s.NexusOps[a.ScheduledEventId]
+	if op == nil || op.CancelRequested || seen[a.ScheduledEventId] {
+		return cmdErr(bad, "requested cancelation for a non-existing or already canceled operation with scheduled event ID of %d", a.ScheduledEventId)
+	}
+	seen[a.ScheduledEventId] = true
+	return nil
+}
+
+// scheduleNexus records NexusOperationScheduled and queues the first task.
+func (c *cmdCtx) scheduleNexus(a *commandpb.ScheduleNexusOperationCommandAttributes) {
+	s := c.s
+	s2c := a.ScheduleToCloseTimeout.AsDuration()
+	if run := s.Start.GetWorkflowRunTimeout().AsDuration(); run > 0 && (s2c <= 0 || s2c > run) {
+		s2c = run
+	}
+	reqID := fmt.Sprintf("%s-%d", s.RunID, s.NextEventID)
+	ev := c.add(func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_NexusOperationScheduledEventAttributes{NexusOperationScheduledEventAttributes: &historypb.NexusOperationScheduledEventAttributes{
+			Endpoint: a.Endpoint, EndpointId: s.nexusEndpoints[a.Endpoint], Service: a.Service, Operation: a.Operation,
+			Input: a.Input, ScheduleToCloseTimeout: durationpb.New(s2c), NexusHeader: a.NexusHeader,
+			WorkflowTaskCompletedEventId: c.wftCompleted, RequestId: reqID,
+		}}
+	})
+	s.out.Tasks = append(s.out.Tasks, Task{Kind: NexusTaskKind, Queue: s.nexusEndpoints[a.Endpoint], ScheduledEventID: ev.EventId, Attempt: 1})
+}
+
+// cancelNexus handles RequestCancelNexusOperation. An operation no handler
+// holds yet is canceled at once; a synchronous one being handled completes
+// with the handler's answer (there is nothing to cancel on the handler
+// side), so the request is only recorded.
+func (c *cmdCtx) cancelNexus(scheduledID int64) {
+	s := c.s
+	c.add(func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_NexusOperationCancelRequestedEventAttributes{NexusOperationCancelRequestedEventAttributes: &historypb.NexusOperationCancelRequestedEventAttributes{
+			ScheduledEventId: scheduledID, WorkflowTaskCompletedEventId: c.wftCompleted,
+		}}
+	})
+	op := s.NexusOps[scheduledID]
+	if op == nil || op.Started {
+		return
+	}
+	c.add(func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_NexusOperationCanceledEventAttributes{NexusOperationCanceledEventAttributes: &historypb.NexusOperationCanceledEventAttributes{
+			ScheduledEventId: scheduledID, RequestId: op.Attrs.RequestId,
+			Failure: s.nexusFailure(op, "nexus operation completed unsuccessfully", &failurepb.Failure{
+				Message:     "operation canceled",
+				FailureInfo: &failurepb.Failure_CanceledFailureInfo{CanceledFailureInfo: &failurepb.CanceledFailureInfo{}},
+			}),
+		}}
+	})
+	c.needTask = true
+}
+
+// applyNexus applies a Nexus operation event (live and on replay).
+func (s *State) applyNexus(ev *historypb.HistoryEvent) bool {
+	switch a := ev.Attributes.(type) {
+	case *historypb.HistoryEvent_NexusOperationScheduledEventAttributes:
+		if s.NexusOps == nil {
+			s.NexusOps = map[int64]*NexusOp{}
+		}
+		s.NexusOps[ev.EventId] = &NexusOp{ScheduledEventID: ev.EventId, Attrs: a.NexusOperationScheduledEventAttributes,
+			ScheduledTime: ev.EventTime.AsTime(), Attempt: 1}
+	case *historypb.HistoryEvent_NexusOperationCancelRequestedEventAttributes:
+		if op := s.NexusOps[a.NexusOperationCancelRequestedEventAttributes.ScheduledEventId]; op != nil {
+			op.CancelRequested = true
+		}
+	case *historypb.HistoryEvent_NexusOperationCompletedEventAttributes:
+		delete(s.NexusOps, a.NexusOperationCompletedEventAttributes.ScheduledEventId)
+	case *historypb.HistoryEvent_NexusOperationFailedEventAttributes:
+		delete(s.NexusOps, a.NexusOperationFailedEventAttributes.ScheduledEventId)
+	case *historypb.HistoryEvent_NexusOperationTimedOutEventAttributes:
+		delete(s.NexusOps, a.NexusOperationTimedOutEventAttributes.ScheduledEventId)
+	case *historypb.HistoryEvent_NexusOperationCanceledEventAttributes:
+		delete(s.NexusOps, a.NexusOperationCanceledEventAttributes.ScheduledEventId)
+	default:
+		return false
+	}
+	return true
+}
+
+// nexusFailure wraps cause in the NexusOperationFailureInfo failure that
+// Temporal records for an operation that did not succeed.
+func (s *State) nexusFailure(op *NexusOp, msg string, cause *failurepb.Failure) *failurepb.Failure {
+	return &failurepb.Failure{
+		Message: msg,
+		FailureInfo: &failurepb.Failure_NexusOperationExecutionFailureInfo{NexusOperationExecutionFailureInfo: &failurepb.NexusOperationFailureInfo{
+			ScheduledEventId: op.ScheduledEventID, Endpoint: op.Attrs.Endpoint, Service: op.Attrs.Service, Operation: op.Attrs.Operation,
+		}},
+		Cause: cause,
+	}
+}
+
+// StartNexusTask records that a worker polled a Nexus task.
+func (s *State) StartNexusTask(now time.Time, scheduledID int64, attempt int32) (*NexusOp, error) {
+	op := s.NexusOps[scheduledID]
+	if !s.Running() || op == nil || op.Started || op.Attempt != attempt || !op.NextAttemptTime.IsZero() {
+		return nil, ErrStaleTask
+	}
+	op.Started, op.StartedTime = true, now
+	return op, nil
+}
+
+func (s *State) pendingNexus(scheduledID int64, attempt int32) (*NexusOp, error) {
+	op := s.NexusOps[scheduledID]
+	if !s.Running() || op == nil || !op.Started || op.Attempt != attempt {
+		return nil, ErrStaleTask
+	}
+	return op, nil
+}
+
+// CompleteNexusOperation records a synchronous success.
+func (s *State) CompleteNexusOperation(now time.Time, scheduledID int64, attempt int32, result *commonpb.Payload) error {
+	op, err := s.pendingNexus(scheduledID, attempt)
+	if err != nil {
+		return err
+	}
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_NexusOperationCompletedEventAttributes{NexusOperationCompletedEventAttributes: &historypb.NexusOperationCompletedEventAttributes{
+			ScheduledEventId: scheduledID, Result: result, RequestId: op.Attrs.RequestId,
+		}}
+	})
+	s.needWFT(now)
+	return nil
+}
+
+// FailNexusOperation records that the operation failed for good (an
+// operation error or a non-retryable handler error); cause is the
+// handler's failure.
+func (s *State) FailNexusOperation(now time.Time, scheduledID int64, attempt int32, cause *failurepb.Failure) error {
+	op, err := s.pendingNexus(scheduledID, attempt)
+	if err != nil {
+		return err
+	}
+	s.failNexus(now, op, cause)
+	return nil
+}
+
+func (s *State) failNexus(now time.Time, op *NexusOp, cause *failurepb.Failure) {
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.Attributes = &historypb.HistoryEvent_NexusOperationFailedEventAttributes{NexusOperationFailedEventAttributes: &historypb.NexusOperationFailedEventAttributes{
+			ScheduledEventId: op.ScheduledEventID, RequestId: op.Attrs.RequestId,
+			Failure: s.nexusFailure(op, "nexus operation completed unsuccessfully", cause),
+		}}
+	})
+	s.needWFT(now)
+}
+
+// RetryNexusOperation records a retryable handler error: the task is sent
+// again after a backoff (doubling from 1 s, at most 10 s), until the
+// schedule-to-close timeout ends the operation.
+func (s *State) RetryNexusOperation(now time.Time, scheduledID int64, attempt int32, f *failurepb.Failure) error {
+	op, err := s.pendingNexus(scheduledID, attempt)
+	if err != nil {
+		return err
+	}
+	s.retryNexus(now, op, f)
+	return nil
+}
+
+func (s *State) retryNexus(now time.Time, op *NexusOp, f *failurepb.Failure) {
+	backoff := time.Second << min(op.Attempt-1, 4)
+	op.Started = false
+	op.LastFailure, op.LastAttemptTime = f, now
+	op.Attempt++
+	op.NextAttemptTime = now.Add(min(backoff, nexusMaxBackoff))
+}
+
+func (op *NexusOp) deadline() time.Time {
+	if s2c := op.Attrs.ScheduleToCloseTimeout.AsDuration(); s2c > 0 {
+		return op.ScheduledTime.Add(s2c)
+	}
+	return time.Time{}
+}
+
+// nexusDeadlines adds the pending operations' deadlines to min.
+func (s *State) nexusDeadlines(min func(time.Time)) {
+	for _, op := range s.NexusOps {
+		min(op.deadline())
+		min(op.NextAttemptTime)
+		if op.Started {
+			min(op.StartedTime.Add(NexusTaskTimeout))
+		}
+	}
+}
+
+// tickNexus fires due Nexus deadlines: schedule-to-close timeouts, retry
+// backoffs, and tasks a worker held too long (retried).
+func (s *State) tickNexus(now time.Time) {
+	ids := make([]int64, 0, len(s.NexusOps))
+	for id := range s.NexusOps {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		op := s.NexusOps[id]
+		if d := op.deadline(); !d.IsZero() && !now.Before(d) {
+			s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+				ev.Attributes = &historypb.HistoryEvent_NexusOperationTimedOutEventAttributes{NexusOperationTimedOutEventAttributes: &historypb.NexusOperationTimedOutEventAttributes{
+					ScheduledEventId: id, RequestId: op.Attrs.RequestId,
+					Failure: s.nexusFailure(op, "nexus operation completed unsuccessfully", &failurepb.Failure{
+						Message: "operation timed out",
+						FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
+							TimeoutType: enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
+						}},
+					}),
+				}}
+			})
+			s.needWFT(now)
+			continue
+		}
+		if op.Started && !now.Before(op.StartedTime.Add(NexusTaskTimeout)) {
+			s.retryNexus(now, op, &failurepb.Failure{Message: "the Nexus handler did not answer in time"})
+		}
+		if !op.NextAttemptTime.IsZero() && !now.Before(op.NextAttemptTime) {
+			op.NextAttemptTime = time.Time{}
+			s.out.Tasks = append(s.out.Tasks, Task{Kind: NexusTaskKind, Queue: op.Attrs.EndpointId, ScheduledEventID: id, Attempt: op.Attempt})
+		}
+	}
+}
+
+// recoverNexus queues a task for every pending operation not waiting for
+// a retry (started ones too: who held the task is not persisted).
+func (s *State) recoverNexus(o *Outbox) {
+	for id, op := range s.NexusOps {
+		op.Started = false
+		if op.NextAttemptTime.IsZero() {
+			o.Tasks = append(o.Tasks, Task{Kind: NexusTaskKind, Queue: op.Attrs.EndpointId, ScheduledEventID: id, Attempt: op.Attempt})
+		}
+	}
+}
+
+// PendingNexusOperations reports the pending operations, in scheduled
+// order, as Describe shows them; the run record keeps their attempt state.
+func (s *State) PendingNexusOperations() []*workflowpb.PendingNexusOperationInfo {
+	if len(s.NexusOps) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(s.NexusOps))
+	for id := range s.NexusOps {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	out := make([]*workflowpb.PendingNexusOperationInfo, 0, len(ids))
+	for _, id := range ids {
+		op := s.NexusOps[id]
+		state := enumspb.PENDING_NEXUS_OPERATION_STATE_SCHEDULED
+		if !op.NextAttemptTime.IsZero() {
+			state = enumspb.PENDING_NEXUS_OPERATION_STATE_BACKING_OFF
+		}
+		out = append(out, &workflowpb.PendingNexusOperationInfo{
+			Endpoint: op.Attrs.Endpoint, Service: op.Attrs.Service, Operation: op.Attrs.Operation,
+			ScheduleToCloseTimeout: op.Attrs.ScheduleToCloseTimeout, ScheduledTime: ts(op.ScheduledTime),
+			State: state, Attempt: op.Attempt, LastAttemptCompleteTime: ts(op.LastAttemptTime),
+			LastAttemptFailure: op.LastFailure, NextAttemptScheduleTime: ts(op.NextAttemptTime),
+			ScheduledEventId: id,
+		})
+	}
+	return out
+}
+
+// restoreNexus overlays the recorded attempt state on the replayed
+// operations.
+func (s *State) restoreNexus(infos []*workflowpb.PendingNexusOperationInfo) {
+	for _, p := range infos {
+		op := s.NexusOps[p.ScheduledEventId]
+		if op == nil {
+			continue
+		}
+		op.Attempt = p.Attempt
+		op.LastFailure = p.LastAttemptFailure
+		if p.LastAttemptCompleteTime != nil {
+			op.LastAttemptTime = p.LastAttemptCompleteTime.AsTime()
+		}
+		if p.NextAttemptScheduleTime != nil {
+			op.NextAttemptTime = p.NextAttemptScheduleTime.AsTime()
+		}
+	}
+}
+
+// NexusEndpointGone fails a queued operation whose endpoint was deleted
+// after it was scheduled: its task has nowhere to go (Temporal fails the
+// operation the same way, as a non-retryable error).
+func (s *State) NexusEndpointGone(now time.Time, scheduledID int64, attempt int32) error {
+	op := s.NexusOps[scheduledID]
+	if !s.Running() || op == nil || op.Started || op.Attempt != attempt {
+		return ErrStaleTask
+	}
+	s.failNexus(now, op, &failurepb.Failure{
+		Message: fmt.Sprintf("endpoint %q (id %s) is not registered", op.Attrs.Endpoint, op.Attrs.EndpointId),
+		FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{
+			Type: "EndpointNotFound", NonRetryable: true,
+		}},
+	})
+	return nil
+}
