@@ -53,6 +53,11 @@ type config struct {
 	visCount        int
 	cpuProfile      string
 	gogc            int
+	schedCount      int
+	schedOverlap    string
+	schedLead       time.Duration
+	schedWindow     time.Duration
+	schedWFTimeout  time.Duration
 }
 
 func parseFlags() *config {
@@ -86,6 +91,11 @@ func parseFlags() *config {
 	flag.IntVar(&c.gogc, "gogc", 0, "GOGC of this process (the SDK client and workers; 0: the Go default or $GOGC); the started server keeps its own")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (SDK client and workers) over all scenarios to this file")
 	flag.IntVar(&c.visCount, "vis-count", 50, "requests made by the list and count scenarios (countscan: a tenth, at least 3)")
+	flag.IntVar(&c.schedCount, "sched-count", 2000, "schedules created by the schedburst scenario, all firing at one instant")
+	flag.StringVar(&c.schedOverlap, "sched-overlap", "skip", "overlap policy of the schedburst schedules (skip, allow_all, ...)")
+	flag.DurationVar(&c.schedLead, "sched-lead", 90*time.Second, "schedburst fires at the first whole minute at least this far after the scenario starts (creating the schedules must fit in it)")
+	flag.DurationVar(&c.schedWindow, "sched-window", time.Minute, "schedburst fails if a start comes later than this after the fire time")
+	flag.DurationVar(&c.schedWFTimeout, "sched-wf-timeout", 10*time.Minute, "execution timeout of the workflows schedburst starts (no worker runs them)")
 	flag.Parse()
 	return c
 }
@@ -101,8 +111,8 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "sundial-bench:", err)
 		return 2
 	}
-	if cfg.count < 1 || cfg.concurrency < 1 || cfg.openCount < 1 || cfg.workers < 1 || cfg.visCount < 1 {
-		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count, -concurrency, -workers and -vis-count must be >= 1")
+	if cfg.count < 1 || cfg.concurrency < 1 || cfg.openCount < 1 || cfg.workers < 1 || cfg.visCount < 1 || cfg.schedCount < 1 {
+		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count, -concurrency, -workers, -vis-count and -sched-count must be >= 1")
 		return 2
 	}
 	if cfg.prefill < 0 || (cfg.prefill > 0 && (cfg.address != "" || cfg.serverMemory || cfg.namespace != "default")) {

@@ -16,6 +16,9 @@ type scenario struct {
 	unit     string // "wf/s" or "ops/s": what rate counts
 	register func(worker.Registry)
 	run      func(ctx context.Context, e *env) outcome
+	// optIn scenarios run only when -scenarios names them (they take
+	// minutes), never as part of "all".
+	optIn bool
 }
 
 // outcome is what a scenario measured: main is the phase whose rate and
@@ -43,6 +46,7 @@ var scenarios = []scenario{
 	{name: "countqueue", unit: "ops/s", run: runCountQueue},
 	{name: "countscan", unit: "ops/s", run: runCountScan},
 	{name: "open10k", unit: "wf/s", register: regWF(Parked), run: runOpen},
+	{name: "schedburst", unit: "wf/s", run: runSchedBurst, optIn: true},
 }
 
 func scenarioNames() []string {
@@ -56,7 +60,13 @@ func scenarioNames() []string {
 // selectScenarios parses -scenarios, keeping the canonical run order.
 func selectScenarios(list string) ([]scenario, error) {
 	if list == "" || list == "all" {
-		return scenarios, nil
+		var out []scenario
+		for _, s := range scenarios {
+			if !s.optIn {
+				out = append(out, s)
+			}
+		}
+		return out, nil
 	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
