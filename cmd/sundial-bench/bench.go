@@ -30,12 +30,16 @@ func newBench(ctx context.Context, cfg *config, srv *server) (*bench, error) {
 	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := client.DialContext(dctx, client.Options{
+	opts := client.Options{
 		HostPort:  srv.address,
 		Namespace: cfg.namespace,
 		Logger:    logger,
 		Identity:  fmt.Sprintf("sundial-bench-%d", os.Getpid()),
-	})
+	}
+	if cfg.noCompression {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	c, err := client.DialContext(dctx, opts)
 	if err != nil {
 		return nil, err
 	}

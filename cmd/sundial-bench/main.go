@@ -53,6 +53,7 @@ type config struct {
 	visCount        int
 	cpuProfile      string
 	gogc            int
+	noCompression   bool
 	schedCount      int
 	schedOverlap    string
 	schedLead       time.Duration
@@ -88,6 +89,7 @@ func parseFlags() *config {
 	flag.IntVar(&c.stickyCache, "sticky-cache", 0, "worker sticky workflow cache size (0: max(10000, open-count+1000))")
 	flag.BoolVar(&c.verbose, "v", false, "show SDK info logs and server output")
 	flag.IntVar(&c.prefill, "prefill", 0, "write this many closed workflows into the started server's store before starting it")
+	flag.BoolVar(&c.noCompression, "no-compression", false, "the SDK client sends requests uncompressed (the Go SDK gzips every call by default)")
 	flag.IntVar(&c.gogc, "gogc", 0, "GOGC of this process (the SDK client and workers; 0: the Go default or $GOGC); the started server keeps its own")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (SDK client and workers) over all scenarios to this file")
 	flag.IntVar(&c.visCount, "vis-count", 50, "requests made by the list and count scenarios (countscan: a tenth, at least 3)")
