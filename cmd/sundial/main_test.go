@@ -316,6 +316,7 @@ func TestStartFailsBeforeTouchingDisk(t *testing.T) {
 	}
 	expectFail("127.0.0.1:"+takenPort+" is already in use by another process", "--port", takenPort, "--data-dir", fresh)
 	expectFail("metrics address 127.0.0.1:"+takenPort+" is already in use by another process", "--port", "0", "--metrics-port", takenPort, "--data-dir", fresh)
+	expectFail("Web UI address 127.0.0.1:"+takenPort+" is already in use by another process", "--port", "0", "--ui-port", takenPort, "--data-dir", fresh)
 
 	file := filepath.Join(tmp, "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {

@@ -118,6 +118,19 @@ func Start(cfg Config) (*Server, error) {
 		}
 		m = metrics.New()
 	}
+	if cfg.UIAddr != "" {
+		// The Web UI binds its port itself once the frontend serves; a
+		// taken port must still fail the start before anything is on disk.
+		l, err := net.Listen("tcp", cfg.UIAddr)
+		if err != nil {
+			lis.Close()
+			if mlis != nil {
+				mlis.Close()
+			}
+			return nil, listenError("Web UI", cfg.UIAddr, err)
+		}
+		l.Close()
+	}
 	closeListeners := func() {
 		lis.Close()
 		if mlis != nil {
