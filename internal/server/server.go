@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"os"
@@ -203,7 +204,11 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
 	if m != nil {
 		m.Watch(metrics.Sources{Engine: eng, Store: st.Stats})
-		s.metricsHTTP = m.Serve(mlis)
+		var mtls *tls.Config
+		if sec.tls != nil {
+			mtls = auth.HTTPSTLS(sec.tls)
+		}
+		s.metricsHTTP = m.Serve(mlis, mtls)
 	}
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
@@ -247,6 +252,19 @@ func (s *Server) MetricsAddr() string {
 		return ""
 	}
 	return s.metricsHTTP.Addr()
+}
+
+// MetricsURL is the URL Prometheus scrapes ("" when off): https when the
+// server has a TLS certificate.
+func (s *Server) MetricsURL() string {
+	if s.metricsHTTP == nil {
+		return ""
+	}
+	scheme := "http"
+	if s.metricsHTTP.TLS() {
+		scheme = "https"
+	}
+	return scheme + "://" + s.metricsHTTP.Addr() + "/metrics"
 }
 
 // UIURL is the Web UI's address to open in a browser ("" when headless).
