@@ -201,14 +201,15 @@ func Start(cfg Config) (*Server, error) {
 	// health` ask for the WorkflowService); "" is SERVING from the start.
 	hs.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(operatorservice.OperatorService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	// The metrics and Web UI ports are HTTPS whenever the gRPC port is TLS.
+	var httpsTLS *tls.Config
+	if sec.tls != nil {
+		httpsTLS = auth.HTTPSTLS(sec.tls)
+	}
 	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
 	if m != nil {
 		m.Watch(metrics.Sources{Engine: eng, Store: st.Stats})
-		var mtls *tls.Config
-		if sec.tls != nil {
-			mtls = auth.HTTPSTLS(sec.tls)
-		}
-		s.metricsHTTP = m.Serve(mlis, mtls)
+		s.metricsHTTP = m.Serve(mlis, httpsTLS)
 	}
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
@@ -217,6 +218,7 @@ func Start(cfg Config) (*Server, error) {
 		ui, err := webui.Start(webui.Config{
 			Addr: cfg.UIAddr, Frontend: s.Addr(), Logger: log,
 			FrontendTLS: sec.tls != nil, ClientCertFile: cfg.UIClientCertFile, ClientKeyFile: cfg.UIClientKeyFile,
+			HTTPS: httpsTLS,
 		})
 		if err != nil {
 			s.Stop()
