@@ -131,8 +131,8 @@ func start(args []string, stdout, stderr io.Writer) int {
 	if u := srv.UIURL(); u != "" {
 		where += ", Web UI at " + u
 	}
-	if a := srv.MetricsAddr(); a != "" {
-		fmt.Fprintf(stdout, "sundial: metrics on http://%s/metrics\n", a)
+	if u := srv.MetricsURL(); u != "" {
+		fmt.Fprintf(stdout, "sundial: metrics on %s\n", u)
 	}
 	fmt.Fprintf(stdout, "sundial ready in %s: listening on %s, %s, %s, version %s\n", time.Since(began).Round(time.Millisecond), srv.Addr(), srv.Security(), where, version.Version)
 

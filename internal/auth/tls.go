@@ -76,3 +76,25 @@ func loadCAPool(path string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// HTTPSTLS derives the TLS configuration of Sundial's HTTP ports (metrics,
+// Web UI) from the gRPC port's: the same certificate, reloaded by the same
+// watcher, and TLS 1.2 or later. No client certificate is asked for even
+// when the gRPC port requires one: a Prometheus scraper or a browser
+// rarely holds one, and these ports carry no credentials of their own.
+// HTTP/2 and HTTP/1.1 are both offered.
+func HTTPSTLS(grpcTLS *tls.Config) *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c, err := grpcTLS.GetConfigForClient(hello)
+			if err != nil {
+				return nil, err
+			}
+			c = c.Clone()
+			c.ClientAuth, c.ClientCAs = tls.NoClientCert, nil
+			c.NextProtos = []string{"h2", "http/1.1"}
+			return c, nil
+		},
+	}
+}

@@ -17,6 +17,7 @@ package metrics
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -74,16 +75,27 @@ func (m *Metrics) Handler() http.Handler {
 type Server struct {
 	lis net.Listener
 	srv *http.Server
+	tls bool
 }
 
-// Serve serves m on lis (/metrics) until Close.
-func (m *Metrics) Serve(lis net.Listener) *Server {
+// Serve serves m on lis (/metrics) until Close: over HTTPS when tlsCfg is
+// set (the server's certificate, so scrapes are encrypted whenever the
+// gRPC port is), plain HTTP otherwise.
+func (m *Metrics) Serve(lis net.Listener, tlsCfg *tls.Config) *Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	s := &Server{lis: lis, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = s.srv.Serve(lis) }()
+	served := lis
+	if tlsCfg != nil {
+		s.tls = true
+		served = tls.NewListener(lis, tlsCfg)
+	}
+	go func() { _ = s.srv.Serve(served) }()
 	return s
 }
+
+// TLS says whether /metrics is served over HTTPS.
+func (s *Server) TLS() bool { return s.tls }
 
 // Addr is the address /metrics is served on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }

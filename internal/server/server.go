@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"os"
@@ -213,10 +214,15 @@ func Start(cfg Config) (*Server, error) {
 	// health` ask for the WorkflowService); "" is SERVING from the start.
 	hs.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(operatorservice.OperatorService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	// The metrics and Web UI ports are HTTPS whenever the gRPC port is TLS.
+	var httpsTLS *tls.Config
+	if sec.tls != nil {
+		httpsTLS = auth.HTTPSTLS(sec.tls)
+	}
 	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
 	if m != nil {
 		m.Watch(metrics.Sources{Engine: eng, Store: st.Stats})
-		s.metricsHTTP = m.Serve(mlis)
+		s.metricsHTTP = m.Serve(mlis, httpsTLS)
 	}
 	go func() { s.done <- gs.Serve(lis) }()
 	cfg.DataDir = dir
@@ -225,6 +231,7 @@ func Start(cfg Config) (*Server, error) {
 		ui, err := webui.Start(webui.Config{
 			Addr: cfg.UIAddr, Frontend: s.Addr(), Logger: log,
 			FrontendTLS: sec.tls != nil, ClientCertFile: cfg.UIClientCertFile, ClientKeyFile: cfg.UIClientKeyFile,
+			HTTPS: httpsTLS,
 		})
 		if err != nil {
 			s.Stop()
@@ -260,6 +267,19 @@ func (s *Server) MetricsAddr() string {
 		return ""
 	}
 	return s.metricsHTTP.Addr()
+}
+
+// MetricsURL is the URL Prometheus scrapes ("" when off): https when the
+// server has a TLS certificate.
+func (s *Server) MetricsURL() string {
+	if s.metricsHTTP == nil {
+		return ""
+	}
+	scheme := "http"
+	if s.metricsHTTP.TLS() {
+		scheme = "https"
+	}
+	return scheme + "://" + s.metricsHTTP.Addr() + "/metrics"
 }
 
 // UIURL is the Web UI's address to open in a browser ("" when headless).

@@ -9,10 +9,14 @@ package webui
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -38,13 +42,19 @@ type Config struct {
 	// presents when the frontend requires mutual TLS (reloaded by the UI
 	// server when they change).
 	ClientCertFile, ClientKeyFile string
+	// HTTPS, when set, serves the UI over HTTPS with this configuration
+	// (the server's certificate, reloaded when its files change); see
+	// startHTTPS.
+	HTTPS *tls.Config
 }
 
 // Server is a running UI server.
 type Server struct {
-	ui   *uiserver.Server
-	addr string
-	log  *slog.Logger
+	ui    *uiserver.Server
+	addr  string // where browsers connect
+	inner string // where ui-server itself listens (addr unless HTTPS)
+	https *http.Server
+	log   *slog.Logger
 }
 
 // startTimeout bounds how long Start waits for the UI to answer its health
@@ -72,8 +82,21 @@ func Start(cfg Config) (*Server, error) {
 	if host == "" {
 		host = tcp.IP.String()
 	}
+	public := net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+	if cfg.HTTPS != nil {
+		// The public port stays ours (HTTPS); ui-server gets a loopback one.
+		host = "127.0.0.1"
+		inner, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("web UI: listen on loopback: %w", err)
+		}
+		tcp = inner.Addr().(*net.TCPAddr)
+		_ = inner.Close()
+	} else {
+		_ = lis.Close()
+	}
 	port := tcp.Port
-	_ = lis.Close()
 
 	var tlsCfg uiconfig.TLS
 	if cfg.FrontendTLS {
@@ -90,12 +113,14 @@ func Start(cfg Config) (*Server, error) {
 		// Served over plain HTTP on a local address, as the dev server does:
 		// a Secure CSRF cookie would never be sent back and every write
 		// action (signal, terminate, ...) would be refused.
-		CORS:     uiconfig.CORS{CookieInsecure: true},
+		// Over HTTPS the cookie is Secure, as it should be.
+		CORS:     uiconfig.CORS{CookieInsecure: cfg.HTTPS == nil},
 		HideLogs: true,
 		// No calls to GitHub for release news from a local server.
 		DisableNewsFetch: true,
 	}))
-	s := &Server{ui: ui, addr: net.JoinHostPort(host, strconv.Itoa(port)), log: log}
+	inner := net.JoinHostPort(host, strconv.Itoa(port))
+	s := &Server{ui: ui, addr: public, inner: inner, log: log}
 	go func() {
 		if err := ui.Start(); err != nil {
 			log.Error("web UI stopped", "err", err)
@@ -103,19 +128,51 @@ func Start(cfg Config) (*Server, error) {
 	}()
 	if err := s.waitHealthy(); err != nil {
 		ui.Stop()
+		if cfg.HTTPS != nil {
+			lis.Close()
+		}
 		return nil, err
 	}
+	if cfg.HTTPS != nil {
+		s.startHTTPS(lis, cfg.HTTPS)
+	}
 	return s, nil
+}
+
+// startHTTPS serves the UI over HTTPS on lis by proxying to ui-server on
+// its loopback port. ui-server's own TLS option reads the certificate once
+// at start and its HTTP handler is not exported, so a small reverse proxy
+// in front is how the UI gets the server's reloading certificate. The
+// plain-HTTP loopback port is reachable only from this host.
+func (s *Server) startHTTPS(lis net.Listener, cfg *tls.Config) {
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: s.inner})
+	proxy.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	s.https = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, ErrorLog: proxy.ErrorLog}
+	go func() {
+		if err := s.https.Serve(tls.NewListener(lis, cfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("web UI HTTPS stopped", "err", err)
+		}
+	}()
 }
 
 // Addr is the host:port the UI listens on.
 func (s *Server) Addr() string { return s.addr }
 
 // URL is the address to open in a browser.
-func (s *Server) URL() string { return "http://" + s.addr }
+func (s *Server) URL() string {
+	if s.https != nil {
+		return "https://" + s.addr
+	}
+	return "http://" + s.addr
+}
 
-// Stop closes the UI's HTTP server.
-func (s *Server) Stop() { s.ui.Stop() }
+// Stop closes the UI's HTTP server (and its HTTPS front).
+func (s *Server) Stop() {
+	if s.https != nil {
+		_ = s.https.Close()
+	}
+	s.ui.Stop()
+}
 
 // waitHealthy polls the UI's health route until it answers.
 func (s *Server) waitHealthy() error {
@@ -123,7 +180,7 @@ func (s *Server) waitHealthy() error {
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/healthz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.inner+"/healthz", nil)
 		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()

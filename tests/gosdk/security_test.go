@@ -631,12 +631,12 @@ func TestTLSWebUI(t *testing.T) {
 	files := auth.TLSFiles{CertFile: writeFile(t, dir, "cert.pem", c), KeyFile: writeFile(t, dir, "key.pem", k), ClientCAFile: writeFile(t, dir, "ca.pem", clientCA.pem)}
 	srv := startSecure(t, server.Config{TLS: files, UIAddr: "127.0.0.1:0",
 		UIClientCertFile: writeFile(t, dir, "ui.pem", uc), UIClientKeyFile: writeFile(t, dir, "ui-key.pem", uk)})
-	if code, body := uiGet(t, srv, "/api/v1/namespaces/default", ""); code != http.StatusOK || !strings.Contains(body, `"default"`) {
+	if code, body := uiGetCA(t, srv, "/api/v1/namespaces/default", serverCA); code != http.StatusOK || !strings.Contains(body, `"default"`) {
 		t.Fatalf("UI describe namespace over mutual TLS: %d %.300s", code, body)
 	}
 
 	bare := startSecure(t, server.Config{TLS: files, UIAddr: "127.0.0.1:0"})
-	if code, body := uiGet(t, bare, "/api/v1/namespaces/default", ""); code == http.StatusOK {
+	if code, body := uiGetCA(t, bare, "/api/v1/namespaces/default", serverCA); code == http.StatusOK {
 		t.Fatalf("UI without a client certificate was served: %d %.300s", code, body)
 	}
 }
