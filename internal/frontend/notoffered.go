@@ -48,13 +48,10 @@ func init() {
 			"SetWorkerDeploymentRampingVersion", "SetWorkerDeploymentManager",
 			"UpdateWorkerDeploymentVersionMetadata", "UpdateWorkerDeploymentVersionComputeConfig",
 			"ValidateWorkerDeploymentVersionComputeConfig"},
-		"workflow rules":             {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
-		"worker commands":            {"FetchWorkerConfig", "UpdateWorkerConfig"},
-		"task queue rate limits":     {"UpdateTaskQueueConfig"},
-		"time skipping":              {"PollWorkflowExecutionTimeSkipping"},
-		"workflow pause":             {"PauseWorkflowExecution", "UnpauseWorkflowExecution"},
-		"workflow options":           {"UpdateWorkflowExecutionOptions"},
-		"activity pause and control": {"PauseActivity", "UnpauseActivity", "ResetActivity", "UpdateActivityOptions"},
+		"workflow rules":         {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
+		"worker commands":        {"FetchWorkerConfig", "UpdateWorkerConfig"},
+		"task queue rate limits": {"UpdateTaskQueueConfig"},
+		"time skipping":          {"PollWorkflowExecutionTimeSkipping"},
 	} {
 		for _, rpc := range rpcs {
 			notYetFeature[rpc] = feature
