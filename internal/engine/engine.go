@@ -43,6 +43,7 @@ type Engine struct {
 	workflows map[wfKey]*workflow
 
 	nexus nexusRegistry
+	tqcfg tqConfigs // task queue rate limits (taskqueue_config.go)
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -125,6 +126,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.loadNexusEndpoints(); err != nil {
+		return nil, err
+	}
+	if err := e.loadTaskQueueConfigs(); err != nil {
 		return nil, err
 	}
 	if err := e.recover(); err != nil {
@@ -456,6 +460,7 @@ func (e *Engine) dispatch(fx *effects) {
 		key.Kind = kind
 		e.match.Add(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt,
+			FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
 		})
 	}
 	for _, a := range fx.actions {

@@ -427,6 +427,10 @@ type Task struct {
 	Sticky           bool
 	ScheduledEventID int64
 	Attempt          int32
+	// FairnessKey and FairnessWeight are an activity task's priority
+	// fields that the queue's per-key rate limits count it under.
+	FairnessKey    string
+	FairnessWeight float32
 }
 
 // ActionKind names an effect on another workflow.

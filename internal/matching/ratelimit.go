@@ -345,3 +345,12 @@ func (m *Matcher) Rate(k Key) (rps float64, fromAPI, ok bool) {
 	}
 	return 0, false, false
 }
+
+// LimitedByAPI reports whether limits set through the API (a queue or a
+// per-key rate) are in force on a queue.
+func (m *Matcher) LimitedByAPI(k Key) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.queues[k]
+	return q != nil && q.rl != nil && (q.rl.api != nil || q.rl.keyRPS != nil)
+}
