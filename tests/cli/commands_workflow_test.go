@@ -211,3 +211,55 @@ func TestCLICommandsActivity(t *testing.T) {
 	// The SDK's wording of the server's NotFound.
 	mustContain(t, "completing an activity of a closed workflow", errOut, "invoking workflow is completed")
 }
+
+// TestCLIResetByBuildID: `temporal workflow reset --type BuildId` (a batch
+// reset over a query) resets the workflow to before the first workflow
+// task its worker's build completed.
+func TestCLIResetByBuildID(t *testing.T) {
+	c, srv := cmdCLI(t)
+	cl, err := client.Dial(client.Options{HostPort: srv.addr, Logger: nopLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	w := worker.New(cl, cmdQueue, worker.Options{BuildID: "cli-build-1"})
+	w.RegisterWorkflowWithOptions(counterWF, workflow.RegisterOptions{Name: "CliCounter"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	c.run(t, "workflow", "start", "--type", "CliCounter", "--task-queue", cmdQueue, "--workflow-id", "cmd-rb")
+	c.run(t, "workflow", "signal", "--workflow-id", "cmd-rb", "--name", "add", "--input", "1")
+	out := c.run(t, "workflow", "query", "--workflow-id", "cmd-rb", "--name", "count")
+	mustContain(t, "count before the reset", out, "1")
+	d, err := cl.DescribeWorkflowExecution(ctx, "cmd-rb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := d.WorkflowExecutionInfo.Execution.RunId
+	points := d.WorkflowExecutionInfo.GetAutoResetPoints().GetPoints()
+	if len(points) != 1 || points[0].BuildId != "cli-build-1" {
+		t.Fatalf("auto reset points = %v", points)
+	}
+
+	out = c.run(t, "workflow", "reset", "--query", "WorkflowId = 'cmd-rb'", "--type", "BuildId", "--build-id", "cli-build-1",
+		"--reason", "bad build", "--yes")
+	mustContain(t, "reset --type BuildId", out, "approximately 1 workflow(s)", "Started batch for job ID:")
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d, err = cl.DescribeWorkflowExecution(ctx, "cmd-rb", "")
+		if err == nil && d.WorkflowExecutionInfo.Execution.RunId != base {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reset run after 15 s: %v %v", d, err)
+		}
+	}
+	show := c.run(t, "workflow", "show", "--workflow-id", "cmd-rb")
+	mustContain(t, "history of the reset run", show, "WorkflowTaskFailed", "WorkflowExecutionSignaled")
+	// The signal came after the reset point and is reapplied: the count is 1 again.
+	out = c.run(t, "workflow", "query", "--workflow-id", "cmd-rb", "--name", "count")
+	mustContain(t, "count after the reset", out, "1")
+}
