@@ -145,18 +145,11 @@ func (e *Engine) UpdateTaskQueueConfig(r *workflowservice.UpdateTaskQueueConfigR
 		}
 		c.FairnessWeightOverrides = w
 	}
-	if err := e.writable(); err != nil {
-		return nil, err
-	}
 	data, err := proto.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
-	cm, err := e.store.Apply(&store.Batch{Records: []*store.KeyedRecord{{Kind: recordKindTaskQueueConfig, Key: tqConfigKey(k), State: data}}})
-	if err != nil {
-		return nil, err
-	}
-	if err := cm.Wait(); err != nil {
+	if err := e.writeDurable(&store.Batch{Records: []*store.KeyedRecord{{Kind: recordKindTaskQueueConfig, Key: tqConfigKey(k), State: data}}}); err != nil {
 		return nil, err
 	}
 	e.tqcfg.cfg[k] = c
@@ -184,4 +177,32 @@ func (e *Engine) effectiveRate(k matching.Key) (float32, enumspb.RateLimitSource
 // every one of them waits for the limit in matching.
 func (e *Engine) activityQueueLimited(ns, queue string) bool {
 	return e.match.LimitedByAPI(matching.Key{Namespace: ns, Name: queue, Kind: matching.Activity})
+}
+
+// dropTaskQueueConfigs deletes the task queue configurations of a deleted
+// namespace (with its runs), so a namespace registered again under the
+// name starts without limits, as Temporal's would (its queues' user data
+// goes with the namespace).
+func (e *Engine) dropTaskQueueConfigs(ns string) error {
+	e.tqcfg.mu.Lock()
+	defer e.tqcfg.mu.Unlock()
+	var keys []matching.Key
+	b := &store.Batch{}
+	for k := range e.tqcfg.cfg {
+		if k.Namespace == ns {
+			keys = append(keys, k)
+			b.RecordDeletes = append(b.RecordDeletes, store.RecordKey{Kind: recordKindTaskQueueConfig, Key: tqConfigKey(k)})
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := e.writeDurable(b); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		delete(e.tqcfg.cfg, k)
+		e.match.SetLimits(k, matching.Limits{})
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
@@ -288,5 +289,46 @@ func TestTaskQueueConfigValidation(t *testing.T) {
 	// Nothing invalid was stored.
 	if cfg, _ := describeConfig(t, e, e.tq); cfg.GetQueueRateLimit() != nil || cfg.GetFairnessKeysRateLimitDefault() != nil {
 		t.Fatalf("a refused update left config %v", cfg)
+	}
+}
+
+// TestTaskQueueConfigDeletedNamespace: a deleted namespace's task queue
+// configurations go with it; the name registered again starts without
+// limits.
+func TestTaskQueueConfigDeletedNamespace(t *testing.T) {
+	e := newEnv(t)
+	nc := e.nsClient()
+	name := "tqcfg-" + e.tq
+	e.registerNamespace(nc, name)
+	svc := e.c.WorkflowService()
+	if _, err := svc.UpdateTaskQueueConfig(erCtx(t, 5*time.Second), &workflowservice.UpdateTaskQueueConfigRequest{
+		Namespace: name, TaskQueue: "q", TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY, UpdateQueueRateLimit: setQueueRate(3, "x"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	describe := func() *workflowservice.DescribeTaskQueueResponse {
+		t.Helper()
+		resp, err := svc.DescribeTaskQueue(erCtx(t, 5*time.Second), &workflowservice.DescribeTaskQueueRequest{
+			Namespace: name, TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}, TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY, ReportConfig: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if d := describe(); d.Config.GetQueueRateLimit().GetRateLimit().GetRequestsPerSecond() != 3 {
+		t.Fatalf("config before the deletion: %v", d.Config)
+	}
+	if _, err := e.c.OperatorService().DeleteNamespace(e.ctx(), &operatorservice.DeleteNamespaceRequest{Namespace: name}); err != nil {
+		t.Fatal(err)
+	}
+	e.registerNamespace(nc, name) // waits until the old namespace's data is gone
+	if d := describe(); d.Config != nil || d.EffectiveRateLimit.GetRateLimitSource() != enumspb.RATE_LIMIT_SOURCE_SYSTEM {
+		t.Fatalf("the new namespace inherited config %v, effective %v", d.Config, d.EffectiveRateLimit)
+	}
+	e.restart()
+	svc = e.c.WorkflowService()
+	if d := describe(); d.Config != nil {
+		t.Fatalf("after restart the deleted namespace's config is back: %v", d.Config)
 	}
 }
