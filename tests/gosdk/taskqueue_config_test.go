@@ -332,3 +332,75 @@ func TestTaskQueueConfigDeletedNamespace(t *testing.T) {
 		t.Fatalf("after restart the deleted namespace's config is back: %v", d.Config)
 	}
 }
+
+// TestTaskQueueConfigFairnessKeyLimit: a default fairness key rate of 2/s
+// limits each key (the activities' Priority.FairnessKey) to 2/s times its
+// weight: the "slow" key's 6 activities spread over about 2 s (burst 2,
+// then 2/s), while the "fast" key, whose weight override is 5 (10/s,
+// burst 10), is not held back behind them.
+func TestTaskQueueConfigFairnessKeyLimit(t *testing.T) {
+	e := newEnv(t)
+	aq := e.tq + "-fair"
+	if _, err := e.c.WorkflowService().UpdateTaskQueueConfig(erCtx(t, 5*time.Second), &workflowservice.UpdateTaskQueueConfigRequest{
+		Namespace: "default", TaskQueue: aq, TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY,
+		UpdateFairnessKeyRateLimitDefault: setQueueRate(2, "per tenant"),
+		SetFairnessWeightOverrides:        map[string]float32{"fast": 5},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	starts := map[string][]time.Time{}
+	act := func(ctx context.Context, key string) error {
+		mu.Lock()
+		starts[key] = append(starts[key], time.Now())
+		mu.Unlock()
+		return nil
+	}
+	wf := func(ctx workflow.Context) error {
+		var fs []workflow.Future
+		for _, key := range []string{"slow", "fast"} {
+			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: aq, StartToCloseTimeout: time.Minute,
+				Priority: temporal.Priority{FairnessKey: key}})
+			for range 6 {
+				fs = append(fs, workflow.ExecuteActivity(actx, "FairAct", key))
+			}
+		}
+		for _, f := range fs {
+			if err := f.Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	e.worker(func(w worker.Worker) { w.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "FairWF"}) })
+	aw := worker.New(e.c, aq, worker.Options{})
+	aw.RegisterActivityWithOptions(act, activity.RegisterOptions{Name: "FairAct"})
+	if err := aw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer aw.Stop()
+	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("fair"), "FairWF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(e.ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	span := func(ts []time.Time) time.Duration {
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+		return ts[len(ts)-1].Sub(ts[0])
+	}
+	slow, fast := span(starts["slow"]), span(starts["fast"])
+	t.Logf("slow key: 6 starts over %v; fast key: 6 starts over %v", slow, fast)
+	if len(starts["slow"]) != 6 || len(starts["fast"]) != 6 {
+		t.Fatalf("starts %v", starts)
+	}
+	if slow < 1700*time.Millisecond {
+		t.Fatalf("the slow key (2/s, burst 2) started 6 activities within %v, want about 2 s", slow)
+	}
+	if fast > time.Second {
+		t.Fatalf("the fast key (weight 5: 10/s, burst 10) took %v for 6 activities", fast)
+	}
+}
