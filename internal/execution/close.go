@@ -138,10 +138,13 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		Attempt:                         1,
 		WorkflowExecutionExpirationTime: st.WorkflowExecutionExpirationTime,
 		Identity:                        st.Identity,
-		WorkflowId:                      s.WorkflowID,
-		Priority:                        s.Priority(),
-		CronSchedule:                    st.CronSchedule,
-		PrevAutoResetPoints:             s.AutoResetPoints(),
+		// Completion callbacks follow the chain (continue-as-new, retry,
+		// cron), as in Temporal: the run that closes for good calls them.
+		CompletionCallbacks: st.CompletionCallbacks,
+		WorkflowId:          s.WorkflowID,
+		Priority:            s.Priority(),
+		CronSchedule:        st.CronSchedule,
+		PrevAutoResetPoints: s.AutoResetPoints(),
 	}
 }
 
@@ -172,6 +175,7 @@ func (s *State) onClosed(final bool) {
 	if final && s.Start.GetParentWorkflowExecution() != nil {
 		s.out.Actions = append(s.out.Actions, Action{Kind: NotifyParent})
 	}
+	s.nexusCallbacksOnClose(final)
 }
 
 // HasParent reports whether the run is a child workflow.
