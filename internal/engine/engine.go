@@ -445,7 +445,7 @@ func (e *Engine) dispatch(fx *effects) {
 		switch t.Kind {
 		case execution.ActivityTaskKind:
 			kind = matching.Activity
-		case execution.NexusTaskKind:
+		case execution.NexusTaskKind, execution.NexusCancelTaskKind:
 			ns, q, ok := e.nexusTarget(t.Queue)
 			if !ok {
 				e.nexusEndpointGone(fx.ns, fx.wfid, fx.runID, t)
@@ -456,6 +456,7 @@ func (e *Engine) dispatch(fx *effects) {
 		key.Kind = kind
 		e.match.Add(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt,
+			NexusCancel: t.Kind == execution.NexusCancelTaskKind,
 		})
 	}
 	for _, a := range fx.actions {

@@ -56,6 +56,11 @@ type StartParams struct {
 	CronSchedule   string
 	// Parent is set for child workflows.
 	Parent *ParentInfo
+	// CompletionCallbacks are called when the run closes for good (Nexus
+	// operations backed by a workflow: nexus_callbacks.go); Links go on its
+	// started event.
+	CompletionCallbacks []*commonpb.Callback
+	Links               []*commonpb.Link
 	// LastCompletionResult / ContinuedFailure as passed by clients.
 	LastCompletionResult *commonpb.Payloads
 	ContinuedFailure     *failurepb.Failure
@@ -176,6 +181,7 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	eager := p.Eager && attrs.FirstWorkflowTaskBackoff.AsDuration() <= 0
 	attrs.EagerExecutionAccepted = eager
 	st.RecordStartWithMetadata(now, attrs, p.RequestID, p.UserMetadata)
+	st.AttachStartLinks(startLinks(p))
 	st.ScheduleFirstTask(now)
 	w.cur = st
 	r := &StartResult{RunID: runID, Started: true, Status: st.Status}
@@ -238,6 +244,7 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		Priority:                 p.Priority,
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
+		CompletionCallbacks:      p.CompletionCallbacks,
 	}
 	if p.ExecTimeoutSet || exec > 0 {
 		a.WorkflowExecutionTimeout = durationpb.New(exec)
@@ -279,6 +286,7 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
 		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
+		CompletionCallbacks: r.CompletionCallbacks, Links: r.Links,
 	}
 }
 
