@@ -246,7 +246,9 @@ func TestNexusStartedTimesOut(t *testing.T) {
 // a continue-as-new passes them to the new run instead.
 func TestCompletionCallbacksOnClose(t *testing.T) {
 	cb := &commonpb.Callback{Variant: &commonpb.Callback_Nexus_{Nexus: &commonpb.Callback_Nexus{Url: "temporal://system"}}}
-	withCB := func(a *historypb.WorkflowExecutionStartedEventAttributes) { a.CompletionCallbacks = []*commonpb.Callback{cb} }
+	withCB := func(a *historypb.WorkflowExecutionStartedEventAttributes) {
+		a.CompletionCallbacks = []*commonpb.Callback{cb}
+	}
 
 	h := newHarness(t, startAttrs(withCB))
 	h.pollComplete(continueAsNew())

@@ -106,4 +106,3 @@ func TestNexusRetryThenTimeout(t *testing.T) {
 		t.Fatalf("timed-out failure %v", f)
 	}
 }
-
