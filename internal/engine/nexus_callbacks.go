@@ -173,9 +173,13 @@ func (e *Engine) deliverNexusCallback(ctx context.Context, run *execution.State,
 		o.OperationToken = headerValue(n.Header, "nexus-operation-id")
 	}
 	err := e.mutate(ctx, tok.Namespace, tok.WorkflowID, func(w *workflow) error {
+		// Temporal retries a completion its run id does not find against
+		// the workflow's current run: a reset run holds the operation with
+		// the same scheduled id and request id. CompleteNexusAsync checks
+		// both, so any other run (or a closed one) is left unchanged.
 		st := w.cur
-		if st == nil || st.RunID != tok.RunID {
-			return nil // the caller run is gone or moved on: nothing to complete
+		if st == nil {
+			return nil
 		}
 		if err := st.CompleteNexusAsync(e.now(), tok.ScheduledEventID, tok.RequestID, o); err != nil && !errors.Is(err, execution.ErrStaleTask) {
 			return err
@@ -245,7 +249,8 @@ func (e *Engine) checkNexusHandler(ctx context.Context, caller *execution.State,
 			continue
 		}
 		ct, ok := decodeCallbackToken(headerValue(n.Header, nexusCallbackTokenHeader))
-		if ok && ct.Namespace == caller.Namespace && ct.WorkflowID == caller.WorkflowID && ct.RunID == caller.RunID &&
+		// The request id names the operation (a reset run keeps it).
+		if ok && ct.Namespace == caller.Namespace && ct.WorkflowID == caller.WorkflowID &&
 			ct.ScheduledEventID == sched && ct.RequestID == reqID {
 			return e.deliverNexusCallback(ctx, handler, n, nexusOutcomeOf(handler))
 		}

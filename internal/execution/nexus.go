@@ -88,6 +88,10 @@ func (s *State) checkScheduleNexus(a *commandpb.ScheduleNexusOperationCommandAtt
 		return cmdErr(bad, "Operation is not set on ScheduleNexusOperationCommand.")
 	case a.ScheduleToCloseTimeout.AsDuration() < 0:
 		return cmdErr(bad, "ScheduleToCloseTimeout must not be negative.")
+	case a.ScheduleToStartTimeout.AsDuration() < 0:
+		return cmdErr(bad, "ScheduleToStartTimeout must not be negative.")
+	case a.StartToCloseTimeout.AsDuration() < 0:
+		return cmdErr(bad, "StartToCloseTimeout must not be negative.")
 	}
 	if _, ok := s.nexusEndpoints[a.Endpoint]; !ok {
 		return cmdErr(bad, "endpoint %q not found", a.Endpoint)
@@ -115,12 +119,21 @@ func (c *cmdCtx) scheduleNexus(a *commandpb.ScheduleNexusOperationCommandAttribu
 	if run := s.Start.GetWorkflowRunTimeout().AsDuration(); run > 0 && (s2c <= 0 || s2c > run) {
 		s2c = run
 	}
+	// The secondary timeouts never exceed the schedule-to-close one.
+	s2s, start2c := a.ScheduleToStartTimeout, a.StartToCloseTimeout
+	if s2c > 0 && s2s.AsDuration() > s2c {
+		s2s = durationpb.New(s2c)
+	}
+	if s2c > 0 && start2c.AsDuration() > s2c {
+		start2c = durationpb.New(s2c)
+	}
 	reqID := fmt.Sprintf("%s-%d", s.RunID, s.NextEventID)
 	ev := c.add(func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_NexusOperationScheduledEventAttributes{NexusOperationScheduledEventAttributes: &historypb.NexusOperationScheduledEventAttributes{
 			Endpoint: a.Endpoint, EndpointId: s.nexusEndpoints[a.Endpoint], Service: a.Service, Operation: a.Operation,
 			Input: a.Input, ScheduleToCloseTimeout: durationpb.New(s2c), NexusHeader: a.NexusHeader,
 			WorkflowTaskCompletedEventId: c.wftCompleted, RequestId: reqID,
+			ScheduleToStartTimeout: s2s, StartToCloseTimeout: start2c,
 		}}
 	})
 	s.out.Tasks = append(s.out.Tasks, Task{Kind: NexusTaskKind, Queue: s.nexusEndpoints[a.Endpoint], ScheduledEventID: ev.EventId, Attempt: 1})
@@ -271,17 +284,34 @@ func (s *State) retryNexus(now time.Time, op *NexusOp, f *failurepb.Failure) {
 	op.NextAttemptTime = now.Add(min(backoff, nexusMaxBackoff))
 }
 
-func (op *NexusOp) deadline() time.Time {
-	if s2c := op.Attrs.ScheduleToCloseTimeout.AsDuration(); s2c > 0 {
-		return op.ScheduledTime.Add(s2c)
+// deadline is the operation's earliest timeout and its type: schedule to
+// close; schedule to start until it starts (or completes synchronously);
+// start to close once it started asynchronously (Temporal 1.31).
+func (op *NexusOp) deadline() (time.Time, enumspb.TimeoutType) {
+	var at time.Time
+	typ := enumspb.TIMEOUT_TYPE_UNSPECIFIED
+	consider := func(t time.Time, tt enumspb.TimeoutType) {
+		if at.IsZero() || t.Before(at) {
+			at, typ = t, tt
+		}
 	}
-	return time.Time{}
+	if d := op.Attrs.ScheduleToCloseTimeout.AsDuration(); d > 0 {
+		consider(op.ScheduledTime.Add(d), enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)
+	}
+	if d := op.Attrs.GetScheduleToStartTimeout().AsDuration(); d > 0 && !op.Started {
+		consider(op.ScheduledTime.Add(d), enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START)
+	}
+	if d := op.Attrs.GetStartToCloseTimeout().AsDuration(); d > 0 && op.Started {
+		consider(op.StartedTime.Add(d), enumspb.TIMEOUT_TYPE_START_TO_CLOSE)
+	}
+	return at, typ
 }
 
 // nexusDeadlines adds the pending operations' deadlines to min.
 func (s *State) nexusDeadlines(min func(time.Time)) {
 	for _, op := range s.NexusOps {
-		min(op.deadline())
+		d, _ := op.deadline()
+		min(d)
 		min(op.NextAttemptTime)
 		if op.TaskHeld {
 			min(op.TaskHeldTime.Add(NexusTaskTimeout))
@@ -300,14 +330,14 @@ func (s *State) tickNexus(now time.Time) {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		op := s.NexusOps[id]
-		if d := op.deadline(); !d.IsZero() && !now.Before(d) {
+		if d, typ := op.deadline(); !d.IsZero() && !now.Before(d) {
 			s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
 				ev.Attributes = &historypb.HistoryEvent_NexusOperationTimedOutEventAttributes{NexusOperationTimedOutEventAttributes: &historypb.NexusOperationTimedOutEventAttributes{
 					ScheduledEventId: id, RequestId: op.Attrs.RequestId,
 					Failure: s.nexusFailure(op, "nexus operation completed unsuccessfully", &failurepb.Failure{
 						Message: "operation timed out",
 						FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
-							TimeoutType: enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
+							TimeoutType: typ,
 						}},
 					}),
 				}}

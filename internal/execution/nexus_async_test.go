@@ -271,3 +271,44 @@ func TestCompletionCallbacksOnClose(t *testing.T) {
 		t.Fatalf("actions %+v: want DeliverNexusCallbacks", h2.last.Actions)
 	}
 }
+
+// TestNexusStartTimeouts: schedule-to-start ends an operation that has not
+// started in time; start-to-close one that started but did not complete
+// (Temporal 1.31's secondary Nexus timeouts, capped to schedule-to-close).
+func TestNexusStartTimeouts(t *testing.T) {
+	sched := func(h *harness, s2s, start2c time.Duration) int64 {
+		h.poll()
+		h.s.SetNexusEndpoints(map[string]string{"ep": "ep-id"})
+		cmd := scheduleNexusCmd("ep", time.Minute)
+		a := cmd.GetScheduleNexusOperationCommandAttributes()
+		a.ScheduleToStartTimeout, a.StartToCloseTimeout = dur(s2s), dur(start2c)
+		h.complete(cmd)
+		return h.lastEvent().EventId
+	}
+	h := newHarness(t, startAttrs())
+	id := sched(h, 5*time.Second, 0)
+	h.at(5 * time.Second)
+	h.tick()
+	h.wantStep(enumspb.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+	f := h.eventsOfType(enumspb.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT)[0].GetNexusOperationTimedOutEventAttributes()
+	if f.ScheduledEventId != id || f.Failure.GetCause().GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+		t.Fatalf("timed out %v", f)
+	}
+
+	h3 := newHarness(t, startAttrs())
+	sched(h3, 0, 2*time.Hour)
+	if a := h3.lastEvent().GetNexusOperationScheduledEventAttributes(); a.StartToCloseTimeout.AsDuration() != time.Minute {
+		t.Fatalf("start-to-close %v, want capped to the schedule-to-close 1m", a.StartToCloseTimeout)
+	}
+
+	h2 := newHarness(t, startAttrs())
+	id2 := sched(h2, 0, 10*time.Second)
+	h2.advance(5 * time.Second)
+	startAsync(h2, id2)
+	h2.advance(10 * time.Second)
+	h2.tick()
+	h2.wantStep(enumspb.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT)
+	if f := h2.lastEvent().GetNexusOperationTimedOutEventAttributes(); f.Failure.GetCause().GetTimeoutFailureInfo().GetTimeoutType() != enumspb.TIMEOUT_TYPE_START_TO_CLOSE {
+		t.Fatalf("timed out %v", f)
+	}
+}
