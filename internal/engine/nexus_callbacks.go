@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -145,7 +146,7 @@ func nexusOutcomeOf(run *execution.State) execution.NexusOutcome {
 // completion callbacks.
 func (e *Engine) deliverNexusCallbacks(ctx context.Context, run *execution.State) error {
 	o := nexusOutcomeOf(run)
-	for _, cb := range run.Start.GetCompletionCallbacks() {
+	for _, cb := range run.CompletionCallbacks() {
 		n := cb.GetNexus()
 		if n == nil {
 			continue
@@ -243,7 +244,7 @@ func (e *Engine) checkNexusHandler(ctx context.Context, caller *execution.State,
 	if err != nil || handler == nil {
 		return retryErr(err)
 	}
-	for _, cb := range handler.Start.GetCompletionCallbacks() {
+	for _, cb := range handler.CompletionCallbacks() {
 		n := cb.GetNexus()
 		if n == nil || n.Url != NexusSystemCallbackURL {
 			continue
@@ -302,4 +303,28 @@ func StartedEventLink(ns, wfID, runID string) *commonpb.Link {
 func (e *Engine) postNexusCallback(_ context.Context, run *execution.State, n *commonpb.Callback_Nexus, _ execution.NexusOutcome) error {
 	e.log.Warn("Nexus completion callback to an external URL not delivered: Sundial delivers only temporal://system callbacks", "url", n.Url, "workflow", run.WorkflowID, "run", run.RunID)
 	return nil
+}
+
+// attachOnConflict attaches what on_conflict_options asks for to a running
+// run that a USE_EXISTING start found (Temporal records it in a
+// WorkflowExecutionOptionsUpdated event): the start's request id, its
+// completion callbacks, its links.
+func attachOnConflict(now time.Time, cur *execution.State, p *StartParams) error {
+	oc := p.OnConflict
+	if oc == nil {
+		return nil
+	}
+	var reqID string
+	var cbs []*commonpb.Callback
+	var links []*commonpb.Link
+	if oc.AttachRequestId {
+		reqID = p.RequestID
+	}
+	if oc.AttachCompletionCallbacks {
+		cbs = p.CompletionCallbacks
+	}
+	if oc.AttachLinks {
+		links = startLinks(p)
+	}
+	return cur.AttachToRunning(now, reqID, cbs, links, p.Identity)
 }

@@ -12,6 +12,7 @@ import (
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -61,6 +62,9 @@ type StartParams struct {
 	// started event.
 	CompletionCallbacks []*commonpb.Callback
 	Links               []*commonpb.Link
+	// OnConflict says what a start that finds the workflow running under
+	// USE_EXISTING attaches to it (nexus_callbacks.go).
+	OnConflict *workflowpb.OnConflictOptions
 	// LastCompletionResult / ContinuedFailure as passed by clients.
 	LastCompletionResult *commonpb.Payloads
 	ContinuedFailure     *failurepb.Failure
@@ -144,6 +148,9 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 			}
 			return r, false, nil
 		}
+		if cur.HasAttachedRequest(p.RequestID) {
+			return &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}, false, nil
+		}
 		if cur.Running() {
 			conflict := p.ConflictPolicy
 			if p.ReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING {
@@ -151,6 +158,9 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 			}
 			switch conflict {
 			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+				if err := attachOnConflict(now, cur, p); err != nil {
+					return nil, false, err
+				}
 				return &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}, false, nil
 			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
 				if err := cur.Terminate(now, "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
@@ -286,7 +296,7 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
 		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
-		CompletionCallbacks: r.CompletionCallbacks, Links: r.Links,
+		CompletionCallbacks: r.CompletionCallbacks, Links: r.Links, OnConflict: r.OnConflictOptions,
 	}
 }
 

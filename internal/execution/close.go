@@ -140,7 +140,7 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		Identity:                        st.Identity,
 		// Completion callbacks follow the chain (continue-as-new, retry,
 		// cron), as in Temporal: the run that closes for good calls them.
-		CompletionCallbacks: st.CompletionCallbacks,
+		CompletionCallbacks: s.CompletionCallbacks(),
 		WorkflowId:          s.WorkflowID,
 		Priority:            s.Priority(),
 		CronSchedule:        st.CronSchedule,

@@ -336,7 +336,7 @@ func (op *NexusOp) restoreCancel(c *workflowpb.NexusOperationCancellationInfo) {
 // nexusCallbacksOnClose asks the engine to deliver this run's outcome to
 // its completion callbacks when it closed for good.
 func (s *State) nexusCallbacksOnClose(final bool) {
-	if final && len(s.Start.GetCompletionCallbacks()) > 0 {
+	if final && len(s.CompletionCallbacks()) > 0 {
 		s.out.Actions = append(s.out.Actions, Action{Kind: DeliverNexusCallbacks})
 	}
 }
@@ -352,4 +352,65 @@ func (s *State) AttachStartLinks(links []*commonpb.Link) {
 			ev.Links = links
 		}
 	}
+}
+
+// nexusAttached are the completion callbacks later starts attached to a
+// running run (on_conflict_options with USE_EXISTING), derived from its
+// WorkflowExecutionOptionsUpdated events.
+type nexusAttached struct {
+	callbacks  []*commonpb.Callback
+	requestIDs map[string]bool
+}
+
+// CompletionCallbacks are the run's completion callbacks: those of its
+// start and those attached since.
+func (s *State) CompletionCallbacks() []*commonpb.Callback {
+	if len(s.attached.callbacks) == 0 {
+		return s.Start.GetCompletionCallbacks()
+	}
+	return append(append([]*commonpb.Callback(nil), s.Start.GetCompletionCallbacks()...), s.attached.callbacks...)
+}
+
+// HasAttachedRequest reports whether a start with this request id already
+// attached to the run (a retried start: answered with the run, nothing
+// attached again).
+func (s *State) HasAttachedRequest(requestID string) bool {
+	return requestID != "" && s.attached.requestIDs[requestID]
+}
+
+// AttachToRunning records what a start that found this run running
+// attaches to it (Temporal's on_conflict_options): its request id, its
+// completion callbacks and its links, in a WorkflowExecutionOptionsUpdated
+// event (buffered like a signal, worker_may_ignore).
+func (s *State) AttachToRunning(now time.Time, requestID string, callbacks []*commonpb.Callback, links []*commonpb.Link, identity string) error {
+	if !s.Running() {
+		return ErrClosed
+	}
+	if s.HasAttachedRequest(requestID) || (requestID == "" && len(callbacks) == 0 && len(links) == 0) {
+		return nil
+	}
+	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
+		ev.WorkerMayIgnore = true
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes{WorkflowExecutionOptionsUpdatedEventAttributes: &historypb.WorkflowExecutionOptionsUpdatedEventAttributes{
+			AttachedRequestId: requestID, AttachedCompletionCallbacks: callbacks, Identity: identity,
+		}}
+		ev.Links = links
+	})
+	return nil
+}
+
+// applyAttached applies the attachment part of an options event; it
+// reports whether the event was only an attachment.
+func (s *State) applyAttached(a *historypb.WorkflowExecutionOptionsUpdatedEventAttributes) bool {
+	if a.AttachedRequestId == "" && len(a.AttachedCompletionCallbacks) == 0 {
+		return false
+	}
+	s.attached.callbacks = append(s.attached.callbacks, a.AttachedCompletionCallbacks...)
+	if a.AttachedRequestId != "" {
+		if s.attached.requestIDs == nil {
+			s.attached.requestIDs = map[string]bool{}
+		}
+		s.attached.requestIDs[a.AttachedRequestId] = true
+	}
+	return a.Priority == nil && a.VersioningOverride == nil && !a.UnsetVersioningOverride
 }

@@ -130,6 +130,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := checkCallbacks(r.CompletionCallbacks, r.Links); err != nil {
 		return nil, err
 	}
+	if oc := r.OnConflictOptions; oc != nil && oc.AttachCompletionCallbacks && !oc.AttachRequestId {
+		return nil, invalid("OnConflictOptions: attaching request ID is required for attaching completion callbacks.")
+	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}

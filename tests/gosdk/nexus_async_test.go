@@ -28,6 +28,9 @@ const nexusAsyncService = "async-greeter"
 // "fail" fails, "wait" waits for the "finish" signal (or its cancellation).
 type asyncIn struct {
 	ID, Mode, Name string
+	// UseExisting: a running handler workflow with ID is reused (its
+	// completion callbacks are attached to it).
+	UseExisting bool
 }
 
 func nexusAsyncHandlerWF(ctx workflow.Context, in asyncIn) (string, error) {
@@ -50,7 +53,11 @@ func nexusAsyncHandlerWF(ctx workflow.Context, in asyncIn) (string, error) {
 
 var nexusRunOp = temporalnexus.NewWorkflowRunOperation("run", nexusAsyncHandlerWF,
 	func(ctx context.Context, in asyncIn, _ nexus.StartOperationOptions) (client.StartWorkflowOptions, error) {
-		return client.StartWorkflowOptions{ID: in.ID}, nil
+		o := client.StartWorkflowOptions{ID: in.ID}
+		if in.UseExisting {
+			o.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+		}
+		return o, nil
 	})
 
 // nexusAsyncCaller runs the workflow-run operation; with cancel set it
@@ -246,6 +253,30 @@ func TestNexusAsyncOperations(t *testing.T) {
 		f := findEvent(evs, enumspb.EVENT_TYPE_NEXUS_OPERATION_FAILED).GetNexusOperationFailedEventAttributes().Failure
 		if f.GetCause().GetTerminatedFailureInfo() == nil || strings.Contains(f.GetCause().GetMessage(), "stop it") {
 			t.Fatalf("failure %v: want a terminated cause without the reason", f)
+		}
+	})
+
+	t.Run("AttachToRunning", func(t *testing.T) {
+		in := asyncIn{ID: "handler-shared-" + a.tq, Mode: "wait", UseExisting: true}
+		r1 := a.startCaller(t, in, time.Minute, false)
+		a.waitStarted(t, r1)
+		r2 := a.startCaller(t, in, time.Minute, false)
+		a.waitStarted(t, r2)
+		if err := a.c.SignalWorkflow(a.ctx(), in.ID, "", "finish", "both"); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []client.WorkflowRun{r1, r2} {
+			var out string
+			if err := r.Get(a.ctx(), &out); err != nil || out != "Finished both" {
+				t.Fatalf("caller %s: %q, %v", r.GetID(), out, err)
+			}
+			wantNexusTypes(t, a.history(r.GetID(), r.GetRunID()), "SCHEDULED", "STARTED", "COMPLETED")
+		}
+		hevs := a.history(in.ID, "")
+		upd := findEvent(hevs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED)
+		if upd == nil || len(upd.GetWorkflowExecutionOptionsUpdatedEventAttributes().AttachedCompletionCallbacks) != 1 ||
+			upd.GetWorkflowExecutionOptionsUpdatedEventAttributes().AttachedRequestId == "" {
+			t.Fatalf("handler history %v: want the second caller's callback attached", types(hevs))
 		}
 	})
 
