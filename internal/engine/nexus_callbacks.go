@@ -297,14 +297,6 @@ func StartedEventLink(ns, wfID, runID string) *commonpb.Link {
 	return workflowEventLink(ns, wfID, runID, 1, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
 }
 
-// postNexusCallback would deliver a completion to an external callback
-// URL by HTTP; Sundial does not do that yet: the callback stays recorded
-// on the run's started event and the outcome is not sent.
-func (e *Engine) postNexusCallback(_ context.Context, run *execution.State, n *commonpb.Callback_Nexus, _ execution.NexusOutcome) error {
-	e.log.Warn("Nexus completion callback to an external URL not delivered: Sundial delivers only temporal://system callbacks", "url", n.Url, "workflow", run.WorkflowID, "run", run.RunID)
-	return nil
-}
-
 // attachOnConflict attaches what on_conflict_options asks for to a running
 // run that a USE_EXISTING start found (Temporal records it in a
 // WorkflowExecutionOptionsUpdated event): the start's request id, its

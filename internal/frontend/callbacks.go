@@ -23,7 +23,7 @@ const (
 // checkCallbacks validates StartWorkflowExecution's completion_callbacks
 // and links. Callbacks must be Nexus callbacks with the in-process URL
 // temporal://system (what Sundial's own Nexus callers send) or an http(s)
-// URL (recorded, not delivered: see docs/ARCHITECTURE.md).
+// URL (delivered by HTTP POST: engine/nexus_callback_http.go).
 func checkCallbacks(cbs []*commonpb.Callback, links []*commonpb.Link) error {
 	if len(cbs) > maxCallbacksPerStart {
 		return invalid("CompletionCallbacks: cannot attach more than %d callbacks to a workflow (got %d).", maxCallbacksPerStart, len(cbs))

@@ -3,6 +3,9 @@ package gosdk
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/temporalnexus"
 	"go.temporal.io/sdk/worker"
@@ -386,5 +390,64 @@ func startRequestWithCallback(e *env, url string) *workflowservice.StartWorkflow
 		Namespace: "default", WorkflowId: "cb-" + uuid.NewString()[:8], RequestId: uuid.NewString(),
 		WorkflowType: &commonpb.WorkflowType{Name: "nothing"}, TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq},
 		CompletionCallbacks: []*commonpb.Callback{{Variant: &commonpb.Callback_Nexus_{Nexus: &commonpb.Callback_Nexus{Url: url}}}},
+	}
+}
+
+func nexusCallbackEchoWF(ctx workflow.Context, fail bool) (string, error) {
+	if fail {
+		return "", temporal.NewNonRetryableApplicationError("echo failed", "EchoFailed", nil)
+	}
+	return "echoed", nil
+}
+
+// TestNexusCallbackHTTP: a completion callback with an http URL gets the
+// run's outcome POSTed in the Nexus completion format, with the
+// callback's headers.
+func TestNexusCallbackHTTP(t *testing.T) {
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) { w.RegisterWorkflow(nexusCallbackEchoWF) })
+	type got struct {
+		header http.Header
+		body   string
+	}
+	calls := make(chan got, 4)
+	ln, err := net.Listen("tcp", "127.0.0.1:17450")
+	if err != nil {
+		t.Skipf("port 17450 busy: %v", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		calls <- got{r.Header, string(b)}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	for _, fail := range []bool{false, true} {
+		in, err := converter.GetDefaultDataConverter().ToPayloads(fail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := startRequestWithCallback(e, "http://127.0.0.1:17450/callback")
+		req.WorkflowType.Name = "nexusCallbackEchoWF"
+		req.Input = in
+		req.CompletionCallbacks[0].GetNexus().Header = map[string]string{"x-caller-token": "abc"}
+		if _, err := e.c.WorkflowService().StartWorkflowExecution(e.ctx(), req); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-calls:
+			if c.header.Get("X-Caller-Token") != "abc" || c.header.Get("Nexus-Link") == "" {
+				t.Errorf("headers %v", c.header)
+			}
+			state := c.header.Get("Nexus-Operation-State")
+			if !fail && (state != "succeeded" || c.body != `"echoed"` || c.header.Get("Content-Type") != "application/json") {
+				t.Errorf("success callback: state %q body %q headers %v", state, c.body, c.header)
+			}
+			if fail && (state != "failed" || !strings.Contains(c.body, "echo failed") || !strings.Contains(c.body, "EchoFailed")) {
+				t.Errorf("failure callback: state %q body %q", state, c.body)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no callback POST (fail=%v)", fail)
+		}
 	}
 }
