@@ -398,7 +398,8 @@ func (s *State) PendingNexusOperations() []*workflowpb.PendingNexusOperationInfo
 			State: state, Attempt: op.Attempt, LastAttemptCompleteTime: ts(op.LastAttemptTime),
 			LastAttemptFailure: op.LastFailure, NextAttemptScheduleTime: ts(op.NextAttemptTime),
 			ScheduledEventId: id, OperationToken: op.OperationToken, OperationId: op.OperationToken,
-			CancellationInfo: op.cancellationInfo(),
+			CancellationInfo:       op.cancellationInfo(),
+			ScheduleToStartTimeout: op.Attrs.ScheduleToStartTimeout, StartToCloseTimeout: op.Attrs.StartToCloseTimeout,
 		})
 	}
 	return out
