@@ -74,10 +74,10 @@ type State struct {
 	updateSeq       int64
 	// signalRequests holds request ids of received signals, so a retried
 	// or re-driven signal is applied once.
-	signalRequests  map[string]bool
+	signalRequests map[string]bool
 	// attached holds completion callbacks attached to the running run by
 	// later starts (nexus_async.go), and their request ids.
-	attached nexusAttached
+	attached        nexusAttached
 	CancelRequested bool
 	// Reset links the run to resets (see ResetInfo).
 	Reset  ResetInfo
