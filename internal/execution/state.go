@@ -74,10 +74,7 @@ type State struct {
 	updateSeq       int64
 	// signalRequests holds request ids of received signals, so a retried
 	// or re-driven signal is applied once.
-	signalRequests map[string]bool
-	// attached holds completion callbacks attached to the running run by
-	// later starts (nexus_async.go), and their request ids.
-	attached        nexusAttached
+	signalRequests  map[string]bool
 	CancelRequested bool
 	// Reset links the run to resets (see ResetInfo).
 	Reset  ResetInfo
@@ -109,6 +106,10 @@ type State struct {
 	// closed by one of them settles its updates only after the task's
 	// remaining protocol messages (closeUpdates).
 	completing bool
+
+	// attached holds completion callbacks attached to the running run by
+	// later starts (nexus_async.go), and their request ids.
+	attached nexusAttached
 
 	out Outbox
 }
