@@ -138,13 +138,11 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		Attempt:                         1,
 		WorkflowExecutionExpirationTime: st.WorkflowExecutionExpirationTime,
 		Identity:                        st.Identity,
-		// Completion callbacks follow the chain (continue-as-new, retry,
-		// cron), as in Temporal: the run that closes for good calls them.
-		CompletionCallbacks: s.CompletionCallbacks(),
-		WorkflowId:          s.WorkflowID,
-		Priority:            s.Priority(),
-		CronSchedule:        st.CronSchedule,
-		PrevAutoResetPoints: s.AutoResetPoints(),
+		WorkflowId:                      s.WorkflowID,
+		Priority:                        s.Priority(),
+		CronSchedule:                    st.CronSchedule,
+		PrevAutoResetPoints:             s.AutoResetPoints(),
+		CompletionCallbacks:             s.CompletionCallbacks(), // as in Temporal: the run that closes for good calls them
 	}
 }
 
