@@ -236,7 +236,7 @@ func (e *Engine) checkNexusHandler(ctx context.Context, caller *execution.State,
 	}
 	var handler *execution.State
 	err = e.mutate(ctx, tok.Namespace, tok.WorkflowID, func(w *workflow) error {
-		if st := w.cur; st != nil && !st.Running() && st.FinalClose() {
+		if st := w.cur; st != nil && !st.Running() && st.FinalClose() && !st.TerminatedByReset() {
 			handler = st // a closed run does not change any more
 		}
 		return nil
