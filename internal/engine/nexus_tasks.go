@@ -176,7 +176,7 @@ func (e *Engine) CompleteNexusTask(ctx context.Context, r *workflowservice.Respo
 		}
 		switch {
 		case start.GetSyncSuccess() != nil:
-			return st.CompleteNexusOperation(now, sched, attempt, start.GetSyncSuccess().Payload)
+			return st.CompleteNexusOperation(now, sched, attempt, start.GetSyncSuccess().Payload, commonLinks(start.GetSyncSuccess().Links)...)
 		case start.GetAsyncSuccess() != nil:
 			async := start.GetAsyncSuccess()
 			token := async.OperationToken

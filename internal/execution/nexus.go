@@ -227,8 +227,9 @@ func (s *State) pendingNexus(scheduledID int64, attempt int32) (*NexusOp, error)
 	return op, nil
 }
 
-// CompleteNexusOperation records a synchronous success.
-func (s *State) CompleteNexusOperation(now time.Time, scheduledID int64, attempt int32, result *commonpb.Payload) error {
+// CompleteNexusOperation records a synchronous success (with the
+// handler's links, as Temporal records them on the completed event).
+func (s *State) CompleteNexusOperation(now time.Time, scheduledID int64, attempt int32, result *commonpb.Payload, links ...*commonpb.Link) error {
 	op, err := s.pendingNexus(scheduledID, attempt)
 	if err != nil {
 		return err
@@ -237,6 +238,7 @@ func (s *State) CompleteNexusOperation(now time.Time, scheduledID int64, attempt
 		ev.Attributes = &historypb.HistoryEvent_NexusOperationCompletedEventAttributes{NexusOperationCompletedEventAttributes: &historypb.NexusOperationCompletedEventAttributes{
 			ScheduledEventId: scheduledID, Result: result, RequestId: op.Attrs.RequestId,
 		}}
+		ev.Links = links
 	})
 	s.needWFT(now)
 	return nil
