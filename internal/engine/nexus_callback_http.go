@@ -34,6 +34,23 @@ const nexusCallbackTimeout = 10 * time.Second
 
 var nexusCallbackClient = &http.Client{Timeout: nexusCallbackTimeout}
 
+// retryHTTPCallback posts a completion until it is delivered, refused, or
+// the engine stops.
+func (e *Engine) retryHTTPCallback(run *execution.State, n *commonpb.Callback_Nexus, o execution.NexusOutcome) {
+	for attempt := 0; ; attempt++ {
+		err := e.postNexusCallback(context.Background(), run, n, o)
+		if err == nil {
+			return
+		}
+		e.log.Warn("retrying a Nexus completion callback", "url", n.Url, "workflow", run.WorkflowID, "error", err)
+		select {
+		case <-e.stop:
+			return
+		case <-time.After(backoff(attempt)):
+		}
+	}
+}
+
 func (e *Engine) postNexusCallback(ctx context.Context, run *execution.State, n *commonpb.Callback_Nexus, o execution.NexusOutcome) error {
 	req, err := nexusCompletionRequest(ctx, run, n, o)
 	if err != nil {

@@ -151,6 +151,16 @@ func (e *Engine) deliverNexusCallbacks(ctx context.Context, run *execution.State
 		if n == nil {
 			continue
 		}
+		if n.Url != NexusSystemCallbackURL {
+			// Each external callback is retried on its own, so one that
+			// keeps failing does not repeat the others.
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				e.retryHTTPCallback(run, n, o)
+			}()
+			continue
+		}
 		if err := e.deliverNexusCallback(ctx, run, n, o); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,7 +403,7 @@ func nexusCallbackEchoWF(ctx workflow.Context, fail bool) (string, error) {
 
 // TestNexusCallbackHTTP: a completion callback with an http URL gets the
 // run's outcome POSTed in the Nexus completion format, with the
-// callback's headers.
+// callback's headers; a 503 answer is retried.
 func TestNexusCallbackHTTP(t *testing.T) {
 	e := newEnv(t)
 	e.worker(func(w worker.Worker) { w.RegisterWorkflow(nexusCallbackEchoWF) })
@@ -415,8 +416,13 @@ func TestNexusCallbackHTTP(t *testing.T) {
 	if err != nil {
 		t.Skipf("port 17450 busy: %v", err)
 	}
+	var posts atomic.Int32
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		if posts.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable) // the first POST is retried
+			return
+		}
 		calls <- got{r.Header, string(b)}
 	})}
 	go srv.Serve(ln)
