@@ -105,6 +105,12 @@ func (s *State) checkCancelNexus(a *commandpb.RequestCancelNexusOperationCommand
 		return cmdErr(bad, "RequestCancelNexusOperationCommandAttributes is not set on RequestCancelNexusOperationCommand.")
 	}
 	op := s.NexusOps[a.ScheduledEventId]
+	if op == nil && !seen[a.ScheduledEventId] && s.bufferedNexusClose(a.ScheduledEventId) {
+		// It closed while this task ran: the request is recorded and has
+		// nothing left to cancel, as in Temporal.
+		seen[a.ScheduledEventId] = true
+		return nil
+	}
 	if op == nil || op.CancelRequested || seen[a.ScheduledEventId] {
 		return cmdErr(bad, "requested cancelation for a non-existing or already canceled operation with scheduled event ID of %d", a.ScheduledEventId)
 	}

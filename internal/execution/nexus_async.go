@@ -414,3 +414,25 @@ func (s *State) applyAttached(a *historypb.WorkflowExecutionOptionsUpdatedEventA
 	}
 	return a.Priority == nil && a.VersioningOverride == nil && !a.UnsetVersioningOverride
 }
+
+// bufferedNexusClose reports whether operation scheduledID closed while the
+// current workflow task runs (its close event is still buffered).
+func (s *State) bufferedNexusClose(scheduledID int64) bool {
+	for _, ev := range s.Buffered {
+		var id int64
+		switch a := ev.Attributes.(type) {
+		case *historypb.HistoryEvent_NexusOperationCompletedEventAttributes:
+			id = a.NexusOperationCompletedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_NexusOperationFailedEventAttributes:
+			id = a.NexusOperationFailedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_NexusOperationCanceledEventAttributes:
+			id = a.NexusOperationCanceledEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_NexusOperationTimedOutEventAttributes:
+			id = a.NexusOperationTimedOutEventAttributes.ScheduledEventId
+		}
+		if id == scheduledID {
+			return true
+		}
+	}
+	return false
+}

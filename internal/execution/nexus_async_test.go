@@ -312,3 +312,25 @@ func TestNexusStartTimeouts(t *testing.T) {
 		t.Fatalf("timed out %v", f)
 	}
 }
+
+// TestNexusCancelAfterBufferedClose: a cancel of an operation whose close
+// is buffered behind the running task is recorded (no task failure), as
+// in Temporal; nothing is sent to the handler.
+func TestNexusCancelAfterBufferedClose(t *testing.T) {
+	h, id := nexusHarness(t, time.Minute)
+	startAsync(h, id)
+	h.poll()
+	req := h.s.NexusOps[id].Attrs.RequestId
+	if err := h.s.CompleteNexusAsync(h.now, id, req, NexusOutcome{Result: payload("done")}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync("completion buffered")
+	h.complete(cancelNexusCmd(id))
+	h.wantStep(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUESTED,
+		enumspb.EVENT_TYPE_NEXUS_OPERATION_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+	for _, tk := range h.last.Tasks {
+		if tk.Kind == NexusCancelTaskKind {
+			t.Fatalf("cancel task for a closed operation: %+v", h.last.Tasks)
+		}
+	}
+}
