@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -131,6 +132,10 @@ func (e *Engine) startNexusCancelTask(st *execution.State, t matching.Task) (*wo
 	}, nil
 }
 
+// maxOperationTokenLength is Temporal's limit on an asynchronous
+// operation's token (component.nexusoperations.limit.operation.token.length).
+const maxOperationTokenLength = 4096
+
 var errNexusTaskNotFound = serviceerror.NewNotFound("Nexus task not found or already completed.")
 
 // nexusOp runs fn on the operation a Nexus task token names; kind says
@@ -183,9 +188,9 @@ func (e *Engine) CompleteNexusTask(ctx context.Context, r *workflowservice.Respo
 			if token == "" {
 				token = async.OperationId
 			}
-			if token == "" {
+			if token == "" || len(token) > maxOperationTokenLength {
 				return st.FailNexusOperation(now, sched, attempt, &failurepb.Failure{
-					Message:     "invalid operation token: the handler started an asynchronous operation without a token",
+					Message:     fmt.Sprintf("invalid operation token: length %d (must be 1 to %d bytes)", len(token), maxOperationTokenLength),
 					FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{NonRetryable: true}},
 				})
 			}
