@@ -16,7 +16,7 @@ import (
 // starts the operation: NexusOperationStarted records the token. The
 // operation then waits for its completion callback (the handler
 // workflow's close, delivered by the engine: CompleteNexusAsync), for its
-// schedule-to-close timeout, or for a cancellation: a
+// schedule-to-close or start-to-close timeout, or for a cancellation: a
 // RequestCancelNexusOperation of a started operation sends a
 // cancel-operation task to the handler, whose answer is recorded as
 // NexusOperationCancelRequestCompleted or ...Failed (worker_may_ignore, as
@@ -27,15 +27,15 @@ import (
 // Actions on other workflows that asynchronous Nexus operations need
 // (numbered apart from the ActionKind list in state.go).
 const (
-	// DeliverNexusCallbacks: this run closed for good and its started
-	// event carries completion callbacks; the engine delivers its outcome
-	// to each of them.
+	// DeliverNexusCallbacks: this run closed for good and has completion
+	// callbacks (from its start, or attached since); the engine delivers
+	// its outcome to each of them.
 	DeliverNexusCallbacks ActionKind = 50
 	// CheckNexusHandler: operation InitiatedEventID of this run started
 	// asynchronously (or the run was recovered with it started); the
 	// engine checks whether the handler workflow already closed, in case
-	// its callback could not reach this run (it was not started yet, or
-	// the server stopped in between).
+	// the delivery of its callback was cut short (the server stopped
+	// between the handler's close and the delivery).
 	CheckNexusHandler ActionKind = 51
 )
 
@@ -51,8 +51,8 @@ type NexusOutcome struct {
 	// are used when the completion arrives before the start answer.
 	OperationToken string
 	StartLinks     []*commonpb.Link
-	// Exactly one of: Result set (or all nil: a success without a value),
-	// Failure (State says failed or canceled).
+	// A success has no Failure (Result may be nil: no value); otherwise
+	// Failure is the cause, and Canceled says the handler canceled it.
 	Result   *commonpb.Payload
 	Failure  *failurepb.Failure
 	Canceled bool
