@@ -449,7 +449,7 @@ func (e *Engine) dispatch(fx *effects) {
 		switch t.Kind {
 		case execution.ActivityTaskKind:
 			kind = matching.Activity
-		case execution.NexusTaskKind:
+		case execution.NexusTaskKind, execution.NexusCancelTaskKind:
 			ns, q, ok := e.nexusTarget(t.Queue)
 			if !ok {
 				e.nexusEndpointGone(fx.ns, fx.wfid, fx.runID, t)
@@ -461,6 +461,7 @@ func (e *Engine) dispatch(fx *effects) {
 		e.match.Add(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt,
 			FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
+			NexusCancel: t.Kind == execution.NexusCancelTaskKind,
 		})
 	}
 	for _, a := range fx.actions {

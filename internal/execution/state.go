@@ -107,6 +107,10 @@ type State struct {
 	// remaining protocol messages (closeUpdates).
 	completing bool
 
+	// attached holds completion callbacks attached to the running run by
+	// later starts (nexus_async.go), and their request ids.
+	attached nexusAttached
+
 	out Outbox
 }
 

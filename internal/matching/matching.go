@@ -39,6 +39,9 @@ type Task struct {
 	// QueryID is set for a query task (a workflow-queue task that asks a
 	// worker to answer a query without changing the run).
 	QueryID string
+	// NexusCancel marks a Nexus cancel-operation task (a start-operation
+	// task otherwise).
+	NexusCancel bool
 	// Started, when set, is the engine's response for a task it already
 	// started for this poller (see Claim); the poller returns it as is.
 	Started any
