@@ -70,13 +70,17 @@ func TestNormalizeDefaultsAndErrors(t *testing.T) {
 		mod  func(r *workflowservice.StartActivityExecutionRequest)
 		want string
 	}{
-		"no id":       {func(r *workflowservice.StartActivityExecutionRequest) { r.ActivityId = "" }, "ActivityId"},
-		"no type":     {func(r *workflowservice.StartActivityExecutionRequest) { r.ActivityType = nil }, "ActivityType"},
-		"no queue":    {func(r *workflowservice.StartActivityExecutionRequest) { r.TaskQueue = nil }, "TaskQueue"},
-		"no timeout":  {func(r *workflowservice.StartActivityExecutionRequest) { r.StartToCloseTimeout = nil }, "StartToCloseTimeout or ScheduleToCloseTimeout"},
-		"negative":    {func(r *workflowservice.StartActivityExecutionRequest) { r.HeartbeatTimeout = durationpb.New(-time.Second) }, "HeartbeatTimeout"},
-		"bad backoff": {func(r *workflowservice.StartActivityExecutionRequest) { r.RetryPolicy = &commonpb.RetryPolicy{BackoffCoefficient: 0.5} }, "BackoffCoefficient"},
-		"bad reuse":   {func(r *workflowservice.StartActivityExecutionRequest) { r.IdReusePolicy = 42 }, "IdReusePolicy"},
+		"no id":      {func(r *workflowservice.StartActivityExecutionRequest) { r.ActivityId = "" }, "ActivityId"},
+		"no type":    {func(r *workflowservice.StartActivityExecutionRequest) { r.ActivityType = nil }, "ActivityType"},
+		"no queue":   {func(r *workflowservice.StartActivityExecutionRequest) { r.TaskQueue = nil }, "TaskQueue"},
+		"no timeout": {func(r *workflowservice.StartActivityExecutionRequest) { r.StartToCloseTimeout = nil }, "StartToCloseTimeout or ScheduleToCloseTimeout"},
+		"negative": {func(r *workflowservice.StartActivityExecutionRequest) {
+			r.HeartbeatTimeout = durationpb.New(-time.Second)
+		}, "HeartbeatTimeout"},
+		"bad backoff": {func(r *workflowservice.StartActivityExecutionRequest) {
+			r.RetryPolicy = &commonpb.RetryPolicy{BackoffCoefficient: 0.5}
+		}, "BackoffCoefficient"},
+		"bad reuse": {func(r *workflowservice.StartActivityExecutionRequest) { r.IdReusePolicy = 42 }, "IdReusePolicy"},
 	} {
 		_, err := Normalize(startReq(c.mod))
 		var inv *serviceerror.InvalidArgument
@@ -382,5 +386,44 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	check(x)
 	if _, err := Decode([]byte{0xff}); err == nil {
 		t.Fatal("garbage decoded")
+	}
+}
+
+func TestQuery(t *testing.T) {
+	x := newExec(t, nil)
+	y := newExec(t, func(r *workflowservice.StartActivityExecutionRequest) {
+		r.ActivityId, r.ActivityType.Name = "other", "Shout"
+	})
+	_ = y.Complete(t0.Add(time.Second), 0, nil, "w")
+	for q, want := range map[string][2]bool{
+		"":                              {true, true},
+		"ActivityType = 'Greet'":        {true, false},
+		"ExecutionStatus = 'Completed'": {false, true},
+		"ExecutionStatus = 'Running' OR ActivityId = 'other'":     {true, true},
+		"ActivityId STARTS_WITH 'oth'":                            {false, true},
+		"CloseTime IS NULL":                                       {true, false},
+		"TaskQueue = 'q' AND StartTime >= '2026-01-01T00:00:00Z'": {true, true},
+	} {
+		f, err := ParseQuery(q)
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		if got := [2]bool{f.Match(x), f.Match(y)}; got != want {
+			t.Errorf("%q matched %v, want %v", q, got, want)
+		}
+	}
+	for _, q := range []string{"Nope = 1", "ActivityType = ", "ActivityType = 'a' GROUP BY ActivityType"} {
+		var inv *serviceerror.InvalidArgument
+		if _, err := ParseQuery(q); !errors.As(err, &inv) {
+			t.Errorf("%q: err = %v, want InvalidArgument", q, err)
+		}
+	}
+	f, err := ParseQuery("GROUP BY ExecutionStatus")
+	if err != nil || !f.GroupByStatus() {
+		t.Fatalf("group by: %v", err)
+	}
+	vals, n := StatusGroups(map[enumspb.ActivityExecutionStatus]int64{enumspb.ACTIVITY_EXECUTION_STATUS_COMPLETED: 2, enumspb.ACTIVITY_EXECUTION_STATUS_RUNNING: 1})
+	if len(vals) != 2 || string(vals[0][0].Data) != `"Running"` || n[0] != 1 || n[1] != 2 {
+		t.Fatalf("groups %v %v", vals, n)
 	}
 }

@@ -20,6 +20,11 @@ const (
 	Activity Kind = 2
 	Query    Kind = 3
 	Nexus    Kind = 4
+	// StandaloneActivity names an attempt of a standalone activity
+	// execution (StartActivityExecution): WorkflowID holds the activity
+	// id, RunID the activity's run id, ScheduledEventID the attempt's
+	// dispatch stamp.
+	StandaloneActivity Kind = 5
 )
 
 // Token identifies one dispatched task.
@@ -59,7 +64,7 @@ func Decode(b []byte) (*Token, error) {
 		return nil, ErrMalformed
 	}
 	t := &Token{Kind: Kind(b[1])}
-	if t.Kind < Workflow || t.Kind > Nexus {
+	if t.Kind < Workflow || t.Kind > StandaloneActivity {
 		return nil, ErrMalformed
 	}
 	b = b[2:]
