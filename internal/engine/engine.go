@@ -43,6 +43,7 @@ type Engine struct {
 	workflows map[wfKey]*workflow
 
 	nexus nexusRegistry
+	acts  standaloneActivities
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -128,6 +129,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.recover(); err != nil {
+		return nil, err
+	}
+	if err := e.loadActivityExecutions(); err != nil {
 		return nil, err
 	}
 	e.wg.Add(2)

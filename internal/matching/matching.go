@@ -39,6 +39,10 @@ type Task struct {
 	// QueryID is set for a query task (a workflow-queue task that asks a
 	// worker to answer a query without changing the run).
 	QueryID string
+	// Standalone marks an attempt of a standalone activity execution
+	// (WorkflowID is then the activity id, RunID its run id and
+	// ScheduledEventID the attempt's dispatch stamp).
+	Standalone bool
 	// Started, when set, is the engine's response for a task it already
 	// started for this poller (see Claim); the poller returns it as is.
 	Started any
