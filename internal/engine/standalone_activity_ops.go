@@ -287,3 +287,52 @@ func (e *Engine) CountActivityExecutions(ctx context.Context, r *workflowservice
 	}
 	return resp, nil
 }
+
+// purgeExpiredActivities deletes closed executions older than their
+// namespace's retention (Temporal keeps a closed standalone activity as
+// long as a closed workflow), and every execution of a namespace that no
+// longer exists; it returns how many it deleted.
+func (e *Engine) purgeExpiredActivities() (int, error) {
+	if err := e.writable(); err != nil {
+		return 0, err
+	}
+	retention := map[string]time.Duration{}
+	for _, n := range e.ListNamespaces() {
+		retention[n.GetNamespaceInfo().GetName()] = n.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
+	}
+	now := e.now()
+	m := &e.acts
+	m.mu.Lock()
+	b := &store.Batch{}
+	for k, runs := range m.runs {
+		ret, known := retention[k.ns]
+		kept := runs[:0]
+		for _, r := range runs {
+			expired := !known || (!r.x.Running() && ret > 0 && r.x.CloseTime.Add(ret).Before(now))
+			if !expired || len(b.ActivityExecutionDeletes) >= retentionBatch {
+				kept = append(kept, r)
+				continue
+			}
+			b.ActivityExecutionDeletes = append(b.ActivityExecutionDeletes, store.ActivityExecutionKey{Namespace: k.ns, ActivityID: k.id, RunID: r.x.RunID})
+			if r.timer != nil {
+				r.timer.Stop()
+			}
+		}
+		if len(kept) == 0 {
+			delete(m.runs, k)
+		} else {
+			m.runs[k] = kept
+		}
+	}
+	n := len(b.ActivityExecutionDeletes)
+	if n == 0 {
+		m.mu.Unlock()
+		return 0, nil
+	}
+	c, seq, err := e.apply(b)
+	m.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return n, e.settle(c, seq)
+}
