@@ -122,6 +122,10 @@ func capabilities() *namespacepb.NamespaceInfo_Capabilities {
 		SyncUpdate:       true,
 		AsyncUpdate:      true,
 		WorkerHeartbeats: true, // RecordWorkerHeartbeat, ListWorkers, DescribeWorker, CountWorkers
+		// StartActivityExecution and friends, with start_delay; not their
+		// operator commands (pause, reset, options) yet.
+		StandaloneActivities:         true,
+		StandaloneActivityStartDelay: true,
 	}
 }
 

@@ -466,3 +466,17 @@ func TestStandaloneActivityRestart(t *testing.T) {
 		t.Fatalf("describe after restart: %+v, %v", d, err)
 	}
 }
+
+// The namespace advertises standalone activities (the Web UI shows its
+// Standalone Activities page by it), and not their operator commands.
+func TestStandaloneActivityCapability(t *testing.T) {
+	e := newEnv(t)
+	ns, err := e.c.WorkflowService().DescribeNamespace(e.ctx(), &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps := ns.NamespaceInfo.GetCapabilities()
+	if !caps.GetStandaloneActivities() || !caps.GetStandaloneActivityStartDelay() || caps.GetStandaloneActivityOperatorCommands() {
+		t.Fatalf("capabilities %v", caps)
+	}
+}
