@@ -14,7 +14,9 @@ package activityexec
 
 import (
 	"encoding/json"
+
 	"errors"
+	activitypb "go.temporal.io/api/activity/v1"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -39,8 +41,12 @@ type Execution struct {
 	// Start is the normalized start request (see Normalize): activity
 	// type, queue, input, header, timeouts with their defaults filled in,
 	// retry policy, search attributes, metadata and the request id. It
-	// never changes.
-	Start        *workflowservice.StartActivityExecutionRequest
+	// never changes (its options are the original ones).
+	Start *workflowservice.StartActivityExecutionRequest
+	// Options are the current options (queue, timeouts, retry policy,
+	// priority, start delay): the start request's until
+	// UpdateActivityExecutionOptions changes them.
+	Options      *activitypb.ActivityOptions
 	ScheduleTime time.Time
 
 	// Status is RUNNING until the execution closes, then its outcome.
@@ -73,6 +79,28 @@ type Execution struct {
 	CancelReason       string
 	TerminateRequestID string
 
+	// Paused: PauseActivityExecution was asked. With no attempt running
+	// the execution is paused (nothing dispatched; only the
+	// schedule-to-close timeout runs); a running attempt goes on, its
+	// heartbeats answer activity_paused, and a retry after it fails waits
+	// for the unpause.
+	Paused           bool
+	PauseRequestID   string
+	PauseIdentity    string
+	PauseReason      string
+	PauseTime        time.Time
+	UnpauseRequestID string
+	// ResetRequested: ResetActivityExecution was asked while an attempt
+	// ran; heartbeats answer activity_reset, and when the attempt fails or
+	// times out the execution starts over at attempt 1 (then the Reset*
+	// flags apply).
+	ResetRequested         bool
+	ResetKeepPaused        bool
+	ResetClearHeartbeat    bool
+	ResetRestoreOptions    bool
+	ResetRequestID         string
+	UpdateOptionsRequestID string
+
 	CloseTime  time.Time
 	Result     *commonpb.Payloads
 	Failure    *failurepb.Failure
@@ -93,6 +121,7 @@ func New(namespace, runID string, req *workflowservice.StartActivityExecutionReq
 		ActivityID:   req.ActivityId,
 		RunID:        runID,
 		Start:        req,
+		Options:      OriginalOptions(req),
 		ScheduleTime: now,
 		Status:       enumspb.ACTIVITY_EXECUTION_STATUS_RUNNING,
 		Attempt:      1,
@@ -109,13 +138,13 @@ func (x *Execution) Running() bool {
 }
 
 func (x *Execution) firstDispatch() time.Time {
-	return x.ScheduleTime.Add(x.Start.GetStartDelay().AsDuration())
+	return x.ScheduleTime.Add(x.Options.GetStartDelay().AsDuration())
 }
 
 // ScheduleToCloseDeadline is when the whole execution times out (zero:
 // never).
 func (x *Execution) ScheduleToCloseDeadline() time.Time {
-	d := x.Start.GetScheduleToCloseTimeout().AsDuration()
+	d := x.Options.GetScheduleToCloseTimeout().AsDuration()
 	if d <= 0 {
 		return time.Time{}
 	}
@@ -125,7 +154,7 @@ func (x *Execution) ScheduleToCloseDeadline() time.Time {
 // TakeDispatch reports whether the current attempt should be handed to
 // matching now, and if so marks it handed.
 func (x *Execution) TakeDispatch(now time.Time) bool {
-	if !x.Running() || x.Started || x.queued || now.Before(x.DispatchAt) {
+	if !x.Running() || x.Started || x.queued || x.Paused || now.Before(x.DispatchAt) {
 		return false
 	}
 	x.queued = true
@@ -135,7 +164,7 @@ func (x *Execution) TakeDispatch(now time.Time) bool {
 // StartAttempt gives the current attempt to a worker that polled the task
 // with stamp.
 func (x *Execution) StartAttempt(now time.Time, stamp int64, identity string) error {
-	if !x.Running() || x.Started || stamp != x.Stamp || now.Before(x.DispatchAt) {
+	if !x.Running() || x.Started || x.Paused || stamp != x.Stamp || now.Before(x.DispatchAt) {
 		return ErrStale
 	}
 	x.Started = true
@@ -241,6 +270,8 @@ func (x *Execution) RequestCancel(now time.Time, requestID, identity, reason str
 	}
 	x.CancelRequested = true
 	x.CancelRequestID, x.CancelIdentity, x.CancelReason = requestID, identity, reason
+	// Cancellation takes precedence over a reset still pending.
+	x.ResetRequested, x.ResetKeepPaused, x.ResetClearHeartbeat, x.ResetRestoreOptions = false, false, false, false
 	x.Transitions++
 	if !x.Started {
 		x.closeCanceled(now, stringPayloads(reason))
@@ -284,7 +315,7 @@ func (x *Execution) NextDeadline() time.Time {
 	if x.Started {
 		add(x.startToCloseDeadline())
 		add(x.heartbeatDeadline())
-	} else {
+	} else if !x.Paused {
 		if !x.queued {
 			add(x.DispatchAt)
 		}
@@ -294,7 +325,7 @@ func (x *Execution) NextDeadline() time.Time {
 }
 
 func (x *Execution) startToCloseDeadline() time.Time {
-	d := x.Start.GetStartToCloseTimeout().AsDuration()
+	d := x.Options.GetStartToCloseTimeout().AsDuration()
 	if d <= 0 {
 		return time.Time{}
 	}
@@ -302,7 +333,7 @@ func (x *Execution) startToCloseDeadline() time.Time {
 }
 
 func (x *Execution) heartbeatDeadline() time.Time {
-	d := x.Start.GetHeartbeatTimeout().AsDuration()
+	d := x.Options.GetHeartbeatTimeout().AsDuration()
 	if d <= 0 {
 		return time.Time{}
 	}
@@ -314,7 +345,7 @@ func (x *Execution) heartbeatDeadline() time.Time {
 }
 
 func (x *Execution) scheduleToStartDeadline() time.Time {
-	d := x.Start.GetScheduleToStartTimeout().AsDuration()
+	d := x.Options.GetScheduleToStartTimeout().AsDuration()
 	if d <= 0 {
 		return time.Time{}
 	}
@@ -332,6 +363,9 @@ func (x *Execution) Tick(now time.Time) bool {
 		return true
 	}
 	if !x.Started {
+		if x.Paused {
+			return false
+		}
 		if d := x.scheduleToStartDeadline(); !d.IsZero() && !now.Before(d) {
 			x.timedOut(now, enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, x.LastFailure)
 			return true
@@ -363,10 +397,14 @@ func (x *Execution) attemptFailed(now time.Time, f *failurepb.Failure, status en
 	if !x.Started {
 		x.StartedTime = now
 	}
+	if x.ResetRequested {
+		x.applyDeferredReset(now)
+		return
+	}
 	var delay time.Duration
 	rs := enumspb.RETRY_STATE_CANCEL_REQUESTED
 	if !x.CancelRequested {
-		delay, rs = execution.NextRetry(x.Start.GetRetryPolicy(), x.Attempt, f, now, x.ScheduleToCloseDeadline())
+		delay, rs = execution.NextRetry(x.Options.GetRetryPolicy(), x.Attempt, f, now, x.ScheduleToCloseDeadline())
 	}
 	if rs == enumspb.RETRY_STATE_IN_PROGRESS {
 		x.Started = false

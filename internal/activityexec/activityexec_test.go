@@ -377,7 +377,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			!y.HeartbeatTime.Equal(x.HeartbeatTime) || !proto.Equal(y.HeartbeatDetails, x.HeartbeatDetails) ||
 			y.CancelRequested != x.CancelRequested || y.CancelRequestID != x.CancelRequestID || y.CancelReason != x.CancelReason ||
 			!y.CloseTime.Equal(x.CloseTime) || !proto.Equal(y.Outcome(), x.Outcome()) || y.Transitions != x.Transitions ||
-			!y.NextDeadline().Equal(x.NextDeadline()) {
+			!y.NextDeadline().Equal(x.NextDeadline()) || !proto.Equal(y.Options, x.Options) {
 			t.Fatalf("round trip changed the execution:\n got %+v\nwant %+v", y, x)
 		}
 	}

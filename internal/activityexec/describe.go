@@ -26,6 +26,10 @@ func (x *Execution) RunState() enumspb.PendingActivityState {
 		return enumspb.PENDING_ACTIVITY_STATE_UNSPECIFIED
 	case x.CancelRequested:
 		return enumspb.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+	case x.Paused && x.Started:
+		return enumspb.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+	case x.Paused:
+		return enumspb.PENDING_ACTIVITY_STATE_PAUSED
 	case x.Started:
 		return enumspb.PENDING_ACTIVITY_STATE_STARTED
 	}
@@ -39,19 +43,19 @@ func (x *Execution) ExecutionTime() time.Time { return x.firstDispatch() }
 // Info is DescribeActivityExecution's info at now; heartbeat details and
 // the last failure only when asked for, as in Temporal.
 func (x *Execution) Info(now time.Time, withHeartbeat, withLastFailure bool) *activitypb.ActivityExecutionInfo {
-	r := x.Start
+	r, o := x.Start, x.Options
 	info := &activitypb.ActivityExecutionInfo{
 		ActivityId:              x.ActivityID,
 		RunId:                   x.RunID,
 		ActivityType:            r.ActivityType,
-		Status:                  x.Status,
+		Status:                  x.APIStatus(),
 		RunState:                x.RunState(),
-		TaskQueue:               r.TaskQueue.GetName(),
-		ScheduleToCloseTimeout:  r.ScheduleToCloseTimeout,
-		ScheduleToStartTimeout:  r.ScheduleToStartTimeout,
-		StartToCloseTimeout:     r.StartToCloseTimeout,
-		HeartbeatTimeout:        r.HeartbeatTimeout,
-		RetryPolicy:             r.RetryPolicy,
+		TaskQueue:               o.TaskQueue.GetName(),
+		ScheduleToCloseTimeout:  o.ScheduleToCloseTimeout,
+		ScheduleToStartTimeout:  o.ScheduleToStartTimeout,
+		StartToCloseTimeout:     o.StartToCloseTimeout,
+		HeartbeatTimeout:        o.HeartbeatTimeout,
+		RetryPolicy:             o.RetryPolicy,
 		LastHeartbeatTime:       ts(x.HeartbeatTime),
 		LastStartedTime:         ts(x.StartedTime),
 		Attempt:                 x.Attempt,
@@ -60,19 +64,19 @@ func (x *Execution) Info(now time.Time, withHeartbeat, withLastFailure bool) *ac
 		CloseTime:               ts(x.CloseTime),
 		LastWorkerIdentity:      x.LastWorkerIdentity,
 		LastAttemptCompleteTime: ts(x.LastAttemptCompleteTime),
-		Priority:                r.Priority,
+		Priority:                o.Priority,
 		StateTransitionCount:    x.Transitions,
 		SearchAttributes:        r.SearchAttributes,
 		Header:                  r.Header,
 		UserMetadata:            r.UserMetadata,
 		CanceledReason:          x.CancelReason,
 		TotalHeartbeatCount:     x.HeartbeatCount,
-		StartDelay:              r.StartDelay,
+		StartDelay:              o.StartDelay,
 		ExecutionTime:           ts(x.firstDispatch()),
 	}
 	if x.Running() {
 		info.ExecutionDuration = durationpb.New(now.Sub(x.ScheduleTime))
-		if !x.Started && x.DispatchAt.After(now) {
+		if !x.Started && !x.Paused && x.DispatchAt.After(now) {
 			info.NextAttemptScheduleTime = ts(x.DispatchAt)
 		}
 		if x.RetryInterval > 0 {
@@ -98,9 +102,9 @@ func (x *Execution) ListInfo() *activitypb.ActivityExecutionListInfo {
 		ActivityType:         x.Start.ActivityType,
 		ScheduleTime:         ts(x.ScheduleTime),
 		CloseTime:            ts(x.CloseTime),
-		Status:               x.Status,
+		Status:               x.APIStatus(),
 		SearchAttributes:     x.Start.SearchAttributes,
-		TaskQueue:            x.Start.TaskQueue.GetName(),
+		TaskQueue:            x.Options.TaskQueue.GetName(),
 		StateTransitionCount: x.Transitions,
 		ExecutionTime:        ts(x.firstDispatch()),
 	}
@@ -129,7 +133,7 @@ func (x *Execution) Outcome() *activitypb.ActivityExecutionOutcome {
 // its task token: what Temporal gives a worker for a standalone activity
 // (no workflow execution or type; the activity's run id instead).
 func (x *Execution) TaskResponse() *workflowservice.PollActivityTaskQueueResponse {
-	r := x.Start
+	r, o := x.Start, x.Options
 	attemptScheduled := x.DispatchAt
 	return &workflowservice.PollActivityTaskQueueResponse{
 		WorkflowNamespace:           x.Namespace,
@@ -144,10 +148,10 @@ func (x *Execution) TaskResponse() *workflowservice.PollActivityTaskQueueRespons
 		CurrentAttemptScheduledTime: ts(attemptScheduled),
 		StartedTime:                 ts(x.StartedTime),
 		Attempt:                     x.Attempt,
-		ScheduleToCloseTimeout:      r.ScheduleToCloseTimeout,
-		StartToCloseTimeout:         r.StartToCloseTimeout,
-		HeartbeatTimeout:            r.HeartbeatTimeout,
-		RetryPolicy:                 r.RetryPolicy,
-		Priority:                    r.Priority,
+		ScheduleToCloseTimeout:      o.ScheduleToCloseTimeout,
+		StartToCloseTimeout:         o.StartToCloseTimeout,
+		HeartbeatTimeout:            o.HeartbeatTimeout,
+		RetryPolicy:                 o.RetryPolicy,
+		Priority:                    o.Priority,
 	}
 }

@@ -30,11 +30,24 @@ const (
 	fNamespace       = 9
 	fActivityID      = 10
 	fRunID           = 11
+	fOptions         = 12
+	fPauseRequestID  = 13
+	fPauseIdentity   = 14
+	fPauseReason     = 15
+	fPauseTime       = 16 // unix nanoseconds
+	fUnpauseReqID    = 17
+	fResetRequestID  = 18
+	fUpdateReqID     = 19
 )
 
 const (
 	flagStarted = 1 << iota
 	flagCancelRequested
+	flagPaused
+	flagResetRequested
+	flagResetKeepPaused
+	flagResetClearHeartbeat
+	flagResetRestoreOptions
 )
 
 // Encode serializes the execution for the store.
@@ -60,7 +73,7 @@ func (x *Execution) Encode() ([]byte, error) {
 	for _, m := range []struct {
 		n protowire.Number
 		m proto.Message
-	}{{fStart, x.Start}, {fProgress, progress}, {fOutcome, x.Outcome()}} {
+	}{{fStart, x.Start}, {fProgress, progress}, {fOutcome, x.Outcome()}, {fOptions, x.Options}} {
 		if m.m == nil || (m.n == fOutcome && x.Running()) {
 			continue
 		}
@@ -75,18 +88,33 @@ func (x *Execution) Encode() ([]byte, error) {
 	if x.Started {
 		flags |= flagStarted
 	}
-	if x.CancelRequested {
-		flags |= flagCancelRequested
+	for _, f := range []struct {
+		on   bool
+		flag uint64
+	}{{x.CancelRequested, flagCancelRequested}, {x.Paused, flagPaused}, {x.ResetRequested, flagResetRequested},
+		{x.ResetKeepPaused, flagResetKeepPaused}, {x.ResetClearHeartbeat, flagResetClearHeartbeat}, {x.ResetRestoreOptions, flagResetRestoreOptions}} {
+		if f.on {
+			flags |= f.flag
+		}
 	}
 	b = protowire.AppendTag(b, fStamp, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(x.Stamp))
 	b = protowire.AppendTag(b, fFlags, protowire.VarintType)
 	b = protowire.AppendVarint(b, flags)
+	if !x.PauseTime.IsZero() {
+		b = protowire.AppendTag(b, fPauseTime, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(x.PauseTime.UnixNano()))
+	}
 	for _, s := range []struct {
 		n protowire.Number
 		v string
 	}{{fCancelRequestID, x.CancelRequestID}, {fCancelIdentity, x.CancelIdentity}, {fTerminateReqID, x.TerminateRequestID},
-		{fNamespace, x.Namespace}, {fActivityID, x.ActivityID}, {fRunID, x.RunID}} {
+		{fNamespace, x.Namespace}, {fActivityID, x.ActivityID}, {fRunID, x.RunID},
+		{fPauseRequestID, x.PauseRequestID}, {fPauseIdentity, x.PauseIdentity}, {fPauseReason, x.PauseReason},
+		{fUnpauseReqID, x.UnpauseRequestID}, {fResetRequestID, x.ResetRequestID}, {fUpdateReqID, x.UpdateOptionsRequestID}} {
+		if s.v == "" {
+			continue
+		}
 		b = protowire.AppendTag(b, s.n, protowire.BytesType)
 		b = protowire.AppendString(b, s.v)
 	}
@@ -119,6 +147,8 @@ func Decode(b []byte) (*Execution, error) {
 				x.Stamp = int64(v)
 			case fFlags:
 				flags = v
+			case fPauseTime:
+				x.PauseTime = time.Unix(0, int64(v)).UTC()
 			}
 		case protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
@@ -135,6 +165,21 @@ func Decode(b []byte) (*Execution, error) {
 				err = proto.Unmarshal(v, progress)
 			case fOutcome:
 				err = proto.Unmarshal(v, outcome)
+			case fOptions:
+				x.Options = &activitypb.ActivityOptions{}
+				err = proto.Unmarshal(v, x.Options)
+			case fPauseRequestID:
+				x.PauseRequestID = string(v)
+			case fPauseIdentity:
+				x.PauseIdentity = string(v)
+			case fPauseReason:
+				x.PauseReason = string(v)
+			case fUnpauseReqID:
+				x.UnpauseRequestID = string(v)
+			case fResetRequestID:
+				x.ResetRequestID = string(v)
+			case fUpdateReqID:
+				x.UpdateOptionsRequestID = string(v)
 			case fCancelRequestID:
 				x.CancelRequestID = string(v)
 			case fCancelIdentity:
@@ -186,6 +231,14 @@ func Decode(b []byte) (*Execution, error) {
 	x.Transitions = p.StateTransitionCount
 	x.Started = flags&flagStarted != 0
 	x.CancelRequested = flags&flagCancelRequested != 0
+	x.Paused = flags&flagPaused != 0
+	x.ResetRequested = flags&flagResetRequested != 0
+	x.ResetKeepPaused = flags&flagResetKeepPaused != 0
+	x.ResetClearHeartbeat = flags&flagResetClearHeartbeat != 0
+	x.ResetRestoreOptions = flags&flagResetRestoreOptions != 0
+	if x.Options == nil {
+		x.Options = OriginalOptions(x.Start)
+	}
 	if x.Status != enumspb.ACTIVITY_EXECUTION_STATUS_RUNNING {
 		x.Result = outcome.GetResult()
 		x.Failure = outcome.GetFailure()

@@ -3,6 +3,8 @@ package activityexec
 import (
 	"fmt"
 
+	activitypb "go.temporal.io/api/activity/v1"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -61,31 +63,12 @@ func Normalize(in *workflowservice.StartActivityExecutionRequest) (*workflowserv
 			return nil, invalid("invalid %s: negative duration", f.name)
 		}
 	}
-	s2c := req.ScheduleToCloseTimeout.AsDuration()
-	s2s := req.ScheduleToStartTimeout.AsDuration()
-	stc := req.StartToCloseTimeout.AsDuration()
-	switch {
-	case s2c > 0:
-		if s2s <= 0 || s2s > s2c {
-			req.ScheduleToStartTimeout = durationpb.New(s2c)
-		}
-		if stc <= 0 || stc > s2c {
-			req.StartToCloseTimeout = durationpb.New(s2c)
-		}
-	case stc > 0:
-		req.ScheduleToCloseTimeout = durationpb.New(0)
-		if s2s <= 0 {
-			req.ScheduleToStartTimeout = durationpb.New(0)
-		}
-	default:
-		return nil, invalid("A valid StartToCloseTimeout or ScheduleToCloseTimeout must be set on the activity. ActivityId=%s ActivityType=%s",
-			req.ActivityId, req.ActivityType.GetName())
+	o := OriginalOptions(req)
+	if err := normalizeTimeouts(o, req.ActivityId, req.ActivityType.GetName()); err != nil {
+		return nil, err
 	}
-	if hb := req.HeartbeatTimeout.AsDuration(); hb > req.StartToCloseTimeout.AsDuration() {
-		req.HeartbeatTimeout = req.StartToCloseTimeout
-	} else if req.HeartbeatTimeout == nil {
-		req.HeartbeatTimeout = durationpb.New(0)
-	}
+	req.ScheduleToCloseTimeout, req.ScheduleToStartTimeout = o.ScheduleToCloseTimeout, o.ScheduleToStartTimeout
+	req.StartToCloseTimeout, req.HeartbeatTimeout = o.StartToCloseTimeout, o.HeartbeatTimeout
 	if err := checkRetryPolicy(req); err != nil {
 		return nil, err
 	}
@@ -108,6 +91,53 @@ func Normalize(in *workflowservice.StartActivityExecutionRequest) (*workflowserv
 		return nil, invalid("CompletionCallbacks are not supported by Sundial for standalone activities.")
 	}
 	return req, nil
+}
+
+// OriginalOptions are the options a start request gave.
+func OriginalOptions(req *workflowservice.StartActivityExecutionRequest) *activitypb.ActivityOptions {
+	return proto.Clone(&activitypb.ActivityOptions{
+		TaskQueue:              req.TaskQueue,
+		ScheduleToCloseTimeout: req.ScheduleToCloseTimeout,
+		ScheduleToStartTimeout: req.ScheduleToStartTimeout,
+		StartToCloseTimeout:    req.StartToCloseTimeout,
+		HeartbeatTimeout:       req.HeartbeatTimeout,
+		RetryPolicy:            req.RetryPolicy,
+		Priority:               req.Priority,
+		StartDelay:             req.StartDelay,
+	}).(*activitypb.ActivityOptions)
+}
+
+// normalizeTimeouts fills in and caps the timeouts of o as Temporal does:
+// schedule-to-start and start-to-close default to (and are capped by)
+// schedule-to-close; without schedule-to-close, start-to-close is
+// required; the heartbeat timeout is capped by start-to-close.
+func normalizeTimeouts(o *activitypb.ActivityOptions, activityID, activityType string) error {
+	s2c := o.ScheduleToCloseTimeout.AsDuration()
+	s2s := o.ScheduleToStartTimeout.AsDuration()
+	stc := o.StartToCloseTimeout.AsDuration()
+	switch {
+	case s2c > 0:
+		if s2s <= 0 || s2s > s2c {
+			o.ScheduleToStartTimeout = durationpb.New(s2c)
+		}
+		if stc <= 0 || stc > s2c {
+			o.StartToCloseTimeout = durationpb.New(s2c)
+		}
+	case stc > 0:
+		o.ScheduleToCloseTimeout = durationpb.New(0)
+		if s2s <= 0 {
+			o.ScheduleToStartTimeout = durationpb.New(0)
+		}
+	default:
+		return invalid("A valid StartToCloseTimeout or ScheduleToCloseTimeout must be set on the activity. ActivityId=%s ActivityType=%s",
+			activityID, activityType)
+	}
+	if o.HeartbeatTimeout.AsDuration() > o.StartToCloseTimeout.AsDuration() {
+		o.HeartbeatTimeout = o.StartToCloseTimeout
+	} else if o.HeartbeatTimeout == nil {
+		o.HeartbeatTimeout = durationpb.New(0)
+	}
+	return nil
 }
 
 func checkName(field, v string) error {

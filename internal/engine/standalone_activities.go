@@ -191,7 +191,7 @@ func (e *Engine) mutateActivity(ns, id, runID string, fn func(x *activityexec.Ex
 }
 
 func (e *Engine) dispatchActivity(x *activityexec.Execution) {
-	e.match.Add(matching.Key{Namespace: x.Namespace, Name: x.Start.TaskQueue.GetName(), Kind: matching.Activity}, matching.Task{
+	e.match.Add(matching.Key{Namespace: x.Namespace, Name: x.Options.TaskQueue.GetName(), Kind: matching.Activity}, matching.Task{
 		Namespace: x.Namespace, WorkflowID: x.ActivityID, RunID: x.RunID, ScheduledEventID: x.Stamp, Attempt: x.Attempt, Standalone: true,
 	})
 }

@@ -364,6 +364,7 @@ func (e *Engine) Heartbeat(ctx context.Context, token []byte, ns, wfID, runID, a
 	if ok, err := e.standaloneAnswer(token, ns, wfID, runID, activityID, func(x *activityexec.Execution, stamp int64) error {
 		c, err := x.Heartbeat(e.now(), stamp, details)
 		rep.CancelRequested = c
+		rep.Paused, rep.Reset = x.ControlFlags()
 		return err
 	}); ok {
 		return rep, err

@@ -13,8 +13,7 @@ import (
 // Standalone activities (an activity started by a client, without a
 // workflow): request checks here, the state rules in package activityexec,
 // storage and dispatch in the engine (standalone_activities.go). Pause,
-// unpause, reset and options updates of standalone activities are not
-// built yet (notoffered.go).
+// unpause, reset and options updates are in activity_execution_control.go.
 
 // activityAddress checks the activity id and run id of a request that
 // names one execution.

@@ -38,8 +38,6 @@ func init() {
 		"standalone Nexus operations": {"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
 			"ListNexusOperationExecutions", "CountNexusOperationExecutions", "RequestCancelNexusOperationExecution",
 			"TerminateNexusOperationExecution", "DeleteNexusOperationExecution"},
-		"pause, reset and options of standalone activities": {"PauseActivityExecution",
-			"UnpauseActivityExecution", "ResetActivityExecution", "UpdateActivityExecutionOptions"},
 		"Worker Deployments (worker versioning)": {"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
 			"DeleteWorkerDeployment", "DeleteWorkerDeploymentVersion", "DescribeWorkerDeployment",
 			"DescribeWorkerDeploymentVersion", "ListWorkerDeployments", "SetWorkerDeploymentCurrentVersion",

@@ -468,7 +468,7 @@ func TestStandaloneActivityRestart(t *testing.T) {
 }
 
 // The namespace advertises standalone activities (the Web UI shows its
-// Standalone Activities page by it), and not their operator commands.
+// Standalone Activities page by it) and their operator commands.
 func TestStandaloneActivityCapability(t *testing.T) {
 	e := newEnv(t)
 	ns, err := e.c.WorkflowService().DescribeNamespace(e.ctx(), &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
@@ -476,7 +476,7 @@ func TestStandaloneActivityCapability(t *testing.T) {
 		t.Fatal(err)
 	}
 	caps := ns.NamespaceInfo.GetCapabilities()
-	if !caps.GetStandaloneActivities() || !caps.GetStandaloneActivityStartDelay() || caps.GetStandaloneActivityOperatorCommands() {
+	if !caps.GetStandaloneActivities() || !caps.GetStandaloneActivityStartDelay() || !caps.GetStandaloneActivityOperatorCommands() {
 		t.Fatalf("capabilities %v", caps)
 	}
 }
