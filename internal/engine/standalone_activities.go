@@ -32,10 +32,9 @@ import (
 type standaloneActivities struct {
 	mu   sync.Mutex
 	runs map[saKey][]*saRun // by namespace and activity id, oldest first
-	// changed is closed and replaced after every change, waking long
-	// polls (PollActivityExecution, DescribeActivityExecution), which
-	// then look again.
-	changed chan struct{}
+	// deletedSeq is the newest write that deleted executions: an answer
+	// that one is not found waits until that write is durable.
+	deletedSeq uint64
 }
 
 type saKey struct{ ns, id string }
@@ -44,6 +43,21 @@ type saRun struct {
 	x     *activityexec.Execution
 	timer *time.Timer
 	seq   uint64 // the write that made the state; reads wait until it is durable
+	// changed is closed (and replaced) after every change and when the
+	// execution is deleted, waking long polls (PollActivityExecution,
+	// DescribeActivityExecution), which then look again.
+	changed chan struct{}
+}
+
+func newSARun(x *activityexec.Execution) *saRun {
+	return &saRun{x: x, changed: make(chan struct{})}
+}
+
+// wake tells the execution's long polls to look again; the caller holds
+// e.acts.mu.
+func (r *saRun) wake() {
+	close(r.changed)
+	r.changed = make(chan struct{})
 }
 
 var errActivityExecutionNotFound = serviceerror.NewNotFound("activity execution not found")
@@ -57,14 +71,13 @@ var errActivityTaskNotFound = serviceerror.NewNotFound("activity task not found"
 func (e *Engine) loadActivityExecutions() error {
 	m := &e.acts
 	m.runs = map[saKey][]*saRun{}
-	m.changed = make(chan struct{})
 	var open []*saRun
 	err := e.store.ActivityExecutions(context.Background(), "", func(r *store.ActivityExecutionRecord) error {
 		x, err := activityexec.Decode(r.State)
 		if err != nil {
 			return fmt.Errorf("decoding activity execution %s/%s: %w", r.ActivityID, r.RunID, err)
 		}
-		run := &saRun{x: x}
+		run := newSARun(x)
 		k := saKey{r.Namespace, r.ActivityID}
 		m.runs[k] = append(m.runs[k], run)
 		if x.Running() {
@@ -114,6 +127,17 @@ func (e *Engine) findActivity(ns, id, runID string) *saRun {
 	return nil
 }
 
+// activityNotFound unlocks e.acts.mu and answers NotFound once a deletion
+// it may rest on is durable.
+func (e *Engine) activityNotFound() error {
+	seq := e.acts.deletedSeq
+	e.acts.mu.Unlock()
+	if err := e.settle(nil, seq); err != nil {
+		return err
+	}
+	return errActivityExecutionNotFound
+}
+
 // writeActivity hands the execution's record to the store (still under
 // e.acts.mu, so the order on disk is the order of changes) and wakes long
 // polls; the caller waits for the commit after unlocking.
@@ -130,8 +154,7 @@ func (e *Engine) writeActivity(r *saRun) (store.Commit, uint64, error) {
 		return nil, 0, err
 	}
 	r.seq = seq
-	close(e.acts.changed)
-	e.acts.changed = make(chan struct{})
+	r.wake()
 	return c, seq, nil
 }
 
@@ -165,8 +188,7 @@ func (e *Engine) mutateActivity(ns, id, runID string, fn func(x *activityexec.Ex
 	m.mu.Lock()
 	r := e.findActivity(ns, id, runID)
 	if r == nil {
-		m.mu.Unlock()
-		return errActivityExecutionNotFound
+		return e.activityNotFound()
 	}
 	write, ferr := fn(r.x)
 	var c store.Commit
@@ -268,7 +290,7 @@ func (e *Engine) StartActivityExecution(ctx context.Context, req *workflowservic
 		}
 		return startActivityResponse(cur, choice == activityexec.Deduplicated), nil
 	}
-	r := &saRun{x: activityexec.New(ns, newRunID(), req, e.now())}
+	r := newSARun(activityexec.New(ns, newRunID(), req, e.now()))
 	c, seq, err := e.writeActivity(r)
 	if err != nil {
 		m.mu.Unlock()

@@ -22,8 +22,7 @@ func (e *Engine) readActivity(ns, id, runID string, fn func(x *activityexec.Exec
 	m.mu.Lock()
 	r := e.findActivity(ns, id, runID)
 	if r == nil {
-		m.mu.Unlock()
-		return errActivityExecutionNotFound
+		return e.activityNotFound()
 	}
 	fn(r.x)
 	seq := r.seq
@@ -41,15 +40,14 @@ func (e *Engine) waitActivity(ctx context.Context, ns, id, runID string, done fu
 		m.mu.Lock()
 		r := e.findActivity(ns, id, runID)
 		if r == nil {
-			m.mu.Unlock()
-			return false, errActivityExecutionNotFound
+			return false, e.activityNotFound()
 		}
 		if done(r.x) {
 			seq := r.seq
 			m.mu.Unlock()
 			return true, e.settle(nil, seq)
 		}
-		ch := m.changed
+		ch := r.changed
 		m.mu.Unlock()
 		select {
 		case <-ch:
@@ -161,8 +159,7 @@ func (e *Engine) DeleteActivityExecution(ctx context.Context, ns, id, runID stri
 	m.mu.Lock()
 	r := e.findActivity(ns, id, runID)
 	if r == nil {
-		m.mu.Unlock()
-		return errActivityExecutionNotFound
+		return e.activityNotFound()
 	}
 	c, seq, err := e.apply(&store.Batch{ActivityExecutionDeletes: []store.ActivityExecutionKey{
 		{Namespace: ns, ActivityID: id, RunID: r.x.RunID}}})
@@ -181,8 +178,8 @@ func (e *Engine) DeleteActivityExecution(ctx context.Context, ns, id, runID stri
 	if len(m.runs[k]) == 0 {
 		delete(m.runs, k)
 	}
-	close(m.changed)
-	m.changed = make(chan struct{})
+	r.wake()
+	m.deletedSeq = seq
 	m.mu.Unlock()
 	return e.settle(c, seq)
 }
@@ -317,6 +314,7 @@ func (e *Engine) purgeExpiredActivities() (int, error) {
 			if r.timer != nil {
 				r.timer.Stop()
 			}
+			r.wake()
 		}
 		if len(kept) == 0 {
 			delete(m.runs, k)
@@ -330,6 +328,9 @@ func (e *Engine) purgeExpiredActivities() (int, error) {
 		return 0, nil
 	}
 	c, seq, err := e.apply(b)
+	if err == nil {
+		m.deletedSeq = seq
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return 0, err
