@@ -12,13 +12,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundial-io/sundial/internal/server"
 )
@@ -478,5 +482,63 @@ func TestStandaloneActivityCapability(t *testing.T) {
 	caps := ns.NamespaceInfo.GetCapabilities()
 	if !caps.GetStandaloneActivities() || !caps.GetStandaloneActivityStartDelay() || !caps.GetStandaloneActivityOperatorCommands() {
 		t.Fatalf("capabilities %v", caps)
+	}
+}
+
+// The raw RPCs: a retried start (same request id) is answered with the
+// execution it made; a describe long poll waits for a change; an activity
+// is completed by id (no workflow id) as Temporal allows.
+func TestStandaloneActivityRawRPCs(t *testing.T) {
+	e := newEnv(t)
+	svc := e.c.WorkflowService()
+	id := "raw-" + uuid.NewString()[:8]
+	start := &workflowservice.StartActivityExecutionRequest{Namespace: "default", RequestId: "req-" + id, ActivityId: id,
+		ActivityType: &commonpb.ActivityType{Name: "Raw"}, TaskQueue: &taskqueuepb.TaskQueue{Name: "nobody-" + e.tq},
+		ScheduleToCloseTimeout: durationpb.New(time.Minute)}
+	first, err := svc.StartActivityExecution(e.ctx(), start)
+	if err != nil || !first.Started || first.GetLink().GetActivity().GetRunId() != first.RunId {
+		t.Fatalf("start: %v %v", first, err)
+	}
+	again, err := svc.StartActivityExecution(e.ctx(), start)
+	if err != nil || again.RunId != first.RunId || !again.Started {
+		t.Fatalf("retried start: %v %v", again, err)
+	}
+	d, err := svc.DescribeActivityExecution(e.ctx(), &workflowservice.DescribeActivityExecutionRequest{Namespace: "default", ActivityId: id})
+	if err != nil || len(d.LongPollToken) == 0 || d.Info.GetRunState() != enumspb.PENDING_ACTIVITY_STATE_SCHEDULED ||
+		d.Info.GetScheduleToStartTimeout().AsDuration() != time.Minute || d.Info.GetStartToCloseTimeout().AsDuration() != time.Minute {
+		t.Fatalf("describe: %v %v", d, err)
+	}
+	polled := make(chan *workflowservice.DescribeActivityExecutionResponse, 1)
+	go func() {
+		r, err := svc.DescribeActivityExecution(e.ctx(), &workflowservice.DescribeActivityExecutionRequest{Namespace: "default",
+			ActivityId: id, RunId: first.RunId, LongPollToken: d.LongPollToken, IncludeOutcome: true})
+		if err != nil {
+			t.Error(err)
+		}
+		polled <- r
+	}()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case r := <-polled:
+		t.Fatalf("long poll answered before any change: %v", r)
+	default:
+	}
+	result, _ := converter.GetDefaultDataConverter().ToPayloads("by id")
+	if _, err := svc.RespondActivityTaskCompletedById(e.ctx(), &workflowservice.RespondActivityTaskCompletedByIdRequest{
+		Namespace: "default", ActivityId: id, Result: result}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-polled
+	if r.GetInfo().GetStatus() != enumspb.ACTIVITY_EXECUTION_STATUS_COMPLETED || r.GetOutcome().GetResult() == nil || len(r.LongPollToken) != 0 {
+		t.Fatalf("long poll answer: %v", r)
+	}
+	var got string
+	if err := e.c.GetActivityHandle(client.GetActivityHandleOptions{ActivityID: id, RunID: first.RunId}).Get(e.ctx(), &got); err != nil || got != "by id" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	var nf *serviceerror.NotFound
+	if _, err := svc.RespondActivityTaskCompletedById(e.ctx(), &workflowservice.RespondActivityTaskCompletedByIdRequest{
+		Namespace: "default", ActivityId: id, Result: result}); !errors.As(err, &nf) {
+		t.Fatalf("second completion: %v", err)
 	}
 }
