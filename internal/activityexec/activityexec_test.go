@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/sundial-io/sundial/internal/visibility"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -404,7 +406,7 @@ func TestQuery(t *testing.T) {
 		"CloseTime IS NULL":                                       {true, false},
 		"TaskQueue = 'q' AND StartTime >= '2026-01-01T00:00:00Z'": {true, true},
 	} {
-		f, err := ParseQuery(q)
+		f, err := ParseQuery(q, nil)
 		if err != nil {
 			t.Fatalf("%q: %v", q, err)
 		}
@@ -414,16 +416,43 @@ func TestQuery(t *testing.T) {
 	}
 	for _, q := range []string{"Nope = 1", "ActivityType = ", "ActivityType = 'a' GROUP BY ActivityType"} {
 		var inv *serviceerror.InvalidArgument
-		if _, err := ParseQuery(q); !errors.As(err, &inv) {
+		if _, err := ParseQuery(q, nil); !errors.As(err, &inv) {
 			t.Errorf("%q: err = %v, want InvalidArgument", q, err)
 		}
 	}
-	f, err := ParseQuery("GROUP BY ExecutionStatus")
+	f, err := ParseQuery("GROUP BY ExecutionStatus", nil)
 	if err != nil || !f.GroupByStatus() {
 		t.Fatalf("group by: %v", err)
 	}
 	vals, n := StatusGroups(map[enumspb.ActivityExecutionStatus]int64{enumspb.ACTIVITY_EXECUTION_STATUS_COMPLETED: 2, enumspb.ACTIVITY_EXECUTION_STATUS_RUNNING: 1})
 	if len(vals) != 2 || string(vals[0][0].Data) != `"Running"` || n[0] != 1 || n[1] != 2 {
 		t.Fatalf("groups %v %v", vals, n)
+	}
+}
+
+func TestQueryCustomSearchAttributes(t *testing.T) {
+	kw, _ := visibility.EncodeValue("gold", enumspb.INDEXED_VALUE_TYPE_KEYWORD)
+	n, _ := visibility.EncodeValue(int64(7), enumspb.INDEXED_VALUE_TYPE_INT)
+	x := newExec(t, func(r *workflowservice.StartActivityExecutionRequest) {
+		r.SearchAttributes = &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"Tier": kw, "Size": n}}
+	})
+	y := newExec(t, nil)
+	custom := map[string]enumspb.IndexedValueType{"Tier": enumspb.INDEXED_VALUE_TYPE_KEYWORD, "Size": enumspb.INDEXED_VALUE_TYPE_INT}
+	for q, want := range map[string][2]bool{
+		"Tier = 'gold'":        {true, false},
+		"Size > 5":             {true, false},
+		"Tier IS NULL":         {false, true},
+		"Size BETWEEN 1 AND 6": {false, false},
+	} {
+		f, err := ParseQuery(q, custom)
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		if got := [2]bool{f.Match(x), f.Match(y)}; got != want {
+			t.Errorf("%q matched %v, want %v", q, got, want)
+		}
+	}
+	if _, err := ParseQuery("Unknown = 1", custom); err == nil {
+		t.Fatal("an unregistered attribute parsed")
 	}
 }

@@ -16,9 +16,9 @@ import (
 // The query of ListActivityExecutions and CountActivityExecutions is
 // Temporal's list-filter language over the attributes Temporal indexes for
 // a standalone activity (ActivityId, ActivityType, ExecutionStatus with
-// the status names "Running", "Completed", ..., TaskQueue, and the times),
-// parsed and evaluated by internal/visibility. Custom search attributes
-// are not indexed here (a query naming one is InvalidArgument).
+// the status names "Running", "Completed", ..., TaskQueue, and the times)
+// and the namespace's custom search attributes the start request set,
+// parsed and evaluated by internal/visibility.
 
 type queryField struct {
 	typ enumspb.IndexedValueType
@@ -50,28 +50,47 @@ var queryFields = map[string]queryField{
 	"CloseTime":       datetime(func(x *Execution) time.Time { return x.CloseTime }),
 }
 
+var ordered = []string{"=", "!=", "<", "<=", ">", ">=", "in", "not in", "between", "not between"}
+
 var queryOperators = map[enumspb.IndexedValueType][]string{
-	enumspb.INDEXED_VALUE_TYPE_KEYWORD:  {"=", "!=", "in", "not in", "starts_with", "not starts_with"},
-	enumspb.INDEXED_VALUE_TYPE_DATETIME: {"=", "!=", "<", "<=", ">", ">=", "in", "not in", "between", "not between"},
+	enumspb.INDEXED_VALUE_TYPE_KEYWORD:      {"=", "!=", "in", "not in", "starts_with", "not starts_with"},
+	enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST: {"=", "!=", "in", "not in"},
+	enumspb.INDEXED_VALUE_TYPE_TEXT:         {"=", "!="},
+	enumspb.INDEXED_VALUE_TYPE_BOOL:         {"=", "!="},
+	enumspb.INDEXED_VALUE_TYPE_DATETIME:     ordered,
+	enumspb.INDEXED_VALUE_TYPE_INT:          ordered,
+	enumspb.INDEXED_VALUE_TYPE_DOUBLE:       ordered,
 }
 
-var querySchema = visibility.Schema{
-	Resolve: func(name string) (string, enumspb.IndexedValueType, bool) {
-		f, ok := queryFields[name]
-		if name == "ExecutionStatus" {
-			// visibility reads a workflow's ExecutionStatus as an enum
-			// number; an activity's is matched by its name.
-			return statusField, f.typ, ok
-		}
-		return name, f.typ, ok
-	},
-	Operators: func(_ string, typ enumspb.IndexedValueType) []string { return queryOperators[typ] },
+// customPrefix marks a custom search attribute's field, read from the
+// start request's search attributes.
+const customPrefix = "custom:"
+
+func querySchema(custom map[string]enumspb.IndexedValueType) visibility.Schema {
+	return visibility.Schema{
+		Resolve: func(name string) (string, enumspb.IndexedValueType, bool) {
+			if f, ok := queryFields[name]; ok {
+				if name == "ExecutionStatus" {
+					// visibility reads a workflow's ExecutionStatus as an
+					// enum number; an activity's is matched by its name.
+					return statusField, f.typ, true
+				}
+				return name, f.typ, true
+			}
+			if typ, ok := custom[name]; ok {
+				return customPrefix + name, typ, true
+			}
+			return "", 0, false
+		},
+		Operators: func(_ string, typ enumspb.IndexedValueType) []string { return queryOperators[typ] },
+	}
 }
 
 // Filter is a parsed activity list query.
 type Filter struct {
 	q       *visibility.Query
 	byState bool
+	custom  map[string]enumspb.IndexedValueType
 }
 
 // groupByStatus is the one GROUP BY clause Temporal allows here; it is
@@ -80,19 +99,20 @@ type Filter struct {
 var groupByStatus = regexp.MustCompile(`(?i)(^|\s)group\s+by\s+` + "`?ExecutionStatus`?" + `\s*$`)
 
 // ParseQuery parses a ListActivityExecutions/CountActivityExecutions
-// query; "" matches every execution. GROUP BY is allowed on
-// ExecutionStatus only, as in Temporal; any other is InvalidArgument.
-func ParseQuery(query string) (*Filter, error) {
+// query against the namespace's custom search attributes; "" matches
+// every execution. GROUP BY is allowed on ExecutionStatus only, as in
+// Temporal; any other is InvalidArgument.
+func ParseQuery(query string, custom map[string]enumspb.IndexedValueType) (*Filter, error) {
 	query = strings.TrimSpace(query)
 	byState := false
 	if loc := groupByStatus.FindStringIndex(query); loc != nil {
 		query, byState = strings.TrimSpace(query[:loc[0]]), true
 	}
-	q, err := visibility.ParseWith(query, querySchema)
+	q, err := visibility.ParseWith(query, querySchema(custom))
 	if err != nil {
 		return nil, serviceerror.NewInvalidArgument(err.Error())
 	}
-	return &Filter{q: q, byState: byState}, nil
+	return &Filter{q: q, byState: byState, custom: custom}, nil
 }
 
 const statusField = "activity status"
@@ -100,6 +120,13 @@ const statusField = "activity status"
 // Match reports whether the execution satisfies the filter.
 func (f *Filter) Match(x *Execution) bool {
 	return f.q.MatchLookup(func(name string) any {
+		if sa, ok := strings.CutPrefix(name, customPrefix); ok {
+			v, err := visibility.DecodeValue(x.Start.GetSearchAttributes().GetIndexedFields()[sa], f.custom[sa])
+			if err != nil {
+				return nil
+			}
+			return v
+		}
 		if name == statusField {
 			name = "ExecutionStatus"
 		}

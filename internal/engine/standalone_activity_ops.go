@@ -221,10 +221,20 @@ func (e *Engine) matchingActivities(ns string, f *activityexec.Filter) ([]*activ
 	return out, seq
 }
 
+// parseActivityQuery parses a list or count query with the namespace's
+// custom search attributes.
+func (e *Engine) parseActivityQuery(ctx context.Context, ns, query string) (*activityexec.Filter, error) {
+	custom, err := e.SearchAttributes(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	return activityexec.ParseQuery(query, custom)
+}
+
 // ListActivityExecutions lists a namespace's executions the query matches,
 // newest first, a page at a time.
 func (e *Engine) ListActivityExecutions(ctx context.Context, r *workflowservice.ListActivityExecutionsRequest) (*workflowservice.ListActivityExecutionsResponse, error) {
-	f, err := activityexec.ParseQuery(r.Query)
+	f, err := e.parseActivityQuery(ctx, r.Namespace, r.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +273,7 @@ func (e *Engine) ListActivityExecutions(ctx context.Context, r *workflowservice.
 // CountActivityExecutions counts a namespace's executions the query
 // matches, grouped by status when the query says GROUP BY ExecutionStatus.
 func (e *Engine) CountActivityExecutions(ctx context.Context, r *workflowservice.CountActivityExecutionsRequest) (*workflowservice.CountActivityExecutionsResponse, error) {
-	f, err := activityexec.ParseQuery(r.Query)
+	f, err := e.parseActivityQuery(ctx, r.Namespace, r.Query)
 	if err != nil {
 		return nil, err
 	}

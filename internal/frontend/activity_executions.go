@@ -44,6 +44,9 @@ func (s *Service) StartActivityExecution(ctx context.Context, r *workflowservice
 	if err != nil {
 		return nil, err
 	}
+	if err := s.e.ValidateSearchAttributes(r.Namespace, req.SearchAttributes); err != nil {
+		return nil, err
+	}
 	if req.RequestId == "" {
 		req.RequestId = uuid.NewString()
 	}

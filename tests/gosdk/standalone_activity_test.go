@@ -542,3 +542,40 @@ func TestStandaloneActivityRawRPCs(t *testing.T) {
 		t.Fatalf("second completion: %v", err)
 	}
 }
+
+// Search attributes given at start are checked against the namespace's
+// registry, returned by describe and list, and can be queried.
+func TestStandaloneActivitySearchAttributes(t *testing.T) {
+	e := newEnv(t)
+	queue := "nobody-" + e.tq
+	key := temporal.NewSearchAttributeKeyKeyword("CustomKeywordField")
+	tagged := e.startActivity("tagged", client.StartActivityOptions{TaskQueue: queue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(key.ValueSet("gold-" + e.tq))}, "Anything")
+	e.startActivity("plain", client.StartActivityOptions{TaskQueue: queue}, "Anything")
+	res, err := e.c.ListActivities(e.ctx(), client.ListActivitiesOptions{Query: "CustomKeywordField = 'gold-" + e.tq + "'"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for info, err := range res.Results {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := info.TypedSearchAttributes.GetKeyword(key); !ok || v != "gold-"+e.tq {
+			t.Fatalf("list entry search attributes: %v %v", v, ok)
+		}
+		ids = append(ids, info.ActivityID)
+	}
+	if len(ids) != 1 || ids[0] != tagged.GetID() {
+		t.Fatalf("list = %v", ids)
+	}
+	if d := e.describeActivity(tagged); d.TypedSearchAttributes.Size() != 1 {
+		t.Fatalf("describe search attributes: %v", d.TypedSearchAttributes)
+	}
+	_, err = e.c.ExecuteActivity(e.ctx(), client.StartActivityOptions{ID: "bad-sa-" + e.tq, TaskQueue: queue, StartToCloseTimeout: time.Second,
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword("NotRegistered").ValueSet("x"))}, "Anything")
+	var inv *serviceerror.InvalidArgument
+	if !errors.As(err, &inv) {
+		t.Fatalf("unregistered search attribute: %v", err)
+	}
+}
