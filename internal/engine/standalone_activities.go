@@ -96,12 +96,19 @@ func (e *Engine) loadActivityExecutions() error {
 			return strings.Compare(a.x.RunID, b.x.RunID)
 		})
 	}
+	// Timers may fire as soon as they are armed: hold the lock they take.
 	now := e.now()
+	var due []*saTask
+	m.mu.Lock()
 	for _, r := range open {
 		e.armActivity(r)
-		if r.x.TakeDispatch(now) {
-			e.dispatchActivity(r.x)
+		if t := takeDispatch(r.x, now); t != nil {
+			due = append(due, t)
 		}
+	}
+	m.mu.Unlock()
+	for _, t := range due {
+		e.match.Add(t.key, t.task)
 	}
 	if len(open) > 0 {
 		e.log.Info("recovered open standalone activities", "count", len(open))
@@ -201,21 +208,39 @@ func (e *Engine) mutateActivity(ns, id, runID string, fn func(x *activityexec.Ex
 	}
 	seq := r.seq
 	e.armActivity(r)
-	dispatch := r.x.TakeDispatch(e.now())
+	due := takeDispatch(r.x, e.now())
 	m.mu.Unlock()
 	if err := e.settle(c, seq); err != nil {
 		return err
 	}
-	if dispatch {
-		e.dispatchActivity(r.x)
-	}
+	due.add(e)
 	return ferr
 }
 
-func (e *Engine) dispatchActivity(x *activityexec.Execution) {
-	e.match.Add(matching.Key{Namespace: x.Namespace, Name: x.Options.TaskQueue.GetName(), Kind: matching.Activity}, matching.Task{
-		Namespace: x.Namespace, WorkflowID: x.ActivityID, RunID: x.RunID, ScheduledEventID: x.Stamp, Attempt: x.Attempt, Standalone: true,
-	})
+// saTask is an attempt's task, taken under e.acts.mu and handed to
+// matching once the state that made it is durable.
+type saTask struct {
+	key  matching.Key
+	task matching.Task
+}
+
+// takeDispatch returns the task of the execution's current attempt if it
+// should be dispatched now (nil otherwise); the caller holds e.acts.mu.
+func takeDispatch(x *activityexec.Execution, now time.Time) *saTask {
+	if !x.TakeDispatch(now) {
+		return nil
+	}
+	return &saTask{
+		key: matching.Key{Namespace: x.Namespace, Name: x.Options.TaskQueue.GetName(), Kind: matching.Activity},
+		task: matching.Task{Namespace: x.Namespace, WorkflowID: x.ActivityID, RunID: x.RunID,
+			ScheduledEventID: x.Stamp, Attempt: x.Attempt, Standalone: true},
+	}
+}
+
+func (t *saTask) add(e *Engine) {
+	if t != nil {
+		e.match.Add(t.key, t.task)
+	}
 }
 
 // armActivity sets the execution's timer to its next deadline; the caller
@@ -284,11 +309,12 @@ func (e *Engine) StartActivityExecution(ctx context.Context, req *workflowservic
 	}
 	if choice != activityexec.StartNew {
 		seq := curRun.seq
+		resp := startActivityResponse(cur, choice == activityexec.Deduplicated)
 		m.mu.Unlock()
 		if err := e.settle(nil, seq); err != nil {
 			return nil, err
 		}
-		return startActivityResponse(cur, choice == activityexec.Deduplicated), nil
+		return resp, nil
 	}
 	r := newSARun(activityexec.New(ns, newRunID(), req, e.now()))
 	c, seq, err := e.writeActivity(r)
@@ -298,15 +324,14 @@ func (e *Engine) StartActivityExecution(ctx context.Context, req *workflowservic
 	}
 	m.runs[k] = append(m.runs[k], r)
 	e.armActivity(r)
-	dispatch := r.x.TakeDispatch(e.now())
+	due := takeDispatch(r.x, e.now())
+	resp := startActivityResponse(r.x, true)
 	m.mu.Unlock()
 	if err := e.settle(c, seq); err != nil {
 		return nil, err
 	}
-	if dispatch {
-		e.dispatchActivity(r.x)
-	}
-	return startActivityResponse(r.x, true), nil
+	due.add(e)
+	return resp, nil
 }
 
 func startActivityResponse(x *activityexec.Execution, started bool) *workflowservice.StartActivityExecutionResponse {

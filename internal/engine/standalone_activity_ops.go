@@ -7,9 +7,11 @@ import (
 	"strings"
 	"time"
 
+	activitypb "go.temporal.io/api/activity/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/activityexec"
 	"github.com/sundial-io/sundial/internal/store"
@@ -186,25 +188,26 @@ func (e *Engine) DeleteActivityExecution(ctx context.Context, ns, id, runID stri
 
 // activityPageToken is where a listing resumes: after the entry with this
 // schedule time and run id (newest first).
-func activityPageToken(x *activityexec.Execution) []byte {
-	b := binary.BigEndian.AppendUint64(nil, uint64(x.ScheduleTime.UnixNano()))
-	return append(b, x.RunID...)
+func activityPageToken(info *activitypb.ActivityExecutionListInfo) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(info.GetScheduleTime().AsTime().UnixNano()))
+	return append(b, info.GetRunId()...)
 }
 
-func activityOrder(a, b *activityexec.Execution) int {
-	if c := b.ScheduleTime.Compare(a.ScheduleTime); c != 0 {
+func activityOrder(a, b *activitypb.ActivityExecutionListInfo) int {
+	if c := b.GetScheduleTime().AsTime().Compare(a.GetScheduleTime().AsTime()); c != 0 {
 		return c
 	}
-	return strings.Compare(b.RunID, a.RunID)
+	return strings.Compare(b.GetRunId(), a.GetRunId())
 }
 
-// matchingActivities returns the namespace's executions the filter
-// matches, newest first, and the sequence number every one is durable at.
-func (e *Engine) matchingActivities(ns string, f *activityexec.Filter) ([]*activityexec.Execution, uint64) {
+// matchingActivities returns the list entries of the namespace's
+// executions the filter matches, newest first (built under the lock, so
+// later changes do not reach them), and the sequence number every one is
+// durable at.
+func (e *Engine) matchingActivities(ns string, f *activityexec.Filter) ([]*activitypb.ActivityExecutionListInfo, uint64) {
 	m := &e.acts
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []*activityexec.Execution
+	var out []*activitypb.ActivityExecutionListInfo
 	var seq uint64
 	for k, runs := range m.runs {
 		if k.ns != ns {
@@ -212,11 +215,12 @@ func (e *Engine) matchingActivities(ns string, f *activityexec.Filter) ([]*activ
 		}
 		for _, r := range runs {
 			if f.Match(r.x) {
-				out = append(out, r.x)
+				out = append(out, r.x.ListInfo())
 				seq = max(seq, r.seq)
 			}
 		}
 	}
+	m.mu.Unlock()
 	slices.SortFunc(out, activityOrder)
 	return out, seq
 }
@@ -242,30 +246,28 @@ func (e *Engine) ListActivityExecutions(ctx context.Context, r *workflowservice.
 	if size <= 0 || size > 1000 {
 		size = 1000
 	}
-	var after *activityexec.Execution
+	var after *activitypb.ActivityExecutionListInfo
 	if len(r.NextPageToken) > 0 {
 		if len(r.NextPageToken) < 8 {
 			return nil, serviceerror.NewInvalidArgument("invalid NextPageToken")
 		}
-		after = &activityexec.Execution{ScheduleTime: time.Unix(0, int64(binary.BigEndian.Uint64(r.NextPageToken))),
-			RunID: string(r.NextPageToken[8:])}
+		after = &activitypb.ActivityExecutionListInfo{ScheduleTime: timestamppb.New(time.Unix(0, int64(binary.BigEndian.Uint64(r.NextPageToken)))),
+			RunId: string(r.NextPageToken[8:])}
 	}
 	list, seq := e.matchingActivities(r.Namespace, f)
 	if err := e.settle(nil, seq); err != nil {
 		return nil, err
 	}
 	resp := &workflowservice.ListActivityExecutionsResponse{}
-	var last *activityexec.Execution
-	for _, x := range list {
-		if after != nil && activityOrder(x, after) <= 0 {
+	for _, info := range list {
+		if after != nil && activityOrder(info, after) <= 0 {
 			continue
 		}
 		if len(resp.Executions) == size {
-			resp.NextPageToken = activityPageToken(last)
+			resp.NextPageToken = activityPageToken(resp.Executions[size-1])
 			break
 		}
-		resp.Executions = append(resp.Executions, x.ListInfo())
-		last = x
+		resp.Executions = append(resp.Executions, info)
 	}
 	return resp, nil
 }
@@ -284,8 +286,8 @@ func (e *Engine) CountActivityExecutions(ctx context.Context, r *workflowservice
 	resp := &workflowservice.CountActivityExecutionsResponse{Count: int64(len(list))}
 	if f.GroupByStatus() {
 		counts := map[enumspb.ActivityExecutionStatus]int64{}
-		for _, x := range list {
-			counts[x.Status]++
+		for _, info := range list {
+			counts[info.Status]++
 		}
 		values, n := activityexec.StatusGroups(counts)
 		for i := range values {
