@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -577,5 +579,28 @@ func TestStandaloneActivitySearchAttributes(t *testing.T) {
 	var inv *serviceerror.InvalidArgument
 	if !errors.As(err, &inv) {
 		t.Fatalf("unregistered search attribute: %v", err)
+	}
+}
+
+// The Web UI's HTTP API (what its Standalone Activities page calls) lists
+// and describes standalone activities through these RPCs.
+func TestStandaloneActivityWebUIAPI(t *testing.T) {
+	srv := startSecure(t, server.Config{UIAddr: "127.0.0.1:0"})
+	c, err := dialSDK(t, client.Options{HostPort: srv.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := "ui-" + uuid.NewString()[:8]
+	if _, err := c.ExecuteActivity(ctx, client.StartActivityOptions{ID: id, TaskQueue: "nobody", StartToCloseTimeout: time.Minute}, "ShownInUI"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := uiGet(t, srv, "/api/v1/namespaces/default/activities?query="+url.QueryEscape("ActivityType = 'ShownInUI'"), ""); code != http.StatusOK ||
+		!strings.Contains(body, id) || !strings.Contains(body, "ACTIVITY_EXECUTION_STATUS_RUNNING") {
+		t.Fatalf("list through the UI: %d %s", code, body)
+	}
+	if code, body := uiGet(t, srv, "/api/v1/namespaces/default/activities/"+id, ""); code != http.StatusOK || !strings.Contains(body, `"ShownInUI"`) {
+		t.Fatalf("describe through the UI: %d %s", code, body)
 	}
 }
