@@ -257,6 +257,9 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 			if errors.Is(err, activityexec.ErrStale) {
 				continue
 			}
+			if err != nil {
+				e.match.Requeue(key, t) // not started (the store refused): keep it
+			}
 			return resp, err
 		}
 		var resp *workflowservice.PollActivityTaskQueueResponse
