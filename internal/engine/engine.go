@@ -44,6 +44,7 @@ type Engine struct {
 
 	nexus nexusRegistry
 	tqcfg tqConfigs // task queue rate limits (taskqueue_config.go)
+	acts  standaloneActivities
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -132,6 +133,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.recover(); err != nil {
+		return nil, err
+	}
+	if err := e.loadActivityExecutions(); err != nil {
 		return nil, err
 	}
 	e.wg.Add(2)

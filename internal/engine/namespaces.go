@@ -122,6 +122,11 @@ func capabilities() *namespacepb.NamespaceInfo_Capabilities {
 		SyncUpdate:       true,
 		AsyncUpdate:      true,
 		WorkerHeartbeats: true, // RecordWorkerHeartbeat, ListWorkers, DescribeWorker, CountWorkers
+		// StartActivityExecution and friends, with start_delay and the
+		// operator commands (pause, unpause, reset, options).
+		StandaloneActivities:               true,
+		StandaloneActivityStartDelay:       true,
+		StandaloneActivityOperatorCommands: true,
 	}
 }
 

@@ -116,6 +116,9 @@ func (e *Engine) StartRetention(interval time.Duration) {
 			if _, err := e.PurgeExpired(context.Background()); err != nil {
 				e.log.Warn("retention pass failed", "err", err)
 			}
+			if _, err := e.purgeExpiredActivities(); err != nil {
+				e.log.Warn("standalone activity retention pass failed", "err", err)
+			}
 		}
 	}()
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/sundial-io/sundial/internal/activityexec"
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
 	"github.com/sundial-io/sundial/internal/tasktoken"
@@ -251,6 +252,16 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 			e.match.Requeue(key, t)
 			return nil, ctx.Err()
 		}
+		if t.Standalone {
+			resp, err := e.startStandaloneTask(t, r.Identity)
+			if errors.Is(err, activityexec.ErrStale) {
+				continue
+			}
+			if err != nil {
+				e.match.Requeue(key, t) // not started (the store refused): keep it
+			}
+			return resp, err
+		}
 		var resp *workflowservice.PollActivityTaskQueueResponse
 		err := e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
 			st := w.cur
@@ -353,6 +364,14 @@ type HeartbeatReply struct {
 // whether the activity was paused or reset (PauseActivity, ResetActivity).
 func (e *Engine) Heartbeat(ctx context.Context, token []byte, ns, wfID, runID, activityID string, details *commonpb.Payloads) (HeartbeatReply, error) {
 	var rep HeartbeatReply
+	if ok, err := e.standaloneAnswer(token, ns, wfID, runID, activityID, func(x *activityexec.Execution, stamp int64) error {
+		c, err := x.Heartbeat(e.now(), stamp, details)
+		rep.CancelRequested = c
+		rep.Paused, rep.Reset = x.ControlFlags()
+		return err
+	}); ok {
+		return rep, err
+	}
 	err := e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
 		c, err := st.Heartbeat(e.now(), sched, attempt, details)
 		rep.CancelRequested = c
@@ -364,6 +383,11 @@ func (e *Engine) Heartbeat(ctx context.Context, token []byte, ns, wfID, runID, a
 
 // CompleteActivity records an activity result.
 func (e *Engine) CompleteActivity(ctx context.Context, token []byte, ns, wfID, runID, activityID string, result *commonpb.Payloads, identity string) error {
+	if ok, err := e.standaloneAnswer(token, ns, wfID, runID, activityID, func(x *activityexec.Execution, stamp int64) error {
+		return x.Complete(e.now(), stamp, result, identity)
+	}); ok {
+		return err
+	}
 	return e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
 		return st.CompleteActivity(e.now(), sched, attempt, result, identity)
 	})
@@ -371,6 +395,11 @@ func (e *Engine) CompleteActivity(ctx context.Context, token []byte, ns, wfID, r
 
 // FailActivity records an activity failure (retried per policy).
 func (e *Engine) FailActivity(ctx context.Context, token []byte, ns, wfID, runID, activityID string, r *workflowservice.RespondActivityTaskFailedRequest) error {
+	if ok, err := e.standaloneAnswer(token, ns, wfID, runID, activityID, func(x *activityexec.Execution, stamp int64) error {
+		return x.Fail(e.now(), stamp, r.Failure, r.LastHeartbeatDetails, r.Identity)
+	}); ok {
+		return err
+	}
 	return e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
 		return st.FailActivity(e.now(), sched, attempt, r.Failure, r.LastHeartbeatDetails, r.Identity)
 	})
@@ -378,6 +407,11 @@ func (e *Engine) FailActivity(ctx context.Context, token []byte, ns, wfID, runID
 
 // CancelActivity records that an activity was canceled.
 func (e *Engine) CancelActivity(ctx context.Context, token []byte, ns, wfID, runID, activityID string, details *commonpb.Payloads, identity string) error {
+	if ok, err := e.standaloneAnswer(token, ns, wfID, runID, activityID, func(x *activityexec.Execution, stamp int64) error {
+		return x.ReportCanceled(e.now(), stamp, details, identity)
+	}); ok {
+		return err
+	}
 	return e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
 		return st.CancelActivity(e.now(), sched, attempt, details, identity)
 	})

@@ -91,3 +91,10 @@ func retryable(p *commonpb.RetryPolicy, f *failurepb.Failure) bool {
 	}
 	return true
 }
+
+// NextRetry decides, as for an activity of a workflow, whether attempt
+// (which just failed with f) is retried under policy p and after what
+// delay; standalone activities (package activityexec) share the rule.
+func NextRetry(p *commonpb.RetryPolicy, attempt int32, f *failurepb.Failure, now, expiration time.Time) (time.Duration, enumspb.RetryState) {
+	return nextRetry(p, attempt, f, now, expiration)
+}

@@ -91,7 +91,9 @@ func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, r *workfl
 }
 
 // byID checks the activity address of the *ById calls, in Temporal's
-// order: activity id, workflow id, then the run id on load.
+// order: activity id, workflow id, then the run id on load. An empty
+// workflow id addresses a standalone activity (the run id is then the
+// activity's), as in Temporal.
 func (s *Service) byID(ns, wfID, runID, activityID string) error {
 	if err := s.ns(ns); err != nil {
 		return err
@@ -99,8 +101,10 @@ func (s *Service) byID(ns, wfID, runID, activityID string) error {
 	if err := checkID("ActivityId", activityID); err != nil {
 		return err
 	}
-	if err := checkID("WorkflowId", wfID); err != nil {
-		return err
+	if wfID != "" {
+		if err := checkID("WorkflowId", wfID); err != nil {
+			return err
+		}
 	}
 	return checkLoadRunID(runID)
 }

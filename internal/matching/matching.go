@@ -42,6 +42,10 @@ type Task struct {
 	// NexusCancel marks a Nexus cancel-operation task (a start-operation
 	// task otherwise).
 	NexusCancel bool
+	// Standalone marks an attempt of a standalone activity execution
+	// (WorkflowID is then the activity id, RunID its run id and
+	// ScheduledEventID the attempt's dispatch stamp).
+	Standalone bool
 	// Started, when set, is the engine's response for a task it already
 	// started for this poller (see Claim); the poller returns it as is.
 	Started any

@@ -98,6 +98,11 @@ type Store interface {
 	// order. fn may return ErrStop.
 	Records(ctx context.Context, kind string, fn func(*KeyedRecord) error) error
 
+	// ActivityExecutions calls fn for every stored standalone activity
+	// execution of a namespace ("" for every namespace), ordered by
+	// namespace, activity id and run id. fn may return ErrStop.
+	ActivityExecutions(ctx context.Context, namespace string, fn func(*ActivityExecutionRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
 }
@@ -188,6 +193,29 @@ type Batch struct {
 	Records []*KeyedRecord
 	// RecordDeletes remove keyed records; they are applied after Records.
 	RecordDeletes []RecordKey
+	// ActivityExecutions are inserted or replaced, by namespace, activity
+	// id and run id.
+	ActivityExecutions []*ActivityExecutionRecord
+	// ActivityExecutionDeletes remove standalone activity executions; they
+	// are applied after ActivityExecutions.
+	ActivityExecutionDeletes []ActivityExecutionKey
+}
+
+// ActivityExecutionKey names one standalone activity execution (one run of
+// an activity id).
+type ActivityExecutionKey struct {
+	Namespace  string
+	ActivityID string
+	RunID      string
+}
+
+// ActivityExecutionRecord is one standalone activity execution
+// (StartActivityExecution): its start request and progress, encoded by
+// package activityexec, kept by the store as an opaque value under its
+// key.
+type ActivityExecutionRecord struct {
+	ActivityExecutionKey
+	State []byte
 }
 
 // NexusEndpointRecord is one Nexus endpoint (OperatorService

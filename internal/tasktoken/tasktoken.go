@@ -23,6 +23,11 @@ const (
 	// NexusCancel: a Nexus cancel-operation task (Attempt is the cancel
 	// attempt).
 	NexusCancel Kind = 5
+	// StandaloneActivity names an attempt of a standalone activity
+	// execution (StartActivityExecution): WorkflowID holds the activity
+	// id, RunID the activity's run id, ScheduledEventID the attempt's
+	// dispatch stamp.
+	StandaloneActivity Kind = 6
 )
 
 // Token identifies one dispatched task.
@@ -62,7 +67,7 @@ func Decode(b []byte) (*Token, error) {
 		return nil, ErrMalformed
 	}
 	t := &Token{Kind: Kind(b[1])}
-	if t.Kind < Workflow || t.Kind > NexusCancel {
+	if t.Kind < Workflow || t.Kind > StandaloneActivity {
 		return nil, ErrMalformed
 	}
 	b = b[2:]

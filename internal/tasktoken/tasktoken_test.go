@@ -45,3 +45,17 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A standalone activity token round-trips, and tokens of the older kinds
+// keep their encoding (the kind byte is all that is new).
+func TestStandaloneActivityKind(t *testing.T) {
+	in := Token{Kind: StandaloneActivity, Namespace: "default", WorkflowID: "activity-id", RunID: "run", ScheduledEventID: 2, Attempt: 2}
+	out, err := Decode(in.Encode())
+	if err != nil || *out != in {
+		t.Fatalf("got %+v, %v; want %+v", out, err, in)
+	}
+	old := (&Token{Kind: Activity, Namespace: "n", WorkflowID: "w", RunID: "r", ScheduledEventID: 5, Attempt: 1}).Encode()
+	if old[1] != byte(Activity) {
+		t.Fatalf("activity token kind byte = %d", old[1])
+	}
+}

@@ -486,7 +486,7 @@ func TestFidelityWorkerHeartbeats(t *testing.T) {
 	if !caps.GetWorkerHeartbeats() || !caps.GetSyncUpdate() || !caps.GetAsyncUpdate() {
 		t.Fatalf("capabilities %v: want worker heartbeats and updates", caps)
 	}
-	if caps.GetEagerWorkflowStart() || caps.GetWorkerCommands() || caps.GetWorkflowPause() || caps.GetStandaloneActivities() || caps.GetPollerAutoscaling() {
+	if caps.GetEagerWorkflowStart() || caps.GetWorkerCommands() || caps.GetWorkflowPause() || caps.GetPollerAutoscaling() {
 		t.Fatalf("capabilities %v: advertises what Sundial does not do", caps)
 	}
 	list, err := svc.ListNamespaces(e.ctx(), &workflowservice.ListNamespacesRequest{})

@@ -106,7 +106,10 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 	if err := encodeNexusEndpoints(pb, b); err != nil {
 		return err
 	}
-	return encodeRecords(pb, b)
+	if err := encodeRecords(pb, b); err != nil {
+		return err
+	}
+	return encodeActivityExecs(pb, b)
 }
 
 // encodeDelete removes a run's record, history and index entries, and the

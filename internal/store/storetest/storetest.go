@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"BatchJobs", testBatchJobs},
 		{"NexusEndpoints", testNexusEndpoints},
 		{"KeyedRecords", testKeyedRecords},
+		{"ActivityExecutions", testActivityExecutions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
