@@ -94,6 +94,10 @@ type Store interface {
 	// NexusEndpoints calls fn for every stored Nexus endpoint, in id order.
 	NexusEndpoints(ctx context.Context, fn func(*NexusEndpointRecord) error) error
 
+	// WorkerDeployments calls fn for every stored worker deployment,
+	// ordered by namespace and then name.
+	WorkerDeployments(ctx context.Context, fn func(*WorkerDeploymentRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
 }
@@ -180,6 +184,24 @@ type Batch struct {
 	// NexusEndpointDeletes remove Nexus endpoints by id; they are applied
 	// after NexusEndpoints.
 	NexusEndpointDeletes []string
+	// WorkerDeployments are inserted or replaced, by namespace and name.
+	WorkerDeployments []*WorkerDeploymentRecord
+	// WorkerDeploymentDeletes remove worker deployments; they are applied
+	// after WorkerDeployments.
+	WorkerDeploymentDeletes []WorkerDeploymentKey
+}
+
+// WorkerDeploymentKey names one worker deployment (worker versioning).
+type WorkerDeploymentKey struct {
+	Namespace string
+	Name      string
+}
+
+// WorkerDeploymentRecord is one worker deployment: its versions, routing
+// config and manager, encoded by the engine and opaque to the store.
+type WorkerDeploymentRecord struct {
+	WorkerDeploymentKey
+	State []byte
 }
 
 // NexusEndpointRecord is one Nexus endpoint (OperatorService
