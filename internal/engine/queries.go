@@ -144,6 +144,9 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 		return nil, serviceerror.NewWorkflowNotReady("Workflow execution closed before WorkflowTaskStarted event")
 	}
 	key := matching.Key{Namespace: r.Namespace, Name: queue, Kind: matching.Workflow}
+	if queue != st.StickyQueue || queue == "" {
+		key, _ = e.routeKey(key, st.WorkflowID, st.Routing()) // worker versioning (deployments.go)
+	}
 	id := uuid.NewString()
 	p := &pendingQuery{query: r.Query, st: st, done: make(chan queryAnswer, 1)}
 	e.queries.add(id, p)

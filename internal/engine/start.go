@@ -12,6 +12,7 @@ import (
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -59,6 +60,8 @@ type StartParams struct {
 	// LastCompletionResult / ContinuedFailure as passed by clients.
 	LastCompletionResult *commonpb.Payloads
 	ContinuedFailure     *failurepb.Failure
+	// VersioningOverride is the start's worker versioning override.
+	VersioningOverride *workflowpb.VersioningOverride
 }
 
 // ParentInfo links a child run to the parent that initiated it.
@@ -238,6 +241,7 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		Priority:                 p.Priority,
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
+		VersioningOverride:       p.VersioningOverride,
 	}
 	if p.ExecTimeoutSet || exec > 0 {
 		a.WorkflowExecutionTimeout = durationpb.New(exec)
@@ -278,7 +282,7 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
-		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata, VersioningOverride: r.VersioningOverride,
 	}
 }
 
@@ -292,7 +296,7 @@ func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalW
 		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(), Priority: r.Priority,
-		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata, VersioningOverride: r.VersioningOverride,
 	}
 	var res *StartResult
 	err := e.mutate(ctx, r.Namespace, r.WorkflowId, func(w *workflow) error {

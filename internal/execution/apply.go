@@ -46,6 +46,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.Memo = at.Memo
 		s.Search = at.SearchAttributes
 		s.Status = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		s.ver.override = at.VersioningOverride
 	case *historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes:
 		at := a.WorkflowTaskScheduledEventAttributes
 		s.firstTaskScheduled = true
@@ -66,6 +67,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		}
 	case *historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes:
 		s.addResetPoint(ev)
+		s.applyVersioningCompleted(a.WorkflowTaskCompletedEventAttributes)
 		s.PrevStartedEventID = a.WorkflowTaskCompletedEventAttributes.StartedEventId
 		s.WFT = nil
 		s.failedWFTs = 0

@@ -67,6 +67,7 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 			SdkMetadata:      req.SdkMetadata,
 			MeteringMetadata: req.MeteringMetadata,
 		}}
+		decorateCompleted(ev.GetWorkflowTaskCompletedEventAttributes(), req)
 	})
 	c := &cmdCtx{s: s, now: now, wftCompleted: completed.EventId, newRunID: newRunID, msgs: map[string]*protocolpb.Message{}, identity: req.Identity}
 	for _, m := range req.Messages {

@@ -84,6 +84,8 @@ type State struct {
 	// (options.go), when priorityUpdated.
 	priority        *commonpb.Priority
 	priorityUpdated bool
+	// ver is the run's worker versioning (versioning.go).
+	ver versioning
 	// Buffered events arrived while a workflow task was running; they get
 	// ids when the task ends.
 	Buffered      []*historypb.HistoryEvent

@@ -42,12 +42,9 @@ func init() {
 			"ListActivityExecutions", "CountActivityExecutions", "RequestCancelActivityExecution",
 			"TerminateActivityExecution", "DeleteActivityExecution", "PauseActivityExecution",
 			"UnpauseActivityExecution", "ResetActivityExecution", "UpdateActivityExecutionOptions"},
-		"Worker Deployments (worker versioning)": {"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
-			"DeleteWorkerDeployment", "DeleteWorkerDeploymentVersion", "DescribeWorkerDeployment",
-			"DescribeWorkerDeploymentVersion", "ListWorkerDeployments", "SetWorkerDeploymentCurrentVersion",
-			"SetWorkerDeploymentRampingVersion", "SetWorkerDeploymentManager",
-			"UpdateWorkerDeploymentVersionMetadata", "UpdateWorkerDeploymentVersionComputeConfig",
-			"ValidateWorkerDeploymentVersionComputeConfig"},
+		"explicit Worker Deployment creation and compute config (deployments are created by their workers' polls)": {
+			"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
+			"UpdateWorkerDeploymentVersionComputeConfig", "ValidateWorkerDeploymentVersionComputeConfig"},
 		"workflow rules":         {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
 		"worker commands":        {"FetchWorkerConfig", "UpdateWorkerConfig"},
 		"task queue rate limits": {"UpdateTaskQueueConfig"},
@@ -87,7 +84,7 @@ func explainUnimplemented(fullMethod string, err error) error {
 // assignment and redirect rules). Temporal turns these off per namespace
 // with dynamic config and then answers PermissionDenied before looking at
 // the request; Sundial never turns them on. Its replacement, Worker
-// Deployments, is not built yet either.
+// Deployments, is offered (deployments.go).
 
 const buildIDVersioningOff = "Sundial does not offer the deprecated build-id based worker versioning APIs."
 

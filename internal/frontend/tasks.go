@@ -209,5 +209,6 @@ func (s *Service) ShutdownWorker(ctx context.Context, r *workflowservice.Shutdow
 	if r.StickyTaskQueue != "" {
 		s.e.ShutdownWorker(ctx, r.Namespace, r.StickyTaskQueue)
 	}
+	s.e.DeploymentWorkerGone(r.Namespace, r.Identity)
 	return &workflowservice.ShutdownWorkerResponse{}, nil
 }

@@ -127,6 +127,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := validateStart(p); err != nil {
 		return nil, err
 	}
+	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
+		return nil, err
+	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}
@@ -154,6 +157,9 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 	p := &engine.StartParams{StartDelay: r.WorkflowStartDelay.AsDuration(), Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes, CronSchedule: r.CronSchedule}
 	if err := validateStart(p); err != nil {
+		return nil, err
+	}
+	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
 		return nil, err
 	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {

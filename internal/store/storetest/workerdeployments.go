@@ -26,7 +26,9 @@ func testWorkerDeployments(t *testing.T, f *fixture) {
 	if got := listWorkerDeployments(t, f); len(got) != 0 {
 		t.Fatalf("fresh store lists worker deployments %v", got)
 	}
-	k := func(ns, name string) store.WorkerDeploymentKey { return store.WorkerDeploymentKey{Namespace: ns, Name: name} }
+	k := func(ns, name string) store.WorkerDeploymentKey {
+		return store.WorkerDeploymentKey{Namespace: ns, Name: name}
+	}
 	f.apply(&store.Batch{
 		WorkerDeployments: []*store.WorkerDeploymentRecord{
 			{WorkerDeploymentKey: k("ns2", "a"), State: []byte("ns2 a")},

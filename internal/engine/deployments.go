@@ -1,0 +1,407 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	farm "github.com/dgryski/go-farm"
+	deploymentpb "go.temporal.io/api/deployment/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/sundial-io/sundial/internal/execution"
+	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/store"
+)
+
+// Worker deployments (worker versioning). Temporal keeps each deployment
+// in a system workflow and propagates its routing config to matching;
+// here the engine keeps every deployment in memory, writes each change as
+// one store record (namespace + name) before acknowledging it, and routes
+// tasks itself:
+//
+//   - a versioned poller (deployment options with VERSIONED mode) polls
+//     its version's sub-queue of the task queue (matching.Key.Version);
+//     its first poll registers the deployment, the version and the queue;
+//   - a task of a run pinned to a version (PINNED behavior, or a pinned
+//     override) goes to that version's sub-queue; any other task of a queue
+//     owned by a deployment goes to the deployment's current version, or to
+//     its ramping version for the ramp's share of workflow ids (Temporal's
+//     hash); an unversioned current version is the plain queue, which
+//     unversioned pollers poll;
+//   - when the routing config changes, queued unpinned tasks of the
+//     deployment's queues are routed again.
+//
+// Routing state (current, ramping) is durable; which queue a task waits
+// in is not (tasks are re-derived at startup and routed again).
+
+// deploymentRegistry holds every namespace's worker deployments.
+type deploymentRegistry struct {
+	mu   sync.Mutex
+	byNS map[string]map[string]*workerDeployment
+	// owner maps a task queue to the deployment whose versions poll it
+	// (the latest to register it).
+	owner map[queueRef]string
+}
+
+type queueRef struct {
+	ns, name string
+	kind     matching.Kind
+}
+
+// workerDeployment is one deployment, as stored (JSON).
+type workerDeployment struct {
+	Name       string                        `json:"name"`
+	CreateTime time.Time                     `json:"create_time"`
+	Versions   map[string]*deploymentVersion `json:"versions"` // by build id
+	// Current and Ramping are build ids ("" unversioned); Ramping is set
+	// only while RampingSet.
+	Current           string    `json:"current,omitempty"`
+	CurrentChanged    time.Time `json:"current_changed,omitempty"`
+	Ramping           string    `json:"ramping,omitempty"`
+	RampingSet        bool      `json:"ramping_set,omitempty"`
+	RampPercent       float32   `json:"ramp_percent,omitempty"`
+	RampingChanged    time.Time `json:"ramping_changed,omitempty"`
+	RampPctChanged    time.Time `json:"ramp_pct_changed,omitempty"`
+	LastModifier      string    `json:"last_modifier,omitempty"`
+	Manager           string    `json:"manager,omitempty"`
+	Revision          int64     `json:"revision"`
+	RoutingTouchedRev int64     `json:"routing_rev,omitempty"`
+}
+
+// deploymentVersion is one version (build id) of a deployment.
+type deploymentVersion struct {
+	BuildID          string               `json:"build_id"`
+	CreateTime       time.Time            `json:"create_time"`
+	RoutingChanged   time.Time            `json:"routing_changed,omitempty"`
+	CurrentSince     time.Time            `json:"current_since,omitempty"`
+	RampingSince     time.Time            `json:"ramping_since,omitempty"`
+	FirstActivation  time.Time            `json:"first_activation,omitempty"`
+	LastCurrent      time.Time            `json:"last_current,omitempty"`
+	LastDeactivation time.Time            `json:"last_deactivation,omitempty"`
+	DrainageChanged  time.Time            `json:"drainage_changed,omitempty"`
+	TaskQueues       []versionQueue       `json:"task_queues,omitempty"`
+	Metadata         map[string][]byte    `json:"metadata,omitempty"` // encoded Payloads
+	LastModifier     string               `json:"last_modifier,omitempty"`
+	lastPoll         time.Time            // not durable: workers poll again
+	pollers          map[string]time.Time // identity → last poll (not durable)
+}
+
+type versionQueue struct {
+	Name string                `json:"name"`
+	Type enumspb.TaskQueueType `json:"type"`
+}
+
+func versionKey(deployment, buildID string) string {
+	if buildID == "" {
+		return ""
+	}
+	return deployment + "." + buildID
+}
+
+func kindOfType(t enumspb.TaskQueueType) matching.Kind {
+	if t == enumspb.TASK_QUEUE_TYPE_ACTIVITY {
+		return matching.Activity
+	}
+	if t == enumspb.TASK_QUEUE_TYPE_NEXUS {
+		return matching.Nexus
+	}
+	return matching.Workflow
+}
+
+func typeOfKind(k matching.Kind) enumspb.TaskQueueType {
+	switch k {
+	case matching.Activity:
+		return enumspb.TASK_QUEUE_TYPE_ACTIVITY
+	case matching.Nexus:
+		return enumspb.TASK_QUEUE_TYPE_NEXUS
+	}
+	return enumspb.TASK_QUEUE_TYPE_WORKFLOW
+}
+
+// loadDeployments reads every stored deployment (at startup).
+func (e *Engine) loadDeployments() error {
+	e.deps.byNS = map[string]map[string]*workerDeployment{}
+	e.deps.owner = map[queueRef]string{}
+	return e.store.WorkerDeployments(context.Background(), func(r *store.WorkerDeploymentRecord) error {
+		d := &workerDeployment{}
+		if err := json.Unmarshal(r.State, d); err != nil {
+			return fmt.Errorf("decoding worker deployment %s/%s: %w", r.Namespace, r.Name, err)
+		}
+		if d.Versions == nil {
+			d.Versions = map[string]*deploymentVersion{}
+		}
+		e.deps.ns(r.Namespace)[r.Name] = d
+		for _, v := range d.Versions {
+			for _, q := range v.TaskQueues {
+				e.deps.owner[queueRef{r.Namespace, q.Name, kindOfType(q.Type)}] = d.Name
+			}
+		}
+		return nil
+	})
+}
+
+func (g *deploymentRegistry) ns(ns string) map[string]*workerDeployment {
+	m := g.byNS[ns]
+	if m == nil {
+		m = map[string]*workerDeployment{}
+		g.byNS[ns] = m
+	}
+	return m
+}
+
+// writeDeployment stores d (nil: deletes it) and waits until durable; the
+// caller holds e.deps.mu.
+func (e *Engine) writeDeployment(ns, name string, d *workerDeployment) error {
+	if err := e.writable(); err != nil {
+		return err
+	}
+	b := &store.Batch{}
+	k := store.WorkerDeploymentKey{Namespace: ns, Name: name}
+	if d == nil {
+		b.WorkerDeploymentDeletes = []store.WorkerDeploymentKey{k}
+	} else {
+		data, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		b.WorkerDeployments = []*store.WorkerDeploymentRecord{{WorkerDeploymentKey: k, State: data}}
+	}
+	c, err := e.store.Apply(b)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// versionedPoll is the poll hook: a poll of a normal queue by a versioned
+// worker registers its deployment, version and queue (durably, the first
+// time) and polls the version's sub-queue. Other polls are unchanged.
+func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeploymentOptions, identity string, sticky bool) (matching.Key, error) {
+	if sticky || opts.GetWorkerVersioningMode() != enumspb.WORKER_VERSIONING_MODE_VERSIONED || opts.GetDeploymentName() == "" || opts.GetBuildId() == "" {
+		return k, nil
+	}
+	now := e.now()
+	e.deps.mu.Lock()
+	defer e.deps.mu.Unlock()
+	d := e.deps.ns(k.Namespace)[opts.DeploymentName]
+	var v *deploymentVersion
+	if d != nil {
+		v = d.Versions[opts.BuildId]
+	}
+	if v == nil || !v.hasQueue(k.Name, typeOfKind(k.Kind)) {
+		nd := &workerDeployment{Name: opts.DeploymentName, CreateTime: now, Versions: map[string]*deploymentVersion{}}
+		if d != nil {
+			nd = d.clone()
+		}
+		nv := nd.Versions[opts.BuildId]
+		if nv == nil {
+			nv = &deploymentVersion{BuildID: opts.BuildId, CreateTime: now}
+			nd.Versions[opts.BuildId] = nv
+		}
+		nv.TaskQueues = append(nv.TaskQueues, versionQueue{Name: k.Name, Type: typeOfKind(k.Kind)})
+		if err := e.writeDeployment(k.Namespace, opts.DeploymentName, nd); err != nil {
+			return k, err
+		}
+		e.deps.ns(k.Namespace)[opts.DeploymentName] = nd
+		e.deps.owner[queueRef{k.Namespace, k.Name, k.Kind}] = nd.Name
+		d, v = nd, nv
+	}
+	v.lastPoll = now
+	if v.pollers == nil {
+		v.pollers = map[string]time.Time{}
+	}
+	v.pollers[identity] = now
+	k.Version = versionKey(opts.DeploymentName, opts.BuildId)
+	return k, nil
+}
+
+// deploymentWorkerGone forgets a stopping worker as a poller of its
+// version (ShutdownWorker), so the version can be deleted without waiting
+// for its polls to age out.
+func (e *Engine) DeploymentWorkerGone(ns, identity string) {
+	e.deps.mu.Lock()
+	defer e.deps.mu.Unlock()
+	for _, d := range e.deps.byNS[ns] {
+		for _, v := range d.Versions {
+			delete(v.pollers, identity)
+		}
+	}
+}
+
+func (v *deploymentVersion) hasQueue(name string, t enumspb.TaskQueueType) bool {
+	for _, q := range v.TaskQueues {
+		if q.Name == name && q.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPollers: a worker of the version polled within pollerTTL and has
+// not shut down.
+func (v *deploymentVersion) hasPollers(now time.Time) bool {
+	for _, t := range v.pollers {
+		if now.Sub(t) < pollerTTL {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *workerDeployment) clone() *workerDeployment {
+	c := *d
+	c.Versions = make(map[string]*deploymentVersion, len(d.Versions))
+	for id, v := range d.Versions {
+		cv := *v
+		cv.TaskQueues = append([]versionQueue(nil), v.TaskQueues...)
+		if v.Metadata != nil {
+			cv.Metadata = make(map[string][]byte, len(v.Metadata))
+			for k, m := range v.Metadata {
+				cv.Metadata[k] = m
+			}
+		}
+		c.Versions[id] = &cv
+	}
+	return &c
+}
+
+// rampThreshold places a workflow id in [0, 100), as Temporal does, so a
+// ramp of p percent takes the ids below p.
+func rampThreshold(id string) float64 {
+	h := farm.Fingerprint32([]byte(id))
+	return 100 * (float64(h) / (float64(math.MaxUint32) + 1))
+}
+
+// target is the version an unpinned task of d goes to ("" unversioned).
+func (d *workerDeployment) target(workflowID string) string {
+	if d.RampingSet && (d.RampPercent >= 100 || d.RampPercent > 0 && rampThreshold(workflowID) <= float64(d.RampPercent)) {
+		return versionKey(d.Name, d.Ramping)
+	}
+	return versionKey(d.Name, d.Current)
+}
+
+// routeKey picks the sub-queue of k (a workflow or activity queue) for a
+// task of a run with routing r; pinned says the task stays with its
+// version when the routing config changes.
+func (e *Engine) routeKey(k matching.Key, workflowID string, r execution.Routing) (out matching.Key, pinned bool) {
+	if k.Kind == matching.Nexus {
+		return k, false
+	}
+	e.deps.mu.Lock()
+	defer e.deps.mu.Unlock()
+	name, ok := e.deps.owner[queueRef{k.Namespace, k.Name, k.Kind}]
+	if !ok {
+		return k, false
+	}
+	d := e.deps.byNS[k.Namespace][name]
+	if d == nil {
+		return k, false
+	}
+	if r.Pinned != "" && (k.Kind == matching.Workflow || e.deps.versionHasQueue(k.Namespace, r.Pinned, k.Name, k.Kind)) {
+		k.Version = r.Pinned
+		return k, true
+	}
+	k.Version = d.target(workflowID)
+	return k, false
+}
+
+// versionHasQueue reports whether the version (a version string) polls
+// the queue; the caller holds g.mu.
+func (g *deploymentRegistry) versionHasQueue(ns, version, queue string, kind matching.Kind) bool {
+	for _, d := range g.byNS[ns] {
+		for _, v := range d.Versions {
+			if versionKey(d.Name, v.BuildID) == version {
+				return v.hasQueue(queue, typeOfKind(kind))
+			}
+		}
+	}
+	return false
+}
+
+// taskKey is the matching queue of one of a run's tasks. A sticky
+// workflow task of an unpinned run whose normal queue now routes to
+// another version than the worker's that holds the run leaves the sticky
+// queue for that version (auto-upgrade happens at the next task).
+func (e *Engine) taskKey(ns, workflowID string, t execution.Task, r execution.Routing) (matching.Key, bool) {
+	k := matching.Key{Namespace: ns, Name: t.Queue, Kind: matching.Workflow}
+	if t.Kind == execution.ActivityTaskKind {
+		k.Kind = matching.Activity
+	}
+	if t.Sticky {
+		if r.Pinned != "" || r.TaskQueue == "" {
+			return k, false
+		}
+		normal, pinned := e.routeKey(matching.Key{Namespace: ns, Name: r.TaskQueue, Kind: matching.Workflow}, workflowID, r)
+		if normal.Version != r.Version {
+			return normal, pinned
+		}
+		return k, false
+	}
+	return e.routeKey(k, workflowID, r)
+}
+
+// rerouteDeployment routes the queued unpinned tasks of a deployment's
+// queues again, after its current or ramping version changed.
+func (e *Engine) rerouteDeployment(ns, name string) {
+	e.deps.mu.Lock()
+	d := e.deps.byNS[ns][name]
+	var keys []matching.Key
+	if d != nil {
+		seen := map[queueRef]bool{}
+		for _, v := range d.Versions {
+			for _, q := range v.TaskQueues {
+				ref := queueRef{ns, q.Name, kindOfType(q.Type)}
+				if seen[ref] || e.deps.owner[ref] != name {
+					continue
+				}
+				seen[ref] = true
+				keys = append(keys, matching.Key{Namespace: ns, Name: q.Name, Kind: ref.kind})
+				for _, w := range d.Versions {
+					keys = append(keys, matching.Key{Namespace: ns, Name: q.Name, Kind: ref.kind, Version: versionKey(name, w.BuildID)})
+				}
+			}
+		}
+	}
+	e.deps.mu.Unlock()
+	for _, k := range keys {
+		for _, t := range e.match.Drain(k) {
+			if t.QueryID != "" || (t.Pinned && k.Version != "") {
+				e.match.Add(k, t)
+				continue
+			}
+			base := k
+			base.Version = ""
+			to, _ := e.routeKey(base, t.WorkflowID, execution.Routing{})
+			e.match.Add(to, t)
+		}
+	}
+}
+
+// conflictToken is the opaque token of a deployment's state (its
+// revision), checked by the routing and manager changes.
+func (d *workerDeployment) conflictToken() []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(d.Revision))
+	return b
+}
+
+// sortedVersions returns d's versions by create time.
+func (d *workerDeployment) sortedVersions() []*deploymentVersion {
+	vs := make([]*deploymentVersion, 0, len(d.Versions))
+	for _, v := range d.Versions {
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool {
+		if !vs[i].CreateTime.Equal(vs[j].CreateTime) {
+			return vs[i].CreateTime.Before(vs[j].CreateTime)
+		}
+		return vs[i].BuildID < vs[j].BuildID
+	})
+	return vs
+}
