@@ -250,8 +250,9 @@ type effects struct {
 	tasks   []execution.Task
 	actions []pendingAction
 	handoff *handoff
-	runs    outcomes           // runs started and closed, reported once durable
-	routing execution.Routing // the current run's worker versioning, for routing its tasks
+	runs    outcomes // runs started and closed, reported once durable
+	// routing is the current run's worker versioning, for routing its tasks.
+	routing execution.Routing
 }
 
 type pendingAction struct {
