@@ -13,6 +13,8 @@ import (
 	farm "github.com/dgryski/go-farm"
 	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
@@ -404,4 +406,56 @@ func (d *workerDeployment) sortedVersions() []*deploymentVersion {
 		return vs[i].BuildID < vs[j].BuildID
 	})
 	return vs
+}
+
+// queueKeys lists the sub-queues of a task queue: the unversioned one and
+// one per deployment version that polls it (for DescribeTaskQueue).
+func (e *Engine) queueKeys(k matching.Key) []matching.Key {
+	keys := []matching.Key{k}
+	e.deps.mu.Lock()
+	defer e.deps.mu.Unlock()
+	for _, d := range e.deps.byNS[k.Namespace] {
+		for _, v := range d.Versions {
+			if v.hasQueue(k.Name, typeOfKind(k.Kind)) {
+				vk := k
+				vk.Version = versionKey(d.Name, v.BuildID)
+				keys = append(keys, vk)
+			}
+		}
+	}
+	return keys
+}
+
+// queueVersioningInfo is DescribeTaskQueue's versioning info of a queue:
+// the routing of the deployment that owns it, or unversioned.
+func (e *Engine) queueVersioningInfo(ns, name string, kind matching.Kind) *taskqueuepb.TaskQueueVersioningInfo {
+	e.deps.mu.Lock()
+	defer e.deps.mu.Unlock()
+	d := e.deps.byNS[ns][e.deps.owner[queueRef{ns, name, kind}]]
+	if d == nil {
+		return &taskqueuepb.TaskQueueVersioningInfo{
+			CurrentVersion: unversionedVersion, //nolint:staticcheck // deprecated, still set by Temporal
+			UpdateTime:     timestamppb.New(time.Time{}),
+		}
+	}
+	rc := d.routingConfig()
+	info := &taskqueuepb.TaskQueueVersioningInfo{
+		CurrentDeploymentVersion: rc.CurrentDeploymentVersion,
+		CurrentVersion:           rc.CurrentVersion, //nolint:staticcheck // deprecated, still set by Temporal
+		RampingDeploymentVersion: rc.RampingDeploymentVersion,
+		RampingVersion:           rc.RampingVersion, //nolint:staticcheck // deprecated, still set by Temporal
+		RampingVersionPercentage: rc.RampingVersionPercentage,
+		UpdateTime:               timestamppb.New(latest(d.CurrentChanged, d.RampingChanged, d.RampPctChanged)),
+	}
+	return info
+}
+
+func latest(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
 }

@@ -145,6 +145,20 @@ func TestWorkerDeploymentRouting(t *testing.T) {
 		t.Fatalf("pinned run's last task completed by %v", a)
 	}
 
+	// DescribeTaskQueue lists the pollers of every version and the
+	// queue's routing.
+	tqd, err := e.c.DescribeTaskQueue(ctx, e.tq, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds := map[string]bool{}
+	for _, p := range tqd.Pollers {
+		builds[p.GetDeploymentOptions().GetBuildId()] = true
+	}
+	if !builds["1.0"] || !builds["2.0"] || tqd.VersioningInfo.GetCurrentDeploymentVersion().GetBuildId() != "2.0" {
+		t.Fatalf("DescribeTaskQueue: pollers of builds %v, versioning %v", builds, tqd.VersioningInfo)
+	}
+
 	// A version that is current cannot be deleted; v1 is drained (its
 	// only pinned run closed).
 	if _, err := h.DeleteVersion(ctx, client.WorkerDeploymentDeleteVersionOptions{BuildID: "2.0"}); !isFailedPrecondition(err, "current or ramping") {
