@@ -459,3 +459,37 @@ func latest(ts ...time.Time) time.Time {
 	}
 	return m
 }
+
+// rerouteRun moves the queued tasks of one run to where its routing now
+// sends them (after UpdateWorkflowExecutionOptions changed its versioning
+// override); other tasks stay where they are.
+func (e *Engine) rerouteRun(ns, workflowID, runID string, r execution.Routing, queues []string) {
+	seen := map[matching.Key]bool{}
+	for _, name := range queues {
+		for _, kind := range []matching.Kind{matching.Workflow, matching.Activity} {
+			base := matching.Key{Namespace: ns, Name: name, Kind: kind}
+			for _, k := range e.queueKeys(base) {
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+				for _, t := range e.match.Drain(k) {
+					to := k
+					if t.RunID == runID && t.QueryID == "" {
+						to, t.Pinned = e.routeKey(base, workflowID, r)
+					}
+					e.match.Add(to, t)
+				}
+			}
+		}
+	}
+}
+
+// runQueues lists the task queues a run's tasks may wait in.
+func runQueues(st *execution.State) []string {
+	qs := []string{st.TaskQueue()}
+	for _, a := range st.Activities {
+		qs = append(qs, a.Attrs.GetTaskQueue().GetName())
+	}
+	return qs
+}

@@ -184,6 +184,7 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 		info.SearchAttributes = withPauseInfo(info.SearchAttributes, p)
 	}
 	info.VersioningInfo = s.VersioningInfo()
+	info.SearchAttributes = s.withVersioningAttributes(info.SearchAttributes)
 	info.WorkerDeploymentName = s.ver.version.GetDeploymentName()
 	if info.RootExecution == nil {
 		// A run without a parent is its own root, as Temporal reports it

@@ -1,11 +1,14 @@
 package execution
 
 import (
+	commonpb "go.temporal.io/api/common/v1"
 	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundial-io/sundial/internal/visibility"
 )
 
 // Worker versioning (worker deployments) as far as one run is concerned.
@@ -21,6 +24,9 @@ type versioning struct {
 	behavior enumspb.VersioningBehavior
 	version  *deploymentpb.WorkerDeploymentVersion
 	override *workflowpb.VersioningOverride
+	// used lists every version that completed a task, in order
+	// ("<deployment>:<build id>").
+	used []string
 }
 
 // VersionString is Temporal's "<deployment name>.<build id>" form of a
@@ -54,6 +60,7 @@ func decorateCompleted(a *historypb.WorkflowTaskCompletedEventAttributes, r *wor
 // applyVersioningCompleted: a task completed with a behavior makes the
 // run versioned on the worker's version; one without makes it unversioned.
 func (s *State) applyVersioningCompleted(a *historypb.WorkflowTaskCompletedEventAttributes) {
+	s.noteUsedVersion(a.GetDeploymentVersion())
 	if a.GetVersioningBehavior() == enumspb.VERSIONING_BEHAVIOR_UNSPECIFIED || a.GetDeploymentVersion() == nil {
 		s.ver.behavior, s.ver.version = enumspb.VERSIONING_BEHAVIOR_UNSPECIFIED, nil
 		return
@@ -146,4 +153,76 @@ func (s *State) VersioningInfo() *workflowpb.WorkflowExecutionVersioningInfo {
 	//lint:ignore SA1019 older SDKs read the deprecated string form
 	info.Version = VersionString(s.ver.version)
 	return info
+}
+
+// Temporal's versioning search attributes, derived like TemporalPauseInfo
+// (never written to history): the run's effective version and behavior,
+// its deployment, and every version that completed one of its tasks.
+const (
+	attrDeploymentVersion  = "TemporalWorkerDeploymentVersion"
+	attrVersioningBehavior = "TemporalWorkflowVersioningBehavior"
+	attrDeployment         = "TemporalWorkerDeployment"
+	attrUsedVersions       = "TemporalUsedWorkerDeploymentVersions"
+)
+
+// externalVersion is the "<deployment>:<build id>" form Temporal's
+// search attributes use.
+func externalVersion(v *deploymentpb.WorkerDeploymentVersion) string {
+	return v.GetDeploymentName() + ":" + v.GetBuildId()
+}
+
+// effectiveVersioning is the behavior and version that route the run: a
+// pinned override's, an auto-upgrade override's behavior with the
+// worker's version, or what the worker declared.
+func (s *State) effectiveVersioning() (enumspb.VersioningBehavior, *deploymentpb.WorkerDeploymentVersion) {
+	if v := OverridePinnedVersion(s.ver.override); v != nil {
+		return enumspb.VERSIONING_BEHAVIOR_PINNED, v
+	}
+	if s.ver.override.GetAutoUpgrade() || s.ver.override.GetBehavior() == enumspb.VERSIONING_BEHAVIOR_AUTO_UPGRADE {
+		return enumspb.VERSIONING_BEHAVIOR_AUTO_UPGRADE, s.ver.version
+	}
+	return s.ver.behavior, s.ver.version
+}
+
+// withVersioningAttributes returns sa with the versioning attributes set
+// (a copy; sa is the run's own map), or sa itself for an unversioned run.
+func (s *State) withVersioningAttributes(sa *commonpb.SearchAttributes) *commonpb.SearchAttributes {
+	b, v := s.effectiveVersioning()
+	if v == nil && len(s.ver.used) == 0 {
+		return sa
+	}
+	out := &commonpb.SearchAttributes{IndexedFields: make(map[string]*commonpb.Payload, len(sa.GetIndexedFields())+4)}
+	for k, p := range sa.GetIndexedFields() {
+		out.IndexedFields[k] = p
+	}
+	set := func(name string, val any, t enumspb.IndexedValueType) {
+		if p, err := visibility.EncodeValue(val, t); err == nil {
+			out.IndexedFields[name] = p
+		}
+	}
+	if v != nil {
+		set(attrDeploymentVersion, externalVersion(v), enumspb.INDEXED_VALUE_TYPE_KEYWORD)
+		set(attrDeployment, v.GetDeploymentName(), enumspb.INDEXED_VALUE_TYPE_KEYWORD)
+	}
+	if b != enumspb.VERSIONING_BEHAVIOR_UNSPECIFIED {
+		set(attrVersioningBehavior, b.String(), enumspb.INDEXED_VALUE_TYPE_KEYWORD)
+	}
+	if len(s.ver.used) > 0 {
+		set(attrUsedVersions, append([]string(nil), s.ver.used...), enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST)
+	}
+	return out
+}
+
+// noteUsedVersion records a version that completed a task of the run.
+func (s *State) noteUsedVersion(v *deploymentpb.WorkerDeploymentVersion) {
+	if v == nil {
+		return
+	}
+	ext := externalVersion(v)
+	for _, u := range s.ver.used {
+		if u == ext {
+			return
+		}
+	}
+	s.ver.used = append(s.ver.used, ext)
 }

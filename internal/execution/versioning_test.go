@@ -1,6 +1,7 @@
 package execution
 
 import (
+	"fmt"
 	"testing"
 
 	deploymentpb "go.temporal.io/api/deployment/v1"
@@ -9,6 +10,8 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/sundial-io/sundial/internal/visibility"
 )
 
 func versioned(name, build string, b enumspb.VersioningBehavior) *workflowservice.RespondWorkflowTaskCompletedRequest {
@@ -66,6 +69,19 @@ func TestVersioningFromCompletedTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRouting(h, Routing{Version: "dep.2.0"})
+	sa := h.s.Info().GetSearchAttributes()
+	for name, want := range map[string]any{"TemporalWorkerDeploymentVersion": "dep:2.0", "TemporalWorkflowVersioningBehavior": "AutoUpgrade",
+		"TemporalWorkerDeployment": "dep", "TemporalUsedWorkerDeploymentVersions": []string{"dep:1.0", "dep:2.0"}} {
+		var got any
+		if name == "TemporalUsedWorkerDeploymentVersions" {
+			got, _ = visibility.DecodeValue(sa.GetIndexedFields()[name], enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST)
+		} else {
+			got, _ = visibility.DecodeValue(sa.GetIndexedFields()[name], enumspb.INDEXED_VALUE_TYPE_KEYWORD)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("search attribute %s = %v, want %v", name, got, want)
+		}
+	}
 
 	h.signal("s", "r2")
 	h.poll()

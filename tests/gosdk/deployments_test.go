@@ -316,3 +316,47 @@ func isNotFound(err error) bool {
 	var nf *serviceerror.NotFound
 	return errors.As(err, &nf)
 }
+
+// TestVersioningOverrideMovesQueuedTask: a run pinned by override to a
+// version without workers waits; an auto-upgrade override moves its
+// queued workflow task to the current version at once.
+func TestVersioningOverrideMovesQueuedTask(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	name := "dep-" + uuid.NewString()[:8]
+	v1 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}
+	v2 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}
+	w1 := versionedWorker(e, v1, "_v1")
+	w2 := versionedWorker(e, v2, "_v2")
+	defer w2.Stop()
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	waitFor(t, 10*time.Second, "both versions registered", func() bool {
+		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		return err == nil && len(d.Info.VersionSummaries) == 2
+	})
+	w1.Stop()
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "2.0"}); err != nil {
+		t.Fatal(err)
+	}
+	o := e.opts("stuck")
+	o.VersioningOverride = &client.PinnedVersioningOverride{Version: v1}
+	run, err := e.c.ExecuteWorkflow(ctx, o, "Auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := count(e.history(run.GetID(), ""), enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED); n != 0 {
+		t.Fatalf("a task of a run pinned to a version without workers started (%d)", n)
+	}
+	if _, err := e.c.UpdateWorkflowExecutionOptions(ctx, client.UpdateWorkflowExecutionOptionsRequest{WorkflowId: run.GetID(),
+		WorkflowExecutionOptionsChanges: client.WorkflowExecutionOptionsChanges{VersioningOverride: &client.VersioningOverrideChange{Value: &client.AutoUpgradeVersioningOverride{}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.SignalWorkflow(ctx, run.GetID(), "", "go", "s"); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := run.Get(ctx, &got); err != nil || got != "s_v2" {
+		t.Fatalf("result %q, %v; want s_v2", got, err)
+	}
+}
