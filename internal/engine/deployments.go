@@ -14,6 +14,7 @@ import (
 	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/execution"
@@ -492,4 +493,24 @@ func runQueues(st *execution.State) []string {
 		qs = append(qs, a.Attrs.GetTaskQueue().GetName())
 	}
 	return qs
+}
+
+// childVersioning is what a child inherits from its parent, as Temporal
+// passes it on: the parent's pinned version and pinned override, when the
+// child runs in the same namespace on the parent's queue or on a queue
+// that version polls.
+func (e *Engine) childVersioning(parent *execution.State, c *execution.Child) (*deploymentpb.WorkerDeploymentVersion, *workflowpb.VersioningOverride) {
+	pin := c.InheritedPin
+	if pin == nil || c.Attrs.GetNamespace() != parent.Namespace {
+		return nil, nil
+	}
+	if tq := c.Attrs.GetTaskQueue().GetName(); tq != parent.Start.GetTaskQueue().GetName() {
+		e.deps.mu.Lock()
+		in := e.deps.versionHasQueue(parent.Namespace, execution.VersionString(pin), tq, matching.Workflow)
+		e.deps.mu.Unlock()
+		if !in {
+			return nil, nil
+		}
+	}
+	return pin, c.InheritedOverride
 }

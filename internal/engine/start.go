@@ -6,6 +6,7 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -62,6 +63,8 @@ type StartParams struct {
 	ContinuedFailure     *failurepb.Failure
 	// VersioningOverride is the start's worker versioning override.
 	VersioningOverride *workflowpb.VersioningOverride
+	// InheritedPinnedVersion pins a child to its pinned parent's version.
+	InheritedPinnedVersion *deploymentpb.WorkerDeploymentVersion
 }
 
 // ParentInfo links a child run to the parent that initiated it.
@@ -242,6 +245,7 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
 		VersioningOverride:       p.VersioningOverride,
+		InheritedPinnedVersion:   p.InheritedPinnedVersion,
 	}
 	if p.ExecTimeoutSet || exec > 0 {
 		a.WorkflowExecutionTimeout = durationpb.New(exec)

@@ -46,7 +46,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.Memo = at.Memo
 		s.Search = at.SearchAttributes
 		s.Status = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-		s.ver.override = at.VersioningOverride
+		s.applyVersioningStarted(at)
 	case *historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes:
 		at := a.WorkflowTaskScheduledEventAttributes
 		s.firstTaskScheduled = true
@@ -153,7 +153,8 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
 
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes:
-		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes, UserMetadata: ev.UserMetadata}
+		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes, UserMetadata: ev.UserMetadata,
+			InheritedPin: s.pinToInherit(), InheritedOverride: s.pinnedOverride()}
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionFailedEventAttributes:
 		delete(s.Children, a.StartChildWorkflowExecutionFailedEventAttributes.InitiatedEventId)
 	case *historypb.HistoryEvent_ChildWorkflowExecutionStartedEventAttributes:

@@ -304,6 +304,7 @@ func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComman
 	if a.TaskQueue.GetName() != "" {
 		attrs.TaskQueue = &taskqueuepb.TaskQueue{Name: a.TaskQueue.Name, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
 	}
+	s.inheritVersioning(attrs, a.GetInitialVersioningBehavior())
 	if a.WorkflowRunTimeout.AsDuration() > 0 {
 		attrs.WorkflowRunTimeout = a.WorkflowRunTimeout
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -188,6 +189,11 @@ type Child struct {
 	// UserMetadata of the initiating command: the child's started event
 	// gets it, as in Temporal.
 	UserMetadata *sdkpb.UserMetadata
+	// InheritedPin and InheritedOverride are the parent's pinned version
+	// and pinned override when it was initiated (versioning.go); the
+	// engine passes them on if the child's queue is in that version.
+	InheritedPin      *deploymentpb.WorkerDeploymentVersion
+	InheritedOverride *workflowpb.VersioningOverride
 }
 
 // External is a pending signal or cancel request to another workflow.

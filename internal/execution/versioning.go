@@ -226,3 +226,49 @@ func (s *State) noteUsedVersion(v *deploymentpb.WorkerDeploymentVersion) {
 	}
 	s.ver.used = append(s.ver.used, ext)
 }
+
+// pinToInherit is the version a child or a following run of this run
+// starts pinned to (Temporal's inherited pinned version): the run's
+// version when it is effectively PINNED, else nil.
+func (s *State) pinToInherit() *deploymentpb.WorkerDeploymentVersion {
+	if b, v := s.effectiveVersioning(); b == enumspb.VERSIONING_BEHAVIOR_PINNED {
+		return v
+	}
+	return nil
+}
+
+// pinnedOverride is the run's override when it pins (children and
+// following runs inherit only those).
+func (s *State) pinnedOverride() *workflowpb.VersioningOverride {
+	if OverridePinnedVersion(s.ver.override) != nil {
+		return s.ver.override
+	}
+	return nil
+}
+
+// inheritVersioning gives a following run (continue-as-new, retry, cron)
+// what Temporal passes on when it stays on the same task queue: a pinned
+// override, and the version of a pinned run, unless continue-as-new asked
+// for another initial behavior. (Temporal also lets a run that moves to
+// another queue inherit when the version polls that queue; the state
+// machine does not know deployments, so such a run starts unversioned.)
+func (s *State) inheritVersioning(a *historypb.WorkflowExecutionStartedEventAttributes, initial enumspb.ContinueAsNewVersioningBehavior) {
+	if a.GetTaskQueue().GetName() != s.TaskQueue() {
+		return
+	}
+	if o := s.pinnedOverride(); o != nil && a.VersioningOverride == nil {
+		a.VersioningOverride = o
+	}
+	if initial == enumspb.CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_UNSPECIFIED {
+		a.InheritedPinnedVersion = s.pinToInherit()
+	}
+}
+
+// applyVersioningStarted: a run starts with its start's override, pinned
+// to an inherited version until its first task says otherwise.
+func (s *State) applyVersioningStarted(a *historypb.WorkflowExecutionStartedEventAttributes) {
+	s.ver.override = a.GetVersioningOverride()
+	if v := a.GetInheritedPinnedVersion(); v != nil {
+		s.ver.behavior, s.ver.version = enumspb.VERSIONING_BEHAVIOR_PINNED, v
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"testing"
 
+	commandpb "go.temporal.io/api/command/v1"
 	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
@@ -176,6 +178,75 @@ func TestOverridePinnedVersionForms(t *testing.T) {
 	} {
 		if got := VersionString(OverridePinnedVersion(c.o)); got != c.want {
 			t.Errorf("OverridePinnedVersion(%v) = %q, want %q", c.o, got, c.want)
+		}
+	}
+}
+
+// TestVersioningInheritance: a pinned run's continue-as-new run starts
+// pinned to its version (unless the command asks for auto-upgrade, or the
+// new run moves to another queue), a child records the pin for the
+// engine, and an auto-upgrade run passes nothing on.
+func TestVersioningInheritance(t *testing.T) {
+	pinnedCAN := func(mod ...func(*commandpb.ContinueAsNewWorkflowExecutionCommandAttributes)) *State {
+		h := newHarness(t, startAttrs())
+		h.poll()
+		if err := h.completeReq(versioned("dep", "1.0", enumspb.VERSIONING_BEHAVIOR_PINNED)); err != nil {
+			t.Fatal(err)
+		}
+		h.signal("s", "r1")
+		h.poll()
+		req := versioned("dep", "1.0", enumspb.VERSIONING_BEHAVIOR_PINNED)
+		req.Commands = []*commandpb.Command{continueAsNew(mod...)}
+		if err := h.completeReq(req); err != nil {
+			t.Fatal(err)
+		}
+		if h.last.NewRun == nil {
+			t.Fatal("no new run")
+		}
+		return h.last.NewRun
+	}
+	n := pinnedCAN()
+	if v := n.Start.GetInheritedPinnedVersion(); v.GetBuildId() != "1.0" || n.Routing().Pinned != "dep.1.0" {
+		t.Fatalf("continue-as-new of a pinned run: inherited %v, routing %+v", v, n.Routing())
+	}
+	n = pinnedCAN(func(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes) {
+		a.InitialVersioningBehavior = enumspb.CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE
+	})
+	if n.Start.GetInheritedPinnedVersion() != nil || n.Routing().Pinned != "" {
+		t.Fatalf("continue-as-new asking for auto-upgrade inherited %v", n.Start.GetInheritedPinnedVersion())
+	}
+	n = pinnedCAN(func(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes) {
+		a.TaskQueue = &taskqueuepb.TaskQueue{Name: "elsewhere"}
+	})
+	if n.Start.GetInheritedPinnedVersion() != nil {
+		t.Fatalf("continue-as-new to another queue inherited %v", n.Start.GetInheritedPinnedVersion())
+	}
+
+	h := newHarness(t, startAttrs())
+	h.poll()
+	req := versioned("dep", "1.0", enumspb.VERSIONING_BEHAVIOR_PINNED)
+	req.Commands = []*commandpb.Command{startChild("kid")}
+	if err := h.completeReq(req); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.s.Children) != 1 {
+		t.Fatalf("children: %v", h.s.Children)
+	}
+	for _, c := range h.s.Children {
+		if c.InheritedPin.GetBuildId() != "1.0" {
+			t.Fatalf("child of a pinned run: %v", c.InheritedPin)
+		}
+	}
+	h = newHarness(t, startAttrs())
+	h.poll()
+	req = versioned("dep", "1.0", enumspb.VERSIONING_BEHAVIOR_AUTO_UPGRADE)
+	req.Commands = []*commandpb.Command{startChild("kid")}
+	if err := h.completeReq(req); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range h.s.Children {
+		if c.InheritedPin != nil {
+			t.Fatalf("child of an auto-upgrade run inherits %v", c.InheritedPin)
 		}
 	}
 }

@@ -360,3 +360,63 @@ func TestVersioningOverrideMovesQueuedTask(t *testing.T) {
 		t.Fatalf("result %q, %v; want s_v2", got, err)
 	}
 }
+
+// TestVersioningContinueAsNewInheritsPin: a pinned run that continues as
+// new after the current version moved keeps its version (Temporal's
+// inherited pinned version), and the new run's started event says so.
+func TestVersioningContinueAsNewInheritsPin(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	name := "dep-" + uuid.NewString()[:8]
+	start := func(v worker.WorkerDeploymentVersion, suffix string) worker.Worker {
+		w := worker.New(e.c, e.tq, worker.Options{DeploymentOptions: worker.DeploymentOptions{UseVersioning: true, Version: v}})
+		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, again bool) (string, error) {
+			if again {
+				var s string
+				workflow.GetSignalChannel(ctx, "go").Receive(ctx, &s)
+				return "", workflow.NewContinueAsNewError(ctx, "CAN", false)
+			}
+			return "done" + suffix, nil
+		}, workflow.RegisterOptions{Name: "CAN", VersioningBehavior: workflow.VersioningBehaviorPinned})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	v1 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}
+	w1 := start(v1, "_v1")
+	defer w1.Stop()
+	w2 := start(worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}, "_v2")
+	defer w2.Stop()
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	waitFor(t, 10*time.Second, "both versions registered", func() bool {
+		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		return err == nil && len(d.Info.VersionSummaries) == 2
+	})
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.c.ExecuteWorkflow(ctx, e.opts("can"), "CAN", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "first task", func() bool { return lastCompleted(e, run.GetID(), run.GetRunID()) != nil })
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "2.0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.SignalWorkflow(ctx, run.GetID(), "", "go", "x"); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := e.c.GetWorkflow(ctx, run.GetID(), "").Get(ctx, &got); err != nil || got != "done_v1" {
+		t.Fatalf("continued run: %q, %v; want done_v1", got, err)
+	}
+	d, err := e.c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRun := d.WorkflowExecutionInfo.Execution.RunId
+	if v := e.history(run.GetID(), newRun)[0].GetWorkflowExecutionStartedEventAttributes().GetInheritedPinnedVersion(); v.GetBuildId() != "1.0" {
+		t.Fatalf("new run's inherited pinned version %v", v)
+	}
+}
