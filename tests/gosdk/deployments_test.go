@@ -420,3 +420,55 @@ func TestVersioningContinueAsNewInheritsPin(t *testing.T) {
 		t.Fatalf("new run's inherited pinned version %v", v)
 	}
 }
+
+// TestWorkerDeploymentSurvivesRestart: after a restart the routing config
+// is read back from the store and a pinned run's version from its
+// history: the pinned run goes on on v1, a new run starts on current v2.
+func TestWorkerDeploymentSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	name := "dep-" + uuid.NewString()[:8]
+	v1 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}
+	v2 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}
+	w1, w2 := versionedWorker(e, v1, "_v1"), versionedWorker(e, v2, "_v2")
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	waitFor(t, 10*time.Second, "both versions registered", func() bool {
+		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		return err == nil && len(d.Info.VersionSummaries) == 2
+	})
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.c.ExecuteWorkflow(ctx, e.opts("pinned"), "Pinned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "first task", func() bool { return lastCompleted(e, run.GetID(), run.GetRunID()) != nil })
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "2.0"}); err != nil {
+		t.Fatal(err)
+	}
+	w1.Stop()
+	w2.Stop()
+
+	e.restart()
+	ctx = e.ctx()
+	w1, w2 = versionedWorker(e, v1, "_v1"), versionedWorker(e, v2, "_v2")
+	defer w1.Stop()
+	defer w2.Stop()
+	if err := e.c.SignalWorkflow(ctx, run.GetID(), "", "go", "p"); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := e.c.GetWorkflow(ctx, run.GetID(), "").Get(ctx, &got); err != nil || got != "p_v1" {
+		t.Fatalf("pinned run after restart: %q, %v; want p_v1", got, err)
+	}
+	fresh, err := e.c.ExecuteWorkflow(ctx, e.opts("fresh"), "Auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "fresh run's first task", func() bool { return lastCompleted(e, fresh.GetID(), fresh.GetRunID()) != nil })
+	_ = e.c.SignalWorkflow(ctx, fresh.GetID(), "", "go", "f")
+	if err := fresh.Get(ctx, &got); err != nil || got != "f_v2" {
+		t.Fatalf("new run after restart: %q, %v; want f_v2", got, err)
+	}
+}
