@@ -516,6 +516,7 @@ func (g *deploymentRegistry) dropOwners(ns string, d *workerDeployment) {
 			delete(g.owner, ref)
 		}
 	}
+	g.owned.Store(int64(len(g.owner)))
 }
 
 // DeleteWorkerDeployment deletes a deployment that has no versions left.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	farm "github.com/dgryski/go-farm"
@@ -50,6 +51,15 @@ type deploymentRegistry struct {
 	// owner maps a task queue to the deployment whose versions poll it
 	// (the latest to register it).
 	owner map[queueRef]string
+	// owned mirrors len(owner), so routing skips the lock while no
+	// versioned worker ever polled (the common case).
+	owned atomic.Int64
+}
+
+// setOwner records the queue's deployment; the caller holds g.mu.
+func (g *deploymentRegistry) setOwner(ref queueRef, name string) {
+	g.owner[ref] = name
+	g.owned.Store(int64(len(g.owner)))
 }
 
 type queueRef struct {
@@ -91,8 +101,7 @@ type deploymentVersion struct {
 	TaskQueues       []versionQueue       `json:"task_queues,omitempty"`
 	Metadata         map[string][]byte    `json:"metadata,omitempty"` // encoded Payloads
 	LastModifier     string               `json:"last_modifier,omitempty"`
-	lastPoll         time.Time            // not durable: workers poll again
-	pollers          map[string]time.Time // identity → last poll (not durable)
+	pollers          map[string]time.Time // identity → last poll (not durable: workers poll again)
 }
 
 type versionQueue struct {
@@ -142,7 +151,7 @@ func (e *Engine) loadDeployments() error {
 		e.deps.ns(r.Namespace)[r.Name] = d
 		for _, v := range d.Versions {
 			for _, q := range v.TaskQueues {
-				e.deps.owner[queueRef{r.Namespace, q.Name, kindOfType(q.Type)}] = d.Name
+				e.deps.setOwner(queueRef{r.Namespace, q.Name, kindOfType(q.Type)}, d.Name)
 			}
 		}
 		return nil
@@ -212,10 +221,9 @@ func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeployme
 			return k, err
 		}
 		e.deps.ns(k.Namespace)[opts.DeploymentName] = nd
-		e.deps.owner[queueRef{k.Namespace, k.Name, k.Kind}] = nd.Name
+		e.deps.setOwner(queueRef{k.Namespace, k.Name, k.Kind}, nd.Name)
 		d, v = nd, nv
 	}
-	v.lastPoll = now
 	if v.pollers == nil {
 		v.pollers = map[string]time.Time{}
 	}
@@ -293,7 +301,7 @@ func (d *workerDeployment) target(workflowID string) string {
 // task of a run with routing r; pinned says the task stays with its
 // version when the routing config changes.
 func (e *Engine) routeKey(k matching.Key, workflowID string, r execution.Routing) (out matching.Key, pinned bool) {
-	if k.Kind == matching.Nexus {
+	if k.Kind == matching.Nexus || e.deps.owned.Load() == 0 {
 		return k, false
 	}
 	e.deps.mu.Lock()

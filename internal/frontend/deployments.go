@@ -285,3 +285,14 @@ func checkVersioningOverride(o *workflowpb.VersioningOverride) error {
 	}
 	return checkID("BuildId", v.BuildId)
 }
+
+// checkCompletionVersioning refuses a versioning behavior from a worker
+// that is not versioned, as Temporal does.
+func checkCompletionVersioning(r *workflowservice.RespondWorkflowTaskCompletedRequest) error {
+	//lint:ignore SA1019 the deprecated Deployment still counts as versioned, as in Temporal
+	if r.VersioningBehavior != enumspb.VERSIONING_BEHAVIOR_UNSPECIFIED && r.Deployment == nil &&
+		r.DeploymentOptions.GetWorkerVersioningMode() != enumspb.WORKER_VERSIONING_MODE_VERSIONED {
+		return invalid("versioning behavior cannot be specified without deployment options being set with versioned mode")
+	}
+	return nil
+}

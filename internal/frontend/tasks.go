@@ -41,6 +41,9 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, r *workflowservice.
 }
 
 func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, r *workflowservice.RespondWorkflowTaskCompletedRequest) (*workflowservice.RespondWorkflowTaskCompletedResponse, error) {
+	if err := checkCompletionVersioning(r); err != nil {
+		return nil, err
+	}
 	return s.e.CompleteWorkflowTask(ctx, r)
 }
 
