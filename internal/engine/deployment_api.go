@@ -296,12 +296,27 @@ type RoutingResult struct {
 	ConflictToken      []byte
 	PreviousBuildID    string
 	PreviousPercentage float32
+	changed            bool // the routing changed (not a repeated request)
 }
 
-// SetRouting sets a deployment's current or ramping version.
+// SetRouting sets a deployment's current or ramping version; queued
+// unpinned tasks of its queues then follow the new routing.
 func (e *Engine) SetRouting(ctx context.Context, c RoutingChange) (*RoutingResult, error) {
+	res, changed, err := e.setRouting(c)
+	if changed {
+		e.rerouteDeployment(c.Namespace, c.Deployment, nil)
+	}
+	return res, err
+}
+
+func (e *Engine) setRouting(c RoutingChange) (res *RoutingResult, changed bool, err error) {
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
+	res, err = e.setRoutingLocked(c)
+	return res, err == nil && res.changed, err
+}
+
+func (e *Engine) setRoutingLocked(c RoutingChange) (*RoutingResult, error) {
 	d, err := e.lookupDeployment(c.Namespace, c.Deployment)
 	if err != nil {
 		return nil, err
@@ -400,9 +415,7 @@ func (e *Engine) SetRouting(ctx context.Context, c RoutingChange) (*RoutingResul
 		return nil, err
 	}
 	e.deps.byNS[c.Namespace][d.Name] = nd
-	res.ConflictToken = nd.conflictToken()
-	// Queued tasks follow the new routing (outside the registry lock).
-	go e.rerouteDeployment(c.Namespace, d.Name)
+	res.ConflictToken, res.changed = nd.conflictToken(), true
 	return res, nil
 }
 
@@ -483,22 +496,41 @@ func (e *Engine) DeleteWorkerDeploymentVersion(ctx context.Context, ns, name, bu
 			return serviceerror.NewFailedPreconditionf("version '%s' cannot be deleted since it is draining", v32(name, buildID))
 		}
 	}
+	keys, err := e.deleteVersionLocked(ns, name, buildID, identity)
+	if err == nil {
+		// Unpinned tasks queued for the deleted version go where the
+		// routing sends them now.
+		e.rerouteDeployment(ns, name, keys)
+	}
+	return err
+}
+
+// deleteVersionLocked removes the version and returns its sub-queues.
+func (e *Engine) deleteVersionLocked(ns, name, buildID, identity string) ([]matching.Key, error) {
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
-	d = e.deps.byNS[ns][name]
+	d := e.deps.byNS[ns][name]
 	if d == nil || d.Versions[buildID] == nil {
-		return nil
+		return nil, nil
+	}
+	if d.Current == buildID || d.RampingSet && d.Ramping == buildID { // it became so while drainage was checked
+		return nil, serviceerror.NewFailedPreconditionf("version '%s' cannot be deleted since it is current or ramping", v32(name, buildID))
 	}
 	nd := d.clone()
+	gone := nd.Versions[buildID]
 	delete(nd.Versions, buildID)
 	nd.LastModifier = identity
 	nd.Revision++
 	if err := e.writeDeployment(ns, name, nd); err != nil {
-		return err
+		return nil, err
 	}
 	e.deps.byNS[ns][name] = nd
 	e.deps.dropOwners(ns, nd)
-	return nil
+	var keys []matching.Key
+	for _, q := range gone.TaskQueues {
+		keys = append(keys, matching.Key{Namespace: ns, Name: q.Name, Kind: kindOfType(q.Type), Version: versionKey(name, buildID)})
+	}
+	return keys, nil
 }
 
 // dropOwners forgets queue owners that no version of d polls any more;

@@ -358,11 +358,12 @@ func (e *Engine) taskKey(ns, workflowID string, t execution.Task, r execution.Ro
 }
 
 // rerouteDeployment routes the queued unpinned tasks of a deployment's
-// queues again, after its current or ramping version changed.
-func (e *Engine) rerouteDeployment(ns, name string) {
+// queues (and of the extra sub-queues given) again, after its routing or
+// its versions changed. It takes the registry lock itself.
+func (e *Engine) rerouteDeployment(ns, name string, extra []matching.Key) {
 	e.deps.mu.Lock()
 	d := e.deps.byNS[ns][name]
-	var keys []matching.Key
+	keys := extra
 	if d != nil {
 		seen := map[queueRef]bool{}
 		for _, v := range d.Versions {

@@ -472,3 +472,54 @@ func TestWorkerDeploymentSurvivesRestart(t *testing.T) {
 		t.Fatalf("new run after restart: %q, %v; want f_v2", got, err)
 	}
 }
+
+// TestQueuedTasksFollowRouting: a new run's first task waits for the
+// current version's workers; when another version becomes current the
+// queued task moves there at once.
+func TestQueuedTasksFollowRouting(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	name := "dep-" + uuid.NewString()[:8]
+	w1 := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}, "_v1")
+	w2 := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}, "_v2")
+	defer w2.Stop()
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	waitFor(t, 10*time.Second, "both versions registered", func() bool {
+		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		return err == nil && len(d.Info.VersionSummaries) == 2
+	})
+	w1.Stop()
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.c.ExecuteWorkflow(ctx, e.opts("queued"), "Auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := count(e.history(run.GetID(), ""), enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED); n != 0 {
+		t.Fatalf("a task for the current version started without its workers (%d)", n)
+	}
+	vd, err := e.c.WorkflowService().DescribeWorkerDeploymentVersion(ctx, &workflowservice.DescribeWorkerDeploymentVersionRequest{
+		Namespace: "default", DeploymentVersion: &deploymentpb.WorkerDeploymentVersion{DeploymentName: name, BuildId: "1.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backlog := int64(0)
+	for _, q := range vd.VersionTaskQueues {
+		if q.Name == e.tq && q.Type == enumspb.TASK_QUEUE_TYPE_WORKFLOW {
+			backlog = q.GetStats().GetApproximateBacklogCount()
+		}
+	}
+	if backlog != 1 {
+		t.Fatalf("v1's workflow queue backlog %d, want 1: %v", backlog, vd.VersionTaskQueues)
+	}
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "2.0"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.c.SignalWorkflow(ctx, run.GetID(), "", "go", "q")
+	var got string
+	if err := run.Get(ctx, &got); err != nil || got != "q_v2" {
+		t.Fatalf("queued run: %q, %v; want q_v2", got, err)
+	}
+}
