@@ -22,14 +22,41 @@ import (
 // unversionedVersion is the deprecated string form of "no version".
 const unversionedVersion = "__unversioned__"
 
-func checkDeploymentName(name string) error {
-	if err := checkID("DeploymentName", name); err != nil {
-		return err
-	}
-	if strings.Contains(name, ".") {
-		return invalid("DeploymentName cannot contain '.'")
+// maxVersionField is Temporal's limit on a deployment name or build id:
+// half of the id length limit left after its version workflow id prefix.
+const maxVersionField = (maxIDLength - 39) / 2
+
+// checkVersionField checks a deployment name or build id as Temporal does.
+func checkVersionField(field, v string) error {
+	switch {
+	case v == "":
+		return invalid("%s cannot be empty", field)
+	case len(v) > maxVersionField:
+		return invalid("size of %s larger than the maximum allowed", field)
+	case field == "WorkerDeploymentName" && strings.Contains(v, "."):
+		return invalid("worker deployment name cannot contain '.'")
+	case field == "WorkerDeploymentName" && strings.Contains(v, ":"):
+		return invalid("worker deployment name cannot contain ':'")
+	case strings.HasPrefix(v, "__"):
+		return invalid("%s cannot start with '__'", field)
 	}
 	return nil
+}
+
+func checkDeploymentName(name string) error { return checkVersionField("WorkerDeploymentName", name) }
+
+func checkBuildID(id string) error { return checkVersionField("BuildID", id) }
+
+// checkPollerDeployment checks the deployment options of a versioned
+// poller.
+func checkPollerDeployment(o *deploymentpb.WorkerDeploymentOptions) error {
+	if o.GetWorkerVersioningMode() != enumspb.WORKER_VERSIONING_MODE_VERSIONED {
+		return nil
+	}
+	if err := checkDeploymentName(o.DeploymentName); err != nil {
+		return err
+	}
+	return checkBuildID(o.BuildId)
 }
 
 // deploymentVersionOf reads a request's version: the structured field,
@@ -39,7 +66,7 @@ func deploymentVersionOf(v *deploymentpb.WorkerDeploymentVersion, str string) (n
 		if err := checkDeploymentName(v.DeploymentName); err != nil {
 			return "", "", err
 		}
-		if err := checkID("BuildId", v.BuildId); err != nil {
+		if err := checkBuildID(v.BuildId); err != nil {
 			return "", "", err
 		}
 		return v.DeploymentName, v.BuildId, nil
@@ -55,7 +82,7 @@ func deploymentVersionOf(v *deploymentpb.WorkerDeploymentVersion, str string) (n
 // the deprecated version string ("" and "__unversioned__": unversioned).
 func buildIDOf(deployment, buildID, version string) (string, error) {
 	if buildID != "" {
-		return buildID, checkID("BuildId", buildID)
+		return buildID, checkBuildID(buildID)
 	}
 	if version == "" || version == unversionedVersion {
 		return "", nil
@@ -283,7 +310,7 @@ func checkVersioningOverride(o *workflowpb.VersioningOverride) error {
 	if err := checkDeploymentName(v.DeploymentName); err != nil {
 		return err
 	}
-	return checkID("BuildId", v.BuildId)
+	return checkBuildID(v.BuildId)
 }
 
 // checkCompletionVersioning refuses a versioning behavior from a worker

@@ -37,6 +37,9 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, r *workflowservice.
 	if err := checkTaskQueue(r.TaskQueue.GetName()); err != nil {
 		return nil, err
 	}
+	if err := checkPollerDeployment(r.DeploymentOptions); err != nil {
+		return nil, err
+	}
 	return s.e.PollWorkflowTask(ctx, r)
 }
 
@@ -66,6 +69,9 @@ func (s *Service) PollActivityTaskQueue(ctx context.Context, r *workflowservice.
 		return nil, err
 	}
 	if err := checkTaskQueue(r.TaskQueue.GetName()); err != nil {
+		return nil, err
+	}
+	if err := checkPollerDeployment(r.DeploymentOptions); err != nil {
 		return nil, err
 	}
 	return s.e.PollActivityTask(ctx, r)

@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -285,11 +286,18 @@ func TestWorkerDeploymentErrors(t *testing.T) {
 	}
 	var inv *serviceerror.InvalidArgument
 	if _, err := svc.DescribeWorkerDeploymentVersion(ctx, &workflowservice.DescribeWorkerDeploymentVersionRequest{Namespace: "default",
-		DeploymentVersion: &deploymentpb.WorkerDeploymentVersion{DeploymentName: "d"}}); !errors.As(err, &inv) || !strings.Contains(err.Error(), "BuildId") {
+		DeploymentVersion: &deploymentpb.WorkerDeploymentVersion{DeploymentName: "d"}}); !errors.As(err, &inv) || !strings.Contains(err.Error(), "BuildID cannot be empty") {
 		t.Fatalf("version without build id: %v", err)
 	}
 	if _, err := svc.SetWorkerDeploymentRampingVersion(ctx, &workflowservice.SetWorkerDeploymentRampingVersionRequest{Namespace: "default", DeploymentName: "d", BuildId: "1", Percentage: 150}); !errors.As(err, &inv) || !strings.Contains(err.Error(), "Percentage") {
 		t.Fatalf("ramp of 150%%: %v", err)
+	}
+	if _, err := svc.DescribeWorkerDeployment(ctx, &workflowservice.DescribeWorkerDeploymentRequest{Namespace: "default", DeploymentName: "a.b"}); !errors.As(err, &inv) || !strings.Contains(err.Error(), "cannot contain '.'") {
+		t.Fatalf("deployment name with a dot: %v", err)
+	}
+	if _, err := svc.PollWorkflowTaskQueue(ctx, &workflowservice.PollWorkflowTaskQueueRequest{Namespace: "default", TaskQueue: &taskqueuepb.TaskQueue{Name: "q"},
+		DeploymentOptions: &deploymentpb.WorkerDeploymentOptions{DeploymentName: "d", BuildId: "__x", WorkerVersioningMode: enumspb.WORKER_VERSIONING_MODE_VERSIONED}}); !errors.As(err, &inv) || !strings.Contains(err.Error(), "BuildID cannot start with '__'") {
+		t.Fatalf("versioned poller with a reserved build id: %v", err)
 	}
 	if _, err := svc.DeleteWorkerDeployment(ctx, &workflowservice.DeleteWorkerDeploymentRequest{Namespace: "default", DeploymentName: "nope"}); err != nil {
 		t.Fatalf("delete of a deployment that does not exist: %v (Temporal answers success)", err)
