@@ -144,7 +144,7 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 		return nil, serviceerror.NewWorkflowNotReady("Workflow execution closed before WorkflowTaskStarted event")
 	}
 	key := matching.Key{Namespace: r.Namespace, Name: queue, Kind: matching.Workflow}
-	if queue != st.StickyQueue || queue == "" {
+	if queue != st.StickyQueue { // the normal queue: routed like the run's tasks
 		key, _ = e.routeKey(key, st.WorkflowID, st.Routing()) // worker versioning (deployments.go)
 	}
 	id := uuid.NewString()
