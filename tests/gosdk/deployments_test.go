@@ -28,6 +28,9 @@ func versionedWorker(e *env, v worker.WorkerDeploymentVersion, suffix string) wo
 	e.t.Helper()
 	w := worker.New(e.c, e.tq, worker.Options{DeploymentOptions: worker.DeploymentOptions{UseVersioning: true, Version: v}})
 	wf := func(ctx workflow.Context) (string, error) {
+		if err := workflow.SetQueryHandler(ctx, "version", func() (string, error) { return suffix, nil }); err != nil {
+			return "", err
+		}
 		var s string
 		workflow.GetSignalChannel(ctx, "go").Receive(ctx, &s)
 		return s + suffix, nil
@@ -463,10 +466,19 @@ func TestWorkerDeploymentSurvivesRestart(t *testing.T) {
 	w1, w2 = versionedWorker(e, v1, "_v1"), versionedWorker(e, v2, "_v2")
 	defer w1.Stop()
 	defer w2.Stop()
+	// No sticky queue survives a restart: the query goes to the normal
+	// queue, routed to the run's pinned version.
+	var got string
+	q, err := e.c.QueryWorkflow(ctx, run.GetID(), "", "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Get(&got); err != nil || got != "_v1" {
+		t.Fatalf("query of the pinned run answered by %q, %v; want _v1", got, err)
+	}
 	if err := e.c.SignalWorkflow(ctx, run.GetID(), "", "go", "p"); err != nil {
 		t.Fatal(err)
 	}
-	var got string
 	if err := e.c.GetWorkflow(ctx, run.GetID(), "").Get(ctx, &got); err != nil || got != "p_v1" {
 		t.Fatalf("pinned run after restart: %q, %v; want p_v1", got, err)
 	}
