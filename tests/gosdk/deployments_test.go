@@ -2,6 +2,8 @@ package gosdk
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/sundial-io/sundial/internal/server"
 )
 
 // Worker deployments (worker versioning) through the Go SDK: versioned
@@ -542,4 +546,58 @@ func TestQueuedTasksFollowRouting(t *testing.T) {
 	if err := run.Get(ctx, &got); err != nil || got != "q_v2" {
 		t.Fatalf("queued run: %q, %v; want q_v2", got, err)
 	}
+}
+
+// TestWorkerDeploymentMetrics: a queue polled by two versions (two
+// sub-queues) is one backlog series on /metrics, summing both.
+func TestWorkerDeploymentMetrics(t *testing.T) {
+	e := &env{t: t, dir: t.TempDir(), tq: "tq-" + uuid.NewString()[:8]}
+	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: e.dir, MetricsAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	if e.c, err = client.Dial(client.Options{HostPort: srv.Addr(), Logger: quietLogger{}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.stop)
+	ctx := e.ctx()
+	name := "dep-" + uuid.NewString()[:8]
+	w1 := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}, "_v1")
+	w2 := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}, "_v2")
+	defer w2.Stop()
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	waitFor(t, 10*time.Second, "both versions registered", func() bool {
+		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		return err == nil && len(d.Info.VersionSummaries) == 2
+	})
+	w1.Stop()
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.ExecuteWorkflow(ctx, e.opts("waits"), "Auto"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "one task waiting for v1", func() bool {
+		fams := scrape(t, srv.MetricsAddr())
+		fam := fams["approximate_backlog_count"]
+		n := 0
+		for _, m := range fam.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["taskqueue"] == e.tq && labels["task_type"] == "Workflow" {
+				n++
+				if m.GetGauge().GetValue() != 1 {
+					return false
+				}
+			}
+		}
+		if n > 1 {
+			t.Fatalf("%d backlog series for one queue", n)
+		}
+		return n == 1
+	})
 }
