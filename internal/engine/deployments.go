@@ -14,6 +14,7 @@ import (
 	farm "github.com/dgryski/go-farm"
 	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -207,21 +208,16 @@ func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeployme
 		v = d.Versions[opts.BuildId]
 	}
 	if v == nil || !v.hasQueue(k.Name, typeOfKind(k.Kind)) {
-		nd := &workerDeployment{Name: opts.DeploymentName, CreateTime: now, Versions: map[string]*deploymentVersion{}}
-		if d != nil {
-			nd = d.clone()
+		nd, nv, err := e.registerVersion(k, d, opts, now)
+		if err != nil {
+			return k, err
 		}
-		nv := nd.Versions[opts.BuildId]
-		if nv == nil {
-			nv = &deploymentVersion{BuildID: opts.BuildId, CreateTime: now}
-			nd.Versions[opts.BuildId] = nv
-		}
-		nv.TaskQueues = append(nv.TaskQueues, versionQueue{Name: k.Name, Type: typeOfKind(k.Kind)})
 		if err := e.writeDeployment(k.Namespace, opts.DeploymentName, nd); err != nil {
 			return k, err
 		}
 		e.deps.ns(k.Namespace)[opts.DeploymentName] = nd
 		e.deps.setOwner(queueRef{k.Namespace, k.Name, k.Kind}, nd.Name)
+		e.deps.dropOwners(k.Namespace, nd) // of a version evicted to make room
 		d, v = nd, nv
 	}
 	if v.pollers == nil {
@@ -230,6 +226,72 @@ func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeployme
 	v.pollers[identity] = now
 	k.Version = versionKey(opts.DeploymentName, opts.BuildId)
 	return k, nil
+}
+
+// Temporal's limits (matching.maxDeployments, maxVersionsInDeployment,
+// maxTaskQueuesInDeploymentVersion, at their defaults); variables so tests
+// can lower them.
+var (
+	maxDeployments          = 100
+	maxVersionsInDeployment = 100
+	maxQueuesInVersion      = 100
+)
+
+func errDeploymentLimit(format string, args ...any) error {
+	return &serviceerror.ResourceExhausted{Message: fmt.Sprintf(format, args...),
+		Scope: enumspb.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE, Cause: enumspb.RESOURCE_EXHAUSTED_CAUSE_WORKER_DEPLOYMENT_LIMITS}
+}
+
+// registerVersion returns a copy of deployment d (nil: a new one) with the
+// polled version and queue added, within Temporal's limits: a deployment
+// at its version limit first drops its oldest version that could be
+// deleted (neither current nor ramping, no pollers, not draining), as
+// Temporal's deployment workflow does; the caller holds e.deps.mu.
+func (e *Engine) registerVersion(k matching.Key, d *workerDeployment, opts *deploymentpb.WorkerDeploymentOptions, now time.Time) (*workerDeployment, *deploymentVersion, error) {
+	var nd *workerDeployment
+	if d == nil {
+		if len(e.deps.byNS[k.Namespace]) >= maxDeployments {
+			return nil, nil, errDeploymentLimit("reached maximum deployments in namespace (%d)", maxDeployments)
+		}
+		nd = &workerDeployment{Name: opts.DeploymentName, CreateTime: now, Versions: map[string]*deploymentVersion{}}
+	} else {
+		nd = d.clone()
+	}
+	nv := nd.Versions[opts.BuildId]
+	if nv == nil {
+		if len(nd.Versions) >= maxVersionsInDeployment {
+			old := e.evictableVersion(k.Namespace, nd, now)
+			if old == "" {
+				return nil, nil, errDeploymentLimit("cannot add version %s since maximum number of versions (%d) have been registered in the deployment", versionKey(nd.Name, opts.BuildId), maxVersionsInDeployment)
+			}
+			delete(nd.Versions, old)
+		}
+		nv = &deploymentVersion{BuildID: opts.BuildId, CreateTime: now}
+		nd.Versions[opts.BuildId] = nv
+	}
+	names := map[string]bool{k.Name: true}
+	for _, q := range nv.TaskQueues {
+		names[q.Name] = true
+	}
+	if len(names) > maxQueuesInVersion {
+		return nil, nil, errDeploymentLimit("maximum number of task queues (%d) have been registered in deployment", maxQueuesInVersion)
+	}
+	nv.TaskQueues = append(nv.TaskQueues, versionQueue{Name: k.Name, Type: typeOfKind(k.Kind)})
+	return nd, nv, nil
+}
+
+// evictableVersion is the oldest version of d that could be deleted, ""
+// if none.
+func (e *Engine) evictableVersion(ns string, d *workerDeployment, now time.Time) string {
+	for _, v := range d.sortedVersions() {
+		if d.Current == v.BuildID || d.RampingSet && d.Ramping == v.BuildID || v.hasPollers(now) {
+			continue
+		}
+		if st, _ := e.versionStatus(context.Background(), ns, d, v); st != enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING {
+			return v.BuildID
+		}
+	}
+	return ""
 }
 
 // deploymentWorkerGone forgets a stopping worker as a poller of its
