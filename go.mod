@@ -18,6 +18,8 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
+require github.com/dgryski/go-farm v0.0.0-20240924180020-3414d57e47da // indirect
+
 require (
 	github.com/DataDog/zstd v1.4.5 // indirect
 	github.com/Masterminds/semver/v3 v3.3.0 // indirect

@@ -144,6 +144,7 @@ func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *exe
 		Parent: &ParentInfo{Namespace: parent.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: parent.WorkflowID, RunId: parent.RunID},
 			InitiatedID: c.InitiatedEventID, Root: root},
 	}
+	p.InheritedPinnedVersion, p.VersioningOverride = e.childVersioning(parent, c) // deployments.go
 	var res *StartResult
 	var err error
 	if e.CheckNamespace(a.Namespace) != nil {

@@ -45,6 +45,7 @@ type Engine struct {
 	nexus nexusRegistry
 	tqcfg tqConfigs // task queue rate limits (taskqueue_config.go)
 	acts  standaloneActivities
+	deps  deploymentRegistry // worker deployments (deployments.go)
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -130,6 +131,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.loadTaskQueueConfigs(); err != nil {
+		return nil, err
+	}
+	if err := e.loadDeployments(); err != nil {
 		return nil, err
 	}
 	if err := e.recover(); err != nil {
@@ -255,6 +259,8 @@ type effects struct {
 	actions []pendingAction
 	handoff *handoff
 	runs    outcomes // runs started and closed, reported once durable
+	// routing is the current run's worker versioning, for routing its tasks.
+	routing execution.Routing
 }
 
 type pendingAction struct {
@@ -316,6 +322,7 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		return nil, err
 	}
 	fx.commit, fx.seq = c, seq
+	fx.routing = w.cur.Routing()
 	w.lastSeq = seq
 	e.timers.set(runRef{w.key, w.cur.RunID}, w.cur.NextDeadline())
 	close(w.changed)
@@ -448,22 +455,21 @@ func firstErr(errs ...error) error {
 func (e *Engine) dispatch(fx *effects) {
 	fx.handoff.deliver()
 	for _, t := range fx.tasks {
-		kind := matching.Workflow
-		key := matching.Key{Namespace: fx.ns, Name: t.Queue}
+		var key matching.Key
+		var pinned bool
 		switch t.Kind {
-		case execution.ActivityTaskKind:
-			kind = matching.Activity
 		case execution.NexusTaskKind, execution.NexusCancelTaskKind:
 			ns, q, ok := e.nexusTarget(t.Queue)
 			if !ok {
 				e.nexusEndpointGone(fx.ns, fx.wfid, fx.runID, t)
 				continue
 			}
-			kind, key.Namespace, key.Name = matching.Nexus, ns, q
+			key = matching.Key{Namespace: ns, Name: q, Kind: matching.Nexus}
+		default:
+			key, pinned = e.taskKey(fx.ns, fx.wfid, t, fx.routing) // worker versioning (deployments.go)
 		}
-		key.Kind = kind
 		e.match.Add(key, matching.Task{
-			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt,
+			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt, Pinned: pinned,
 			FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
 			NexusCancel: t.Kind == execution.NexusCancelTaskKind,
 		})
@@ -504,7 +510,7 @@ func (e *Engine) recover() error {
 			e.openRuns.Add(1)
 		}
 		o := st.Recover(e.now())
-		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}
+		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks, routing: st.Routing()}
 		for _, a := range o.Actions {
 			fx.actions = append(fx.actions, pendingAction{a, st})
 		}

@@ -41,7 +41,8 @@ func (e *Engine) handOff(st *execution.State) *handoff {
 		if t.Kind != execution.WorkflowTaskKind || t.ScheduledEventID != st.WFT.ScheduledEventID {
 			continue
 		}
-		c := e.match.Claim(matching.Key{Namespace: st.Namespace, Name: t.Queue, Kind: matching.Workflow})
+		key, _ := e.taskKey(st.Namespace, st.WorkflowID, t, st.Routing())
+		c := e.match.Claim(key)
 		if c == nil {
 			return nil
 		}
@@ -51,7 +52,7 @@ func (e *Engine) handOff(st *execution.State) *handoff {
 			return nil
 		}
 		st.DropTask(execution.WorkflowTaskKind, t.ScheduledEventID)
-		return &handoff{claim: c, ns: st.Namespace, runID: st.RunID, sticky: t.Sticky,
+		return &handoff{claim: c, ns: st.Namespace, runID: st.RunID, sticky: t.Sticky && key.Name == t.Queue,
 			resp: workflowTaskResponse(st, msgs), spec: st.SpeculativeEvents()}
 	}
 	return nil

@@ -108,10 +108,20 @@ type TaskQueueBacklog struct {
 	OldestAge       time.Duration
 }
 
-// TaskQueueBacklogs lists every task queue in memory with its backlog.
+// TaskQueueBacklogs lists every task queue in memory with its backlog. A
+// queue's worker deployment version sub-queues (matching.Key.Version) are
+// summed into it, so each queue is reported once.
 func (e *Engine) TaskQueueBacklogs() []TaskQueueBacklog {
 	var out []TaskQueueBacklog
+	at := map[matching.Key]int{}
 	e.match.EachStats(func(k matching.Key, st matching.Stats) {
+		k.Version = ""
+		if i, ok := at[k]; ok {
+			out[i].Backlog += st.Backlog
+			out[i].OldestAge = max(out[i].OldestAge, st.OldestAge)
+			return
+		}
+		at[k] = len(out)
 		out = append(out, TaskQueueBacklog{Namespace: k.Namespace, Name: k.Name, Activity: k.Kind == matching.Activity, Backlog: st.Backlog, OldestAge: st.OldestAge})
 	})
 	return out

@@ -133,6 +133,7 @@ func (e *Engine) UpdateActivityOptions(ctx context.Context, r *workflowservice.U
 // options in effect afterwards.
 func (e *Engine) UpdateWorkflowOptions(ctx context.Context, ns string, ex *commonpb.WorkflowExecution, identity string, merge func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error)) (*workflowpb.WorkflowExecutionOptions, error) {
 	var out *workflowpb.WorkflowExecutionOptions
+	var reroute func()
 	err := e.mutate(ctx, ns, ex.GetWorkflowId(), func(w *workflow) error {
 		st, err := openRun(w, ex.GetRunId())
 		if err != nil {
@@ -142,12 +143,21 @@ func (e *Engine) UpdateWorkflowOptions(ctx context.Context, ns string, ex *commo
 		if err != nil {
 			return err
 		}
+		before := st.Routing()
 		if _, err := st.UpdateWorkflowOptions(e.now(), o, identity); err != nil {
 			return stateErr(err)
 		}
 		out = st.WorkflowOptions()
+		if after := st.Routing(); after != before {
+			// A new versioning override: queued tasks follow it (deployments.go).
+			id, runID, qs := st.WorkflowID, st.RunID, runQueues(st)
+			reroute = func() { e.rerouteRun(ns, id, runID, after, qs) }
+		}
 		return nil
 	})
+	if err == nil && reroute != nil {
+		reroute()
+	}
 	return out, err
 }
 

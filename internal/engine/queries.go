@@ -118,9 +118,11 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	}
 	var st *execution.State
 	var queue string
+	var routing execution.Routing
 	err := e.view(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), func(s *execution.State) error {
 		st = s
 		queue = s.TaskQueue()
+		routing = s.Routing()
 		if s.StickyQueue != "" && e.match.HasPoller(matching.Key{Namespace: r.Namespace, Name: s.StickyQueue, Kind: matching.Workflow}, 10*time.Second) {
 			queue = s.StickyQueue
 		}
@@ -144,6 +146,9 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 		return nil, serviceerror.NewWorkflowNotReady("Workflow execution closed before WorkflowTaskStarted event")
 	}
 	key := matching.Key{Namespace: r.Namespace, Name: queue, Kind: matching.Workflow}
+	if queue != st.StickyQueue { // the normal queue: routed like the run's tasks
+		key, _ = e.routeKey(key, st.WorkflowID, routing) // worker versioning (deployments.go)
+	}
 	id := uuid.NewString()
 	p := &pendingQuery{query: r.Query, st: st, done: make(chan queryAnswer, 1)}
 	e.queries.add(id, p)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -68,6 +69,10 @@ type StartParams struct {
 	// LastCompletionResult / ContinuedFailure as passed by clients.
 	LastCompletionResult *commonpb.Payloads
 	ContinuedFailure     *failurepb.Failure
+	// VersioningOverride is the start's worker versioning override.
+	VersioningOverride *workflowpb.VersioningOverride
+	// InheritedPinnedVersion pins a child to its pinned parent's version.
+	InheritedPinnedVersion *deploymentpb.WorkerDeploymentVersion
 }
 
 // ParentInfo links a child run to the parent that initiated it.
@@ -255,6 +260,8 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
 		CompletionCallbacks:      p.CompletionCallbacks,
+		VersioningOverride:       p.VersioningOverride,
+		InheritedPinnedVersion:   p.InheritedPinnedVersion,
 	}
 	if p.ExecTimeoutSet || exec > 0 {
 		a.WorkflowExecutionTimeout = durationpb.New(exec)
@@ -295,7 +302,7 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
-		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata, VersioningOverride: r.VersioningOverride,
 		CompletionCallbacks: r.CompletionCallbacks, Links: r.Links, OnConflict: r.OnConflictOptions,
 	}
 }
@@ -310,7 +317,7 @@ func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalW
 		TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), Identity: r.Identity, RequestID: r.RequestId,
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(), Priority: r.Priority,
-		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
+		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata, VersioningOverride: r.VersioningOverride,
 	}
 	var res *StartResult
 	err := e.mutate(ctx, r.Namespace, r.WorkflowId, func(w *workflow) error {

@@ -76,8 +76,12 @@ func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *wo
 	rps, source := float32(systemQueueRate), enumspb.RATE_LIMIT_SOURCE_SYSTEM
 	if kind, ok := matchKind(r.TaskQueueType); ok {
 		key := matching.Key{Namespace: r.Namespace, Name: r.TaskQueue.GetName(), Kind: kind}
-		resp.Pollers = pollerInfos(e.match.Pollers(key, pollerTTL))
-		st = e.match.Stats(key)
+		// With worker deployments the queue has a sub-queue per version
+		// (deployments.go); the queue's pollers and stats are all of them.
+		for _, k := range e.queueKeys(key) {
+			resp.Pollers = append(resp.Pollers, pollerInfos(e.match.Pollers(k, pollerTTL))...)
+			st = addStats(st, e.match.Stats(k))
+		}
 		rps, source = e.effectiveRate(key)
 	}
 	if r.ReportConfig {
@@ -97,11 +101,8 @@ func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *wo
 		resp.Stats = queueStats(st)
 		resp.StatsByPriorityKey = map[int32]*taskqueuepb.TaskQueueStats{defaultPriorityKey: queueStats(st)}
 	}
-	if r.TaskQueue.GetKind() != enumspb.TASK_QUEUE_KIND_STICKY {
-		resp.VersioningInfo = &taskqueuepb.TaskQueueVersioningInfo{
-			CurrentVersion: unversionedVersion, //nolint:staticcheck // deprecated, still set by Temporal
-			UpdateTime:     timestamppb.New(time.Time{}),
-		}
+	if kind, ok := matchKind(r.TaskQueueType); ok && r.TaskQueue.GetKind() != enumspb.TASK_QUEUE_KIND_STICKY {
+		resp.VersioningInfo = e.queueVersioningInfo(r.Namespace, r.TaskQueue.GetName(), kind)
 	}
 	resp.EffectiveRateLimit = &workflowservice.DescribeTaskQueueResponse_EffectiveRateLimit{
 		RequestsPerSecond: rps,
@@ -156,6 +157,17 @@ func (e *Engine) describeEnhanced(r *workflowservice.DescribeTaskQueueRequest) *
 		infos[id] = v
 	}
 	return &workflowservice.DescribeTaskQueueResponse{VersionsInfo: infos} //nolint:staticcheck // deprecated, still read by the SDKs
+}
+
+// addStats sums the statistics of a queue's sub-queues.
+func addStats(a, b matching.Stats) matching.Stats {
+	a.Backlog += b.Backlog
+	a.AddRate += b.AddRate
+	a.DispatchRate += b.DispatchRate
+	a.OldestAge = max(a.OldestAge, b.OldestAge)
+	a.LastID = max(a.LastID, b.LastID)
+	a.AckLevel = max(a.AckLevel, b.AckLevel)
+	return a
 }
 
 func queueStats(st matching.Stats) *taskqueuepb.TaskQueueStats {

@@ -32,6 +32,10 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 	pctx, cancel := context.WithDeadline(ctx, pollDeadline(ctx))
 	defer cancel()
 	poller := matching.Poller{Identity: r.Identity, Info: pollerVersioning{r.WorkerVersionCapabilities, r.DeploymentOptions}}
+	key, err := e.versionedPoll(key, r.DeploymentOptions, r.Identity, sticky) // deployments.go
+	if err != nil {
+		return nil, err
+	}
 	for {
 		t, ok := e.match.PollAs(pctx, key, poller)
 		if !ok {
@@ -242,6 +246,10 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 	poller := matching.Poller{Identity: r.Identity, Info: pollerVersioning{r.WorkerVersionCapabilities, r.DeploymentOptions}}
 	if rate := r.TaskQueueMetadata.GetMaxTasksPerSecond(); rate != nil {
 		poller.RatePerSecond = rate.GetValue()
+	}
+	key, err := e.versionedPoll(key, r.DeploymentOptions, r.Identity, false) // deployments.go
+	if err != nil {
+		return nil, err
 	}
 	for {
 		t, ok := e.match.PollAs(pctx, key, poller)

@@ -46,6 +46,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.Memo = at.Memo
 		s.Search = at.SearchAttributes
 		s.Status = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		s.applyVersioningStarted(at)
 	case *historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes:
 		at := a.WorkflowTaskScheduledEventAttributes
 		s.firstTaskScheduled = true
@@ -66,6 +67,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		}
 	case *historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes:
 		s.addResetPoint(ev)
+		s.applyVersioningCompleted(a.WorkflowTaskCompletedEventAttributes)
 		s.PrevStartedEventID = a.WorkflowTaskCompletedEventAttributes.StartedEventId
 		s.WFT = nil
 		s.failedWFTs = 0
@@ -151,7 +153,8 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
 
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes:
-		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes, UserMetadata: ev.UserMetadata}
+		s.Children[ev.EventId] = &Child{InitiatedEventID: ev.EventId, Attrs: a.StartChildWorkflowExecutionInitiatedEventAttributes, UserMetadata: ev.UserMetadata,
+			InheritedPin: s.pinToInherit(), InheritedOverride: s.pinnedOverride()}
 	case *historypb.HistoryEvent_StartChildWorkflowExecutionFailedEventAttributes:
 		delete(s.Children, a.StartChildWorkflowExecutionFailedEventAttributes.InitiatedEventId)
 	case *historypb.HistoryEvent_ChildWorkflowExecutionStartedEventAttributes:

@@ -113,6 +113,7 @@ func (s *State) rerunAttrs(initiator enumspb.ContinueAsNewInitiator, backoff tim
 	attrs.Header = s.Start.Header
 	attrs.Memo = s.Memo
 	attrs.SearchAttributes = s.Search
+	s.inheritVersioning(attrs, enumspb.CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_UNSPECIFIED)
 	return attrs
 }
 

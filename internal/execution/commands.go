@@ -67,6 +67,7 @@ func (s *State) CompleteWorkflowTask(now time.Time, req *workflowservice.Respond
 			SdkMetadata:      req.SdkMetadata,
 			MeteringMetadata: req.MeteringMetadata,
 		}}
+		decorateCompleted(ev.GetWorkflowTaskCompletedEventAttributes(), req)
 	})
 	c := &cmdCtx{s: s, now: now, wftCompleted: completed.EventId, newRunID: newRunID, msgs: map[string]*protocolpb.Message{}, identity: req.Identity}
 	for _, m := range req.Messages {
@@ -303,6 +304,7 @@ func (c *cmdCtx) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComman
 	if a.TaskQueue.GetName() != "" {
 		attrs.TaskQueue = &taskqueuepb.TaskQueue{Name: a.TaskQueue.Name, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
 	}
+	s.inheritVersioning(attrs, a.GetInitialVersioningBehavior())
 	if a.WorkflowRunTimeout.AsDuration() > 0 {
 		attrs.WorkflowRunTimeout = a.WorkflowRunTimeout
 	}

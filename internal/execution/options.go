@@ -10,9 +10,9 @@ import (
 )
 
 // Workflow execution options (UpdateWorkflowExecutionOptions). Of
-// Temporal's options Sundial honours the priority; the worker versioning
-// override and time skipping are not offered (the frontend refuses them),
-// so the run's override is always unset.
+// Temporal's options Sundial honours the priority and the worker
+// versioning override (versioning.go); time skipping is not offered (the
+// frontend refuses it).
 
 // Priority is the run's priority: the start's, or the last one set by
 // UpdateWorkflowExecutionOptions.
@@ -28,6 +28,9 @@ func (s *State) WorkflowOptions() *workflowpb.WorkflowExecutionOptions {
 	o := &workflowpb.WorkflowExecutionOptions{}
 	if p := s.Priority(); p != nil {
 		o.Priority = proto.Clone(p).(*commonpb.Priority)
+	}
+	if v := s.ver.override; v != nil {
+		o.VersioningOverride = proto.Clone(v).(*workflowpb.VersioningOverride)
 	}
 	return o
 }
@@ -47,7 +50,8 @@ func (s *State) UpdateWorkflowOptions(now time.Time, o *workflowpb.WorkflowExecu
 	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
 		ev.WorkerMayIgnore = true // as Temporal marks it: workers skip it on replay
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes{WorkflowExecutionOptionsUpdatedEventAttributes: &historypb.WorkflowExecutionOptionsUpdatedEventAttributes{
-			UnsetVersioningOverride: true, Identity: identity, Priority: o.GetPriority(),
+			VersioningOverride: o.GetVersioningOverride(), UnsetVersioningOverride: o.GetVersioningOverride() == nil,
+			Identity: identity, Priority: o.GetPriority(),
 		}}
 	})
 	return true, nil
@@ -59,4 +63,5 @@ func (s *State) applyOptionsUpdated(a *historypb.WorkflowExecutionOptionsUpdated
 		return // a start attached callbacks; the options are unchanged
 	}
 	s.priority, s.priorityUpdated = a.GetPriority(), true
+	s.applyVersioningOptions(a)
 }

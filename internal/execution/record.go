@@ -183,6 +183,9 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 	if p := s.pauseInfoAttribute(); p != nil {
 		info.SearchAttributes = withPauseInfo(info.SearchAttributes, p)
 	}
+	info.VersioningInfo = s.VersioningInfo()
+	info.SearchAttributes = s.withVersioningAttributes(info.SearchAttributes)
+	info.WorkerDeploymentName = s.ver.version.GetDeploymentName()
 	if info.RootExecution == nil {
 		// A run without a parent is its own root, as Temporal reports it
 		// (the UI draws the parent/child tree from this).

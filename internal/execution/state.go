@@ -12,6 +12,7 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -84,6 +85,8 @@ type State struct {
 	// (options.go), when priorityUpdated.
 	priority        *commonpb.Priority
 	priorityUpdated bool
+	// ver is the run's worker versioning (versioning.go).
+	ver versioning
 	// Buffered events arrived while a workflow task was running; they get
 	// ids when the task ends.
 	Buffered      []*historypb.HistoryEvent
@@ -190,6 +193,11 @@ type Child struct {
 	// UserMetadata of the initiating command: the child's started event
 	// gets it, as in Temporal.
 	UserMetadata *sdkpb.UserMetadata
+	// InheritedPin and InheritedOverride are the parent's pinned version
+	// and pinned override when it was initiated (versioning.go); the
+	// engine passes them on if the child's queue is in that version.
+	InheritedPin      *deploymentpb.WorkerDeploymentVersion
+	InheritedOverride *workflowpb.VersioningOverride
 }
 
 // External is a pending signal or cancel request to another workflow.

@@ -38,12 +38,9 @@ func init() {
 		"standalone Nexus operations": {"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
 			"ListNexusOperationExecutions", "CountNexusOperationExecutions", "RequestCancelNexusOperationExecution",
 			"TerminateNexusOperationExecution", "DeleteNexusOperationExecution"},
-		"Worker Deployments (worker versioning)": {"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
-			"DeleteWorkerDeployment", "DeleteWorkerDeploymentVersion", "DescribeWorkerDeployment",
-			"DescribeWorkerDeploymentVersion", "ListWorkerDeployments", "SetWorkerDeploymentCurrentVersion",
-			"SetWorkerDeploymentRampingVersion", "SetWorkerDeploymentManager",
-			"UpdateWorkerDeploymentVersionMetadata", "UpdateWorkerDeploymentVersionComputeConfig",
-			"ValidateWorkerDeploymentVersionComputeConfig"},
+		"explicit Worker Deployment creation and compute config (deployments are created by their workers' polls)": {
+			"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
+			"UpdateWorkerDeploymentVersionComputeConfig", "ValidateWorkerDeploymentVersionComputeConfig"},
 		"workflow rules":  {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
 		"worker commands": {"FetchWorkerConfig", "UpdateWorkerConfig"},
 		"time skipping":   {"PollWorkflowExecutionTimeSkipping"},
@@ -82,7 +79,7 @@ func explainUnimplemented(fullMethod string, err error) error {
 // assignment and redirect rules). Temporal turns these off per namespace
 // with dynamic config and then answers PermissionDenied before looking at
 // the request; Sundial never turns them on. Its replacement, Worker
-// Deployments, is not built yet either.
+// Deployments, is offered (deployments.go).
 
 const buildIDVersioningOff = "Sundial does not offer the deprecated build-id based worker versioning APIs."
 

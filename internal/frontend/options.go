@@ -11,11 +11,12 @@ import (
 )
 
 // UpdateWorkflowExecutionOptions changes a run's options. Sundial honours
-// the priority (recorded in a WorkflowExecutionOptionsUpdated event, shown
-// by describe); it does not offer worker versioning or time skipping, so
-// setting a versioning override or a time skipping config is refused with
-// Unimplemented naming the option. Unsetting them (naming the field in the
-// mask with no value) is accepted: there is nothing to unset.
+// the priority and the worker versioning override (recorded in a
+// WorkflowExecutionOptionsUpdated event, shown by describe, followed by
+// task routing); it does not offer time skipping, so setting a time
+// skipping config is refused with Unimplemented naming the option.
+// Unsetting it (naming the field in the mask with no value) is accepted:
+// there is nothing to unset.
 func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
@@ -34,9 +35,10 @@ func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflo
 	for _, p := range r.UpdateMask.Paths {
 		switch p {
 		case "versioning_override", "versioningOverride":
-			if opts.VersioningOverride != nil {
-				return nil, serviceerror.NewUnimplemented("WorkflowExecutionOptions.versioning_override is not offered: Sundial does not implement worker versioning.")
+			if err := checkVersioningOverride(opts.VersioningOverride); err != nil {
+				return nil, err
 			}
+			paths["versioning_override"] = true
 		case "time_skipping_config", "timeSkippingConfig":
 			if opts.TimeSkippingConfig != nil {
 				return nil, serviceerror.NewUnimplemented("WorkflowExecutionOptions.time_skipping_config is not offered: Sundial does not implement time skipping.")
@@ -56,6 +58,9 @@ func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflo
 		o := proto.Clone(cur).(*workflowpb.WorkflowExecutionOptions)
 		if paths["priority"] {
 			o.Priority = opts.Priority
+		}
+		if paths["versioning_override"] {
+			o.VersioningOverride = opts.VersioningOverride
 		}
 		for _, k := range []string{"priority.priority_key", "priority.fairness_key", "priority.fairness_weight"} {
 			if !paths[k] {

@@ -37,10 +37,16 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, r *workflowservice.
 	if err := checkTaskQueue(r.TaskQueue.GetName()); err != nil {
 		return nil, err
 	}
+	if err := checkPollerDeployment(r.DeploymentOptions); err != nil {
+		return nil, err
+	}
 	return s.e.PollWorkflowTask(ctx, r)
 }
 
 func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, r *workflowservice.RespondWorkflowTaskCompletedRequest) (*workflowservice.RespondWorkflowTaskCompletedResponse, error) {
+	if err := checkCompletionVersioning(r); err != nil {
+		return nil, err
+	}
 	return s.e.CompleteWorkflowTask(ctx, r)
 }
 
@@ -63,6 +69,9 @@ func (s *Service) PollActivityTaskQueue(ctx context.Context, r *workflowservice.
 		return nil, err
 	}
 	if err := checkTaskQueue(r.TaskQueue.GetName()); err != nil {
+		return nil, err
+	}
+	if err := checkPollerDeployment(r.DeploymentOptions); err != nil {
 		return nil, err
 	}
 	return s.e.PollActivityTask(ctx, r)
@@ -213,5 +222,6 @@ func (s *Service) ShutdownWorker(ctx context.Context, r *workflowservice.Shutdow
 	if r.StickyTaskQueue != "" {
 		s.e.ShutdownWorker(ctx, r.Namespace, r.StickyTaskQueue)
 	}
+	s.e.DeploymentWorkerGone(r.Namespace, r.Identity)
 	return &workflowservice.ShutdownWorkerResponse{}, nil
 }

@@ -133,6 +133,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if oc := r.OnConflictOptions; oc != nil && oc.AttachCompletionCallbacks && !oc.AttachRequestId {
 		return nil, invalid("OnConflictOptions: attaching request ID is required for attaching completion callbacks.")
 	}
+	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
+		return nil, err
+	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}
@@ -161,6 +164,9 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 	p := &engine.StartParams{StartDelay: r.WorkflowStartDelay.AsDuration(), Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes, CronSchedule: r.CronSchedule}
 	if err := validateStart(p); err != nil {
+		return nil, err
+	}
+	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
 		return nil, err
 	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {

@@ -26,6 +26,10 @@ type Key struct {
 	Namespace string
 	Name      string
 	Kind      Kind
+	// Version is a worker deployment version's sub-queue of the queue
+	// ("<deployment>.<build id>"), polled only by that version's workers;
+	// "" is the queue of unversioned workers. The engine routes tasks.
+	Version string
 }
 
 // Task is a reference to work held by a run; the engine checks on poll that
@@ -53,6 +57,9 @@ type Task struct {
 	// per-key rate limits use (see Limits).
 	FairnessKey    string
 	FairnessWeight float32
+	// Pinned: the task belongs to its queue's version (a pinned run), so
+	// the engine leaves it there when the deployment's routing changes.
+	Pinned bool
 
 	released bool      // Claim.Release: no task after all, wait again
 	id       int64     // backlog task id (0: never waited in the backlog)

@@ -45,7 +45,7 @@ func TestFIFOAndQueueSeparation(t *testing.T) {
 		{"namespaces are separate queues", []struct {
 			k Key
 			i int
-		}{{Key{"other", "tq", Workflow}, 7}, {wfKey, 1}}, wfKey, []int{1}},
+		}{{Key{Namespace: "other", Name: "tq", Kind: Workflow}, 7}, {wfKey, 1}}, wfKey, []int{1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -297,7 +297,7 @@ func TestPollersAndHasPoller(t *testing.T) {
 	// a waiting poller counts regardless of the window
 	go m.Poll(context.Background(), actKey, "waiting")
 	waitFor(t, func() bool { return m.HasPoller(actKey, 0) })
-	if m.HasPoller(Key{"ns", "tq", Workflow}, 0) {
+	if m.HasPoller(Key{Namespace: "ns", Name: "tq", Kind: Workflow}, 0) {
 		t.Fatalf("waiter on the activity queue counted for the workflow queue")
 	}
 	m.Close()

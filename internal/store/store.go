@@ -103,6 +103,10 @@ type Store interface {
 	// namespace, activity id and run id. fn may return ErrStop.
 	ActivityExecutions(ctx context.Context, namespace string, fn func(*ActivityExecutionRecord) error) error
 
+	// WorkerDeployments calls fn for every stored worker deployment,
+	// ordered by namespace and then name.
+	WorkerDeployments(ctx context.Context, fn func(*WorkerDeploymentRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
 }
@@ -199,6 +203,11 @@ type Batch struct {
 	// ActivityExecutionDeletes remove standalone activity executions; they
 	// are applied after ActivityExecutions.
 	ActivityExecutionDeletes []ActivityExecutionKey
+	// WorkerDeployments are inserted or replaced, by namespace and name.
+	WorkerDeployments []*WorkerDeploymentRecord
+	// WorkerDeploymentDeletes remove worker deployments; they are applied
+	// after WorkerDeployments.
+	WorkerDeploymentDeletes []WorkerDeploymentKey
 }
 
 // ActivityExecutionKey names one standalone activity execution (one run of
@@ -215,6 +224,19 @@ type ActivityExecutionKey struct {
 // key.
 type ActivityExecutionRecord struct {
 	ActivityExecutionKey
+	State []byte
+}
+
+// WorkerDeploymentKey names one worker deployment (worker versioning).
+type WorkerDeploymentKey struct {
+	Namespace string
+	Name      string
+}
+
+// WorkerDeploymentRecord is one worker deployment: its versions, routing
+// config and manager, encoded by the engine and opaque to the store.
+type WorkerDeploymentRecord struct {
+	WorkerDeploymentKey
 	State []byte
 }
 

@@ -410,7 +410,8 @@ func optionsWaitWorkflow(ctx workflow.Context) (string, error) {
 // TestUpdateWorkflowExecutionOptions: the priority is updated (a
 // WorkflowExecutionOptionsUpdated event, describe shows it, a repeat
 // writes nothing, the worker replays the event and the run completes);
-// a versioning override is refused as not offered; workflow pause is
+// a one-time versioning override is refused as not offered (pinned and
+// auto-upgrade overrides are tested in deployments_test.go); workflow pause is
 // refused as Temporal refuses it when the feature is off, and unpausing
 // a running workflow says it is not paused.
 func TestUpdateWorkflowExecutionOptions(t *testing.T) {
@@ -448,12 +449,12 @@ func TestUpdateWorkflowExecutionOptions(t *testing.T) {
 	_, err = svc.UpdateWorkflowExecutionOptions(e.ctx(), &workflowservice.UpdateWorkflowExecutionOptionsRequest{
 		Namespace: "default", WorkflowExecution: ex,
 		WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{VersioningOverride: &workflowpb.VersioningOverride{
-			Override: &workflowpb.VersioningOverride_AutoUpgrade{AutoUpgrade: true}}},
+			Override: &workflowpb.VersioningOverride_OneTime{OneTime: &workflowpb.VersioningOverride_OneTimeOverride{}}}},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"versioning_override"}},
 	})
 	var un *serviceerror.Unimplemented
-	if !errors.As(err, &un) || !strings.Contains(err.Error(), "versioning_override") {
-		t.Fatalf("versioning override: %v, want Unimplemented naming it", err)
+	if !errors.As(err, &un) || !strings.Contains(err.Error(), "one_time") {
+		t.Fatalf("one-time versioning override: %v, want Unimplemented naming it", err)
 	}
 	_, err = svc.UpdateWorkflowExecutionOptions(e.ctx(), &workflowservice.UpdateWorkflowExecutionOptionsRequest{
 		Namespace: "default", WorkflowExecution: ex, WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{},

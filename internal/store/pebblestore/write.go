@@ -109,7 +109,10 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 	if err := encodeRecords(pb, b); err != nil {
 		return err
 	}
-	return encodeActivityExecs(pb, b)
+	if err := encodeActivityExecs(pb, b); err != nil {
+		return err
+	}
+	return encodeWorkerDeployments(pb, b)
 }
 
 // encodeDelete removes a run's record, history and index entries, and the

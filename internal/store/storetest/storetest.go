@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"NexusEndpoints", testNexusEndpoints},
 		{"KeyedRecords", testKeyedRecords},
 		{"ActivityExecutions", testActivityExecutions},
+		{"WorkerDeployments", testWorkerDeployments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
