@@ -483,8 +483,8 @@ func TestErrors(t *testing.T) {
 
 	t.Run("Unimplemented", func(t *testing.T) {
 		calls := map[string]func() error{
-			"DescribeWorkerDeployment": func() error {
-				_, err := svc.DescribeWorkerDeployment(ctx(), &workflowservice.DescribeWorkerDeploymentRequest{Namespace: "default", DeploymentName: "d"})
+			"DescribeWorkflowRule": func() error {
+				_, err := svc.DescribeWorkflowRule(ctx(), &workflowservice.DescribeWorkflowRuleRequest{Namespace: "default", RuleId: "r"})
 				return err
 			},
 		}
