@@ -46,11 +46,11 @@ type runRow struct {
 }
 
 type visRow struct {
-	listKey      []byte
-	status       int16
-	wfType       []byte
-	taskQueue    []byte
-	summary      []byte // closed runs only
+	listKey   []byte
+	status    int16
+	wfType    []byte
+	taskQueue []byte
+	summary   []byte // closed runs only
 }
 
 // runDel is one RunDelete.

@@ -36,12 +36,12 @@ type segment struct {
 	visOrder []rowKey
 	deletes  []runDel
 
-	schedules, jobs       map[segKey][]byte
-	schedOrder, jobOrder  []segKey
-	schedDels, jobDels    [][2][]byte
-	endpoints             map[string][]byte
-	epOrder               []string
-	epDeletes             [][]byte
+	schedules, jobs      map[segKey][]byte
+	schedOrder, jobOrder []segKey
+	schedDels, jobDels   [][2][]byte
+	endpoints            map[string][]byte
+	epOrder              []string
+	epDeletes            [][]byte
 }
 
 // segKey names a row of any table, for the cut decision.

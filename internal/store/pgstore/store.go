@@ -44,8 +44,8 @@ type Store struct {
 	// mu guards the write queue and the pending-key map.
 	mu      sync.Mutex
 	queue   []*commit
-	last    *commit             // the newest batch not yet committed (nil: none)
-	pending map[rowKey]*commit  // newest uncommitted batch touching each run or current pointer
+	last    *commit            // the newest batch not yet committed (nil: none)
+	pending map[rowKey]*commit // newest uncommitted batch touching each run or current pointer
 	closed  bool
 	broken  error // the first write that failed for good; later writes are refused
 	wake    chan struct{}
