@@ -87,7 +87,7 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 		"dynamic-config-value": "none", "ui-ip": "the --ip value", "ui-port": "the --port value + 1000 (8233; a free port when --port is 0)",
 		"tls-cert": "none (plain text)", "tls-key": "none", "tls-client-ca": "none (no client certificate asked)",
 		"ui-tls-client-cert": "none", "ui-tls-client-key": "none",
-		"postgres": "none (the store is in --data-dir)",
+		"postgres":  "none (the store is in --data-dir)",
 		"auth-jwks": "none", "auth-api-keys": "none (with neither this nor --auth-jwks: no authentication)",
 	}
 	return fs, defaults
