@@ -28,9 +28,9 @@ import (
 // newPGEnv starts a PostgreSQL server, a database and a Sundial server on
 // it; the returned restart stops the Sundial server and starts a new one
 // on the same database.
-func newPGEnv(t *testing.T) (e *env, restart func()) {
+func newPGEnv(t *testing.T) (e *env, pg *pgtest.Server, restart func()) {
 	t.Helper()
-	pg := pgtest.Start(t, pgtest.Options{})
+	pg = pgtest.Start(t, pgtest.Options{})
 	db := "sdk_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	url, err := pg.CreateDatabase(db)
 	if err != nil {
@@ -54,7 +54,7 @@ func newPGEnv(t *testing.T) (e *env, restart func()) {
 	}
 	start()
 	t.Cleanup(e.stop)
-	return e, func() { e.stop(); start() }
+	return e, pg, func() { e.stop(); start() }
 }
 
 // PgGreet is the activity of the PostgreSQL tests.
@@ -124,7 +124,7 @@ func pgWorker(e *env) worker.Worker {
 // TestPostgresWorkflows runs activities, timers, signals, a child and a
 // continue-as-new on a PostgreSQL store, then lists and counts them.
 func TestPostgresWorkflows(t *testing.T) {
-	e, _ := newPGEnv(t)
+	e, _, _ := newPGEnv(t)
 	pgWorker(e)
 	const n = 3
 	var ids []string
@@ -221,7 +221,7 @@ func TestPostgresWorkflows(t *testing.T) {
 // (one in its first run, one after continuing as new) and starts a new
 // server on the same database: the workflows finish there.
 func TestPostgresRestart(t *testing.T) {
-	e, restart := newPGEnv(t)
+	e, _, restart := newPGEnv(t)
 	w := pgWorker(e)
 	run, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("pg-restart"), PgParent, 0)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sundial-io/sundial/internal/store"
@@ -72,6 +73,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		opts.RetryFor = 30 * time.Second
 	}
 	cfg.MaxConns = opts.MaxConns
+	// Unnamed statements with cached descriptions, not named prepared
+	// statements: pgx's per-connection cache of named statements can
+	// outlive them on the server (seen after a database restart: every
+	// later write failed with "prepared statement ... does not exist"),
+	// and unnamed statements also work behind a transaction-mode pooler.
+	// A group is a handful of statements, so parsing them each time costs
+	// little.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	// Durability is the point of the store: never let a connection string
 	// or a role setting turn commit-time WAL flushing off.
 	if cfg.ConnConfig.RuntimeParams == nil {

@@ -163,6 +163,7 @@ func (s *Server) run(name string, args ...string) ([]byte, error) {
 		cmd = exec.Command(path, args...)
 	}
 	cmd.Dir = s.dir
+	cmd.WaitDelay = 10 * time.Second // a server child holding the output open
 	return cmd.CombinedOutput()
 }
 
@@ -236,4 +237,18 @@ func (s *Server) Stop() {
 	s.run("pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
 	os.RemoveAll(s.dir)
 	s.dir = ""
+}
+
+// Restart stops the server (fast shutdown: open connections are cut, as
+// in a database failover or upgrade) and starts it again on the same
+// port and data.
+func (s *Server) Restart() error {
+	data := filepath.Join(s.dir, "data")
+	// -l: the new postmaster must not inherit run's output pipe, or
+	// reading it would wait for the server to exit.
+	if out, err := s.run("pg_ctl", "-D", data, "-l", filepath.Join(s.dir, "log"), "-m", "fast", "-w", "-t", "60", "restart"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		return fmt.Errorf("pgtest: pg_ctl restart: %v\n%s\n%s", err, out, log)
+	}
+	return nil
 }
