@@ -59,7 +59,7 @@ func (s *Store) Due(ctx context.Context, from, before time.Time, fn func(DueEntr
 	for {
 		rows, err := s.pool.Query(ctx, `SELECT due, namespace, run_id, workflow_id FROM runs
 			WHERE due IS NOT NULL AND due < $1 AND (due > $2 OR (due = $2 AND ($3 OR (namespace, run_id) > ($4, $5))))
-			ORDER BY due, namespace, run_id LIMIT 500`, before, afterDue, first, afterNS, afterID)
+			ORDER BY due, namespace, run_id`+limitPage, before, afterDue, first, afterNS, afterID)
 		if err != nil {
 			return fmt.Errorf("pgstore: read due index: %w", err)
 		}

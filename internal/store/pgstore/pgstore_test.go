@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,5 +182,11 @@ func TestDescribe(t *testing.T) {
 	got := Describe("postgres://user:secret@db.example:6543/sundial?sslmode=disable")
 	if got != "db.example:6543/sundial" || strings.Contains(got, "secret") {
 		t.Fatalf("Describe = %q", got)
+	}
+}
+
+func TestLimitPage(t *testing.T) {
+	if limitPage != " LIMIT "+strconv.Itoa(scanPage) {
+		t.Fatalf("limitPage %q does not match scanPage %d", limitPage, scanPage)
 	}
 }

@@ -18,7 +18,10 @@ import (
 // release the connection and only then call fn, so a callback that reads
 // the store (recovery reads each open run's history) never waits for a
 // connection its own scan holds.
-const scanPage = 500
+const (
+	scanPage  = 500
+	limitPage = " LIMIT 500" // ends every paged query; TestLimitPage keeps it equal to scanPage
+)
 
 // Namespaces returns every registered namespace, ordered by name.
 func (s *Store) Namespaces(ctx context.Context) ([]*store.Namespace, error) {
@@ -158,7 +161,7 @@ func (s *Store) OpenRuns(ctx context.Context, fn func(*store.RunRecord) error) e
 		rows, err := s.pool.Query(ctx, `SELECT v.namespace, v.run_id, r.record FROM visibility v
 			JOIN runs r ON r.namespace = v.namespace AND r.run_id = v.run_id
 			WHERE v.status = 1 AND (v.namespace, v.run_id) > ($1, $2)
-			ORDER BY v.namespace, v.run_id LIMIT 500`, afterNS, afterID)
+			ORDER BY v.namespace, v.run_id`+limitPage, afterNS, afterID)
 		if err != nil {
 			return fmt.Errorf("pgstore: read open runs: %w", err)
 		}
@@ -203,7 +206,7 @@ func (s *Store) Runs(ctx context.Context, namespace string, fn func(*store.RunRe
 		var recs [][]byte
 		var last []byte
 		rows, err := s.pool.Query(ctx, `SELECT run_id, record FROM runs WHERE namespace = $1 AND run_id > $2
-			ORDER BY run_id LIMIT 500`, []byte(namespace), after)
+			ORDER BY run_id`+limitPage, []byte(namespace), after)
 		if err != nil {
 			return fmt.Errorf("pgstore: read runs: %w", err)
 		}

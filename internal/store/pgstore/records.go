@@ -19,7 +19,7 @@ func (s *Store) scanKeyed(ctx context.Context, table, idCol, namespace string, f
 	}
 	q := fmt.Sprintf(`SELECT namespace, %[2]s, state FROM %[1]s
 		WHERE (octet_length($1::bytea) = 0 OR namespace = $1) AND (namespace, %[2]s) > ($2, $3)
-		ORDER BY namespace, %[2]s LIMIT 500`, table, idCol)
+		ORDER BY namespace, %[2]s`+limitPage, table, idCol)
 	afterNS, afterID := []byte{}, []byte{}
 	for {
 		type row struct{ ns, id, state []byte }

@@ -31,7 +31,6 @@ import (
 const (
 	partOpen   = 0x00
 	partClosed = 0x01
-	listPage   = 500 // rows fetched per query while listing
 )
 
 // invTime encodes t so that later times sort first.
@@ -102,7 +101,7 @@ func (s *Store) ListRuns(ctx context.Context, namespace string, opts store.ListO
 	const q = `SELECT v.list_key, v.summary, r.record FROM visibility v
 		LEFT JOIN runs r ON v.summary IS NULL AND r.namespace = v.namespace AND r.run_id = v.run_id
 		WHERE v.namespace = $1 AND v.list_key >= $2 AND v.list_key > $3 AND v.list_key < $4
-		ORDER BY v.list_key LIMIT ` + "500"
+		ORDER BY v.list_key` + limitPage
 	for {
 		type entry struct{ key, summary, record []byte }
 		var page []entry
@@ -136,7 +135,7 @@ func (s *Store) ListRuns(ctx context.Context, namespace string, opts store.ListO
 				return err
 			}
 		}
-		if len(page) < listPage {
+		if len(page) < scanPage {
 			return nil
 		}
 		after = page[len(page)-1].key
@@ -220,7 +219,7 @@ func (s *Store) ClosedBefore(ctx context.Context, namespace string, t time.Time,
 	const q = `SELECT v.list_key, r.record FROM visibility v
 		JOIN runs r ON r.namespace = v.namespace AND r.run_id = v.run_id
 		WHERE v.namespace = $1 AND v.list_key >= $2 AND v.list_key < $3
-		ORDER BY v.list_key DESC LIMIT 500`
+		ORDER BY v.list_key DESC` + limitPage
 	for {
 		var keys, recs [][]byte
 		rows, err := s.pool.Query(ctx, q, []byte(namespace), limit, upper)
@@ -250,7 +249,7 @@ func (s *Store) ClosedBefore(ctx context.Context, namespace string, t time.Time,
 				return err
 			}
 		}
-		if len(keys) < listPage {
+		if len(keys) < scanPage {
 			return nil
 		}
 		upper = keys[len(keys)-1]
