@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,7 +80,12 @@ func StartServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Host: "127.0.0.1", bin: bin, asPG: os.Geteuid() == 0}
-	if s.dir, err = os.MkdirTemp("", "sundial-pg-"); err != nil {
+	s.reapOrphans()
+	if s.dir, err = os.MkdirTemp("", dirPrefix); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(s.dir)
 		return nil, err
 	}
 	if err := s.chown(); err != nil {
@@ -113,6 +119,30 @@ func StartServer(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
 	return s, nil
+}
+
+const (
+	dirPrefix = "sundial-pg-"
+	ownerFile = "owner.pid" // pid of the test process that started the server
+)
+
+// reapOrphans stops and removes the servers of test processes that died
+// without cleaning up (a test binary killed by its -timeout panics past
+// every Cleanup), so they do not pile up on the machine.
+func (s *Server) reapOrphans() {
+	owners, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*", ownerFile))
+	for _, f := range owners {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // alive, or not ours to judge
+		}
+		o := &Server{dir: filepath.Dir(f), bin: s.bin, asPG: s.asPG}
+		o.Stop()
+	}
 }
 
 // findBin returns the directory of initdb and pg_ctl: Debian keeps them
