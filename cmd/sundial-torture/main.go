@@ -42,6 +42,7 @@ func main() {
 	flag.DurationVar(&cfg.Drain, "drain", 2*time.Minute, "bound on waiting for results after the load")
 	flag.Int64Var(&cfg.Seed, "seed", time.Now().UnixNano(), "random seed (plans, kill times)")
 	flag.BoolVar(&cfg.FreshWorker, "fresh-worker", true, "replace the worker and its client after every restart (false: one worker rides out every kill)")
+	flag.IntVar(&cfg.Schedules, "schedules", 3, "schedules firing every 1-2 s during the kills (the first limited to 4 actions)")
 	flag.BoolVar(&cfg.SDKLog, "sdk-log", false, "print the Go SDK's warnings and errors")
 	flag.Parse()
 	if cfg.KillMax < cfg.KillMin || cfg.Kills < 0 || cfg.Concurrency < 1 || cfg.MaxRuns < 1 || cfg.MaxSteps < 1 {

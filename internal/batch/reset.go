@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	batchpb "go.temporal.io/api/batch/v1"
 	commonpb "go.temporal.io/api/common/v1"
@@ -12,9 +13,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 )
 
-// validateReset accepts the reset targets Sundial can find by itself: the
-// first or the last workflow task, or a given workflow task's event id.
-// Build-id targets need worker versioning, which Sundial does not offer.
+// validateReset accepts the reset targets: the first or the last workflow
+// task, a given workflow task's event id, or the first workflow task a
+// build id completed (from the run's auto reset points, see
+// buildIDResetPoint).
 func validateReset(r *batchpb.BatchOperationReset) error {
 	if r == nil {
 		return serviceerror.NewInvalidArgument("ResetOperation is not set on request.")
@@ -34,7 +36,10 @@ func validateReset(r *batchpb.BatchOperationReset) error {
 			}
 			return nil
 		case *commonpb.ResetOptions_BuildId:
-			return serviceerror.NewInvalidArgument("ResetOperation.Options.BuildId is not supported: Sundial does not record worker build ids; reset to the first or last workflow task, or to a workflow task id.")
+			if o.GetBuildId() == "" {
+				return serviceerror.NewInvalidArgument("ResetOperation.Options.BuildId must not be empty.")
+			}
+			return nil
 		default:
 			return serviceerror.NewInvalidArgumentf("ResetOperation.Options.Target %T is not supported.", o.Target)
 		}
@@ -54,6 +59,7 @@ func validateReset(r *batchpb.BatchOperationReset) error {
 func (b *Batcher) reset(ctx context.Context, j *job, ex *commonpb.WorkflowExecution, op *batchpb.BatchOperationReset) error {
 	first := false
 	var eventID int64
+	reqID := requestID(j, ex)
 	reapply := op.GetResetReapplyType() //nolint:staticcheck
 	var exclude []enumspb.ResetReapplyExcludeType
 	if o := op.GetOptions(); o != nil {
@@ -63,6 +69,11 @@ func (b *Batcher) reset(ctx context.Context, j *job, ex *commonpb.WorkflowExecut
 			first = true
 		case *commonpb.ResetOptions_WorkflowTaskId:
 			eventID = o.GetWorkflowTaskId()
+		case *commonpb.ResetOptions_BuildId:
+			var err error
+			if ex, eventID, err = b.buildIDResetPoint(ctx, j.key.ns, ex, o.GetBuildId(), o.GetCurrentRunOnly()); err != nil {
+				return err
+			}
 		}
 	} else {
 		first = op.GetResetType() == enumspb.RESET_TYPE_FIRST_WORKFLOW_TASK //nolint:staticcheck
@@ -74,10 +85,40 @@ func (b *Batcher) reset(ctx context.Context, j *job, ex *commonpb.WorkflowExecut
 		}
 	}
 	_, err := b.eng.Reset(ctx, &workflowservice.ResetWorkflowExecutionRequest{
-		Namespace: j.key.ns, WorkflowExecution: ex, Reason: j.req.Reason, RequestId: requestID(j, ex),
+		Namespace: j.key.ns, WorkflowExecution: ex, Reason: j.req.Reason, RequestId: reqID,
 		WorkflowTaskFinishEventId: eventID, ResetReapplyType: reapply, ResetReapplyExcludeTypes: exclude, Identity: op.GetIdentity(),
 	})
 	return err
+}
+
+// buildIDResetPoint finds where a reset by build id goes, as Temporal's
+// batcher does: the run's auto reset point of that build id (the first
+// workflow task a worker of that build completed, recorded from the
+// build id the SDK stamps on WorkflowTaskCompleted; the point may lie in
+// an earlier run of a continue-as-new chain, which is then the base run).
+// The reset fails that task, so the new run goes on from just before the
+// build's first decision.
+func (b *Batcher) buildIDResetPoint(ctx context.Context, ns string, ex *commonpb.WorkflowExecution, buildID string, currentRunOnly bool) (*commonpb.WorkflowExecution, int64, error) {
+	d, err := b.eng.Describe(ctx, ns, ex)
+	if err != nil {
+		return nil, 0, err
+	}
+	described := d.GetWorkflowExecutionInfo().GetExecution().GetRunId() // ex's run, or the current one
+	for _, p := range d.GetWorkflowExecutionInfo().GetAutoResetPoints().GetPoints() {
+		if p.GetBuildId() != buildID {
+			continue
+		}
+		switch {
+		case !p.GetResettable():
+			return nil, 0, serviceerror.NewFailedPreconditionf("Reset point for %v is not resettable", buildID)
+		case p.GetExpireTime() != nil && p.GetExpireTime().AsTime().Before(time.Now()):
+			return nil, 0, serviceerror.NewFailedPreconditionf("Reset point for %v is expired", buildID)
+		case currentRunOnly && p.GetRunId() != described:
+			return nil, 0, serviceerror.NewFailedPreconditionf("Reset point for %v points to previous run and CurrentRunOnly is set", buildID)
+		}
+		return &commonpb.WorkflowExecution{WorkflowId: ex.GetWorkflowId(), RunId: p.GetRunId()}, p.GetFirstWorkflowTaskCompletedId(), nil
+	}
+	return nil, 0, serviceerror.NewFailedPreconditionf("Can't find reset point for %v", buildID)
 }
 
 // resetPoint finds the event id to reset to, as Temporal's batcher does:

@@ -102,6 +102,10 @@ func (e *Engine) doAction(a pendingAction) error {
 		return e.onSource(ctx, src, func(st *execution.State) error { return st.ExternalCancelDone(e.now(), a.InitiatedEventID, cause) })
 	case reconcileKind:
 		return e.reconcile(ctx, src, a.Children)
+	case execution.DeliverNexusCallbacks:
+		return e.deliverNexusCallbacks(ctx, src)
+	case execution.CheckNexusHandler:
+		return e.checkNexusHandler(ctx, src, a.InitiatedEventID)
 	}
 	return nil
 }

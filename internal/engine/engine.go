@@ -43,6 +43,7 @@ type Engine struct {
 	workflows map[wfKey]*workflow
 
 	nexus nexusRegistry
+	tqcfg tqConfigs // task queue rate limits (taskqueue_config.go)
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -125,6 +126,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.loadNexusEndpoints(); err != nil {
+		return nil, err
+	}
+	if err := e.loadTaskQueueConfigs(); err != nil {
 		return nil, err
 	}
 	if err := e.recover(); err != nil {
@@ -446,7 +450,7 @@ func (e *Engine) dispatch(fx *effects) {
 		switch t.Kind {
 		case execution.ActivityTaskKind:
 			kind = matching.Activity
-		case execution.NexusTaskKind:
+		case execution.NexusTaskKind, execution.NexusCancelTaskKind:
 			ns, q, ok := e.nexusTarget(t.Queue)
 			if !ok {
 				e.nexusEndpointGone(fx.ns, fx.wfid, fx.runID, t)
@@ -457,6 +461,8 @@ func (e *Engine) dispatch(fx *effects) {
 		key.Kind = kind
 		e.match.Add(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt,
+			FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
+			NexusCancel: t.Kind == execution.NexusCancelTaskKind,
 		})
 	}
 	for _, a := range fx.actions {

@@ -387,6 +387,10 @@ func (e *Engine) purgeRuns(orig string) bool {
 		e.log.Warn("resetting the search attributes of a deleted namespace", "namespace", orig, "err", err)
 		return false
 	}
+	if err := e.dropTaskQueueConfigs(orig); err != nil {
+		e.log.Warn("deleting the task queue configurations of a deleted namespace", "namespace", orig, "err", err)
+		return false
+	}
 	return true
 }
 

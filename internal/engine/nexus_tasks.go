@@ -3,10 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	nexuspb "go.temporal.io/api/nexus/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -34,7 +36,9 @@ func (e *Engine) nexusEndpointsOf(r *workflowservice.RespondWorkflowTaskComplete
 
 // PollNexusTask long-polls a Nexus task queue: the handler worker gets a
 // start-operation request for an operation a workflow scheduled on an
-// endpoint that targets this queue.
+// endpoint that targets this queue (with the completion callback of an
+// asynchronous start: nexus_callbacks.go), or a cancel-operation request
+// for one that started asynchronously.
 func (e *Engine) PollNexusTask(ctx context.Context, r *workflowservice.PollNexusTaskQueueRequest) (*workflowservice.PollNexusTaskQueueResponse, error) {
 	key := matching.Key{Namespace: r.Namespace, Name: r.TaskQueue.GetName(), Kind: matching.Nexus}
 	pctx, cancel := context.WithDeadline(ctx, pollDeadline(ctx))
@@ -54,30 +58,16 @@ func (e *Engine) PollNexusTask(ctx context.Context, r *workflowservice.PollNexus
 			if st == nil || st.RunID != t.RunID {
 				return execution.ErrStaleTask
 			}
-			op, err := st.StartNexusTask(e.now(), t.ScheduledEventID, t.Attempt)
+			var err error
+			if t.NexusCancel {
+				resp, err = e.startNexusCancelTask(st, t)
+			} else {
+				resp, err = e.startNexusStartTask(st, t)
+			}
 			if err != nil {
 				return err
 			}
 			w.dirty = true
-			tok := &tasktoken.Token{Kind: tasktoken.Nexus, Namespace: st.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID,
-				ScheduledEventID: op.ScheduledEventID, Attempt: op.Attempt}
-			a := op.Attrs
-			header := map[string]string{}
-			for k, v := range a.NexusHeader {
-				header[k] = v
-			}
-			header["request-timeout"] = execution.NexusTaskTimeout.String()
-			resp = &workflowservice.PollNexusTaskQueueResponse{
-				TaskToken: tok.Encode(),
-				Request: &nexuspb.Request{
-					Header:        header,
-					ScheduledTime: timestamppb.New(op.ScheduledTime),
-					Endpoint:      a.Endpoint,
-					Variant: &nexuspb.Request_StartOperation{StartOperation: &nexuspb.StartOperationRequest{
-						Service: a.Service, Operation: a.Operation, RequestId: a.RequestId, Payload: a.Input,
-					}},
-				},
-			}
 			return nil
 		})
 		if errors.Is(err, execution.ErrStaleTask) {
@@ -87,21 +77,83 @@ func (e *Engine) PollNexusTask(ctx context.Context, r *workflowservice.PollNexus
 	}
 }
 
+// nexusRequestHeader is the Nexus header sent to the handler: the
+// scheduled command's header plus the time the handler has to answer.
+func nexusRequestHeader(a *historypb.NexusOperationScheduledEventAttributes) map[string]string {
+	header := map[string]string{}
+	for k, v := range a.NexusHeader {
+		header[k] = v
+	}
+	header["request-timeout"] = execution.NexusTaskTimeout.String()
+	return header
+}
+
+func (e *Engine) startNexusStartTask(st *execution.State, t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
+	op, err := st.StartNexusTask(e.now(), t.ScheduledEventID, t.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	tok := &tasktoken.Token{Kind: tasktoken.Nexus, Namespace: st.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID,
+		ScheduledEventID: op.ScheduledEventID, Attempt: op.Attempt}
+	a := op.Attrs
+	start := &nexuspb.StartOperationRequest{
+		Service: a.Service, Operation: a.Operation, RequestId: a.RequestId, Payload: a.Input,
+	}
+	addNexusCallback(start, st, op)
+	return &workflowservice.PollNexusTaskQueueResponse{
+		TaskToken: tok.Encode(),
+		Request: &nexuspb.Request{
+			Header:        nexusRequestHeader(a),
+			ScheduledTime: timestamppb.New(op.ScheduledTime),
+			Endpoint:      a.Endpoint,
+			Variant:       &nexuspb.Request_StartOperation{StartOperation: start},
+		},
+	}, nil
+}
+
+func (e *Engine) startNexusCancelTask(st *execution.State, t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
+	op, err := st.StartNexusCancelTask(e.now(), t.ScheduledEventID, t.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	tok := &tasktoken.Token{Kind: tasktoken.NexusCancel, Namespace: st.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID,
+		ScheduledEventID: op.ScheduledEventID, Attempt: op.CancelAttempt}
+	a := op.Attrs
+	return &workflowservice.PollNexusTaskQueueResponse{
+		TaskToken: tok.Encode(),
+		Request: &nexuspb.Request{
+			Header:        nexusRequestHeader(a),
+			ScheduledTime: timestamppb.New(op.ScheduledTime),
+			Endpoint:      a.Endpoint,
+			Variant: &nexuspb.Request_CancelOperation{CancelOperation: &nexuspb.CancelOperationRequest{
+				Service: a.Service, Operation: a.Operation, OperationToken: op.OperationToken, OperationId: op.OperationToken,
+			}},
+		},
+	}, nil
+}
+
+// maxOperationTokenLength is Temporal's limit on an asynchronous
+// operation's token (component.nexusoperations.limit.operation.token.length).
+const maxOperationTokenLength = 4096
+
 var errNexusTaskNotFound = serviceerror.NewNotFound("Nexus task not found or already completed.")
 
-// nexusOp runs fn on the operation a Nexus task token names.
-func (e *Engine) nexusOp(ctx context.Context, ns string, token []byte, fn func(st *execution.State, sched int64, attempt int32) error) error {
-	t, err := decodeToken(token, tasktoken.Nexus)
-	if err != nil {
-		return err
+// nexusOp runs fn on the operation a Nexus task token names; kind says
+// which task (start or cancel) the token must be for.
+func (e *Engine) nexusOp(ctx context.Context, token []byte, fn func(st *execution.State, t *tasktoken.Token) error) error {
+	if len(token) == 0 {
+		return serviceerror.NewInvalidArgument("TaskToken is not set on request.")
 	}
-	_ = ns // the token names the caller's namespace; ns is the handler's
+	t, err := tasktoken.Decode(token)
+	if err != nil || (t.Kind != tasktoken.Nexus && t.Kind != tasktoken.NexusCancel) {
+		return serviceerror.NewInvalidArgument("Error deserializing task token.")
+	}
 	return e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
 		st := w.cur
 		if st == nil || st.RunID != t.RunID {
 			return errNexusTaskNotFound
 		}
-		if err := fn(st, t.ScheduledEventID, t.Attempt); err != nil {
+		if err := fn(st, t); err != nil {
 			if errors.Is(err, execution.ErrStaleTask) {
 				return errNexusTaskNotFound
 			}
@@ -112,24 +164,37 @@ func (e *Engine) nexusOp(ctx context.Context, ns string, token []byte, fn func(s
 	})
 }
 
-// CompleteNexusTask takes a handler's answer to a start request.
+// CompleteNexusTask takes a handler's answer to a start or cancel request.
 func (e *Engine) CompleteNexusTask(ctx context.Context, r *workflowservice.RespondNexusTaskCompletedRequest) error {
-	start := r.Response.GetStartOperation()
-	if start == nil {
-		return serviceerror.NewInvalidArgument("Response.StartOperation is not set: Sundial sends only start-operation requests.")
-	}
-	return e.nexusOp(ctx, r.Namespace, r.TaskToken, func(st *execution.State, sched int64, attempt int32) error {
+	return e.nexusOp(ctx, r.TaskToken, func(st *execution.State, t *tasktoken.Token) error {
 		now := e.now()
+		sched, attempt := t.ScheduledEventID, t.Attempt
+		if t.Kind == tasktoken.NexusCancel {
+			if r.Response.GetCancelOperation() == nil {
+				return serviceerror.NewInvalidArgument("Response.CancelOperation is not set: the task was a cancel-operation request.")
+			}
+			return st.NexusCancelDelivered(now, sched, attempt)
+		}
+		start := r.Response.GetStartOperation()
+		if start == nil {
+			return serviceerror.NewInvalidArgument("Response.StartOperation is not set: the task was a start-operation request.")
+		}
 		switch {
 		case start.GetSyncSuccess() != nil:
-			return st.CompleteNexusOperation(now, sched, attempt, start.GetSyncSuccess().Payload)
+			return st.CompleteNexusOperation(now, sched, attempt, start.GetSyncSuccess().Payload, commonLinks(start.GetSyncSuccess().Links)...)
 		case start.GetAsyncSuccess() != nil:
-			return st.FailNexusOperation(now, sched, attempt, &failurepb.Failure{
-				Message: "the handler started an asynchronous Nexus operation: Sundial does not support asynchronous Nexus operations yet",
-				FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{
-					Type: "NexusAsyncOperationNotSupported", NonRetryable: true,
-				}},
-			})
+			async := start.GetAsyncSuccess()
+			token := async.OperationToken
+			if token == "" {
+				token = async.OperationId
+			}
+			if token == "" || len(token) > maxOperationTokenLength {
+				return st.FailNexusOperation(now, sched, attempt, &failurepb.Failure{
+					Message:     fmt.Sprintf("invalid operation token: length %d (must be 1 to %d bytes)", len(token), maxOperationTokenLength),
+					FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{NonRetryable: true}},
+				})
+			}
+			return st.StartNexusOperationAsync(now, sched, attempt, token, commonLinks(async.Links))
 		case start.GetFailure() != nil:
 			return st.FailNexusOperation(now, sched, attempt, start.GetFailure())
 		case start.GetOperationError() != nil:
@@ -140,7 +205,8 @@ func (e *Engine) CompleteNexusTask(ctx context.Context, r *workflowservice.Respo
 }
 
 // FailNexusTask takes a handler error: retryable ones send the task again
-// after a backoff, others fail the operation.
+// after a backoff, others fail the operation (or, for a cancel request,
+// the cancel request).
 func (e *Engine) FailNexusTask(ctx context.Context, r *workflowservice.RespondNexusTaskFailedRequest) error {
 	if r.Error == nil && r.Failure == nil {
 		return serviceerror.NewInvalidArgument("Error is not set on request.")
@@ -156,8 +222,13 @@ func (e *Engine) FailNexusTask(ctx context.Context, r *workflowservice.RespondNe
 			Type: errType, RetryBehavior: retry,
 		}}
 	}
-	return e.nexusOp(ctx, r.Namespace, r.TaskToken, func(st *execution.State, sched int64, attempt int32) error {
-		if handlerErrorRetryable(errType, retry) {
+	return e.nexusOp(ctx, r.TaskToken, func(st *execution.State, t *tasktoken.Token) error {
+		sched, attempt := t.ScheduledEventID, t.Attempt
+		retryable := handlerErrorRetryable(errType, retry)
+		if t.Kind == tasktoken.NexusCancel {
+			return st.NexusCancelFailed(e.now(), sched, attempt, cause, retryable)
+		}
+		if retryable {
 			return st.RetryNexusOperation(e.now(), sched, attempt, cause)
 		}
 		return st.FailNexusOperation(e.now(), sched, attempt, cause)
@@ -221,7 +292,18 @@ func (e *Engine) nexusEndpointGone(ns, wfID, runID string, t execution.Task) {
 			if st == nil || st.RunID != runID {
 				return nil
 			}
-			if err := st.NexusEndpointGone(e.now(), t.ScheduledEventID, t.Attempt); err != nil {
+			var err error
+			if t.Kind == execution.NexusCancelTaskKind {
+				err = st.NexusCancelEndpointGone(e.now(), t.ScheduledEventID, t.Attempt, &failurepb.Failure{
+					Message: "endpoint not registered",
+					FailureInfo: &failurepb.Failure_NexusHandlerFailureInfo{NexusHandlerFailureInfo: &failurepb.NexusHandlerFailureInfo{
+						Type: "NOT_FOUND", RetryBehavior: enumspb.NEXUS_HANDLER_ERROR_RETRY_BEHAVIOR_NON_RETRYABLE,
+					}},
+				})
+			} else {
+				err = st.NexusEndpointGone(e.now(), t.ScheduledEventID, t.Attempt)
+			}
+			if err != nil {
 				return nil // already closed or retried
 			}
 			w.dirty = true

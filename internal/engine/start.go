@@ -12,6 +12,7 @@ import (
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -56,6 +57,14 @@ type StartParams struct {
 	CronSchedule   string
 	// Parent is set for child workflows.
 	Parent *ParentInfo
+	// CompletionCallbacks are called when the run closes for good (Nexus
+	// operations backed by a workflow: nexus_callbacks.go); Links go on its
+	// started event.
+	CompletionCallbacks []*commonpb.Callback
+	Links               []*commonpb.Link
+	// OnConflict says what a start that finds the workflow running under
+	// USE_EXISTING attaches to it (nexus_callbacks.go).
+	OnConflict *workflowpb.OnConflictOptions
 	// LastCompletionResult / ContinuedFailure as passed by clients.
 	LastCompletionResult *commonpb.Payloads
 	ContinuedFailure     *failurepb.Failure
@@ -139,6 +148,9 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 			}
 			return r, false, nil
 		}
+		if cur.HasAttachedRequest(p.RequestID) {
+			return &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}, false, nil
+		}
 		if cur.Running() {
 			conflict := p.ConflictPolicy
 			if p.ReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING {
@@ -146,6 +158,9 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 			}
 			switch conflict {
 			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+				if err := attachOnConflict(now, cur, p); err != nil {
+					return nil, false, err
+				}
 				return &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}, false, nil
 			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
 				if err := cur.Terminate(now, "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
@@ -176,6 +191,7 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	eager := p.Eager && attrs.FirstWorkflowTaskBackoff.AsDuration() <= 0
 	attrs.EagerExecutionAccepted = eager
 	st.RecordStartWithMetadata(now, attrs, p.RequestID, p.UserMetadata)
+	st.AttachStartLinks(startLinks(p))
 	st.ScheduleFirstTask(now)
 	w.cur = st
 	r := &StartResult{RunID: runID, Started: true, Status: st.Status}
@@ -238,6 +254,7 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		Priority:                 p.Priority,
 		LastCompletionResult:     p.LastCompletionResult,
 		ContinuedFailure:         p.ContinuedFailure,
+		CompletionCallbacks:      p.CompletionCallbacks,
 	}
 	if p.ExecTimeoutSet || exec > 0 {
 		a.WorkflowExecutionTimeout = durationpb.New(exec)
@@ -279,6 +296,7 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(),
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
 		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata,
+		CompletionCallbacks: r.CompletionCallbacks, Links: r.Links, OnConflict: r.OnConflictOptions,
 	}
 }
 

@@ -73,10 +73,15 @@ func (e *Engine) DescribeTaskQueue(r *workflowservice.DescribeTaskQueueRequest) 
 func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *workflowservice.DescribeTaskQueueResponse {
 	resp := &workflowservice.DescribeTaskQueueResponse{}
 	var st matching.Stats
+	rps, source := float32(systemQueueRate), enumspb.RATE_LIMIT_SOURCE_SYSTEM
 	if kind, ok := matchKind(r.TaskQueueType); ok {
 		key := matching.Key{Namespace: r.Namespace, Name: r.TaskQueue.GetName(), Kind: kind}
 		resp.Pollers = pollerInfos(e.match.Pollers(key, pollerTTL))
 		st = e.match.Stats(key)
+		rps, source = e.effectiveRate(key)
+	}
+	if r.ReportConfig {
+		resp.Config = e.TaskQueueConfig(r.Namespace, r.TaskQueue.GetName(), r.TaskQueueType)
 	}
 	if r.IncludeTaskQueueStatus { //nolint:staticcheck // deprecated, still sent by the CLI
 		start := st.LastID / taskIDRange * taskIDRange
@@ -84,7 +89,7 @@ func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *wo
 			BacklogCountHint: st.Backlog,
 			ReadLevel:        st.LastID,
 			AckLevel:         st.AckLevel,
-			RatePerSecond:    systemQueueRate,
+			RatePerSecond:    float64(rps),
 			TaskIdBlock:      &taskqueuepb.TaskIdBlock{StartId: start + 1, EndId: start + taskIDRange},
 		}
 	}
@@ -99,8 +104,8 @@ func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *wo
 		}
 	}
 	resp.EffectiveRateLimit = &workflowservice.DescribeTaskQueueResponse_EffectiveRateLimit{
-		RequestsPerSecond: systemQueueRate,
-		RateLimitSource:   enumspb.RATE_LIMIT_SOURCE_SYSTEM,
+		RequestsPerSecond: rps,
+		RateLimitSource:   source,
 	}
 	return resp
 }

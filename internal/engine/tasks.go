@@ -190,7 +190,7 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 		if st.Dropped() {
 			resp.ResetHistoryEventId = st.PrevStartedEventID
 		}
-		if w.cur == st {
+		if w.cur == st && !e.activityQueueLimited(st.Namespace, st.TaskQueue()) {
 			for _, act := range st.StartEagerActivities(e.now(), firstEventID, r.Commands, r.Identity, uuid.NewString) {
 				resp.ActivityTasks = append(resp.ActivityTasks, activityTaskResponse(st, act))
 			}

@@ -31,7 +31,7 @@ func (c *cmdCtx) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttrib
 			UseWorkflowBuildId: a.UseWorkflowBuildId, Priority: a.Priority,
 		}}
 	})
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1})
+	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1, FairnessKey: a.Priority.GetFairnessKey(), FairnessWeight: a.Priority.GetFairnessWeight()})
 }
 
 // activityTimeouts fills in unset activity timeouts as Temporal does: from
@@ -306,7 +306,7 @@ func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure
 func (s *State) dispatchActivity(now time.Time, act *Activity) {
 	act.NextAttemptTime = time.Time{}
 	act.AttemptScheduledTime = now
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: act.Attrs.TaskQueue.GetName(), ScheduledEventID: act.ScheduledEventID, Attempt: act.Attempt})
+	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: act.Attrs.TaskQueue.GetName(), ScheduledEventID: act.ScheduledEventID, Attempt: act.Attempt, FairnessKey: act.Attrs.Priority.GetFairnessKey(), FairnessWeight: act.Attrs.Priority.GetFairnessWeight()})
 }
 
 // timeoutActivity handles an expired activity timeout as Temporal does:

@@ -160,7 +160,7 @@ func (s *State) recoverRest(o Outbox, skipWFT bool) Outbox {
 	}
 	for _, a := range s.Activities {
 		if !a.Started && a.NextAttemptTime.IsZero() && !a.Paused {
-			o.Tasks = append(o.Tasks, Task{Kind: ActivityTaskKind, Queue: a.Attrs.TaskQueue.GetName(), ScheduledEventID: a.ScheduledEventID, Attempt: a.Attempt})
+			o.Tasks = append(o.Tasks, Task{Kind: ActivityTaskKind, Queue: a.Attrs.TaskQueue.GetName(), ScheduledEventID: a.ScheduledEventID, Attempt: a.Attempt, FairnessKey: a.Attrs.Priority.GetFairnessKey(), FairnessWeight: a.Attrs.Priority.GetFairnessWeight()})
 		}
 	}
 	for id, c := range s.Children {

@@ -142,6 +142,7 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		Priority:                        s.Priority(),
 		CronSchedule:                    st.CronSchedule,
 		PrevAutoResetPoints:             s.AutoResetPoints(),
+		CompletionCallbacks:             s.CompletionCallbacks(), // as in Temporal: the run that closes for good calls them
 	}
 }
 
@@ -172,6 +173,7 @@ func (s *State) onClosed(final bool) {
 	if final && s.Start.GetParentWorkflowExecution() != nil {
 		s.out.Actions = append(s.out.Actions, Action{Kind: NotifyParent})
 	}
+	s.nexusCallbacksOnClose(final)
 }
 
 // HasParent reports whether the run is a child workflow.

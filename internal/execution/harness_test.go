@@ -278,6 +278,7 @@ func snapshot(s *State) string {
 		// Attempts are not persisted (a restart sends every operation again).
 		op := s.NexusOps[id]
 		p("nexus %d endpoint=%s sched=%s cancelRequested=%v attrs=%s", id, op.Attrs.EndpointId, tm(op.ScheduledTime), op.CancelRequested, pt(op.Attrs))
+		p("nexus %d started=%v at=%s token=%s cancelState=%v cancelAttempt=%d", id, op.Started, tm(op.StartedTime), op.OperationToken, op.CancelState, op.CancelAttempt)
 	}
 	ids = ids[:0]
 	for id := range s.Children {

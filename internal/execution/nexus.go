@@ -14,16 +14,18 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// Nexus operations, synchronous ones only: a ScheduleNexusOperation command
-// records NexusOperationScheduled and queues a Nexus task on the task queue
-// of the endpoint's worker target; that worker's answer closes the
-// operation (NexusOperationCompleted or NexusOperationFailed) or, for a
-// retryable handler error, sends the task again after a backoff until the
-// schedule-to-close timeout (NexusOperationTimedOut). An asynchronous start
-// (operation token + completion callback) is not supported yet: the
-// operation fails saying so. Attempts are not persisted: after a restart
-// every pending operation is sent again, which a handler must tolerate
-// anyway (Temporal retries start requests with the same request id).
+// Nexus operations: a ScheduleNexusOperation command records
+// NexusOperationScheduled and queues a Nexus task on the task queue of the
+// endpoint's worker target. That worker's answer closes a synchronous
+// operation (NexusOperationCompleted or NexusOperationFailed), starts an
+// asynchronous one (NexusOperationStarted with the handler's operation
+// token; nexus_async.go: its outcome arrives later through the completion
+// callback), or, for a retryable handler error, sends the task again after
+// a backoff until the schedule-to-close timeout (NexusOperationTimedOut).
+// Start attempts are not persisted past the run record: after a restart
+// every operation not yet started is sent again, which a handler must
+// tolerate anyway (Temporal retries start requests with the same request
+// id).
 
 // NexusTaskTimeout is how long a worker may hold a Nexus task before the
 // operation is retried (Temporal's frontend waits about as long for a
@@ -39,14 +41,33 @@ type NexusOp struct {
 	Attrs            *historypb.NexusOperationScheduledEventAttributes
 	ScheduledTime    time.Time
 	Attempt          int32
-	// Started is set while a worker holds the task.
-	Started     bool
-	StartedTime time.Time
+	// TaskHeld is set while a worker holds the start task.
+	TaskHeld     bool
+	TaskHeldTime time.Time
 	// NextAttemptTime is set while the operation waits for a retry.
 	NextAttemptTime time.Time
 	LastFailure     *failurepb.Failure
 	LastAttemptTime time.Time
 	CancelRequested bool
+
+	// Started: the handler answered asynchronously (NexusOperationStarted);
+	// the operation now waits for its completion callback.
+	Started        bool
+	StartedTime    time.Time
+	OperationToken string
+
+	// Cancellation of a started operation (nexus_async.go): once both
+	// CancelRequested and Started hold, a cancel-operation task goes to the
+	// handler, retried like a start until it is delivered or refused.
+	CancelRequestedEventID int64
+	CancelRequestedTime    time.Time
+	CancelState            enumspb.NexusOperationCancellationState
+	CancelAttempt          int32
+	CancelTaskHeld         bool
+	CancelTaskHeldTime     time.Time
+	CancelNextAttemptTime  time.Time
+	CancelLastFailure      *failurepb.Failure
+	CancelLastAttemptTime  time.Time
 }
 
 // SetNexusEndpoints gives the state the endpoint ids of the endpoint names
@@ -67,6 +88,10 @@ func (s *State) checkScheduleNexus(a *commandpb.ScheduleNexusOperationCommandAtt
 		return cmdErr(bad, "Operation is not set on ScheduleNexusOperationCommand.")
 	case a.ScheduleToCloseTimeout.AsDuration() < 0:
 		return cmdErr(bad, "ScheduleToCloseTimeout must not be negative.")
+	case a.ScheduleToStartTimeout.AsDuration() < 0:
+		return cmdErr(bad, "ScheduleToStartTimeout must not be negative.")
+	case a.StartToCloseTimeout.AsDuration() < 0:
+		return cmdErr(bad, "StartToCloseTimeout must not be negative.")
 	}
 	if _, ok := s.nexusEndpoints[a.Endpoint]; !ok {
 		return cmdErr(bad, "endpoint %q not found", a.Endpoint)
@@ -80,6 +105,12 @@ func (s *State) checkCancelNexus(a *commandpb.RequestCancelNexusOperationCommand
 		return cmdErr(bad, "RequestCancelNexusOperationCommandAttributes is not set on RequestCancelNexusOperationCommand.")
 	}
 	op := s.NexusOps[a.ScheduledEventId]
+	if op == nil && !seen[a.ScheduledEventId] && s.bufferedNexusClose(a.ScheduledEventId) {
+		// It closed while this task ran: the request is recorded and has
+		// nothing left to cancel, as in Temporal.
+		seen[a.ScheduledEventId] = true
+		return nil
+	}
 	if op == nil || op.CancelRequested || seen[a.ScheduledEventId] {
 		return cmdErr(bad, "requested cancelation for a non-existing or already canceled operation with scheduled event ID of %d", a.ScheduledEventId)
 	}
@@ -94,21 +125,31 @@ func (c *cmdCtx) scheduleNexus(a *commandpb.ScheduleNexusOperationCommandAttribu
 	if run := s.Start.GetWorkflowRunTimeout().AsDuration(); run > 0 && (s2c <= 0 || s2c > run) {
 		s2c = run
 	}
+	// The secondary timeouts never exceed the schedule-to-close one.
+	s2s, start2c := a.ScheduleToStartTimeout, a.StartToCloseTimeout
+	if s2c > 0 && s2s.AsDuration() > s2c {
+		s2s = durationpb.New(s2c)
+	}
+	if s2c > 0 && start2c.AsDuration() > s2c {
+		start2c = durationpb.New(s2c)
+	}
 	reqID := fmt.Sprintf("%s-%d", s.RunID, s.NextEventID)
 	ev := c.add(func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_NexusOperationScheduledEventAttributes{NexusOperationScheduledEventAttributes: &historypb.NexusOperationScheduledEventAttributes{
 			Endpoint: a.Endpoint, EndpointId: s.nexusEndpoints[a.Endpoint], Service: a.Service, Operation: a.Operation,
 			Input: a.Input, ScheduleToCloseTimeout: durationpb.New(s2c), NexusHeader: a.NexusHeader,
 			WorkflowTaskCompletedEventId: c.wftCompleted, RequestId: reqID,
+			ScheduleToStartTimeout: s2s, StartToCloseTimeout: start2c,
 		}}
 	})
 	s.out.Tasks = append(s.out.Tasks, Task{Kind: NexusTaskKind, Queue: s.nexusEndpoints[a.Endpoint], ScheduledEventID: ev.EventId, Attempt: 1})
 }
 
-// cancelNexus handles RequestCancelNexusOperation. An operation no handler
-// holds yet is canceled at once; a synchronous one being handled completes
-// with the handler's answer (there is nothing to cancel on the handler
-// side), so the request is only recorded.
+// cancelNexus handles RequestCancelNexusOperation. As in Temporal, the
+// request is recorded and sent to the handler only once the operation has
+// started asynchronously: an operation not started yet (its start request
+// may be in a handler's hands, or backing off) goes on, and a cancel
+// request is sent if it starts; a synchronous answer simply closes it.
 func (c *cmdCtx) cancelNexus(scheduledID int64) {
 	s := c.s
 	c.add(func(ev *historypb.HistoryEvent) {
@@ -116,20 +157,9 @@ func (c *cmdCtx) cancelNexus(scheduledID int64) {
 			ScheduledEventId: scheduledID, WorkflowTaskCompletedEventId: c.wftCompleted,
 		}}
 	})
-	op := s.NexusOps[scheduledID]
-	if op == nil || op.Started {
-		return
+	if op := s.NexusOps[scheduledID]; op != nil {
+		s.scheduleNexusCancel(op)
 	}
-	c.add(func(ev *historypb.HistoryEvent) {
-		ev.Attributes = &historypb.HistoryEvent_NexusOperationCanceledEventAttributes{NexusOperationCanceledEventAttributes: &historypb.NexusOperationCanceledEventAttributes{
-			ScheduledEventId: scheduledID, RequestId: op.Attrs.RequestId,
-			Failure: s.nexusFailure(op, "nexus operation completed unsuccessfully", &failurepb.Failure{
-				Message:     "operation canceled",
-				FailureInfo: &failurepb.Failure_CanceledFailureInfo{CanceledFailureInfo: &failurepb.CanceledFailureInfo{}},
-			}),
-		}}
-	})
-	c.needTask = true
 }
 
 // applyNexus applies a Nexus operation event (live and on replay).
@@ -143,7 +173,20 @@ func (s *State) applyNexus(ev *historypb.HistoryEvent) bool {
 			ScheduledTime: ev.EventTime.AsTime(), Attempt: 1}
 	case *historypb.HistoryEvent_NexusOperationCancelRequestedEventAttributes:
 		if op := s.NexusOps[a.NexusOperationCancelRequestedEventAttributes.ScheduledEventId]; op != nil {
-			op.CancelRequested = true
+			op.CancelRequested, op.CancelRequestedEventID = true, ev.EventId
+			op.CancelRequestedTime = ev.EventTime.AsTime()
+			op.markCancelScheduled()
+		}
+	case *historypb.HistoryEvent_NexusOperationStartedEventAttributes:
+		s.applyNexusStarted(ev, a.NexusOperationStartedEventAttributes)
+	case *historypb.HistoryEvent_NexusOperationCancelRequestCompletedEventAttributes:
+		if op := s.NexusOps[a.NexusOperationCancelRequestCompletedEventAttributes.ScheduledEventId]; op != nil {
+			op.CancelState = enumspb.NEXUS_OPERATION_CANCELLATION_STATE_SUCCEEDED
+		}
+	case *historypb.HistoryEvent_NexusOperationCancelRequestFailedEventAttributes:
+		if op := s.NexusOps[a.NexusOperationCancelRequestFailedEventAttributes.ScheduledEventId]; op != nil {
+			op.CancelState = enumspb.NEXUS_OPERATION_CANCELLATION_STATE_FAILED
+			op.CancelLastFailure = a.NexusOperationCancelRequestFailedEventAttributes.Failure
 		}
 	case *historypb.HistoryEvent_NexusOperationCompletedEventAttributes:
 		delete(s.NexusOps, a.NexusOperationCompletedEventAttributes.ScheduledEventId)
@@ -166,6 +209,7 @@ func (s *State) nexusFailure(op *NexusOp, msg string, cause *failurepb.Failure) 
 		Message: msg,
 		FailureInfo: &failurepb.Failure_NexusOperationExecutionFailureInfo{NexusOperationExecutionFailureInfo: &failurepb.NexusOperationFailureInfo{
 			ScheduledEventId: op.ScheduledEventID, Endpoint: op.Attrs.Endpoint, Service: op.Attrs.Service, Operation: op.Attrs.Operation,
+			OperationToken: op.OperationToken, OperationId: op.OperationToken,
 		}},
 		Cause: cause,
 	}
@@ -174,23 +218,24 @@ func (s *State) nexusFailure(op *NexusOp, msg string, cause *failurepb.Failure) 
 // StartNexusTask records that a worker polled a Nexus task.
 func (s *State) StartNexusTask(now time.Time, scheduledID int64, attempt int32) (*NexusOp, error) {
 	op := s.NexusOps[scheduledID]
-	if !s.Running() || op == nil || op.Started || op.Attempt != attempt || !op.NextAttemptTime.IsZero() {
+	if !s.Running() || op == nil || op.TaskHeld || op.Started || op.Attempt != attempt || !op.NextAttemptTime.IsZero() {
 		return nil, ErrStaleTask
 	}
-	op.Started, op.StartedTime = true, now
+	op.TaskHeld, op.TaskHeldTime = true, now
 	return op, nil
 }
 
 func (s *State) pendingNexus(scheduledID int64, attempt int32) (*NexusOp, error) {
 	op := s.NexusOps[scheduledID]
-	if !s.Running() || op == nil || !op.Started || op.Attempt != attempt {
+	if !s.Running() || op == nil || !op.TaskHeld || op.Started || op.Attempt != attempt {
 		return nil, ErrStaleTask
 	}
 	return op, nil
 }
 
-// CompleteNexusOperation records a synchronous success.
-func (s *State) CompleteNexusOperation(now time.Time, scheduledID int64, attempt int32, result *commonpb.Payload) error {
+// CompleteNexusOperation records a synchronous success (with the
+// handler's links, as Temporal records them on the completed event).
+func (s *State) CompleteNexusOperation(now time.Time, scheduledID int64, attempt int32, result *commonpb.Payload, links ...*commonpb.Link) error {
 	op, err := s.pendingNexus(scheduledID, attempt)
 	if err != nil {
 		return err
@@ -199,6 +244,7 @@ func (s *State) CompleteNexusOperation(now time.Time, scheduledID int64, attempt
 		ev.Attributes = &historypb.HistoryEvent_NexusOperationCompletedEventAttributes{NexusOperationCompletedEventAttributes: &historypb.NexusOperationCompletedEventAttributes{
 			ScheduledEventId: scheduledID, Result: result, RequestId: op.Attrs.RequestId,
 		}}
+		ev.Links = links
 	})
 	s.needWFT(now)
 	return nil
@@ -240,27 +286,45 @@ func (s *State) RetryNexusOperation(now time.Time, scheduledID int64, attempt in
 
 func (s *State) retryNexus(now time.Time, op *NexusOp, f *failurepb.Failure) {
 	backoff := time.Second << min(op.Attempt-1, 4)
-	op.Started = false
+	op.TaskHeld = false
 	op.LastFailure, op.LastAttemptTime = f, now
 	op.Attempt++
 	op.NextAttemptTime = now.Add(min(backoff, nexusMaxBackoff))
 }
 
-func (op *NexusOp) deadline() time.Time {
-	if s2c := op.Attrs.ScheduleToCloseTimeout.AsDuration(); s2c > 0 {
-		return op.ScheduledTime.Add(s2c)
+// deadline is the operation's earliest timeout and its type: schedule to
+// close; schedule to start until it starts (or completes synchronously);
+// start to close once it started asynchronously (Temporal 1.31).
+func (op *NexusOp) deadline() (time.Time, enumspb.TimeoutType) {
+	var at time.Time
+	typ := enumspb.TIMEOUT_TYPE_UNSPECIFIED
+	consider := func(t time.Time, tt enumspb.TimeoutType) {
+		if at.IsZero() || t.Before(at) {
+			at, typ = t, tt
+		}
 	}
-	return time.Time{}
+	if d := op.Attrs.ScheduleToCloseTimeout.AsDuration(); d > 0 {
+		consider(op.ScheduledTime.Add(d), enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)
+	}
+	if d := op.Attrs.GetScheduleToStartTimeout().AsDuration(); d > 0 && !op.Started {
+		consider(op.ScheduledTime.Add(d), enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START)
+	}
+	if d := op.Attrs.GetStartToCloseTimeout().AsDuration(); d > 0 && op.Started {
+		consider(op.StartedTime.Add(d), enumspb.TIMEOUT_TYPE_START_TO_CLOSE)
+	}
+	return at, typ
 }
 
 // nexusDeadlines adds the pending operations' deadlines to min.
 func (s *State) nexusDeadlines(min func(time.Time)) {
 	for _, op := range s.NexusOps {
-		min(op.deadline())
+		d, _ := op.deadline()
+		min(d)
 		min(op.NextAttemptTime)
-		if op.Started {
-			min(op.StartedTime.Add(NexusTaskTimeout))
+		if op.TaskHeld {
+			min(op.TaskHeldTime.Add(NexusTaskTimeout))
 		}
+		op.cancelDeadlines(min)
 	}
 }
 
@@ -274,14 +338,14 @@ func (s *State) tickNexus(now time.Time) {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		op := s.NexusOps[id]
-		if d := op.deadline(); !d.IsZero() && !now.Before(d) {
+		if d, typ := op.deadline(); !d.IsZero() && !now.Before(d) {
 			s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
 				ev.Attributes = &historypb.HistoryEvent_NexusOperationTimedOutEventAttributes{NexusOperationTimedOutEventAttributes: &historypb.NexusOperationTimedOutEventAttributes{
 					ScheduledEventId: id, RequestId: op.Attrs.RequestId,
 					Failure: s.nexusFailure(op, "nexus operation completed unsuccessfully", &failurepb.Failure{
 						Message: "operation timed out",
 						FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
-							TimeoutType: enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
+							TimeoutType: typ,
 						}},
 					}),
 				}}
@@ -289,7 +353,8 @@ func (s *State) tickNexus(now time.Time) {
 			s.needWFT(now)
 			continue
 		}
-		if op.Started && !now.Before(op.StartedTime.Add(NexusTaskTimeout)) {
+		s.tickNexusCancel(now, op)
+		if op.TaskHeld && !now.Before(op.TaskHeldTime.Add(NexusTaskTimeout)) {
 			s.retryNexus(now, op, &failurepb.Failure{Message: "the Nexus handler did not answer in time"})
 		}
 		if !op.NextAttemptTime.IsZero() && !now.Before(op.NextAttemptTime) {
@@ -303,7 +368,11 @@ func (s *State) tickNexus(now time.Time) {
 // a retry (started ones too: who held the task is not persisted).
 func (s *State) recoverNexus(o *Outbox) {
 	for id, op := range s.NexusOps {
-		op.Started = false
+		op.TaskHeld, op.CancelTaskHeld = false, false
+		if op.Started {
+			s.recoverStartedNexus(o, op)
+			continue
+		}
 		if op.NextAttemptTime.IsZero() {
 			o.Tasks = append(o.Tasks, Task{Kind: NexusTaskKind, Queue: op.Attrs.EndpointId, ScheduledEventID: id, Attempt: op.Attempt})
 		}
@@ -325,7 +394,10 @@ func (s *State) PendingNexusOperations() []*workflowpb.PendingNexusOperationInfo
 	for _, id := range ids {
 		op := s.NexusOps[id]
 		state := enumspb.PENDING_NEXUS_OPERATION_STATE_SCHEDULED
-		if !op.NextAttemptTime.IsZero() {
+		switch {
+		case op.Started:
+			state = enumspb.PENDING_NEXUS_OPERATION_STATE_STARTED
+		case !op.NextAttemptTime.IsZero():
 			state = enumspb.PENDING_NEXUS_OPERATION_STATE_BACKING_OFF
 		}
 		out = append(out, &workflowpb.PendingNexusOperationInfo{
@@ -333,7 +405,9 @@ func (s *State) PendingNexusOperations() []*workflowpb.PendingNexusOperationInfo
 			ScheduleToCloseTimeout: op.Attrs.ScheduleToCloseTimeout, ScheduledTime: ts(op.ScheduledTime),
 			State: state, Attempt: op.Attempt, LastAttemptCompleteTime: ts(op.LastAttemptTime),
 			LastAttemptFailure: op.LastFailure, NextAttemptScheduleTime: ts(op.NextAttemptTime),
-			ScheduledEventId: id,
+			ScheduledEventId: id, OperationToken: op.OperationToken, OperationId: op.OperationToken,
+			CancellationInfo:       op.cancellationInfo(),
+			ScheduleToStartTimeout: op.Attrs.ScheduleToStartTimeout, StartToCloseTimeout: op.Attrs.StartToCloseTimeout,
 		})
 	}
 	return out
@@ -355,6 +429,7 @@ func (s *State) restoreNexus(infos []*workflowpb.PendingNexusOperationInfo) {
 		if p.NextAttemptScheduleTime != nil {
 			op.NextAttemptTime = p.NextAttemptScheduleTime.AsTime()
 		}
+		op.restoreCancel(p.CancellationInfo)
 	}
 }
 
@@ -363,7 +438,7 @@ func (s *State) restoreNexus(infos []*workflowpb.PendingNexusOperationInfo) {
 // operation the same way, as a non-retryable error).
 func (s *State) NexusEndpointGone(now time.Time, scheduledID int64, attempt int32) error {
 	op := s.NexusOps[scheduledID]
-	if !s.Running() || op == nil || op.Started || op.Attempt != attempt {
+	if !s.Running() || op == nil || op.TaskHeld || op.Started || op.Attempt != attempt {
 		return ErrStaleTask
 	}
 	s.failNexus(now, op, &failurepb.Failure{

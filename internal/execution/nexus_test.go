@@ -106,18 +106,3 @@ func TestNexusRetryThenTimeout(t *testing.T) {
 		t.Fatalf("timed-out failure %v", f)
 	}
 }
-
-// TestNexusCancelBeforeStart: canceling an operation no handler holds
-// cancels it at once.
-func TestNexusCancelBeforeStart(t *testing.T) {
-	h, id := nexusHarness(t, time.Minute)
-	h.signal("wake", "r1")
-	h.poll()
-	h.complete(&commandpb.Command{CommandType: enumspb.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION,
-		Attributes: &commandpb.Command_RequestCancelNexusOperationCommandAttributes{RequestCancelNexusOperationCommandAttributes: &commandpb.RequestCancelNexusOperationCommandAttributes{ScheduledEventId: id}}})
-	h.wantStep(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUESTED,
-		enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCELED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
-	if _, err := h.s.StartNexusTask(h.now, id, 1); err != ErrStaleTask {
-		t.Fatalf("start after cancel: %v, want ErrStaleTask", err)
-	}
-}

@@ -55,5 +55,8 @@ func (s *State) UpdateWorkflowOptions(now time.Time, o *workflowpb.WorkflowExecu
 
 // applyOptionsUpdated is the state change of a WorkflowExecutionOptionsUpdated event.
 func (s *State) applyOptionsUpdated(a *historypb.WorkflowExecutionOptionsUpdatedEventAttributes) {
+	if s.applyAttached(a) {
+		return // a start attached callbacks; the options are unchanged
+	}
 	s.priority, s.priorityUpdated = a.GetPriority(), true
 }

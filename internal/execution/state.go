@@ -107,6 +107,10 @@ type State struct {
 	// remaining protocol messages (closeUpdates).
 	completing bool
 
+	// attached holds completion callbacks attached to the running run by
+	// later starts (nexus_async.go), and their request ids.
+	attached nexusAttached
+
 	out Outbox
 }
 
@@ -427,6 +431,10 @@ type Task struct {
 	Sticky           bool
 	ScheduledEventID int64
 	Attempt          int32
+	// FairnessKey and FairnessWeight are an activity task's priority
+	// fields that the queue's per-key rate limits count it under.
+	FairnessKey    string
+	FairnessWeight float32
 }
 
 // ActionKind names an effect on another workflow.

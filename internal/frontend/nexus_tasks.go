@@ -6,9 +6,9 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 )
 
-// The Nexus task calls of a handler worker (engine/nexus_tasks.go): only
-// start-operation requests are sent, and only synchronous answers complete
-// an operation (an asynchronous start fails it, saying so).
+// The Nexus task calls of a handler worker (engine/nexus_tasks.go):
+// start-operation requests (answered synchronously, or asynchronously with
+// an operation token) and cancel-operation requests for started ones.
 
 func (s *Service) PollNexusTaskQueue(ctx context.Context, r *workflowservice.PollNexusTaskQueueRequest) (*workflowservice.PollNexusTaskQueueResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {

@@ -48,10 +48,9 @@ func init() {
 			"SetWorkerDeploymentRampingVersion", "SetWorkerDeploymentManager",
 			"UpdateWorkerDeploymentVersionMetadata", "UpdateWorkerDeploymentVersionComputeConfig",
 			"ValidateWorkerDeploymentVersionComputeConfig"},
-		"workflow rules":         {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
-		"worker commands":        {"FetchWorkerConfig", "UpdateWorkerConfig"},
-		"task queue rate limits": {"UpdateTaskQueueConfig"},
-		"time skipping":          {"PollWorkflowExecutionTimeSkipping"},
+		"workflow rules":  {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
+		"worker commands": {"FetchWorkerConfig", "UpdateWorkerConfig"},
+		"time skipping":   {"PollWorkflowExecutionTimeSkipping"},
 	} {
 		for _, rpc := range rpcs {
 			notYetFeature[rpc] = feature

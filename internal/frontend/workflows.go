@@ -127,6 +127,12 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := validateStart(p); err != nil {
 		return nil, err
 	}
+	if err := checkCallbacks(r.CompletionCallbacks, r.Links); err != nil {
+		return nil, err
+	}
+	if oc := r.OnConflictOptions; oc != nil && oc.AttachCompletionCallbacks && !oc.AttachRequestId {
+		return nil, invalid("OnConflictOptions: attaching request ID is required for attaching completion callbacks.")
+	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}
@@ -135,7 +141,8 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started, Status: res.Status, EagerWorkflowTask: res.EagerTask}, nil
+	return &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started, Status: res.Status, EagerWorkflowTask: res.EagerTask,
+		Link: engine.StartedEventLink(r.Namespace, r.WorkflowId, res.RunID)}, nil
 }
 
 func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {

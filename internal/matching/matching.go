@@ -39,9 +39,16 @@ type Task struct {
 	// QueryID is set for a query task (a workflow-queue task that asks a
 	// worker to answer a query without changing the run).
 	QueryID string
+	// NexusCancel marks a Nexus cancel-operation task (a start-operation
+	// task otherwise).
+	NexusCancel bool
 	// Started, when set, is the engine's response for a task it already
 	// started for this poller (see Claim); the poller returns it as is.
 	Started any
+	// FairnessKey and FairnessWeight are the task's priority fields that
+	// per-key rate limits use (see Limits).
+	FairnessKey    string
+	FairnessWeight float32
 
 	released bool      // Claim.Release: no task after all, wait again
 	id       int64     // backlog task id (0: never waited in the backlog)
@@ -81,6 +88,8 @@ type queue struct {
 	// poller get none); ackLevel is the highest id dispatched.
 	lastID, ackLevel  int64
 	added, dispatched *rateWindow // tasks per second (queries excluded)
+
+	rl *limiter // dispatch rate limits (ratelimit.go); nil: none
 }
 
 type waiter struct {
@@ -113,12 +122,15 @@ func (m *Matcher) Add(k Key, t Task) {
 	if t.QueryID == "" {
 		q.added.add(time.Now(), 1)
 	}
-	if !q.handOff(t) {
+	if len(q.waiters) == 0 || !q.admit(t, time.Now()) || !q.handOff(t) {
 		if t.QueryID == "" {
 			q.lastID++
 			t.id, t.added = q.lastID, time.Now()
 		}
 		q.tasks = append(q.tasks, t)
+		if q.rl != nil {
+			m.pump(k, q)
+		}
 	}
 }
 
@@ -170,16 +182,19 @@ func (m *Matcher) PollAs(ctx context.Context, k Key, p Poller) (t Task, ok bool)
 	p.LastPoll = now
 	q.pollers[identity] = p
 	q.lastPoll = now
-	if len(q.tasks) > 0 {
-		t = q.tasks[0]
-		q.tasks[0] = Task{}
-		q.tasks = q.tasks[1:]
+	if k.Kind != Workflow {
+		m.setWorkerRate(k, q, p.RatePerSecond)
+	}
+	if t, ok := q.nextReady(now); ok {
 		q.taken(t)
 		m.mu.Unlock()
 		return t, true
 	}
 	w := &waiter{ch: make(chan Task, 1), ctx: ctx, identity: identity}
 	q.waiters = append(q.waiters, w)
+	if q.rl != nil && len(q.tasks) > 0 {
+		m.pump(k, q) // the backlog waits for tokens: wake this poller when one comes
+	}
 	m.mu.Unlock()
 
 	select {
@@ -234,7 +249,8 @@ func (m *Matcher) Claim(k Key) *Claim {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.queues[k]
-	if m.closed || q == nil {
+	if m.closed || q == nil || q.rl != nil {
+		// A rate-limited queue's tasks go through Add, where the limits apply.
 		return nil
 	}
 	// A poller whose worker hung up (a stopping worker cancels its polls)

@@ -94,6 +94,10 @@ type Store interface {
 	// NexusEndpoints calls fn for every stored Nexus endpoint, in id order.
 	NexusEndpoints(ctx context.Context, fn func(*NexusEndpointRecord) error) error
 
+	// Records calls fn for every stored KeyedRecord of a kind, in key
+	// order. fn may return ErrStop.
+	Records(ctx context.Context, kind string, fn func(*KeyedRecord) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
 }
@@ -180,6 +184,10 @@ type Batch struct {
 	// NexusEndpointDeletes remove Nexus endpoints by id; they are applied
 	// after NexusEndpoints.
 	NexusEndpointDeletes []string
+	// Records are inserted or replaced, by kind and key.
+	Records []*KeyedRecord
+	// RecordDeletes remove keyed records; they are applied after Records.
+	RecordDeletes []RecordKey
 }
 
 // NexusEndpointRecord is one Nexus endpoint (OperatorService

@@ -20,6 +20,9 @@ const (
 	Activity Kind = 2
 	Query    Kind = 3
 	Nexus    Kind = 4
+	// NexusCancel: a Nexus cancel-operation task (Attempt is the cancel
+	// attempt).
+	NexusCancel Kind = 5
 )
 
 // Token identifies one dispatched task.
@@ -59,7 +62,7 @@ func Decode(b []byte) (*Token, error) {
 		return nil, ErrMalformed
 	}
 	t := &Token{Kind: Kind(b[1])}
-	if t.Kind < Workflow || t.Kind > Nexus {
+	if t.Kind < Workflow || t.Kind > NexusCancel {
 		return nil, ErrMalformed
 	}
 	b = b[2:]

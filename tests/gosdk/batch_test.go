@@ -412,14 +412,15 @@ func TestBatchResetAndDelete(t *testing.T) {
 			t.Fatalf("%s: the reset run should be untouched: %v, %v", ex.WorkflowId, cur, err)
 		}
 	}
-	// Build-id reset targets need worker versioning: refused up front.
+	// A build-id reset target without a build id is refused up front
+	// (resets by build id: reset_buildid_test.go).
 	_, err = svc.StartBatchOperation(e.ctx(), &workflowservice.StartBatchOperationRequest{
 		Namespace: "default", JobId: "reset-2", Reason: "redo", Executions: targets,
 		Operation: &workflowservice.StartBatchOperationRequest_ResetOperation{ResetOperation: &batchpb.BatchOperationReset{
-			Options: &commonpb.ResetOptions{Target: &commonpb.ResetOptions_BuildId{BuildId: "b1"}},
+			Options: &commonpb.ResetOptions{Target: &commonpb.ResetOptions_BuildId{}},
 		}},
 	})
 	if grpcCode(err) != codes.InvalidArgument || !contains(err.Error(), "BuildId") {
-		t.Fatalf("build id reset: %v; want InvalidArgument", err)
+		t.Fatalf("build id reset without a build id: %v; want InvalidArgument", err)
 	}
 }

@@ -105,8 +105,8 @@ func TestCompatNotYetMessage(t *testing.T) {
 	cpExpect(t, "ListWorkerDeployments", err, codes.Unimplemented, "Sundial does not implement ListWorkerDeployments yet (Worker Deployments")
 	_, err = svc.StartNexusOperationExecution(erCtx(t, 5*time.Second), &workflowservice.StartNexusOperationExecutionRequest{Namespace: "default"})
 	cpExpect(t, "StartNexusOperationExecution", err, codes.Unimplemented, "Sundial does not implement StartNexusOperationExecution yet (standalone Nexus operations)")
-	_, err = svc.UpdateTaskQueueConfig(erCtx(t, 5*time.Second), &workflowservice.UpdateTaskQueueConfigRequest{Namespace: "default", TaskQueue: e.tq})
-	cpExpect(t, "UpdateTaskQueueConfig", err, codes.Unimplemented, "UpdateTaskQueueConfig yet", "rate limits")
+	_, err = svc.FetchWorkerConfig(erCtx(t, 5*time.Second), &workflowservice.FetchWorkerConfigRequest{Namespace: "default"})
+	cpExpect(t, "FetchWorkerConfig", err, codes.Unimplemented, "FetchWorkerConfig yet", "worker commands")
 }
 
 // TestCompatClusters: ListClusters lists the one local cluster, named as

@@ -329,16 +329,20 @@ func TestFidelityDescribeTaskQueue(t *testing.T) {
 	tq := &taskqueuepb.TaskQueue{Name: e.tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
 
 	t.Run("Legacy", func(t *testing.T) {
+		// The activity queue is limited to the 50/s its worker asked for
+		// (Temporal's effective rate: the worker's when below the system's).
 		for _, c := range []struct {
-			typ  enumspb.TaskQueueType
-			rate float64
-		}{{enumspb.TASK_QUEUE_TYPE_WORKFLOW, 100000}, {enumspb.TASK_QUEUE_TYPE_ACTIVITY, 50}} {
+			typ       enumspb.TaskQueueType
+			rate      float64
+			effective float32
+			source    enumspb.RateLimitSource
+		}{{enumspb.TASK_QUEUE_TYPE_WORKFLOW, 100000, 1000, enumspb.RATE_LIMIT_SOURCE_SYSTEM}, {enumspb.TASK_QUEUE_TYPE_ACTIVITY, 50, 50, enumspb.RATE_LIMIT_SOURCE_WORKER}} {
 			resp := describe(&workflowservice.DescribeTaskQueueRequest{TaskQueue: tq, TaskQueueType: c.typ, IncludeTaskQueueStatus: true, ReportStats: true})
 			if !hasPoller(resp.Pollers, c.rate) {
 				t.Fatalf("%v pollers %v, want fd-worker at %v/s", c.typ, resp.Pollers, c.rate)
 			}
 			st := resp.TaskQueueStatus
-			if st == nil || st.RatePerSecond != 1000 || st.BacklogCountHint != 0 || st.TaskIdBlock.GetStartId() != 1 || st.TaskIdBlock.GetEndId() != 100000 {
+			if st == nil || st.RatePerSecond != float64(c.effective) || st.BacklogCountHint != 0 || st.TaskIdBlock.GetStartId() != 1 || st.TaskIdBlock.GetEndId() != 100000 {
 				t.Fatalf("%v status %v", c.typ, st)
 			}
 			if resp.Stats == nil || resp.Stats.ApproximateBacklogCount != 0 || resp.Stats.TasksAddRate <= 0 || resp.Stats.TasksDispatchRate <= 0 {
@@ -347,7 +351,7 @@ func TestFidelityDescribeTaskQueue(t *testing.T) {
 			if p := resp.StatsByPriorityKey[3]; p == nil || p.TasksAddRate != resp.Stats.TasksAddRate {
 				t.Fatalf("%v stats by priority %v", c.typ, resp.StatsByPriorityKey)
 			}
-			if resp.EffectiveRateLimit.GetRequestsPerSecond() != 1000 || resp.EffectiveRateLimit.GetRateLimitSource() != enumspb.RATE_LIMIT_SOURCE_SYSTEM {
+			if resp.EffectiveRateLimit.GetRequestsPerSecond() != c.effective || resp.EffectiveRateLimit.GetRateLimitSource() != c.source {
 				t.Fatalf("%v effective rate limit %v", c.typ, resp.EffectiveRateLimit)
 			}
 			if resp.VersioningInfo.GetCurrentVersion() != "__unversioned__" {

@@ -45,6 +45,7 @@ type Config struct {
 	MaxDuration time.Duration // bound on the load phase
 	Drain       time.Duration // bound on waiting for results after the load
 	Seed        int64
+	Schedules   int  // schedules firing every 1-2 s during the kills (the first with a limit of actions); see schedules.go
 	FreshWorker bool // replace the worker (and its client) after every restart
 	SDKLog      bool // pass the Go SDK's warnings and errors to Logf
 	Logf        func(format string, args ...any)
@@ -56,7 +57,7 @@ func Short() Config {
 		ServerBin: "./bin/sundial", Kills: 5, KillMin: 500 * time.Millisecond, KillMax: 2 * time.Second,
 		DownMax: 200 * time.Millisecond, Workflows: 40, Concurrency: 20, MaxSignals: 6, MaxUpdates: 3,
 		MaxRuns: 3, MaxSteps: 3, MaxDuration: 40 * time.Second, Drain: 60 * time.Second, Seed: time.Now().UnixNano(),
-		FreshWorker: true,
+		FreshWorker: true, Schedules: 3,
 	}
 }
 
@@ -82,6 +83,8 @@ type Report struct {
 	Malformed        int           // histories violating the invariants
 	Incomplete       int           // acknowledged workflows still running when the drain ended (liveness, not loss)
 	WrongResult      int           // wrong value, or something applied that was never sent
+	SchedulesChecked int           // schedules verified (schedules.go)
+	ScheduledRuns    int           // workflow runs those schedules started
 	MaxTaskWait      time.Duration // longest workflow task schedule-to-start wait in any history
 	Stalls           []string      // workflow tasks that waited longer than StallThreshold to start
 	Violations       []string
@@ -101,6 +104,7 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "workflows checked:   %d (%d run histories incl. continue-as-new runs and children)\n", r.WorkflowsChecked, r.RunsChecked)
 	fmt.Fprintf(&b, "signals checked:     %d acknowledged; %d unknown (%d of them applied once)\n", r.SignalsAcked, r.SignalsUnknown, r.SignalsUnknownIn)
 	fmt.Fprintf(&b, "updates checked:     %d acknowledged; %d unknown (%d of them applied once); %d same-id retries\n", r.UpdatesAcked, r.UpdatesUnknown, r.UpdatesUnknownIn, r.UpdateRetries)
+	fmt.Fprintf(&b, "schedules checked:   %d (%d scheduled workflow runs)\n", r.SchedulesChecked, r.ScheduledRuns)
 	fmt.Fprintf(&b, "lost:                %d\n", r.Lost)
 	fmt.Fprintf(&b, "duplicated:          %d\n", r.Duplicated)
 	fmt.Fprintf(&b, "dup across CAN:      %d (retried signal request landing in two runs; tolerated)\n", r.DupAcrossCAN)
@@ -267,6 +271,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	t := &tally{rep: rep}
 	violate := t.violate
 
+	scheds := createSchedules(ctx, c, cfg.Seed, cfg.Schedules, logf)
+
 	// The killer: SIGKILL at random moments, restart on the same dir and port.
 	loadCtx, stopLoad := context.WithTimeout(ctx, cfg.MaxDuration)
 	defer stopLoad()
@@ -362,6 +368,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	wg.Wait()
 	rep.Kills = int(kills.Load())
 
+	pctx, pcancel := context.WithTimeout(ctx, cfg.Drain)
+	pauseSchedules(pctx, c, scheds, logf)
+	pcancel()
+
 	// One more kill -9 so that everything verified below is read back from
 	// disk by a freshly started server.
 	srvMu.Lock()
@@ -392,6 +402,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}(st)
 	}
 	vwg.Wait()
+	for _, s := range scheds {
+		v.checkSchedule(s)
+	}
 	if !srv.alive() {
 		violate(&rep.ServerCrashes, "server exited on its own during verification (see %s)", logFile.Name())
 	}

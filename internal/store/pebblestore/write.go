@@ -103,7 +103,10 @@ func encodeBatch(pb *pebble.Batch, b *store.Batch) error {
 	if err := encodeBatchJobs(pb, b); err != nil {
 		return err
 	}
-	return encodeNexusEndpoints(pb, b)
+	if err := encodeNexusEndpoints(pb, b); err != nil {
+		return err
+	}
+	return encodeRecords(pb, b)
 }
 
 // encodeDelete removes a run's record, history and index entries, and the

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Schedules", testSchedules},
 		{"BatchJobs", testBatchJobs},
 		{"NexusEndpoints", testNexusEndpoints},
+		{"KeyedRecords", testKeyedRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
