@@ -21,16 +21,12 @@ type encoded struct {
 	searchAttrs []kv // namespace -> registry
 	runs        []runRow
 	deletes     []runDel
-	schedules   []kv2 // (namespace, schedule id) -> state
-	schedDels   [][2][]byte
-	jobs        []kv2 // (namespace, job id) -> state
-	jobDels     [][2][]byte
-	endpoints   []kv // id -> state
-	endpointDel [][]byte
+	// keyed holds the batch's writes of keyed tables (schedules, batch
+	// jobs, endpoints, records, ...): upserts first, then deletes.
+	keyed []keyedOp
 }
 
 type kv struct{ k, v []byte }
-type kv2 struct{ a, b, v []byte }
 
 // runRow is one RunWrite.
 type runRow struct {
@@ -60,8 +56,7 @@ type runDel struct {
 }
 
 func (e *encoded) empty() bool {
-	return len(e.namespaces)+len(e.nsDeletes)+len(e.searchAttrs)+len(e.runs)+len(e.deletes)+
-		len(e.schedules)+len(e.schedDels)+len(e.jobs)+len(e.jobDels)+len(e.endpoints)+len(e.endpointDel) == 0
+	return len(e.namespaces)+len(e.nsDeletes)+len(e.searchAttrs)+len(e.runs)+len(e.deletes)+len(e.keyed) == 0
 }
 
 // encode validates b whole (a bad part fails the whole batch before
@@ -116,42 +111,69 @@ func encode(b *store.Batch) (*encoded, error) {
 		}
 		e.deletes = append(e.deletes, del)
 	}
-	for _, r := range b.Schedules {
-		if r == nil || r.Namespace == "" || r.ScheduleID == "" {
-			return nil, errors.New("pgstore: schedule record without a namespace or id")
+	var ups, dels []keyedOp
+	add := func(op keyedOp, err error) error {
+		if err != nil {
+			return err
 		}
-		e.schedules = append(e.schedules, kv2{[]byte(r.Namespace), []byte(r.ScheduleID), clone(r.State)})
+		if op.del {
+			dels = append(dels, op)
+		} else {
+			ups = append(ups, op)
+		}
+		return nil
+	}
+	for _, r := range b.Schedules {
+		if r == nil {
+			return nil, errors.New("pgstore: nil schedule record")
+		}
+		if err := add(keyedUpsert(tableSchedules, "schedule record", r.State, r.Namespace, r.ScheduleID)); err != nil {
+			return nil, err
+		}
 	}
 	for _, k := range b.ScheduleDeletes {
-		if k.Namespace == "" || k.ScheduleID == "" {
-			return nil, errors.New("pgstore: schedule delete without a namespace or id")
+		if err := add(keyedDelete(tableSchedules, "schedule", k.Namespace, k.ScheduleID)); err != nil {
+			return nil, err
 		}
-		e.schedDels = append(e.schedDels, [2][]byte{[]byte(k.Namespace), []byte(k.ScheduleID)})
 	}
 	for _, r := range b.BatchJobs {
-		if r == nil || r.Namespace == "" || r.JobID == "" {
-			return nil, errors.New("pgstore: batch job record without a namespace or id")
+		if r == nil {
+			return nil, errors.New("pgstore: nil batch job record")
 		}
-		e.jobs = append(e.jobs, kv2{[]byte(r.Namespace), []byte(r.JobID), clone(r.State)})
+		if err := add(keyedUpsert(tableBatchJobs, "batch job record", r.State, r.Namespace, r.JobID)); err != nil {
+			return nil, err
+		}
 	}
 	for _, k := range b.BatchJobDeletes {
-		if k.Namespace == "" || k.JobID == "" {
-			return nil, errors.New("pgstore: batch job delete without a namespace or id")
+		if err := add(keyedDelete(tableBatchJobs, "batch job", k.Namespace, k.JobID)); err != nil {
+			return nil, err
 		}
-		e.jobDels = append(e.jobDels, [2][]byte{[]byte(k.Namespace), []byte(k.JobID)})
 	}
 	for _, r := range b.NexusEndpoints {
-		if r == nil || r.ID == "" {
-			return nil, errors.New("pgstore: Nexus endpoint record without an id")
+		if r == nil {
+			return nil, errors.New("pgstore: nil Nexus endpoint record")
 		}
-		e.endpoints = append(e.endpoints, kv{[]byte(r.ID), clone(r.State)})
+		if err := add(keyedUpsert(tableEndpoints, "Nexus endpoint record", r.State, r.ID)); err != nil {
+			return nil, err
+		}
 	}
 	for _, id := range b.NexusEndpointDeletes {
-		if id == "" {
-			return nil, errors.New("pgstore: Nexus endpoint delete without an id")
+		if err := add(keyedDelete(tableEndpoints, "Nexus endpoint", id)); err != nil {
+			return nil, err
 		}
-		e.endpointDel = append(e.endpointDel, []byte(id))
 	}
+	records, err := encodeRecords(b)
+	if err != nil {
+		return nil, err
+	}
+	for _, op := range records {
+		_ = add(op, nil)
+	}
+	// Once store.Batch carries activity executions and worker deployments
+	// (other branches), their ops join here:
+	//	ops, err := encodeActivityExecutions(b.ActivityExecutions, b.ActivityExecutionDeletes)
+	//	ops, err := encodeWorkerDeployments(b.WorkerDeployments, b.WorkerDeploymentDeletes)
+	e.keyed = append(ups, dels...)
 	return e, nil
 }
 

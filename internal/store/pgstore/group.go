@@ -36,25 +36,31 @@ type segment struct {
 	visOrder []rowKey
 	deletes  []runDel
 
-	schedules, jobs      map[segKey][]byte
-	schedOrder, jobOrder []segKey
-	schedDels, jobDels   [][2][]byte
-	endpoints            map[string][]byte
-	epOrder              []string
-	epDeletes            [][]byte
+	keyed     map[segKey]int // index in keyedUps of the row's newest upsert
+	keyedUps  []keyedOp
+	keyedDels []keyedOp
 }
 
-// segKey names a row of any table, for the cut decision.
+// segKey names a row of any table, for the cut decision: a one-letter
+// table id and the row's key (joinKey of its parts).
 type segKey struct {
 	table byte
-	a, b  string
+	key   string
+}
+
+func sk(table byte, parts ...string) segKey {
+	b := make([][]byte, len(parts))
+	for i, p := range parts {
+		b[i] = []byte(p)
+	}
+	return segKey{table, joinKey(b)}
 }
 
 func newSegment() *segment {
 	return &segment{
 		state: map[segKey]byte{}, namespaces: map[string][]byte{}, searchAttr: map[string][]byte{},
 		runs: map[rowKey]int{}, current: map[rowKey][]byte{}, vis: map[rowKey]*visRow{},
-		schedules: map[segKey][]byte{}, jobs: map[segKey][]byte{}, endpoints: map[string][]byte{},
+		keyed: map[segKey]int{},
 	}
 }
 
@@ -63,27 +69,17 @@ func newSegment() *segment {
 func (sg *segment) conflicts(e *encoded) bool {
 	del := func(k segKey) bool { return sg.state[k] == 'd' }
 	for _, n := range e.namespaces {
-		if del(segKey{'n', string(n.k), ""}) {
+		if del(sk('n', string(n.k))) {
 			return true
 		}
 	}
 	for _, r := range e.runs {
-		if del(segKey{'r', string(r.ns), string(r.runID)}) || r.workflowID != nil && del(segKey{'c', string(r.ns), string(r.workflowID)}) {
+		if del(sk('r', string(r.ns), string(r.runID))) || r.workflowID != nil && del(sk('c', string(r.ns), string(r.workflowID))) {
 			return true
 		}
 	}
-	for _, r := range e.schedules {
-		if del(segKey{'s', string(r.a), string(r.b)}) {
-			return true
-		}
-	}
-	for _, r := range e.jobs {
-		if del(segKey{'j', string(r.a), string(r.b)}) {
-			return true
-		}
-	}
-	for _, r := range e.endpoints {
-		if del(segKey{'e', string(r.k), ""}) {
+	for _, o := range e.keyed {
+		if !o.del && del(o.segKey()) {
 			return true
 		}
 	}
@@ -99,7 +95,7 @@ func (sg *segment) add(e *encoded) {
 			sg.nsOrder = append(sg.nsOrder, k)
 		}
 		sg.namespaces[k] = n.v
-		sg.state[segKey{'n', k, ""}] = 'u'
+		sg.state[sk('n', k)] = 'u'
 	}
 	for _, a := range e.searchAttrs {
 		k := string(a.k)
@@ -116,7 +112,7 @@ func (sg *segment) add(e *encoded) {
 			sg.runs[k] = len(sg.runRows)
 			sg.runRows = append(sg.runRows, r)
 		}
-		sg.state[segKey{'r', k.ns, k.id}] = 'u'
+		sg.state[sk('r', k.ns, k.id)] = 'u'
 		if r.events != nil {
 			sg.history = append(sg.history, r)
 		}
@@ -126,7 +122,7 @@ func (sg *segment) add(e *encoded) {
 				sg.curOrder = append(sg.curOrder, ck)
 			}
 			sg.current[ck] = r.runID
-			sg.state[segKey{'c', ck.ns, ck.id}] = 'u'
+			sg.state[sk('c', ck.ns, ck.id)] = 'u'
 		}
 		if r.vis != nil {
 			if _, ok := sg.vis[k]; !ok {
@@ -135,55 +131,38 @@ func (sg *segment) add(e *encoded) {
 			sg.vis[k] = r.vis
 		}
 	}
-	for _, s := range e.schedules {
-		k := segKey{'s', string(s.a), string(s.b)}
-		if _, ok := sg.schedules[k]; !ok {
-			sg.schedOrder = append(sg.schedOrder, k)
+	for _, o := range e.keyed {
+		if o.del {
+			continue
 		}
-		sg.schedules[k] = s.v
+		k := o.segKey()
+		if i, ok := sg.keyed[k]; ok {
+			sg.keyedUps[i] = o
+		} else {
+			sg.keyed[k] = len(sg.keyedUps)
+			sg.keyedUps = append(sg.keyedUps, o)
+		}
 		sg.state[k] = 'u'
-	}
-	for _, j := range e.jobs {
-		k := segKey{'j', string(j.a), string(j.b)}
-		if _, ok := sg.jobs[k]; !ok {
-			sg.jobOrder = append(sg.jobOrder, k)
-		}
-		sg.jobs[k] = j.v
-		sg.state[k] = 'u'
-	}
-	for _, ep := range e.endpoints {
-		k := string(ep.k)
-		if _, ok := sg.endpoints[k]; !ok {
-			sg.epOrder = append(sg.epOrder, k)
-		}
-		sg.endpoints[k] = ep.v
-		sg.state[segKey{'e', k, ""}] = 'u'
 	}
 	// Deletes: applied after every upsert of the segment, which is right
 	// for rows upserted before them; conflicts() cut the segment for rows
 	// upserted after them.
 	for _, n := range e.nsDeletes {
 		sg.nsDeletes = append(sg.nsDeletes, n)
-		sg.state[segKey{'n', string(n), ""}] = 'd'
+		sg.state[sk('n', string(n))] = 'd'
 	}
 	for _, d := range e.deletes {
 		sg.deletes = append(sg.deletes, d)
-		sg.state[segKey{'r', string(d.ns), string(d.runID)}] = 'd'
+		sg.state[sk('r', string(d.ns), string(d.runID))] = 'd'
 		if d.workflowID != nil {
-			sg.state[segKey{'c', string(d.ns), string(d.workflowID)}] = 'd'
+			sg.state[sk('c', string(d.ns), string(d.workflowID))] = 'd'
 		}
 	}
-	for _, k := range e.schedDels {
-		sg.schedDels = append(sg.schedDels, k)
-		sg.state[segKey{'s', string(k[0]), string(k[1])}] = 'd'
-	}
-	for _, k := range e.jobDels {
-		sg.jobDels = append(sg.jobDels, k)
-		sg.state[segKey{'j', string(k[0]), string(k[1])}] = 'd'
-	}
-	for _, id := range e.endpointDel {
-		sg.epDeletes = append(sg.epDeletes, id)
-		sg.state[segKey{'e', string(id), ""}] = 'd'
+	for _, o := range e.keyed {
+		if o.del {
+			sg.keyedDels = append(sg.keyedDels, o)
+			sg.state[o.segKey()] = 'd'
+		}
 	}
 }
 
@@ -270,23 +249,11 @@ func (sg *segment) queue(b *pgx.Batch) {
 			b.Queue(`DELETE FROM current_runs WHERE namespace = $1 AND workflow_id = $2`, d.ns, d.workflowID)
 		}
 	}
-	for _, k := range sg.schedOrder {
-		b.Queue(`INSERT INTO schedules (namespace, schedule_id, state) VALUES ($1, $2, $3) ON CONFLICT (namespace, schedule_id) DO UPDATE SET state = excluded.state`, []byte(k.a), []byte(k.b), sg.schedules[k])
+	for _, o := range sg.keyedUps {
+		queueKeyed(b, o)
 	}
-	for _, k := range sg.schedDels {
-		b.Queue(`DELETE FROM schedules WHERE namespace = $1 AND schedule_id = $2`, k[0], k[1])
-	}
-	for _, k := range sg.jobOrder {
-		b.Queue(`INSERT INTO batch_jobs (namespace, job_id, state) VALUES ($1, $2, $3) ON CONFLICT (namespace, job_id) DO UPDATE SET state = excluded.state`, []byte(k.a), []byte(k.b), sg.jobs[k])
-	}
-	for _, k := range sg.jobDels {
-		b.Queue(`DELETE FROM batch_jobs WHERE namespace = $1 AND job_id = $2`, k[0], k[1])
-	}
-	for _, k := range sg.epOrder {
-		b.Queue(`INSERT INTO nexus_endpoints (id, state) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, []byte(k), sg.endpoints[k])
-	}
-	for _, id := range sg.epDeletes {
-		b.Queue(`DELETE FROM nexus_endpoints WHERE id = $1`, id)
+	for _, o := range sg.keyedDels {
+		queueKeyed(b, o)
 	}
 }
 
