@@ -170,9 +170,9 @@ func encode(b *store.Batch) (*encoded, error) {
 		_ = add(op, nil)
 	}
 	// Once store.Batch carries activity executions and worker deployments
-	// (other branches), their ops join here:
-	//	ops, err := encodeActivityExecutions(b.ActivityExecutions, b.ActivityExecutionDeletes)
-	//	ops, err := encodeWorkerDeployments(b.WorkerDeployments, b.WorkerDeploymentDeletes)
+	// (other branches), their ops join here, as ApplyPending adds them now:
+	//	encodeActivityExecutions(b.ActivityExecutions, b.ActivityExecutionDeletes)
+	//	encodeWorkerDeployments(b.WorkerDeployments, b.WorkerDeploymentDeletes)
 	e.keyed = append(ups, dels...)
 	return e, nil
 }

@@ -59,6 +59,11 @@ func (s *Store) Apply(b *store.Batch) (store.Commit, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.enqueue(enc)
+}
+
+// enqueue queues an encoded batch for the writer.
+func (s *Store) enqueue(enc *encoded) (store.Commit, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
