@@ -239,7 +239,7 @@ func (s *Store) Runs(ctx context.Context, namespace string, fn func(*store.RunRe
 
 // SearchAttributes returns the stored registry of a namespace.
 func (s *Store) SearchAttributes(ctx context.Context, namespace string) (map[string]enumspb.IndexedValueType, error) {
-	if err := s.waitAll(ctx); err != nil {
+	if err := s.waitKey(ctx, rowKey{'a', namespace, ""}); err != nil {
 		return nil, err
 	}
 	var v []byte

@@ -51,6 +51,9 @@ type Store struct {
 	broken  error // the first write that failed for good; later writes are refused
 	wake    chan struct{}
 	stopped chan struct{} // closed when the writer has drained the queue and exited
+
+	// beforeCommit, when set (tests), runs before each group is written.
+	beforeCommit func()
 }
 
 var (

@@ -19,8 +19,10 @@ import (
 // commit, and batches reach the database in Apply order.
 //
 // Reads must see every batch applied before them (the store contract says
-// batches become visible in Apply order). A point read of a run or of a
-// current-run pointer waits for the newest queued batch that touches it;
+// batches become visible in Apply order). A point read of a run, of a
+// current-run pointer or of a namespace's search attribute registry (read
+// on every start that sets search attributes) waits for the newest queued
+// batch that touches it;
 // a read that scans (lists, counts, registries) waits for the newest
 // queued batch of all. Nothing waits when nothing is queued.
 
@@ -30,7 +32,7 @@ const maxGroup = 1000
 
 // rowKey names what a point read may wait for.
 type rowKey struct {
-	kind   byte // 'r' run record and history, 'c' current-run pointer
+	kind   byte // 'r' run record and history, 'c' current-run pointer, 'a' search attribute registry
 	ns, id string
 }
 
@@ -71,6 +73,9 @@ func (s *Store) enqueue(enc *encoded) (store.Commit, error) {
 		return doneCommit{}, nil
 	}
 	c := &commit{enc: enc, done: make(chan struct{})}
+	for _, a := range enc.searchAttrs {
+		c.keys = append(c.keys, rowKey{'a', string(a.k), ""})
+	}
 	for _, r := range enc.runs {
 		c.keys = append(c.keys, rowKey{'r', string(r.ns), string(r.runID)})
 		if r.workflowID != nil {
@@ -161,6 +166,9 @@ func (s *Store) writer() {
 // identical existing row, or a delete, so writing the group twice leaves
 // what writing it once does, and no later group runs before it succeeds.
 func (s *Store) commitGroup(group []*commit) error {
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
 	sql := buildGroup(group)
 	deadline := time.Now().Add(s.opts.RetryFor)
 	backoff := 50 * time.Millisecond
