@@ -28,6 +28,7 @@ type config struct {
 	serverBin       string
 	serverPid       int
 	serverMemory    bool
+	serverPostgres  string
 	keepData        bool
 	scenarios       string
 	count           int
@@ -67,6 +68,7 @@ func parseFlags() *config {
 	flag.StringVar(&c.serverBin, "server-bin", "./bin/sundial", "server binary started when -address is empty")
 	flag.IntVar(&c.serverPid, "server-pid", 0, "pid of the server at -address, to read its CPU and RSS from /proc")
 	flag.BoolVar(&c.serverMemory, "server-memory", false, "pass --memory to the started server (no data dir persistence)")
+	flag.StringVar(&c.serverPostgres, "server-postgres", "", "pass --postgres `URL` to the started server (its store in that PostgreSQL database instead of a temp data dir)")
 	flag.BoolVar(&c.keepData, "keep-data", false, "keep the started server's temp data dir and log")
 	flag.StringVar(&c.scenarios, "scenarios", "all", "comma list of scenarios: "+strings.Join(scenarioNames(), ","))
 	flag.IntVar(&c.count, "count", 1000, "workflows (or operations) per scenario")
@@ -117,7 +119,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "sundial-bench: -count, -open-count, -concurrency, -workers, -vis-count and -sched-count must be >= 1")
 		return 2
 	}
-	if cfg.prefill < 0 || (cfg.prefill > 0 && (cfg.address != "" || cfg.serverMemory || cfg.namespace != "default")) {
+	if cfg.prefill < 0 || (cfg.prefill > 0 && (cfg.address != "" || cfg.serverMemory || cfg.serverPostgres != "" || cfg.namespace != "default")) {
 		fmt.Fprintln(os.Stderr, "sundial-bench: -prefill needs a server started by the bench with a data dir, namespace default (no -address, no -server-memory)")
 		return 2
 	}

@@ -95,9 +95,14 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 		exited:  make(chan struct{}),
 		logDone: make(chan struct{}),
 	}
-	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--data-dir", s.dataDir, "--headless"}
-	if cfg.serverMemory {
-		args = append(args, "--memory")
+	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--headless"}
+	switch {
+	case cfg.serverPostgres != "":
+		args = append(args, "--postgres", cfg.serverPostgres)
+	case cfg.serverMemory:
+		args = append(args, "--data-dir", s.dataDir, "--memory")
+	default:
+		args = append(args, "--data-dir", s.dataDir)
 	}
 	if cfg.prefill > 0 {
 		took, err := prefillStore(s.dataDir, cfg.namespace, cfg.prefill)

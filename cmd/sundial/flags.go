@@ -20,6 +20,7 @@ type startOptions struct {
 	port             int
 	dataDir          string
 	memory           bool
+	postgres         string
 	logLevel         slog.Level
 	logFormat        string
 	pprof            string
@@ -60,6 +61,7 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 	fs.IntVar(&o.port, "port", 7233, "gRPC `port` (0 picks a free one)")
 	fs.StringVar(&o.dataDir, "data-dir", "sundial-data", "`directory` of the durable store (created if missing)")
 	fs.BoolVar(&o.memory, "memory", false, "keep everything in memory instead of --data-dir; nothing survives a restart")
+	fs.StringVar(&o.postgres, "postgres", "", "keep the store in the PostgreSQL database at this connection `URL` (postgres://user:password@host:port/db) instead of --data-dir; the schema is created or migrated at start")
 	fs.Var(&levelFlag{&o.logLevel}, "log-level", "log `level`: debug, info, warn or error")
 	fs.Var(&choiceFlag{v: &o.logFormat, choices: []string{"text", "json"}}, "log-format", "log `format`: text or json")
 	fs.StringVar(&o.metricsIP, "metrics-ip", "127.0.0.1", "`address` the Prometheus metrics listen on")
@@ -85,6 +87,7 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 		"dynamic-config-value": "none", "ui-ip": "the --ip value", "ui-port": "the --port value + 1000 (8233; a free port when --port is 0)",
 		"tls-cert": "none (plain text)", "tls-key": "none", "tls-client-ca": "none (no client certificate asked)",
 		"ui-tls-client-cert": "none", "ui-tls-client-key": "none",
+		"postgres":  "none (the store is in --data-dir)",
 		"auth-jwks": "none", "auth-api-keys": "none (with neither this nor --auth-jwks: no authentication)",
 	}
 	return fs, defaults
@@ -120,6 +123,7 @@ func parseStart(args []string, lookupEnv func(string) (string, bool)) (*startOpt
 		if !ok {
 			return
 		}
+		given[f.Name] = true
 		if lf, ok := f.Value.(interface{ setAll(string) error }); ok {
 			if err := lf.setAll(v); err != nil {
 				envErr = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), err)
@@ -154,7 +158,14 @@ func parseStart(args []string, lookupEnv func(string) (string, bool)) (*startOpt
 	if (o.uiTLSClientCert == "") != (o.uiTLSClientKey == "") {
 		return nil, errors.New("--ui-tls-client-cert and --ui-tls-client-key go together")
 	}
-	if o.dataDir == "" && !o.memory {
+	if o.postgres != "" && (o.memory || given["data-dir"]) {
+		flag := "--memory"
+		if given["data-dir"] {
+			flag = "--data-dir"
+		}
+		return nil, fmt.Errorf("--postgres and %s cannot be used together: the store is either in PostgreSQL or local", flag)
+	}
+	if o.dataDir == "" && !o.memory && o.postgres == "" {
 		return nil, errors.New("--data-dir is empty (use --memory for a store in memory)")
 	}
 	return o, nil

@@ -102,6 +102,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 		Addr:             net.JoinHostPort(o.ip, strconv.Itoa(o.port)),
 		DataDir:          o.dataDir,
 		InMemory:         o.memory,
+		Postgres:         o.postgres,
 		Logger:           log,
 		Namespaces:       o.namespaces,
 		SearchAttributes: o.searchAttributes,
@@ -127,6 +128,9 @@ func start(args []string, stdout, stderr io.Writer) int {
 	where := "data dir " + srv.DataDir() + " (pebble, fsync on)"
 	if o.memory {
 		where = "in memory (nothing is kept after exit)"
+	}
+	if d := srv.StoreDescription(); d != "" {
+		where = d + " (synchronous_commit on)"
 	}
 	if u := srv.UIURL(); u != "" {
 		where += ", Web UI at " + u

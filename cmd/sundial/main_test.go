@@ -72,7 +72,7 @@ func runBin(t *testing.T, env []string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-var allFlags = []string{"--ip", "--port", "--data-dir", "--memory", "--log-level", "--log-format", "--metrics-ip", "--metrics-port", "--namespace", "--search-attribute", "--pprof"}
+var allFlags = []string{"--ip", "--port", "--data-dir", "--memory", "--log-level", "--log-format", "--metrics-ip", "--metrics-port", "--namespace", "--search-attribute", "--pprof", "--postgres"}
 
 func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"start", "--help"}, {"start", "-h"}, {"help", "start"}} {
@@ -431,5 +431,25 @@ func TestParseStart(t *testing.T) {
 	}
 	if _, err := parseStart(nil, env(map[string]string{"SUNDIAL_MEMORY": "maybe"})); err == nil || !strings.Contains(err.Error(), "SUNDIAL_MEMORY") {
 		t.Errorf("bad SUNDIAL_MEMORY: %v", err)
+	}
+	// --postgres replaces the local store: with --memory or a data dir
+	// (flag or environment) it is refused, naming both flags.
+	const pgURL = "postgres://u@db:5432/sundial"
+	o, err = parseStart(nil, env(map[string]string{"SUNDIAL_POSTGRES": pgURL}))
+	if err != nil || o.postgres != pgURL {
+		t.Errorf("SUNDIAL_POSTGRES: %+v, %v", o, err)
+	}
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--postgres", pgURL, "--memory"}, nil, "--postgres and --memory cannot be used together"},
+		{[]string{"--postgres", pgURL, "--data-dir", "/d"}, nil, "--postgres and --data-dir cannot be used together"},
+		{[]string{"--postgres", pgURL}, map[string]string{"SUNDIAL_DATA_DIR": "/d"}, "--postgres and --data-dir"},
+	} {
+		if _, err := parseStart(c.args, env(c.env)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("parseStart(%q, env %v) err = %v, want %q", c.args, c.env, err, c.want)
+		}
 	}
 }

@@ -350,6 +350,7 @@ func (e *Engine) fail(err error) {
 	if e.failed == nil {
 		e.failed = err
 		e.log.Error("storage write failed; refusing further requests until restart", "err", err)
+		e.durCond.Broadcast() // reads waiting in barrier give up now
 	}
 	e.durMu.Unlock()
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -29,7 +28,7 @@ import (
 	"github.com/sundial-io/sundial/internal/frontend"
 	"github.com/sundial-io/sundial/internal/metrics"
 	"github.com/sundial-io/sundial/internal/schedule"
-	"github.com/sundial-io/sundial/internal/store/pebblestore"
+	"github.com/sundial-io/sundial/internal/store"
 	"github.com/sundial-io/sundial/internal/webui"
 )
 
@@ -37,9 +36,13 @@ import (
 type Config struct {
 	// Addr is host:port to listen on; port 0 picks a free one.
 	Addr string
-	// DataDir holds the store; ignored when InMemory.
+	// DataDir holds the store; ignored when InMemory or Postgres is set.
 	DataDir  string
 	InMemory bool
+	// Postgres, when set, is the connection URL of a PostgreSQL database
+	// that holds the store instead of a data dir (internal/store/pgstore);
+	// the schema is created or migrated at start.
+	Postgres string
 	Logger   *slog.Logger
 	// Limits are the history limits (nil: Temporal's defaults); see
 	// ParseDynamicConfig.
@@ -71,7 +74,7 @@ type Config struct {
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	store  *pebblestore.Store
+	store  store.Store
 	engine *engine.Engine
 	sched  *schedule.Scheduler
 	batch  *batch.Batcher
@@ -138,20 +141,7 @@ func Start(cfg Config) (*Server, error) {
 			mlis.Close()
 		}
 	}
-	dir := cfg.DataDir
-	if !cfg.InMemory {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			closeListeners()
-			return nil, err
-		}
-		dir = abs
-		if err := pebblestore.CheckDir(dir); err != nil {
-			closeListeners()
-			return nil, err
-		}
-	}
-	st, err := pebblestore.Open(dir, pebblestore.Options{InMemory: cfg.InMemory})
+	st, storeStats, dir, err := openStore(cfg)
 	if err != nil {
 		closeListeners()
 		return nil, err
@@ -221,7 +211,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
 	if m != nil {
-		m.Watch(metrics.Sources{Engine: eng, Store: st.Stats})
+		m.Watch(metrics.Sources{Engine: eng, Store: storeStats})
 		s.metricsHTTP = m.Serve(mlis, httpsTLS)
 	}
 	go func() { s.done <- gs.Serve(lis) }()
@@ -290,9 +280,9 @@ func (s *Server) UIURL() string {
 	return s.ui.URL()
 }
 
-// DataDir is the absolute data directory ("" in memory).
+// DataDir is the absolute data directory ("" in memory or on PostgreSQL).
 func (s *Server) DataDir() string {
-	if s.cfg.InMemory {
+	if s.cfg.InMemory || s.cfg.Postgres != "" {
 		return ""
 	}
 	return s.cfg.DataDir

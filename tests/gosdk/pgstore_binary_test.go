@@ -1,0 +1,237 @@
+package gosdk
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/sundial-io/sundial/internal/store/pgstore/pgtest"
+)
+
+// pgBinStart starts the sundial binary with --postgres url and waits for
+// its ready line (binStart's counterpart for a PostgreSQL store).
+func pgBinStart(t *testing.T, bin, url string) *binProc {
+	t.Helper()
+	p := &binProc{t: t, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", "0", "--postgres", url, "--log-level", "warn", "--headless")
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.stdout.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := readyLine.FindStringSubmatch(line); m != nil {
+				ready <- m[1]
+			}
+		}
+	}()
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	select {
+	case p.addr = <-ready:
+	case <-p.exited:
+		t.Fatalf("sundial exited before ready: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.out(), p.errOut())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sundial not ready after 30s\nstdout:\n%s\nstderr:\n%s", p.out(), p.errOut())
+	}
+	return p
+}
+
+// TestPostgresBinarySIGKILL: the binary on PostgreSQL names the database in
+// its startup line, and every start and signal it acknowledged is there
+// after it is killed with SIGKILL under load and started again.
+func TestPostgresBinarySIGKILL(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	db := "bin_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	url, err := pg.CreateDatabase(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := binBuild(t, t.TempDir())
+	p := pgBinStart(t, bin, url)
+	if want := fmt.Sprintf("PostgreSQL 127.0.0.1:%d/%s (synchronous_commit on)", pg.Port, db); !strings.Contains(p.out(), want) {
+		t.Fatalf("startup line lacks %q:\n%s", want, p.out())
+	}
+	c := p.client(t)
+	tq := "pg-acked-" + uuid.NewString()[:8] // no worker: runs stay open
+	var mu sync.Mutex
+	acked := map[string]int{} // workflow id -> signals acknowledged
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				id := fmt.Sprintf("pg-acked-%d-%d", g, i)
+				cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+				_, err := c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, BinaryTimerWorkflow, id, time.Hour)
+				ccancel()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				acked[id] = 0
+				mu.Unlock()
+				cctx, ccancel = context.WithTimeout(ctx, 2*time.Second)
+				err = c.SignalWorkflow(cctx, id, "", "s", nil)
+				ccancel()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				acked[id] = 1
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	_ = p.signalAndWait(syscall.SIGKILL, 5*time.Second)
+	cancel()
+	wg.Wait()
+	c.Close()
+	if len(acked) < 10 {
+		t.Fatalf("only %d starts acknowledged before the kill", len(acked))
+	}
+	p2 := pgBinStart(t, bin, url)
+	c2 := p2.client(t)
+	var lost []string
+	for id, sigs := range acked {
+		d, err := c2.DescribeWorkflowExecution(binCtx(t), id, "")
+		if err != nil {
+			lost = append(lost, fmt.Sprintf("%s: %v", id, err))
+			continue
+		}
+		if d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			lost = append(lost, fmt.Sprintf("%s: status %v", id, d.WorkflowExecutionInfo.Status))
+			continue
+		}
+		if sigs > 0 {
+			evs := historyOf(t, c2, id)
+			requireWellFormed(t, evs)
+			if count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) != 1 {
+				lost = append(lost, fmt.Sprintf("%s: acknowledged signal missing: %v", id, types(evs)))
+			}
+		}
+	}
+	t.Logf("%d acknowledged starts checked after kill -9", len(acked))
+	if len(lost) > 0 {
+		t.Fatalf("%d acknowledged writes lost after kill -9:\n%s", len(lost), strings.Join(lost, "\n"))
+	}
+}
+
+// TestPostgresRestartUnderLoad restarts PostgreSQL (fast shutdown cuts
+// every connection) while workflows run: the store retries its
+// transactions across the outage, and every workflow completes once with
+// a well-formed history, on the same Sundial server.
+func TestPostgresRestartUnderLoad(t *testing.T) {
+	e, pg, _ := newPGEnv(t)
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(PgChild)
+	})
+	const n = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var done []string
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	for g := range n {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				opts := client.StartWorkflowOptions{ID: fmt.Sprintf("pg-outage-%d-%d", g, i), TaskQueue: e.tq}
+				var run client.WorkflowRun
+				var err error
+				// Starts made while the database is down are refused or
+				// time out; the client retries as a caller would.
+				for ctx.Err() == nil {
+					if run, err = e.c.ExecuteWorkflow(ctx, opts, PgChild, i); err == nil {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if err != nil {
+					t.Errorf("start %s: %v", opts.ID, err)
+					return
+				}
+				var out int
+				if err := run.Get(ctx, &out); err != nil || out != i*10 {
+					t.Errorf("workflow %s: %d, %v", opts.ID, out, err)
+					return
+				}
+				mu.Lock()
+				done = append(done, opts.ID)
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	mu.Lock()
+	before := len(done)
+	mu.Unlock()
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if before == 0 || len(done) <= before {
+		t.Fatalf("%d workflows done before the restart, %d in all: no progress on one side", before, len(done))
+	}
+	for _, id := range done {
+		evs := historyOf(t, e.c, id)
+		requireWellFormed(t, evs)
+		if count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) != 1 {
+			t.Fatalf("%s: %v", id, types(evs))
+		}
+	}
+	t.Logf("%d workflows before the PostgreSQL restart, %d in all", before, len(done))
+}
+
+func historyOf(t *testing.T, c client.Client, id string) []*historypb.HistoryEvent {
+	t.Helper()
+	it := c.GetWorkflowHistory(binCtx(t), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var evs []*historypb.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
