@@ -169,10 +169,17 @@ func encode(b *store.Batch) (*encoded, error) {
 	for _, op := range records {
 		_ = add(op, nil)
 	}
-	// Once store.Batch carries activity executions and worker deployments
-	// (other branches), their ops join here, as ApplyPending adds them now:
-	//	encodeActivityExecutions(b.ActivityExecutions, b.ActivityExecutionDeletes)
-	//	encodeWorkerDeployments(b.WorkerDeployments, b.WorkerDeploymentDeletes)
+	acts, err := encodeActivityExecutions(b.ActivityExecutions, b.ActivityExecutionDeletes)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := encodeWorkerDeployments(b.WorkerDeployments, b.WorkerDeploymentDeletes)
+	if err != nil {
+		return nil, err
+	}
+	for _, op := range append(acts, deps...) {
+		_ = add(op, nil)
+	}
 	e.keyed = append(ups, dels...)
 	return e, nil
 }
