@@ -14,6 +14,7 @@ import "encoding/binary"
 //	v/..., s/..., t/..., q/...         visibility index (see index.go)
 //	a/<ns>                             custom search attributes (registry.go)
 //	x/<ns><schedule id>                schedule record (schedules.go)
+//	d/<due><ns><runid>                 due index entry (due.go)
 //
 // String components are escaped and terminated (see appendComponent) so that
 // no component can run into the next one, whatever bytes ids contain. Event

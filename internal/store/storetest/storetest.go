@@ -45,6 +45,9 @@ func Run(t *testing.T, open Opener) {
 		{"Schedules", testSchedules},
 		{"BatchJobs", testBatchJobs},
 		{"NexusEndpoints", testNexusEndpoints},
+		{"DueIndex", testDueIndex},
+		{"DueStop", testDueStop},
+		{"DueAtomic", testDueAtomic},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
