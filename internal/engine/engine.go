@@ -64,6 +64,12 @@ type Engine struct {
 	obs      Observer
 	openRuns atomic.Int64 // see OpenRuns
 
+	// bootTime splits the due index: runs due before it were last written
+	// by an earlier process and are recovered (startup.go).
+	bootTime     time.Time
+	recovered    atomic.Int64
+	recoveryDone chan struct{}
+
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed bool
@@ -98,7 +104,9 @@ type Options struct {
 	Observer Observer
 }
 
-// New builds an engine over an open store and recovers every open run.
+// New builds an engine over an open store. It reads namespaces and Nexus
+// endpoints, not runs: runs that need recovering are recovered in the
+// background, and any run is loaded when something needs it (startup.go).
 func New(st store.Store, opts Options) (*Engine, error) {
 	log := opts.Logger
 	if log == nil {
@@ -115,24 +123,30 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		stop:       make(chan struct{}),
 		limits:     opts.Limits,
 		obs:        opts.Observer,
+
+		recoveryDone: make(chan struct{}),
 	}
 	if e.obs == nil {
 		e.obs = noObserver{}
 	}
 	e.durCond = sync.NewCond(&e.durMu)
 	e.timers = newTimerQueue(e.fire)
+	e.bootTime = e.now()
+	e.timers.upTo = e.bootTime
 	if err := e.loadNamespaces(); err != nil {
 		return nil, err
 	}
 	if err := e.loadNexusEndpoints(); err != nil {
 		return nil, err
 	}
-	if err := e.recover(); err != nil {
-		return nil, err
+	if err := e.countOpenRuns(); err != nil {
+		return nil, fmt.Errorf("counting open runs: %w", err)
 	}
-	e.wg.Add(2)
+	e.wg.Add(4)
 	go func() { defer e.wg.Done(); e.timers.run(e.stop) }()
 	go func() { defer e.wg.Done(); e.evictLoop() }()
+	go func() { defer e.wg.Done(); e.refillTimers() }()
+	go func() { defer e.wg.Done(); e.recoverDue() }()
 	e.StartRetention(time.Minute)
 	e.resumePurges()
 	return e, nil
@@ -218,6 +232,15 @@ func (e *Engine) load(ctx context.Context, w *workflow) error {
 	w.cur = st
 	w.cacheHistory(runID, events, true, st.Running())
 	w.loaded = true
+	if e.needsRecovery(st) {
+		if err := e.recoverLoaded(w); err != nil {
+			w.cur, w.loaded = nil, false
+			w.hist, w.histRun = nil, ""
+			return err
+		}
+	} else if d := st.NextDeadline(); !d.IsZero() {
+		e.timers.addEarlier(runRef{w.key, runID}, d)
+	}
 	return nil
 }
 
@@ -286,12 +309,17 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	fx.runs.note(cur, o.Events)
 	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
 	// A run stored before and still running has its index entries already.
-	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew, OpenIndexed: !isNew && cur.Running()}}}
+	now := e.now()
+	rw := e.runWrite(cur, now)
+	rw.Events, rw.SetCurrent, rw.OpenIndexed = o.Events, isNew, !isNew && cur.Running()
+	b := &store.Batch{Runs: []*store.RunWrite{rw}}
 	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {
 		no := n.TakeOutbox()
 		fx.runs.note(n, no.Events)
-		b.Runs = append(b.Runs, &store.RunWrite{Record: n.Record(), Events: no.Events, SetCurrent: true})
+		nw := e.runWrite(n, now)
+		nw.Events, nw.SetCurrent = no.Events, true
+		b.Runs = append(b.Runs, nw)
 		w.cacheHistory(n.RunID, no.Events, true, n.Running())
 		w.cur = n
 		fx.runID = n.RunID
@@ -466,53 +494,6 @@ func (e *Engine) dispatch(fx *effects) {
 			e.runAction(a)
 		}()
 	}
-}
-
-// recover loads every open run and re-creates its tasks, deadlines and
-// pending effects on other workflows.
-func (e *Engine) recover() error {
-	ctx := context.Background()
-	var runs []*store.RunRecord
-	if err := e.store.OpenRuns(ctx, func(r *store.RunRecord) error {
-		runs = append(runs, r)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("listing open runs: %w", err)
-	}
-	for _, r := range runs {
-		events, err := e.store.History(ctx, r.Namespace, r.RunID, 1, 0)
-		if err != nil {
-			return fmt.Errorf("reading history of %s/%s: %w", r.WorkflowID, r.RunID, err)
-		}
-		st := execution.Load(r, events)
-		st.SetLimits(e.limits)
-		k := wfKey{r.Namespace, r.WorkflowID}
-		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
-		w.cacheHistory(st.RunID, events, true, st.Running())
-		e.workflows[k] = w
-		if st.Running() {
-			e.openRuns.Add(1)
-		}
-		o := st.Recover(e.now())
-		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks}
-		for _, a := range o.Actions {
-			fx.actions = append(fx.actions, pendingAction{a, st})
-		}
-		// A child whose close did not reach us, or a parent that closed
-		// without applying its close policy, is reconciled too.
-		var kids []*execution.Child
-		for _, c := range st.Children {
-			cc := *c
-			kids = append(kids, &cc)
-		}
-		fx.actions = append(fx.actions, pendingAction{execution.Action{Kind: reconcileKind, Children: kids}, st})
-		e.timers.set(runRef{k, st.RunID}, st.NextDeadline())
-		e.dispatch(fx)
-	}
-	if len(runs) > 0 {
-		e.log.Info("recovered open workflow runs", "count", len(runs))
-	}
-	return nil
 }
 
 // evictLoop drops closed workflows from memory a little after they close

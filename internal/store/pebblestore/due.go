@@ -42,9 +42,12 @@ func dueValue(r *store.RunRecord) []byte {
 
 // encodeDue replaces the due entry of a written run: the old one (at
 // prev) goes, the new one (at r.Due) comes, in the same batch as the
-// record.
+// record. PrevDue is the caller's word for what is stored.
 func encodeDue(pb *pebble.Batch, r *store.RunRecord, prev time.Time) {
-	if !prev.IsZero() && !prev.Equal(r.Due) {
+	if prev.Equal(r.Due) {
+		return // the entry is stored already (or there is none)
+	}
+	if !prev.IsZero() {
 		pb.Delete(dueKey(prev, r.Namespace, r.RunID), nil)
 	}
 	if !r.Due.IsZero() {
