@@ -12,6 +12,7 @@
 package engine
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,15 @@ type Engine struct {
 	obs      Observer
 	openRuns atomic.Int64 // see OpenRuns
 
+	// The workflow cache (cache.go): recency list (guarded by mu), budget,
+	// estimated bytes held.
+	lru        *list.List
+	cacheLimit int64
+	cacheBytes atomic.Int64
+	evictKick  chan struct{}
+	evictions  atomic.Int64
+	coldLoads  atomic.Int64
+
 	// bootTime splits the due index: runs due before it were last written
 	// by an earlier process and are recovered (startup.go).
 	bootTime     time.Time
@@ -92,6 +102,12 @@ type workflow struct {
 	// hist caches the history of run histRun (see history.go).
 	hist    []*historypb.HistoryEvent
 	histRun string
+	// elem is w's place in the cache's recency list, size its estimated
+	// bytes (cache.go); waiters counts long polls and update or query
+	// waiters on changed, which keep it in memory.
+	elem    *list.Element
+	size    int64
+	waiters atomic.Int32
 }
 
 // Options configure an Engine.
@@ -102,6 +118,9 @@ type Options struct {
 	// Observer is told about run outcomes and store writes (metrics);
 	// nil observes nothing.
 	Observer Observer
+	// CacheBytes bounds the estimated memory of the workflows kept in
+	// memory (0: DefaultCacheBytes); see cache.go.
+	CacheBytes int64
 }
 
 // New builds an engine over an open store. It reads namespaces and Nexus
@@ -125,6 +144,12 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		obs:        opts.Observer,
 
 		recoveryDone: make(chan struct{}),
+		lru:          newLRU(),
+		cacheLimit:   opts.CacheBytes,
+		evictKick:    make(chan struct{}, 1),
+	}
+	if e.cacheLimit <= 0 {
+		e.cacheLimit = DefaultCacheBytes
 	}
 	if e.obs == nil {
 		e.obs = noObserver{}
@@ -199,6 +224,7 @@ func (e *Engine) acquire(ctx context.Context, ns, id string) (*workflow, error) 
 			w = &workflow{key: k, changed: make(chan struct{})}
 			e.workflows[k] = w
 		}
+		e.touchLocked(w)
 		e.mu.Unlock()
 		w.mu.Lock()
 		if w.evicted {
@@ -232,6 +258,8 @@ func (e *Engine) load(ctx context.Context, w *workflow) error {
 	w.cur = st
 	w.cacheHistory(runID, events, true, st.Running())
 	w.loaded = true
+	e.coldLoads.Add(1)
+	e.resize(w)
 	if e.needsRecovery(st) {
 		if err := e.recoverLoaded(w); err != nil {
 			w.cur, w.loaded = nil, false
@@ -337,6 +365,7 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	}
 	fx.commit, fx.seq = c, seq
 	w.lastSeq = seq
+	e.resize(w)
 	e.timers.set(runRef{w.key, w.cur.RunID}, w.cur.NextDeadline())
 	close(w.changed)
 	w.changed = make(chan struct{})
@@ -439,6 +468,7 @@ func (e *Engine) mutate(ctx context.Context, ns, id string, fn func(w *workflow)
 	fx, perr := e.persist(w)
 	seq := w.lastSeq
 	w.mu.Unlock()
+	e.overBudget()
 	if perr != nil {
 		return perr
 	}
@@ -493,42 +523,5 @@ func (e *Engine) dispatch(fx *effects) {
 			defer e.wg.Done()
 			e.runAction(a)
 		}()
-	}
-}
-
-// evictLoop drops closed workflows from memory a little after they close
-// (clients usually fetch the result at once); they are reloaded from the
-// store when asked for. Keeping them 10 s held ~13,000 closed workflows
-// (~100 MB of heap) at 1,300 workflows/s.
-func (e *Engine) evictLoop() {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.stop:
-			return
-		case <-t.C:
-		}
-		e.mu.Lock()
-		var list []*workflow
-		for _, w := range e.workflows {
-			list = append(list, w)
-		}
-		e.mu.Unlock()
-		cutoff := e.now().Add(-2 * time.Second)
-		for _, w := range list {
-			if !w.mu.TryLock() {
-				continue
-			}
-			if w.cur == nil || (!w.cur.Running() && w.cur.CloseTime.Before(cutoff)) {
-				w.evicted = true
-				e.mu.Lock()
-				if e.workflows[w.key] == w {
-					delete(e.workflows, w.key)
-				}
-				e.mu.Unlock()
-			}
-			w.mu.Unlock()
-		}
 	}
 }

@@ -43,3 +43,29 @@ func (s *State) hasPendingWork() bool {
 	}
 	return len(s.Children) > 0 || len(s.ExternalSignals) > 0 || len(s.ExternalCancels) > 0
 }
+
+// Evictable reports whether everything about the run is in the store, so
+// the engine may drop it from memory and load it again later: no workflow
+// task started, held back (speculative, transient) or scheduled on a
+// sticky queue, no update admitted but not yet accepted, no Nexus task
+// held by a handler. A workflow task or activity task waiting in matching
+// is fine: the task names the run, and the poll loads it.
+func (s *State) Evictable() bool {
+	if len(s.spec) > 0 || s.failedWFTs > 0 {
+		return false
+	}
+	if w := s.WFT; w != nil && (w.StartedEventID != 0 || w.Speculative || w.Transient || w.Sticky) {
+		return false
+	}
+	for _, u := range s.Updates {
+		if u.State == UpdateAdmitted || u.State == UpdateSent {
+			return false
+		}
+	}
+	for _, op := range s.NexusOps {
+		if op.Started {
+			return false
+		}
+	}
+	return true
+}
