@@ -47,6 +47,9 @@ type Config struct {
 	Seed        int64
 	FreshWorker bool // replace the worker (and its client) after every restart
 	SDKLog      bool // pass the Go SDK's warnings and errors to Logf
+	// CacheSize, when set, is the server's --cache-size (e.g. "4KiB": a
+	// tiny cache evicts runs between steps, so they are loaded cold).
+	CacheSize string
 	Logf        func(format string, args ...any)
 }
 
@@ -178,6 +181,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	srv := &server{bin: cfg.ServerBin, dir: filepath.Join(dir, "data"), port: port, log: &syncWriter{f: logFile}}
+	if cfg.CacheSize != "" {
+		srv.extra = []string{"--cache-size", cfg.CacheSize}
+	}
 	if err := srv.start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.ServerBin, err)
 	}
