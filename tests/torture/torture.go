@@ -50,7 +50,7 @@ type Config struct {
 	// CacheSize, when set, is the server's --cache-size (e.g. "4KiB": a
 	// tiny cache evicts runs between steps, so they are loaded cold).
 	CacheSize string
-	Logf        func(format string, args ...any)
+	Logf      func(format string, args ...any)
 }
 
 // Short is the form run by `go test`.
