@@ -96,3 +96,31 @@ func TestNextAttentionBackoffAndTransient(t *testing.T) {
 	h.tick()
 	h.wantAttention(h.now, "retry dispatched")
 }
+
+func TestEvictable(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	if !h.s.Evictable() {
+		t.Fatal("a run whose first workflow task waits in matching is not evictable")
+	}
+	h.poll()
+	if h.s.Evictable() {
+		t.Fatal("a run with a started workflow task is evictable")
+	}
+	h.complete(scheduleActivity("a"))
+	if !h.s.Evictable() {
+		t.Fatal("a run with a queued activity task is not evictable")
+	}
+	h.startAct("a")
+	if !h.s.Evictable() {
+		t.Fatal("a run with a running activity (its attempt state is in the record) is not evictable")
+	}
+	// An update admitted to an idle run schedules a speculative task:
+	// both live only in memory.
+	if _, err := h.s.AdmitUpdate(h.now, updateRequest("u1"), false); err != nil {
+		t.Fatal(err)
+	}
+	h.sync("AdmitUpdate")
+	if h.s.Evictable() {
+		t.Fatal("a run with an admitted update is evictable")
+	}
+}
