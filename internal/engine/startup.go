@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -33,8 +34,10 @@ import (
 const (
 	timerHorizon = time.Minute
 	refillEvery  = 10 * time.Second
-	// recoverPage bounds the due entries read per index scan at startup.
-	recoverPage = 1000
+	// recoverPage bounds the due entries read per index scan at startup,
+	// recoverWorkers the runs recovered at once.
+	recoverPage    = 1000
+	recoverWorkers = 8
 )
 
 // dueOf is the Due to store for a run being written at now: its next
@@ -158,11 +161,32 @@ func (e *Engine) recoverDue() {
 		if len(page) == 0 {
 			break
 		}
+		// Runs of a page are recovered by a few goroutines (each is a cold
+		// load and a write; the writes share fsyncs); the next page starts
+		// when this one is done.
+		next := make(chan store.DueEntry)
+		var wg sync.WaitGroup
+		for range recoverWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for d := range next {
+					e.recoverEntry(ctx, d)
+				}
+			}()
+		}
 		for _, d := range page {
 			if ctx.Err() != nil {
-				return
+				break
 			}
-			e.recoverEntry(ctx, d)
+			next <- d
+		}
+		close(next)
+		wg.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+		for _, d := range page {
 			if !d.Time.Equal(from) {
 				from = d.Time
 				clear(seen)
@@ -184,6 +208,7 @@ func (e *Engine) recoverEntry(ctx context.Context, d store.DueEntry) {
 		if err == nil {
 			stale := w.cur == nil || w.cur.RunID != d.RunID
 			w.mu.Unlock()
+			e.overBudget()
 			if stale {
 				e.clearStaleDue(ctx, d)
 			}
