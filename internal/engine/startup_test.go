@@ -76,6 +76,12 @@ func TestStartupRecoversOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Recovered tasks are handed to matching once their run's Due
+		// write is durable, just after recovery returns.
+		for deadline := time.Now().Add(3 * time.Second); e.match.Backlog(key) < n && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
 		if got := e.match.Backlog(key); got != n {
 			t.Fatalf("boot %d: backlog = %d, want %d (each task once)", boot, got, n)
 		}

@@ -56,6 +56,7 @@ func (q *timerQueue) set(r runRef, at time.Time) {
 	defer q.mu.Unlock()
 	if at.IsZero() {
 		delete(q.due, r)
+		q.compactLocked()
 		return
 	}
 	if old, ok := q.due[r]; ok && old.Equal(at) {
@@ -115,7 +116,24 @@ func (q *timerQueue) forgetStored(r runRef, stored time.Time) {
 	defer q.mu.Unlock()
 	if at, ok := q.due[r]; ok && at.Equal(stored) && !at.Before(q.upTo) {
 		delete(q.due, r)
+		q.compactLocked()
 	}
+}
+
+// compactLocked rebuilds the heap from the live deadlines once outdated
+// entries dominate it: evicted runs leave theirs behind (a day-long timer
+// would hold its entry for a day), and a million evicted sleepers must
+// not cost a million heap entries. Amortized O(1) per removal.
+func (q *timerQueue) compactLocked() {
+	if len(q.h) <= 2*len(q.due)+4096 {
+		return
+	}
+	h := make(timerHeap, 0, len(q.due))
+	for r, at := range q.due {
+		h = append(h, timerEntry{at, r})
+	}
+	heap.Init(&h)
+	q.h = h
 }
 
 func (q *timerQueue) run(stop <-chan struct{}) {
