@@ -1,7 +1,8 @@
-// Package engine runs workflow executions: it keeps every open run's state
-// in memory, serializes changes per workflow id, writes them through the
-// store, and dispatches what the state machine asks for (tasks to matching,
-// deadlines to the timer loop, effects on other workflows).
+// Package engine runs workflow executions: it keeps the state of hot runs
+// in a bounded cache (cache.go; other runs are loaded from the store when
+// needed, startup.go), serializes changes per workflow id, writes them
+// through the store, and dispatches what the state machine asks for (tasks
+// to matching, deadlines to the timer loop, effects on other workflows).
 //
 // The write path of every operation is the same (see mutate): lock the
 // workflow, apply the change to its execution.State, hand the produced
@@ -31,7 +32,8 @@ import (
 	"github.com/sundial-io/sundial/internal/store"
 )
 
-// Engine owns the in-memory state of all workflows.
+// Engine owns the state of all workflows: durable in the store, hot ones
+// in memory.
 type Engine struct {
 	store store.Store
 	match *matching.Matcher
