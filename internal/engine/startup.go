@@ -246,7 +246,8 @@ func (e *Engine) refillTimers() {
 	t := time.NewTicker(refillEvery)
 	defer t.Stop()
 	for {
-		from, to := e.timers.advance(e.now().Add(timerHorizon))
+		// The wall clock, as the timer loop itself uses.
+		from, to := e.timers.advance(time.Now().Add(timerHorizon))
 		if to.After(from) {
 			err := e.store.Due(context.Background(), from, to, func(d store.DueEntry) error {
 				e.timers.addEarlier(runRef{wfKey{d.Namespace, d.WorkflowID}, d.RunID}, d.Time)
