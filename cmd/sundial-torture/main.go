@@ -44,6 +44,7 @@ func main() {
 	flag.BoolVar(&cfg.FreshWorker, "fresh-worker", true, "replace the worker and its client after every restart (false: one worker rides out every kill)")
 	flag.IntVar(&cfg.Schedules, "schedules", 3, "schedules firing every 1-2 s during the kills (the first limited to 4 actions)")
 	flag.BoolVar(&cfg.SDKLog, "sdk-log", false, "print the Go SDK's warnings and errors")
+	flag.StringVar(&cfg.CacheSize, "cache-size", "", "the server's --cache-size (e.g. 4KiB: runs are evicted between steps and loaded cold); empty: the server's default")
 	flag.Parse()
 	if cfg.KillMax < cfg.KillMin || cfg.Kills < 0 || cfg.Concurrency < 1 || cfg.MaxRuns < 1 || cfg.MaxSteps < 1 {
 		fmt.Fprintln(os.Stderr, "sundial-torture: bad flags")

@@ -39,6 +39,7 @@ type startOptions struct {
 	uiTLSClientKey   string
 	authJWKS         string
 	authAPIKeys      string
+	cacheSize        int64
 }
 
 var errHelp = errors.New("help requested")
@@ -79,6 +80,8 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 	fs.StringVar(&o.uiTLSClientKey, "ui-tls-client-key", "", "PEM private key `file` of --ui-tls-client-cert")
 	fs.StringVar(&o.authJWKS, "auth-jwks", "", "require bearer tokens; accept JWTs (RS256/ES256) signed by a key in this JWKS `file` (reloaded when it changes; docs/SECURITY.md)")
 	fs.StringVar(&o.authAPIKeys, "auth-api-keys", "", "require bearer tokens; accept the API keys whose SHA-256 is listed in this `file`, one \"sha256hex permission...\" a line (reloaded when it changes)")
+	o.cacheSize = defaultCacheSize
+	fs.Var(&sizeFlag{&o.cacheSize}, "cache-size", "bound the memory of the workflows kept in memory to this `size` (e.g. 64MiB, 1GiB, or bytes); the others stay in the store and are loaded when needed")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go profiling endpoints on this `host:port` (e.g. 127.0.0.1:6060)")
 	o.logFormat = "text"
 	defaults := map[string]string{
@@ -87,8 +90,8 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 		"dynamic-config-value": "none", "ui-ip": "the --ip value", "ui-port": "the --port value + 1000 (8233; a free port when --port is 0)",
 		"tls-cert": "none (plain text)", "tls-key": "none", "tls-client-ca": "none (no client certificate asked)",
 		"ui-tls-client-cert": "none", "ui-tls-client-key": "none",
-		"postgres":  "none (the store is in --data-dir)",
-		"auth-jwks": "none", "auth-api-keys": "none (with neither this nor --auth-jwks: no authentication)",
+		"postgres":   "none (the store is in --data-dir)",
+		"cache-size": "256MiB", "auth-jwks": "none", "auth-api-keys": "none (with neither this nor --auth-jwks: no authentication)",
 	}
 	return fs, defaults
 }

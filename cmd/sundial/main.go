@@ -107,6 +107,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 		Namespaces:       o.namespaces,
 		SearchAttributes: o.searchAttributes,
 		Limits:           limits,
+		CacheBytes:       o.cacheSize,
 		UIAddr:           o.uiAddr(),
 		TLS:              auth.TLSFiles{CertFile: o.tlsCert, KeyFile: o.tlsKey, ClientCAFile: o.tlsClientCA},
 		UIClientCertFile: o.uiTLSClientCert,

@@ -1,7 +1,8 @@
-// Package engine runs workflow executions: it keeps every open run's state
-// in memory, serializes changes per workflow id, writes them through the
-// store, and dispatches what the state machine asks for (tasks to matching,
-// deadlines to the timer loop, effects on other workflows).
+// Package engine runs workflow executions: it keeps the state of hot runs
+// in a bounded cache (cache.go; other runs are loaded from the store when
+// needed, startup.go), serializes changes per workflow id, writes them
+// through the store, and dispatches what the state machine asks for (tasks
+// to matching, deadlines to the timer loop, effects on other workflows).
 //
 // The write path of every operation is the same (see mutate): lock the
 // workflow, apply the change to its execution.State, hand the produced
@@ -12,6 +13,7 @@
 package engine
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +32,8 @@ import (
 	"github.com/sundial-io/sundial/internal/store"
 )
 
-// Engine owns the in-memory state of all workflows.
+// Engine owns the state of all workflows: durable in the store, hot ones
+// in memory.
 type Engine struct {
 	store store.Store
 	match *matching.Matcher
@@ -67,6 +70,21 @@ type Engine struct {
 	obs      Observer
 	openRuns atomic.Int64 // see OpenRuns
 
+	// The workflow cache (cache.go): recency list (guarded by mu), budget,
+	// estimated bytes held.
+	lru        *list.List
+	cacheLimit int64
+	cacheBytes atomic.Int64
+	evictKick  chan struct{}
+	evictions  atomic.Int64
+	coldLoads  atomic.Int64
+
+	// bootTime splits the due index: runs due before it were last written
+	// by an earlier process and are recovered (startup.go).
+	bootTime     time.Time
+	recovered    atomic.Int64
+	recoveryDone chan struct{}
+
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed bool
@@ -89,6 +107,12 @@ type workflow struct {
 	// hist caches the history of run histRun (see history.go).
 	hist    []*historypb.HistoryEvent
 	histRun string
+	// elem is w's place in the cache's recency list, size its estimated
+	// bytes (cache.go); waiters counts long polls and update or query
+	// waiters on changed, which keep it in memory.
+	elem    *list.Element
+	size    int64
+	waiters atomic.Int32
 }
 
 // Options configure an Engine.
@@ -99,9 +123,14 @@ type Options struct {
 	// Observer is told about run outcomes and store writes (metrics);
 	// nil observes nothing.
 	Observer Observer
+	// CacheBytes bounds the estimated memory of the workflows kept in
+	// memory (0: DefaultCacheBytes); see cache.go.
+	CacheBytes int64
 }
 
-// New builds an engine over an open store and recovers every open run.
+// New builds an engine over an open store. It reads namespaces and Nexus
+// endpoints, not runs: runs that need recovering are recovered in the
+// background, and any run is loaded when something needs it (startup.go).
 func New(st store.Store, opts Options) (*Engine, error) {
 	log := opts.Logger
 	if log == nil {
@@ -118,12 +147,22 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		stop:       make(chan struct{}),
 		limits:     opts.Limits,
 		obs:        opts.Observer,
+
+		recoveryDone: make(chan struct{}),
+		lru:          newLRU(),
+		cacheLimit:   opts.CacheBytes,
+		evictKick:    make(chan struct{}, 1),
+	}
+	if e.cacheLimit <= 0 {
+		e.cacheLimit = DefaultCacheBytes
 	}
 	if e.obs == nil {
 		e.obs = noObserver{}
 	}
 	e.durCond = sync.NewCond(&e.durMu)
 	e.timers = newTimerQueue(e.fire)
+	e.bootTime = e.now()
+	e.timers.upTo = e.bootTime
 	if err := e.loadNamespaces(); err != nil {
 		return nil, err
 	}
@@ -136,15 +175,17 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	if err := e.loadDeployments(); err != nil {
 		return nil, err
 	}
-	if err := e.recover(); err != nil {
-		return nil, err
+	if err := e.countOpenRuns(); err != nil {
+		return nil, fmt.Errorf("counting open runs: %w", err)
 	}
 	if err := e.loadActivityExecutions(); err != nil {
 		return nil, err
 	}
-	e.wg.Add(2)
+	e.wg.Add(4)
 	go func() { defer e.wg.Done(); e.timers.run(e.stop) }()
 	go func() { defer e.wg.Done(); e.evictLoop() }()
+	go func() { defer e.wg.Done(); e.refillTimers() }()
+	go func() { defer e.wg.Done(); e.recoverDue() }()
 	e.StartRetention(time.Minute)
 	e.resumePurges()
 	return e, nil
@@ -197,6 +238,7 @@ func (e *Engine) acquire(ctx context.Context, ns, id string) (*workflow, error) 
 			w = &workflow{key: k, changed: make(chan struct{})}
 			e.workflows[k] = w
 		}
+		e.touchLocked(w)
 		e.mu.Unlock()
 		w.mu.Lock()
 		if w.evicted {
@@ -230,6 +272,17 @@ func (e *Engine) load(ctx context.Context, w *workflow) error {
 	w.cur = st
 	w.cacheHistory(runID, events, true, st.Running())
 	w.loaded = true
+	e.coldLoads.Add(1)
+	e.resize(w)
+	if e.needsRecovery(st) {
+		if err := e.recoverLoaded(w); err != nil {
+			w.cur, w.loaded = nil, false
+			w.hist, w.histRun = nil, ""
+			return err
+		}
+	} else if d := st.NextDeadline(); !d.IsZero() {
+		e.timers.addEarlier(runRef{w.key, runID}, d)
+	}
 	return nil
 }
 
@@ -300,12 +353,17 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	fx.runs.note(cur, o.Events)
 	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
 	// A run stored before and still running has its index entries already.
-	b := &store.Batch{Runs: []*store.RunWrite{{Record: cur.Record(), Events: o.Events, SetCurrent: isNew, OpenIndexed: !isNew && cur.Running()}}}
+	now := e.now()
+	rw := e.runWrite(cur, now)
+	rw.Events, rw.SetCurrent, rw.OpenIndexed = o.Events, isNew, !isNew && cur.Running()
+	b := &store.Batch{Runs: []*store.RunWrite{rw}}
 	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {
 		no := n.TakeOutbox()
 		fx.runs.note(n, no.Events)
-		b.Runs = append(b.Runs, &store.RunWrite{Record: n.Record(), Events: no.Events, SetCurrent: true})
+		nw := e.runWrite(n, now)
+		nw.Events, nw.SetCurrent = no.Events, true
+		b.Runs = append(b.Runs, nw)
 		w.cacheHistory(n.RunID, no.Events, true, n.Running())
 		w.cur = n
 		fx.runID = n.RunID
@@ -324,6 +382,7 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	fx.commit, fx.seq = c, seq
 	fx.routing = w.cur.Routing()
 	w.lastSeq = seq
+	e.resize(w)
 	e.timers.set(runRef{w.key, w.cur.RunID}, w.cur.NextDeadline())
 	close(w.changed)
 	w.changed = make(chan struct{})
@@ -427,6 +486,7 @@ func (e *Engine) mutate(ctx context.Context, ns, id string, fn func(w *workflow)
 	fx, perr := e.persist(w)
 	seq := w.lastSeq
 	w.mu.Unlock()
+	e.overBudget()
 	if perr != nil {
 		return perr
 	}
@@ -482,89 +542,5 @@ func (e *Engine) dispatch(fx *effects) {
 			defer e.wg.Done()
 			e.runAction(a)
 		}()
-	}
-}
-
-// recover loads every open run and re-creates its tasks, deadlines and
-// pending effects on other workflows.
-func (e *Engine) recover() error {
-	ctx := context.Background()
-	var runs []*store.RunRecord
-	if err := e.store.OpenRuns(ctx, func(r *store.RunRecord) error {
-		runs = append(runs, r)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("listing open runs: %w", err)
-	}
-	for _, r := range runs {
-		events, err := e.store.History(ctx, r.Namespace, r.RunID, 1, 0)
-		if err != nil {
-			return fmt.Errorf("reading history of %s/%s: %w", r.WorkflowID, r.RunID, err)
-		}
-		st := execution.Load(r, events)
-		st.SetLimits(e.limits)
-		k := wfKey{r.Namespace, r.WorkflowID}
-		w := &workflow{key: k, loaded: true, cur: st, changed: make(chan struct{})}
-		w.cacheHistory(st.RunID, events, true, st.Running())
-		e.workflows[k] = w
-		if st.Running() {
-			e.openRuns.Add(1)
-		}
-		o := st.Recover(e.now())
-		fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, tasks: o.Tasks, routing: st.Routing()}
-		for _, a := range o.Actions {
-			fx.actions = append(fx.actions, pendingAction{a, st})
-		}
-		// A child whose close did not reach us, or a parent that closed
-		// without applying its close policy, is reconciled too.
-		var kids []*execution.Child
-		for _, c := range st.Children {
-			cc := *c
-			kids = append(kids, &cc)
-		}
-		fx.actions = append(fx.actions, pendingAction{execution.Action{Kind: reconcileKind, Children: kids}, st})
-		e.timers.set(runRef{k, st.RunID}, st.NextDeadline())
-		e.dispatch(fx)
-	}
-	if len(runs) > 0 {
-		e.log.Info("recovered open workflow runs", "count", len(runs))
-	}
-	return nil
-}
-
-// evictLoop drops closed workflows from memory a little after they close
-// (clients usually fetch the result at once); they are reloaded from the
-// store when asked for. Keeping them 10 s held ~13,000 closed workflows
-// (~100 MB of heap) at 1,300 workflows/s.
-func (e *Engine) evictLoop() {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.stop:
-			return
-		case <-t.C:
-		}
-		e.mu.Lock()
-		var list []*workflow
-		for _, w := range e.workflows {
-			list = append(list, w)
-		}
-		e.mu.Unlock()
-		cutoff := e.now().Add(-2 * time.Second)
-		for _, w := range list {
-			if !w.mu.TryLock() {
-				continue
-			}
-			if w.cur == nil || (!w.cur.Running() && w.cur.CloseTime.Before(cutoff)) {
-				w.evicted = true
-				e.mu.Lock()
-				if e.workflows[w.key] == w {
-					delete(e.workflows, w.key)
-				}
-				e.mu.Unlock()
-			}
-			w.mu.Unlock()
-		}
 	}
 }

@@ -53,7 +53,7 @@ func (e *Engine) PollNexusTask(ctx context.Context, r *workflowservice.PollNexus
 			return nil, ctx.Err()
 		}
 		var resp *workflowservice.PollNexusTaskQueueResponse
-		err := e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
+		err := e.startTask(ctx, key, t, func(w *workflow) error {
 			st := w.cur
 			if st == nil || st.RunID != t.RunID {
 				return execution.ErrStaleTask

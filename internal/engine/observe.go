@@ -87,13 +87,14 @@ func (o *outcomes) report(e *Engine) {
 	}
 }
 
-// OpenRuns is the number of open (running) workflow runs: those recovered
-// at startup plus those started since, less those closed since. Every
-// open run is in memory.
+// OpenRuns is the number of open (running) workflow runs: those the
+// store counted at startup plus those started since, less those closed
+// since. Open runs need not be in memory (see WorkflowsInMemory).
 func (e *Engine) OpenRuns() int64 { return e.openRuns.Load() }
 
 // WorkflowsInMemory is the number of workflow ids whose newest run is held
-// in memory: every open run, plus closed ones for the ~2 s before eviction.
+// in memory: the cache of hot runs (open ones, and closed ones for the
+// ~2 s before eviction).
 func (e *Engine) WorkflowsInMemory() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -229,15 +229,22 @@ func (e *Engine) History(ctx context.Context, r *workflowservice.GetWorkflowExec
 		}
 		wait := r.WaitNewEvent && running && (closeOnly || (len(r.NextPageToken) > 0 && from >= next))
 		if wait {
+			// A waiter keeps the workflow in the cache; one evicted
+			// before this line closed changed, so the loop looks again.
+			w.waiters.Add(1)
 			select {
 			case <-changed:
+				w.waiters.Add(-1)
 				continue
 			case <-ctx.Done():
+				w.waiters.Add(-1)
 				return nil, ctx.Err()
 			case <-time.After(time.Until(deadline)):
+				w.waiters.Add(-1)
 				// Nothing new in time: an empty page with the same token.
 				return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{}, NextPageToken: encodePageToken(runID, from)}, nil
 			case <-e.stop:
+				w.waiters.Add(-1)
 				return nil, serviceerror.NewUnavailable("server is shutting down")
 			}
 		}

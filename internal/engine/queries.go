@@ -222,12 +222,16 @@ func (e *Engine) awaitQueryable(ctx context.Context, ns, id, runID string) error
 			return nil
 		}
 		changed := w.changed
+		w.waiters.Add(1) // keeps the workflow in the cache
 		w.mu.Unlock()
 		select {
 		case <-changed:
+			w.waiters.Add(-1)
 		case <-ctx.Done():
+			w.waiters.Add(-1)
 			return errQueryTimedOut()
 		case <-e.stop:
+			w.waiters.Add(-1)
 			return serviceerror.NewUnavailable("server is shutting down")
 		}
 	}

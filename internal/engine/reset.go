@@ -83,7 +83,7 @@ func (e *Engine) Reset(ctx context.Context, r *workflowservice.ResetWorkflowExec
 			cur.MarkReset(newID)
 		default:
 			base.MarkReset(newID)
-			if _, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{{Record: base.Record()}}}); err != nil {
+			if _, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{e.runWrite(base, now)}}); err != nil {
 				return err
 			}
 		}

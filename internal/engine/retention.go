@@ -85,11 +85,8 @@ func (e *Engine) deleteClosed(ctx context.Context, ns, id, runID string) error {
 		// and finds no current run.
 		e.timers.set(runRef{w.key, runID}, time.Time{})
 		w.cur, w.hist, w.histRun = nil, nil, ""
-		w.evicted = true
 		e.mu.Lock()
-		if e.workflows[w.key] == w {
-			delete(e.workflows, w.key)
-		}
+		e.dropLocked(w)
 		e.mu.Unlock()
 	}
 	w.mu.Unlock()

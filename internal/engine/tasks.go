@@ -54,7 +54,7 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 		if t.QueryID != "" {
 			resp, err = e.queryTask(ctx, t, sticky)
 		} else {
-			resp, err = e.startWorkflowTask(ctx, t, r.Identity, sticky)
+			resp, err = e.startWorkflowTask(ctx, key, t, r.Identity, sticky)
 		}
 		if errors.Is(err, execution.ErrStaleTask) {
 			continue
@@ -63,10 +63,10 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 	}
 }
 
-func (e *Engine) startWorkflowTask(ctx context.Context, t matching.Task, identity string, sticky bool) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
+func (e *Engine) startWorkflowTask(ctx context.Context, key matching.Key, t matching.Task, identity string, sticky bool) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	var resp *workflowservice.PollWorkflowTaskQueueResponse
 	var spec []*historypb.HistoryEvent
-	err := e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
+	err := e.startTask(ctx, key, t, func(w *workflow) error {
 		st := w.cur
 		if st == nil || st.RunID != t.RunID {
 			return execution.ErrStaleTask
@@ -271,7 +271,7 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 			return resp, err
 		}
 		var resp *workflowservice.PollActivityTaskQueueResponse
-		err := e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
+		err := e.startTask(ctx, key, t, func(w *workflow) error {
 			st := w.cur
 			if st == nil || st.RunID != t.RunID {
 				return execution.ErrStaleTask

@@ -18,8 +18,11 @@ type runRef struct {
 // it passes. Changing a run's deadline pushes a new heap entry; outdated
 // entries are skipped when they surface.
 type timerQueue struct {
-	mu   sync.Mutex
-	due  map[runRef]time.Time
+	mu  sync.Mutex
+	due map[runRef]time.Time
+	// upTo is how far refillTimers has armed the timers of runs that are
+	// not in memory, from the store's due index.
+	upTo time.Time
 	h    timerHeap
 	wake chan struct{}
 	fire func(runRef)
@@ -53,6 +56,7 @@ func (q *timerQueue) set(r runRef, at time.Time) {
 	defer q.mu.Unlock()
 	if at.IsZero() {
 		delete(q.due, r)
+		q.compactLocked()
 		return
 	}
 	if old, ok := q.due[r]; ok && old.Equal(at) {
@@ -66,6 +70,70 @@ func (q *timerQueue) set(r runRef, at time.Time) {
 		default:
 		}
 	}
+}
+
+// addEarlier sets the deadline of a run unless it already has an earlier
+// one. refillTimers uses it: a stored Due may lag a run's in-memory
+// deadline (a speculative task's timeout is not written), and firing early
+// only makes Tick find nothing to do.
+func (q *timerQueue) addEarlier(r runRef, at time.Time) {
+	q.mu.Lock()
+	old, ok := q.due[r]
+	q.mu.Unlock()
+	if ok && !old.After(at) {
+		return
+	}
+	q.set(r, at)
+}
+
+// advance moves upTo to to (if later) and returns the range refillTimers
+// must now read from the index. upTo moves before the read, so a run
+// evicted meanwhile (forgetStored) either sees the new bound or is read.
+func (q *timerQueue) advance(to time.Time) (from, newUpTo time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	from = q.upTo
+	if to.After(q.upTo) {
+		q.upTo = to
+	}
+	return from, q.upTo
+}
+
+// rewind moves upTo back after a failed index read.
+func (q *timerQueue) rewind(to time.Time) {
+	q.mu.Lock()
+	if to.Before(q.upTo) {
+		q.upTo = to
+	}
+	q.mu.Unlock()
+}
+
+// forgetStored drops the timer of a run leaving memory when the store's
+// due index holds the same time beyond the refilled horizon: refillTimers
+// will arm it again from there. Otherwise the timer stays.
+func (q *timerQueue) forgetStored(r runRef, stored time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if at, ok := q.due[r]; ok && at.Equal(stored) && !at.Before(q.upTo) {
+		delete(q.due, r)
+		q.compactLocked()
+	}
+}
+
+// compactLocked rebuilds the heap from the live deadlines once outdated
+// entries dominate it: evicted runs leave theirs behind (a day-long timer
+// would hold its entry for a day), and a million evicted sleepers must
+// not cost a million heap entries. Amortized O(1) per removal.
+func (q *timerQueue) compactLocked() {
+	if len(q.h) <= 2*len(q.due)+4096 {
+		return
+	}
+	h := make(timerHeap, 0, len(q.due))
+	for r, at := range q.due {
+		h = append(h, timerEntry{at, r})
+	}
+	heap.Init(&h)
+	q.h = h
 }
 
 func (q *timerQueue) run(stop <-chan struct{}) {

@@ -137,6 +137,9 @@ func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string
 			// unknown.
 			resp, err = nil, updateNotFound(st, updateID)
 		}
+		if err == nil && !done {
+			w.waiters.Add(1) // keeps the workflow in the cache
+		}
 		w.mu.Unlock()
 		if err != nil || done {
 			e.barrier(seq)
@@ -145,15 +148,19 @@ func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string
 		last = resp
 		select {
 		case <-changed:
+			w.waiters.Add(-1)
 		case <-soft.C:
+			w.waiters.Add(-1)
 			e.barrier(seq)
 			return last, nil
 		case <-ctx.Done():
+			w.waiters.Add(-1)
 			if ctx.Err() == context.Canceled {
 				return nil, serviceerror.NewCanceled("update call canceled")
 			}
 			return nil, serviceerror.NewDeadlineExceeded("update did not reach the requested stage before the deadline")
 		case <-e.stop:
+			w.waiters.Add(-1)
 			return nil, serviceerror.NewUnavailable("server is shutting down")
 		}
 	}

@@ -35,6 +35,7 @@ func (s *State) Record() *store.RunRecord {
 func Load(rec *store.RunRecord, events []*historypb.HistoryEvent) *State {
 	s := Replay(rec.Namespace, rec.WorkflowID, rec.RunID, events)
 	s.StartRequestID = rec.StartRequestID
+	s.StoredDue = rec.Due
 	s.Reset.RunID, s.Reset.RequestID = rec.ResetRunID, rec.ResetRequestID
 	for _, p := range rec.Activities {
 		a := s.ActivityByID(p.ActivityId)

@@ -29,6 +29,10 @@ type State struct {
 	WorkflowID     string
 	RunID          string
 	StartRequestID string
+	// StoredDue is the engine's bookkeeping, never read here: the Due of
+	// the run's stored record (store.RunRecord.Due), so the next write can
+	// move the run's due index entry without reading it.
+	StoredDue time.Time
 	// StartMetadata is the user metadata (static summary, details) of the
 	// started event.
 	StartMetadata *sdkpb.UserMetadata

@@ -27,7 +27,7 @@ func (m *Metrics) Watch(src Sources) {
 var (
 	backlogCountDesc = prometheus.NewDesc("approximate_backlog_count", "Tasks waiting in a task queue for a worker.", []string{labelNamespace, labelTaskQueue, labelTaskType}, nil)
 	backlogAgeDesc   = prometheus.NewDesc("approximate_backlog_age_seconds", "How long the oldest task waiting in a task queue has waited, in seconds.", []string{labelNamespace, labelTaskQueue, labelTaskType}, nil)
-	openRunsDesc     = prometheus.NewDesc("sundial_open_workflows", "Open (running) workflow runs, all held in memory.", nil, nil)
+	openRunsDesc     = prometheus.NewDesc("sundial_open_workflows", "Open (running) workflow runs (in memory or not).", nil, nil)
 	inMemoryDesc     = prometheus.NewDesc("sundial_workflows_in_memory", "Workflows whose newest run is held in memory: every open run, plus closed runs for about 2 s after they close.", nil, nil)
 	diskBytesDesc    = prometheus.NewDesc("sundial_store_disk_bytes", "Space the store takes on disk (sstables and write-ahead log), in bytes.", nil, nil)
 	fsyncDesc        = prometheus.NewDesc("sundial_store_fsync_latency", "Latency of the store's write-ahead-log fsyncs in seconds (one fsync covers every write committed with it).", nil, nil)

@@ -47,6 +47,10 @@ type Config struct {
 	// Limits are the history limits (nil: Temporal's defaults); see
 	// ParseDynamicConfig.
 	Limits *execution.Limits
+	// CacheBytes bounds the estimated memory of the workflows the engine
+	// keeps in memory (0: engine.DefaultCacheBytes, 256 MiB); the rest
+	// stay in the store and are loaded on demand.
+	CacheBytes int64
 	// Namespaces are registered at start when missing (the dev server's
 	// --namespace).
 	Namespaces []string
@@ -146,7 +150,7 @@ func Start(cfg Config) (*Server, error) {
 		closeListeners()
 		return nil, err
 	}
-	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer()})
+	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes})
 	if err != nil {
 		st.Close()
 		closeListeners()

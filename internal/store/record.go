@@ -1,8 +1,10 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
@@ -24,9 +26,10 @@ const (
 	fieldResetRunID     protowire.Number = 8
 	fieldResetRequestID protowire.Number = 9
 	fieldNexusOperation protowire.Number = 10 // repeated proto.Marshal(PendingNexusOperationInfo)
+	fieldDue            protowire.Number = 11 // 8 bytes: unix nanoseconds, big-endian
 
 	// fieldMax is the highest field number this version writes.
-	fieldMax = fieldNexusOperation
+	fieldMax = fieldDue
 )
 
 // Marshal encodes r for storage. Every store implementation uses this
@@ -68,6 +71,10 @@ func (r *RunRecord) AppendMarshal(dst []byte) ([]byte, error) {
 		if dst, err = appendMessage(dst, fieldNexusOperation, o, opts); err != nil {
 			return nil, fmt.Errorf("store: marshal pending Nexus operation: %w", err)
 		}
+	}
+	if !r.Due.IsZero() {
+		dst = protowire.AppendTag(dst, fieldDue, protowire.BytesType)
+		dst = protowire.AppendBytes(dst, binary.BigEndian.AppendUint64(nil, uint64(r.Due.UnixNano())))
 	}
 	return dst, nil
 }
@@ -119,6 +126,11 @@ func (r *RunRecord) setField(num protowire.Number, v []byte) error {
 		r.ResetRunID = string(v)
 	case fieldResetRequestID:
 		r.ResetRequestID = string(v)
+	case fieldDue:
+		if len(v) != 8 {
+			return fmt.Errorf("store: corrupt run record: due of %d bytes", len(v))
+		}
+		r.Due = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
 	case fieldInfo:
 		r.Info = &workflowpb.WorkflowExecutionInfo{}
 		if err := proto.Unmarshal(v, r.Info); err != nil {

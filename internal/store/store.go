@@ -107,8 +107,28 @@ type Store interface {
 	// ordered by namespace and then name.
 	WorkerDeployments(ctx context.Context, fn func(*WorkerDeploymentRecord) error) error
 
+	// Due calls fn for the due index entries with from <= Time < before,
+	// oldest first (order among equal times unspecified): one entry per run
+	// whose stored record has a non-zero Due. A zero from means from the
+	// beginning. fn may return ErrStop (Due then returns nil). Entries
+	// written after the call began may or may not be seen. The engine
+	// reads it at startup instead of every open run, and to arm the timers
+	// of the near future (see docs/STORE.md).
+	Due(ctx context.Context, from, before time.Time, fn func(DueEntry) error) error
+
 	// Close flushes and releases the store. Apply must not be called after.
 	Close() error
+}
+
+// DueEntry is one entry of the due index: a run that needs the engine's
+// attention at Time.
+type DueEntry struct {
+	// Time is the run's Due, in UTC; a store may truncate it to
+	// microseconds.
+	Time       time.Time
+	Namespace  string
+	WorkflowID string
+	RunID      string
 }
 
 // ErrStop may be returned by a ListRuns or ClosedBefore callback to end the
@@ -290,8 +310,8 @@ type SearchAttributeRegistry struct {
 
 // RunDelete removes one run (DeleteWorkflowExecution, retention).
 type RunDelete struct {
-	// Record is the run's stored record; its times locate the index
-	// entries to remove.
+	// Record is the run's stored record; its times (and Due) locate the
+	// index entries to remove.
 	Record *RunRecord
 	// ClearCurrent also removes the workflow id's current-run pointer; set
 	// it only when the run is the current one.
@@ -313,6 +333,12 @@ type RunWrite struct {
 	// it runs (namespace, ids, type, task queue, start time), so a store may skip
 	// rewriting them; a closed record ignores the flag.
 	OpenIndexed bool
+	// PrevDue is the Due of the stored record this write replaces (zero
+	// for a new run or one stored without a due). A store that keys its
+	// due index by time removes that entry in the same atomic batch,
+	// without a read; a store that keeps the due as a column of the run
+	// may ignore it.
+	PrevDue time.Time
 }
 
 // Namespace is a registered namespace; it is stored as the same message
@@ -349,4 +375,10 @@ type RunRecord struct {
 	// ResetRequestID is the request id of the reset that created this run,
 	// so a retried reset returns it instead of resetting again.
 	ResetRequestID string
+	// Due is the run's next attention time: when the engine must look at
+	// it without being asked (its next deadline, or, when it has work to
+	// redo after a crash, the time of the write). Zero means never. The
+	// store keeps one due index entry per run with a non-zero Due,
+	// replaced in the same batch as the record (see Store.Due).
+	Due time.Time
 }

@@ -120,12 +120,13 @@ type binProc struct {
 
 var readyLine = regexp.MustCompile(`sundial ready in \S+: listening on (\S+),`)
 
-// binStart starts the binary on a free port over dir and waits for its
-// ready line.
-func binStart(t *testing.T, bin, dir string, port int) *binProc {
+// binStart starts the binary on a free port over dir, with any extra
+// flags, and waits for its ready line.
+func binStart(t *testing.T, bin, dir string, port int, extra ...string) *binProc {
 	t.Helper()
 	p := &binProc{t: t, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--data-dir", dir, "--log-level", "warn", "--headless")
+	args := append([]string{"start", "--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--data-dir", dir, "--log-level", "warn", "--headless"}, extra...)
+	p.cmd = exec.Command(bin, args...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

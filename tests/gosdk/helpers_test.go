@@ -7,6 +7,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,7 +40,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) start() {
 	e.t.Helper()
-	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: e.dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: e.dir, CacheBytes: testCacheBytes(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		e.t.Fatalf("start server: %v", err)
 	}
@@ -59,6 +61,14 @@ func (e *env) stop() {
 		e.srv.Stop()
 		e.srv = nil
 	}
+}
+
+// testCacheBytes is the engine cache budget of test servers:
+// SUNDIAL_TEST_CACHE_BYTES, when set, runs the suite with that (tiny) cache
+// so every run is evicted and loaded cold between steps; 0 is the default.
+func testCacheBytes() int64 {
+	n, _ := strconv.ParseInt(os.Getenv("SUNDIAL_TEST_CACHE_BYTES"), 10, 64)
+	return n
 }
 
 // restart stops the server and starts it again on the same data dir.

@@ -19,6 +19,7 @@ type server struct {
 	bin, dir string
 	port     int
 	log      io.Writer // server stdout+stderr of every incarnation
+	extra    []string  // more flags for `sundial start`
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -55,7 +56,8 @@ func (s *server) start() error {
 }
 
 func (s *server) startOnce() error {
-	cmd := exec.Command(s.bin, "start", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.port), "--data-dir", s.dir, "--log-level", "warn", "--headless")
+	args := append([]string{"start", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.port), "--data-dir", s.dir, "--log-level", "warn", "--headless"}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	cmd.Stderr = s.log

@@ -48,7 +48,10 @@ type Config struct {
 	Schedules   int  // schedules firing every 1-2 s during the kills (the first with a limit of actions); see schedules.go
 	FreshWorker bool // replace the worker (and its client) after every restart
 	SDKLog      bool // pass the Go SDK's warnings and errors to Logf
-	Logf        func(format string, args ...any)
+	// CacheSize, when set, is the server's --cache-size (e.g. "4KiB": a
+	// tiny cache evicts runs between steps, so they are loaded cold).
+	CacheSize string
+	Logf      func(format string, args ...any)
 }
 
 // Short is the form run by `go test`.
@@ -182,6 +185,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	srv := &server{bin: cfg.ServerBin, dir: filepath.Join(dir, "data"), port: port, log: &syncWriter{f: logFile}}
+	if cfg.CacheSize != "" {
+		srv.extra = []string{"--cache-size", cfg.CacheSize}
+	}
 	if err := srv.start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.ServerBin, err)
 	}

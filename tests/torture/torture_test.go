@@ -36,6 +36,8 @@ func TestTortureShort(t *testing.T) {
 		}
 		cfg.Seed = seed
 	}
+	// SUNDIAL_TORTURE_CACHE_SIZE=4KiB runs it with a tiny workflow cache.
+	cfg.CacheSize = os.Getenv("SUNDIAL_TORTURE_CACHE_SIZE")
 	cfg.Logf = t.Logf
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -15,6 +15,7 @@ import "encoding/binary"
 //	a/<ns>                             custom search attributes (registry.go)
 //	x/<ns><schedule id>                schedule record (schedules.go)
 //	y/<ns><activity id><run id>        standalone activity execution (activityexecs.go)
+//	d/<due><ns><runid>                 due index entry (due.go)
 //
 // String components are escaped and terminated (see appendComponent) so that
 // no component can run into the next one, whatever bytes ids contain. Event

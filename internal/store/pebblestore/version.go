@@ -14,8 +14,9 @@ import (
 // Version 2 added the visibility index (index.go), version 3 made its
 // entries carry the run summary, version 4 added the per-type table and
 // version 5 the per-task-queue table; older stores are upgraded in place at
-// open by rebuilding the index.
-const formatVersion = "5"
+// open by rebuilding the index. Version 6 added the due index (due.go);
+// a version 5 store is upgraded by giving each open run a due entry.
+const formatVersion = "6"
 
 // checkVersion verifies the version marker, writing it into a new store.
 // The marker is flushed into an sstable at once so it never depends on the
@@ -27,8 +28,8 @@ func (s *Store) checkVersion(fresh bool) error {
 	case err == nil:
 		got := string(v)
 		closer.Close()
-		if got == "1" || got == "2" || got == "3" || got == "4" {
-			return s.rebuildIndex()
+		if got == "1" || got == "2" || got == "3" || got == "4" || got == "5" {
+			return s.upgrade(got)
 		}
 		if got != formatVersion {
 			return fmt.Errorf("pebblestore: data dir %q has store format version %q; this build only reads version %q", s.dir, got, formatVersion)
@@ -69,10 +70,16 @@ func (s *Store) isEmpty() (bool, error) {
 	return empty, nil
 }
 
-// rebuildIndex builds the visibility index, then records the new version;
-// a crash in between just builds it again (the writes are idempotent).
-func (s *Store) rebuildIndex() error {
-	if err := s.backfillIndex(); err != nil {
+// upgrade builds what a store of version got lacks (the visibility index
+// before version 5, the due index before 6), then records the new version;
+// a crash in between just builds them again (the writes are idempotent).
+func (s *Store) upgrade(got string) error {
+	if got != "5" {
+		if err := s.backfillIndex(); err != nil {
+			return err
+		}
+	}
+	if err := s.backfillDue(); err != nil {
 		return err
 	}
 	if err := s.db.Set([]byte(versionKey), []byte(formatVersion), pebble.Sync); err != nil {

@@ -127,6 +127,9 @@ func encodeDelete(pb *pebble.Batch, d *store.RunDelete) error {
 	}
 	pb.Delete(key(tableRun, r.Namespace, r.RunID), nil)
 	pb.Delete(key(tableOpen, r.Namespace, r.RunID), nil)
+	if !r.Due.IsZero() {
+		pb.Delete(dueKey(r.Due, r.Namespace, r.RunID), nil)
+	}
 	hist := key(tableHistory, r.Namespace, r.RunID)
 	pb.DeleteRange(hist, prefixEnd(hist), nil)
 	unindexRun(pb, r)
@@ -155,6 +158,7 @@ func encodeRun(pb *pebble.Batch, w *store.RunWrite, buf []byte) ([]byte, error) 
 		return buf, err
 	}
 	pb.Set(key(tableRun, r.Namespace, r.RunID), buf, nil)
+	encodeDue(pb, r, w.PrevDue)
 	// An OpenIndexed run's open-run key and index entries are stored and
 	// unchanged; rewriting them on every workflow task was four memtable
 	// inserts per write for compaction to throw away.

@@ -16,14 +16,10 @@ import (
 // partial index over the runs that have one. Because the due lives in the
 // run's own row, moving it needs no previous value (RunWrite.PrevDue) and
 // deleting the run deletes it.
-//
-// The store interface gains Due (and RunRecord its Due field) on another
-// branch (issue 15); until then dueOf is the one place that picks a
-// write's due, and Due below is callable on *Store directly.
 
-// dueOf is the due time a run write stores (zero: none). Once
-// store.RunRecord has its Due field this becomes w.Record.Due.
-var dueOf = func(w *store.RunWrite) time.Time { return time.Time{} }
+
+// dueOf is the due time a run write stores (zero: none).
+func dueOf(w *store.RunWrite) time.Time { return w.Record.Due }
 
 // dueParam is a due time as a nullable timestamptz.
 func dueParam(t time.Time) pgtype.Timestamptz {
@@ -33,14 +29,9 @@ func dueParam(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: t, Valid: true}
 }
 
-// DueEntry is one entry of the due index (the same fields as the
-// store.DueEntry issue 15 adds).
-type DueEntry struct {
-	Time       time.Time // UTC, microsecond precision (timestamptz)
-	Namespace  string
-	WorkflowID string
-	RunID      string
-}
+// DueEntry is one entry of the due index; times are UTC with
+// microsecond precision (timestamptz).
+type DueEntry = store.DueEntry
 
 // Due calls fn for the runs whose due time t has from <= t < before,
 // oldest first (a zero from means from the beginning), a page at a time.

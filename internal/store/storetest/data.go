@@ -101,6 +101,9 @@ func checkRecord(t *testing.T, want, got *store.RunRecord) {
 	if !proto.Equal(got.Info, want.Info) {
 		t.Fatalf("record %q info:\ngot  %v\nwant %v", want.RunID, got.Info, want.Info)
 	}
+	if !got.Due.Equal(want.Due) {
+		t.Fatalf("record %q due: got %v, want %v", want.RunID, got.Due, want.Due)
+	}
 	checkMessages(t, "activities", got.Activities, want.Activities)
 	checkMessages(t, "buffered", got.Buffered, want.Buffered)
 }

@@ -48,6 +48,9 @@ func Run(t *testing.T, open Opener) {
 		{"KeyedRecords", testKeyedRecords},
 		{"ActivityExecutions", testActivityExecutions},
 		{"WorkerDeployments", testWorkerDeployments},
+		{"DueIndex", testDueIndex},
+		{"DueStop", testDueStop},
+		{"DueAtomic", testDueAtomic},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

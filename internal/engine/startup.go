@@ -1,0 +1,293 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/sundial-io/sundial/internal/execution"
+	"github.com/sundial-io/sundial/internal/store"
+)
+
+// Startup does not read every open run. Each run's record carries its next
+// attention time (store.RunRecord.Due, from execution.State.NextAttention)
+// and the store keeps a due index over it, so:
+//
+//   - runs whose Due is before the engine's boot time were last written by
+//     an earlier process while they had work living only in memory
+//     (tasks waiting for a poller, effects on other workflows, children to
+//     reconcile) or an overdue deadline: they are recovered, oldest first,
+//     by a background goroutine (recoverDue) while requests are served;
+//     a request that reaches one of them first recovers it on load
+//     (recoverLoaded), and the write that moves its Due past the boot time
+//     makes sure that happens once;
+//   - runs due in the near future get a timer from the index (refillTimers),
+//     a horizon ahead, so memory holds timers only for runs in the cache
+//     and for the next minute;
+//   - every other run stays on disk until a request, task or timer needs it.
+
+// timerHorizon is how far ahead refillTimers arms the timers of runs not
+// in memory; refillEvery is how often it looks (well inside the horizon).
+const (
+	timerHorizon = time.Minute
+	refillEvery  = 10 * time.Second
+	// recoverPage bounds the due entries read per index scan at startup,
+	// recoverWorkers the runs recovered at once.
+	recoverPage    = 1000
+	recoverWorkers = 8
+)
+
+// dueOf is the Due to store for a run being written at now: its next
+// attention time, but never before now (a time in the past means "look at
+// it after a crash"), and unchanged when the stored Due already says so
+// for this process (a write that keeps it saves the index two updates).
+func (e *Engine) dueOf(st *execution.State, now time.Time) time.Time {
+	d := st.NextAttention(now)
+	if d.IsZero() {
+		return d
+	}
+	if d.After(now) {
+		return d
+	}
+	if sd := st.StoredDue; !sd.IsZero() && !sd.Before(e.bootTime) && !sd.After(now) {
+		return sd
+	}
+	return now
+}
+
+// runWrite is the store write of a run's record, with its due entry moved
+// from the stored Due to the current one.
+func (e *Engine) runWrite(st *execution.State, now time.Time) *store.RunWrite {
+	rec := st.Record()
+	rec.Due = e.dueOf(st, now)
+	w := &store.RunWrite{Record: rec, PrevDue: st.StoredDue}
+	st.StoredDue = rec.Due
+	return w
+}
+
+// needsRecovery reports whether a run just loaded from the store was last
+// written by an earlier process while it needed attention.
+func (e *Engine) needsRecovery(st *execution.State) bool {
+	return !st.StoredDue.IsZero() && st.StoredDue.Before(e.bootTime)
+}
+
+// recoverLoaded re-creates what a run loaded from an earlier process's
+// store kept only in memory: its tasks go to matching, its effects on
+// other workflows are started again (each is idempotent), its children are
+// reconciled, its deadline is armed. The run's Due is written past the
+// boot time in the same step, so it is recovered exactly once however it
+// is reached (startup scan, request, timer). Called with w.mu held.
+func (e *Engine) recoverLoaded(w *workflow) error {
+	st := w.cur
+	now := e.now()
+	fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, routing: st.Routing()}
+	if st.Running() {
+		o := st.Recover(now)
+		fx.tasks = o.Tasks
+		for _, a := range o.Actions {
+			fx.actions = append(fx.actions, pendingAction{a, st})
+		}
+		// A child whose close did not reach us, or a parent that closed
+		// without applying its close policy, is reconciled too.
+		var kids []*execution.Child
+		for _, c := range st.Children {
+			cc := *c
+			kids = append(kids, &cc)
+		}
+		fx.actions = append(fx.actions, pendingAction{execution.Action{Kind: reconcileKind, Children: kids}, st})
+	}
+	rw := e.runWrite(st, now)
+	rw.OpenIndexed = st.Running()
+	c, seq, err := e.apply(&store.Batch{Runs: []*store.RunWrite{rw}})
+	if err != nil {
+		return err
+	}
+	fx.commit, fx.seq = c, seq
+	w.lastSeq = seq
+	e.timers.set(runRef{w.key, st.RunID}, st.NextDeadline())
+	// The tasks and effects were durable before the crash; dispatching
+	// them waits only for the Due write so that a failed write leaves the
+	// run to the next start.
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.finish(fx); err != nil {
+			e.log.Warn("recovering a run failed", "workflow", st.WorkflowID, "run", st.RunID, "err", err)
+		}
+	}()
+	e.recovered.Add(1)
+	return nil
+}
+
+// recoverDue pages through the due index entries before the boot time,
+// oldest first, and loads (and so recovers) each run. Requests are served
+// meanwhile; a run they reach first is recovered on load and moved out of
+// the range, so it is skipped here.
+func (e *Engine) recoverDue() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-e.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer close(e.recoveryDone)
+	began := time.Now()
+	var from time.Time
+	seen := map[string]bool{} // runs handled at time from
+	for {
+		var page []store.DueEntry
+		err := e.store.Due(ctx, from, e.bootTime, func(d store.DueEntry) error {
+			if d.Time.Equal(from) && seen[d.RunID] {
+				return nil
+			}
+			page = append(page, d)
+			if len(page) == recoverPage {
+				return store.ErrStop
+			}
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("reading the due index failed; runs not yet recovered are recovered when used", "err", err)
+			}
+			return
+		}
+		if len(page) == 0 {
+			break
+		}
+		// Runs of a page are recovered by a few goroutines (each is a cold
+		// load and a write; the writes share fsyncs); the next page starts
+		// when this one is done.
+		next := make(chan store.DueEntry)
+		var wg sync.WaitGroup
+		for range recoverWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for d := range next {
+					e.recoverEntry(ctx, d)
+				}
+			}()
+		}
+		for _, d := range page {
+			if ctx.Err() != nil {
+				break
+			}
+			next <- d
+		}
+		close(next)
+		wg.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+		for _, d := range page {
+			if !d.Time.Equal(from) {
+				from = d.Time
+				clear(seen)
+			}
+			seen[d.RunID] = true
+		}
+	}
+	if n := e.recovered.Load(); n > 0 {
+		e.log.Info("recovered workflow runs", "count", n, "took", time.Since(began).Round(time.Millisecond))
+	}
+}
+
+// recoverEntry loads the workflow of one due entry; loading recovers its
+// current run. An entry naming a run that is no longer current (it can
+// only be closed) is cleaned up.
+func (e *Engine) recoverEntry(ctx context.Context, d store.DueEntry) {
+	for attempt := 0; ; attempt++ {
+		w, err := e.acquire(ctx, d.Namespace, d.WorkflowID)
+		if err == nil {
+			stale := w.cur == nil || w.cur.RunID != d.RunID
+			w.mu.Unlock()
+			e.overBudget()
+			if stale {
+				e.clearStaleDue(ctx, d)
+			}
+			return
+		}
+		if ctx.Err() != nil || attempt >= 3 {
+			e.log.Warn("recovering a run failed; it is recovered when used", "workflow", d.WorkflowID, "run", d.RunID, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// clearStaleDue rewrites a non-current run's record without a Due.
+func (e *Engine) clearStaleDue(ctx context.Context, d store.DueEntry) {
+	rec, err := e.store.Run(ctx, d.Namespace, d.RunID)
+	if err != nil || rec.Due.IsZero() || rec.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return
+	}
+	prev := rec.Due
+	rec.Due = time.Time{}
+	if c, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{{Record: rec, PrevDue: prev}}}); err == nil {
+		_ = c.Wait()
+	}
+}
+
+// refillTimers arms, every refillEvery, the timers of runs due within the
+// horizon from the due index. Runs in memory have their timers already;
+// an extra one only makes Tick find nothing to do.
+func (e *Engine) refillTimers() {
+	t := time.NewTicker(refillEvery)
+	defer t.Stop()
+	for {
+		// The wall clock, as the timer loop itself uses.
+		from, to := e.timers.advance(time.Now().Add(timerHorizon))
+		if to.After(from) {
+			err := e.store.Due(context.Background(), from, to, func(d store.DueEntry) error {
+				e.timers.addEarlier(runRef{wfKey{d.Namespace, d.WorkflowID}, d.RunID}, d.Time)
+				return nil
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				e.log.Warn("reading the due index failed; retrying", "err", err)
+				e.timers.rewind(from)
+			}
+		}
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// countOpenRuns reads the number of open runs from the store's count
+// tables (it no longer comes from loading them all).
+func (e *Engine) countOpenRuns() error {
+	e.nsMu.RLock()
+	names := make([]string, 0, len(e.namespaces)+len(e.purging))
+	for name := range e.namespaces {
+		names = append(names, name)
+	}
+	for name := range e.purging { // runs of a deleted namespace keep its name
+		if e.namespaces[name] == nil {
+			names = append(names, name)
+		}
+	}
+	e.nsMu.RUnlock()
+	var n int64
+	for _, ns := range names {
+		c, err := e.store.CountRuns(context.Background(), ns, store.CountBy{}, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)
+		if err != nil {
+			return err
+		}
+		n += c
+	}
+	e.openRuns.Store(n)
+	return nil
+}

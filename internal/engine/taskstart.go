@@ -1,0 +1,25 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/sundial-io/sundial/internal/matching"
+)
+
+// startTask runs fn, which starts task t (taken from matching under key)
+// on its run, through mutate. When the run could not even be reached (its
+// cold load failed, or the poller hung up while it loaded, or the store
+// refused writes) the task was not started, so it goes back to matching for
+// the next poll instead of being lost: with a small cache most polls load
+// their run from the store.
+func (e *Engine) startTask(ctx context.Context, key matching.Key, t matching.Task, fn func(w *workflow) error) error {
+	entered := false
+	err := e.mutate(ctx, t.Namespace, t.WorkflowID, func(w *workflow) error {
+		entered = true
+		return fn(w)
+	})
+	if err != nil && !entered {
+		e.match.Requeue(key, t)
+	}
+	return err
+}
