@@ -38,7 +38,10 @@ func (s *State) hasPendingWork() bool {
 	}
 	for _, op := range s.NexusOps {
 		if op.NextAttemptTime.IsZero() {
-			return true // queued, or held by a handler: sent again after a crash
+			// Queued, or held by a handler: sent again after a crash; or
+			// started asynchronously: the recovery re-checks whether its
+			// handler workflow closed while the outcome was in flight.
+			return true
 		}
 	}
 	return len(s.Children) > 0 || len(s.ExternalSignals) > 0 || len(s.ExternalCancels) > 0
@@ -63,7 +66,7 @@ func (s *State) Evictable() bool {
 		}
 	}
 	for _, op := range s.NexusOps {
-		if op.Started {
+		if op.TaskHeld || op.CancelTaskHeld {
 			return false
 		}
 	}
