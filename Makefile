@@ -1,7 +1,7 @@
 # Sundial: `make run` starts the server, `make test` runs every test.
 GO ?= go
 
-.PHONY: run build test test-go test-python test-cli temporal-cli conformance bench bench-1m bench-schedules fuzz torture
+.PHONY: run build test test-go test-python test-cli temporal-cli conformance bench bench-1m bench-schedules bench-sleepers fuzz torture
 
 run:
 	$(GO) run ./cmd/sundial start
@@ -65,6 +65,14 @@ bench-schedules: build
 bench-1m: build
 	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -prefill 1000000 -scenarios activity,list,count,countqueue,countscan \
 		-count 3000 -concurrency 100 -out bench-results/1m.json
+
+# 1,000,000 open sleeping workflows (written into the store first, ~1 min):
+# RSS, cold signal and query round trips, then SIGKILL, 60 s down with
+# 100,000 timers coming due, restart: first RPC and a new workflow after
+# exec, and when the due timers fired (issue 15; docs/PERFORMANCE.md).
+bench-sleepers: build
+	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -scenarios sleepers -sleepers 1000000 -sleepers-due 100000 \
+		-downtime 60s -out bench-results/sleepers.json
 
 # Long crash torture: 200 SIGKILLs under a mixed SDK load (~7 minutes).
 torture: build

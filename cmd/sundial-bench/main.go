@@ -60,6 +60,12 @@ type config struct {
 	schedLead       time.Duration
 	schedWindow     time.Duration
 	schedWFTimeout  time.Duration
+	serverArgs      stringList
+	sleepers        int
+	sleepersDue     int
+	sleepersLead    time.Duration
+	downtime        time.Duration
+	sleeperProbes   int
 }
 
 func parseFlags() *config {
@@ -100,6 +106,12 @@ func parseFlags() *config {
 	flag.DurationVar(&c.schedLead, "sched-lead", 90*time.Second, "schedburst fires at the first whole minute at least this far after the scenario starts (creating the schedules must fit in it)")
 	flag.DurationVar(&c.schedWindow, "sched-window", time.Minute, "schedburst fails if a start comes later than this after the fire time")
 	flag.DurationVar(&c.schedWFTimeout, "sched-wf-timeout", 10*time.Minute, "execution timeout of the workflows schedburst starts (no worker runs them)")
+	flag.Var(&c.serverArgs, "server-arg", "extra argument for the started server, e.g. -server-arg=--cache-size=64MiB (repeatable)")
+	flag.IntVar(&c.sleepers, "sleepers", 1000000, "sleepers scenario: open workflows (one activity done, then a timer) written into the store before the server starts")
+	flag.IntVar(&c.sleepersDue, "sleepers-due", 100000, "sleepers scenario: how many of them have timers that come due while the server is down")
+	flag.DurationVar(&c.sleepersLead, "sleepers-lead", 3*time.Minute, "sleepers scenario: time from the end of the store prefill to the SIGKILL (server start and the cold-run probes must fit in it)")
+	flag.DurationVar(&c.downtime, "downtime", time.Minute, "sleepers scenario: how long the server stays down after the SIGKILL")
+	flag.IntVar(&c.sleeperProbes, "sleeper-probes", 1000, "sleepers scenario: cold runs signalled, and as many queried, one at a time")
 	flag.Parse()
 	return c
 }
@@ -128,6 +140,15 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(selected) == 1 && selected[0].name == "sleepers" {
+		return runSleepersMode(ctx, cfg)
+	}
+	for _, sc := range selected {
+		if sc.name == "sleepers" {
+			fmt.Fprintln(os.Stderr, "sundial-bench: the sleepers scenario restarts the server: run it alone (-scenarios sleepers)")
+			return 2
+		}
+	}
 
 	report := newReport(cfg)
 	srv, err := prepareServer(ctx, cfg, &report.Server)
@@ -191,3 +212,9 @@ func run() int {
 	}
 	return code
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

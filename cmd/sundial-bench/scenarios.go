@@ -47,6 +47,8 @@ var scenarios = []scenario{
 	{name: "countscan", unit: "ops/s", run: runCountScan},
 	{name: "open10k", unit: "wf/s", register: regWF(Parked), run: runOpen},
 	{name: "schedburst", unit: "wf/s", run: runSchedBurst, optIn: true},
+	// sleepers restarts the server, so it runs alone (runSleepersMode).
+	{name: "sleepers", unit: "ops/s", optIn: true},
 }
 
 func scenarioNames() []string {

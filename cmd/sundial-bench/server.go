@@ -27,6 +27,11 @@ import (
 type server struct {
 	address string
 	pid     int
+	bin     string
+	port    int
+	started time.Time // when the current process was exec'd
+	// onExec, if set, is called once right after the next exec.
+	onExec func(time.Time)
 	cmd     *exec.Cmd
 	dataDir string
 	logPath string
@@ -72,6 +77,31 @@ func prepareServer(ctx context.Context, cfg *config, info *ServerInfo) (*server,
 }
 
 func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, error) {
+	s, err := newLocalServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.prefill > 0 {
+		took, err := prefillStore(s.dataDir, cfg.namespace, cfg.prefill)
+		if err != nil {
+			os.RemoveAll(filepath.Dir(s.logPath))
+			return nil, fmt.Errorf("prefill: %w", err)
+		}
+		info.Prefilled = cfg.prefill
+		fmt.Printf("store: prefilled with %d closed workflows in %.1f s\n", cfg.prefill, took.Seconds())
+	}
+	if err := s.launch(ctx, cfg, info); err != nil {
+		return nil, err
+	}
+	fmt.Printf("server: started %s pid %d at %s: answers RPCs after %.1f ms (listening line after %.1f ms), idle RSS %s\n",
+		filepath.Base(info.Binary), s.pid, s.address, info.ReadyMs, info.ListenLineMs, mib(info.IdleRSSBytes))
+	info.NamespaceChecked = checkNamespace(ctx, s.address, cfg.namespace)
+	return s, nil
+}
+
+// newLocalServer picks a free port and a temp dir for a server this program
+// will start (the data dir inside it is created by the server).
+func newLocalServer(cfg *config) (*server, error) {
 	bin, err := filepath.Abs(cfg.serverBin)
 	if err != nil {
 		return nil, err
@@ -87,15 +117,21 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 	if err != nil {
 		return nil, err
 	}
-	s := &server{
+	return &server{
 		address: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		bin:     bin,
+		port:    port,
 		dataDir: filepath.Join(dir, "data"),
 		logPath: filepath.Join(dir, "server.log"),
 		keep:    cfg.keepData,
-		exited:  make(chan struct{}),
-		logDone: make(chan struct{}),
-	}
-	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--headless"}
+	}, nil
+}
+
+// launch starts (or, after kill, restarts) the server process on its port
+// and data dir, waits until it answers an RPC and fills info with the
+// startup numbers. The log is appended to across restarts.
+func (s *server) launch(ctx context.Context, cfg *config, info *ServerInfo) error {
+	args := []string{"start", "--ip", "127.0.0.1", "--port", strconv.Itoa(s.port), "--headless"}
 	switch {
 	case cfg.serverPostgres != "":
 		args = append(args, "--postgres", cfg.serverPostgres)
@@ -104,44 +140,45 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 	default:
 		args = append(args, "--data-dir", s.dataDir)
 	}
-	if cfg.prefill > 0 {
-		took, err := prefillStore(s.dataDir, cfg.namespace, cfg.prefill)
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("prefill: %w", err)
-		}
-		info.Prefilled = cfg.prefill
-		fmt.Printf("store: prefilled with %d closed workflows in %.1f s\n", cfg.prefill, took.Seconds())
-	}
-	logFile, err := os.Create(s.logPath)
+	args = append(args, cfg.serverArgs...)
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.cmd = exec.Command(bin, args...)
+	s.exited, s.logDone = make(chan struct{}), make(chan struct{})
+	s.cmd = exec.Command(s.bin, args...)
 	// Own process group, so stop() reaches anything the server forks.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout, s.cmd.Stderr = pw, pw
 	listenSeen := make(chan time.Time, 1)
+	logDone := s.logDone
 	go func() {
-		copyServerOutput(pr, logFile, cfg.verbose, port, listenSeen)
-		close(s.logDone)
+		copyServerOutput(pr, logFile, cfg.verbose, s.port, listenSeen)
+		close(logDone)
 	}()
 
 	t0 := time.Now()
 	if err := s.cmd.Start(); err != nil {
-		return nil, err
+		pw.Close()
+		return err
+	}
+	s.started = t0
+	if f := s.onExec; f != nil {
+		s.onExec = nil
+		f(t0)
 	}
 	s.pid = s.cmd.Process.Pid
-	go func() { _ = s.cmd.Wait(); pw.Close(); close(s.exited) }()
+	cmd, exited := s.cmd, s.exited
+	go func() { _ = cmd.Wait(); pw.Close(); close(exited) }()
 
 	readyAt, err := s.waitReady(ctx, 60*time.Second)
 	if err != nil {
 		s.keep = true // the log explains the failure
 		s.stop()
-		return nil, fmt.Errorf("%v\nlast server output:\n%s", err, tailFile(s.logPath, 20))
+		return fmt.Errorf("%v\nlast server output:\n%s", err, tailFile(s.logPath, 20))
 	}
-	info.Address, info.Started, info.Binary, info.Pid = s.address, true, bin, s.pid
+	info.Address, info.Started, info.Binary, info.Pid = s.address, true, s.bin, s.pid
 	info.ReadyMs = ms(readyAt.Sub(t0))
 	select {
 	case t := <-listenSeen:
@@ -151,10 +188,21 @@ func startServer(ctx context.Context, cfg *config, info *ServerInfo) (*server, e
 	if st, err := readStatus(s.pid); err == nil {
 		info.IdleRSSBytes = st.rss
 	}
-	fmt.Printf("server: started %s pid %d at %s: answers RPCs after %.1f ms (listening line after %.1f ms), idle RSS %s\n",
-		filepath.Base(bin), s.pid, s.address, info.ReadyMs, info.ListenLineMs, mib(info.IdleRSSBytes))
-	info.NamespaceChecked = checkNamespace(ctx, s.address, cfg.namespace)
-	return s, nil
+	return nil
+}
+
+// kill ends the server with SIGKILL (a crash: nothing is flushed) and waits
+// for the process to be gone; the data dir stays for launch.
+func (s *server) kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-s.pid, syscall.SIGKILL)
+	<-s.exited
+	select {
+	case <-s.logDone:
+	case <-time.After(2 * time.Second):
+	}
 }
 
 // copyServerOutput keeps the server log and notes when the documented

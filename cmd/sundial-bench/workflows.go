@@ -107,3 +107,31 @@ func Parked(ctx workflow.Context) error {
 	workflow.GetSignalChannel(ctx, "done").Receive(ctx, nil)
 	return nil
 }
+
+// Sleeper runs one activity and then sleeps for d, answering the "pokes"
+// query and counting "poke" signals meanwhile: the shape of subscriptions,
+// reminders and approvals that stay open for days. The sleepers scenario
+// keeps a million of these open (most of them written straight into the
+// store with the history this code produces; see sleepers.go).
+func Sleeper(ctx workflow.Context, d time.Duration) (int, error) {
+	pokes := 0
+	if err := workflow.SetQueryHandler(ctx, "pokes", func() (int, error) { return pokes, nil }); err != nil {
+		return 0, err
+	}
+	ch := workflow.GetSignalChannel(ctx, "poke")
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			ch.Receive(ctx, nil)
+			pokes++
+		}
+	})
+	ctx = workflow.WithActivityOptions(ctx, activityOpts)
+	var out string
+	if err := workflow.ExecuteActivity(ctx, Echo, "hello").Get(ctx, &out); err != nil {
+		return pokes, err
+	}
+	if err := workflow.Sleep(ctx, d); err != nil {
+		return pokes, err
+	}
+	return pokes, nil
+}
