@@ -31,7 +31,7 @@ type server struct {
 	port    int
 	started time.Time // when the current process was exec'd
 	// onExec, if set, is called once right after the next exec.
-	onExec func(time.Time)
+	onExec  func(time.Time)
 	cmd     *exec.Cmd
 	dataDir string
 	logPath string
