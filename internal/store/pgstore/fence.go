@@ -79,6 +79,9 @@ func (s *Store) execFenced(ctx context.Context, group []*commit) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if s.afterFenceCheck != nil {
+		s.afterFenceCheck()
+	}
 	var kept []*commit
 	for _, c := range group {
 		if f := c.enc.fence; f != nil {

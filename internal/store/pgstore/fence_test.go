@@ -109,3 +109,60 @@ func TestFencedBatchFailsAlone(t *testing.T) {
 		t.Fatalf("records %v, want %s", got, want)
 	}
 }
+
+// TestFenceHoldsLeaseUntilCommit: while a fenced group's transaction is
+// open, a takeover of its shard (an UPDATE of the lease row) cannot
+// proceed: it waits for the commit, so the write lands under the old
+// epoch before the new one exists, never after.
+func TestFenceHoldsLeaseUntilCommit(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	url := pg.NewDatabase(t)
+	s := mustOpen(t, url)
+	defer s.Close()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	if _, err := conn.Exec(t.Context(), `INSERT INTO shard_leases (shard, owner, epoch, expires_at) VALUES (1, 'a', 1, now())`); err != nil {
+		t.Fatal(err)
+	}
+	const takeover = `UPDATE shard_leases SET owner = 'b', epoch = epoch + 1 WHERE shard = 1 AND epoch = 1`
+	var during error
+	s.afterFenceCheck = func() {
+		// A takeover on another connection, giving up after 300 ms of
+		// waiting for the lock.
+		_, during = conn.Exec(t.Context(), `SET lock_timeout = '300ms'; `+takeover)
+	}
+	c, err := s.Apply(&store.Batch{Records: []*store.KeyedRecord{{Kind: "k", Key: "x", State: []byte("a")}},
+		Fence: &store.Fence{Shard: 1, Node: "a", Epoch: 1}})
+	if err == nil {
+		err = c.Wait()
+	}
+	if err != nil {
+		t.Fatalf("fenced write under a valid lease: %v", err)
+	}
+	if during == nil || !strings.Contains(during.Error(), "55P03") {
+		t.Fatalf("takeover during the fenced transaction: %v, want it blocked (lock timeout, SQLSTATE 55P03)", during)
+	}
+	s.afterFenceCheck = nil
+	if tag, err := conn.Exec(t.Context(), takeover); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("takeover after the commit: %v, %v", tag, err)
+	}
+	c, err = s.Apply(&store.Batch{Records: []*store.KeyedRecord{{Kind: "k", Key: "x", State: []byte("a-late")}},
+		Fence: &store.Fence{Shard: 1, Node: "a", Epoch: 1}})
+	if err == nil {
+		err = c.Wait()
+	}
+	if !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("write at the old epoch after the takeover: %v, want store.ErrFenced", err)
+	}
+	var got []string
+	s.Records(t.Context(), "k", func(r *store.KeyedRecord) error {
+		got = append(got, string(r.State))
+		return nil
+	})
+	if strings.Join(got, ",") != "a" {
+		t.Fatalf("records %v, want [a]", got)
+	}
+}
