@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sundial-io/sundial/internal/store"
 )
 
@@ -25,8 +27,8 @@ import (
 // retried) is the backstop. SELECT ... FOR SHARE is supported by
 // CockroachDB and YugabyteDB too.
 //
-// The cost: four round trips (BEGIN, the lease read, the writes, COMMIT)
-// instead of one for groups that hold fenced batches.
+// The cost: two round trips (BEGIN with the lease read, then the writes
+// with COMMIT) instead of one for groups that hold fenced batches.
 
 // anyFenced reports whether a batch of the group carries a fence.
 func anyFenced(group []*commit) bool {
@@ -45,16 +47,13 @@ type lease struct {
 }
 
 // execFenced writes the batches of group whose fences hold, in one
-// transaction, and sets store.ErrFenced on the others.
-func (s *Store) execFenced(ctx context.Context, group []*commit) error {
+// transaction, and sets store.ErrFenced on the others. Two round trips on
+// one connection: BEGIN and the lease read in one pipeline, then the
+// writes and COMMIT in another.
+func (s *Store) execFenced(ctx context.Context, group []*commit) (err error) {
 	for _, c := range group {
 		c.err = nil // a retry checks the fences again
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.Background())
 	var shards []int32
 	for _, c := range group {
 		if f := c.enc.fence; f != nil && !slices.Contains(shards, int32(f.Shard)) {
@@ -62,21 +61,33 @@ func (s *Store) execFenced(ctx context.Context, group []*commit) error {
 		}
 	}
 	slices.Sort(shards)
-	rows, err := tx.Query(ctx, `SELECT shard, owner, epoch FROM shard_leases WHERE shard = ANY($1::int4[]) ORDER BY shard FOR SHARE`, shards)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	leases := map[int]lease{}
-	for rows.Next() {
-		var shard int32
-		var l lease
-		if err := rows.Scan(&shard, &l.owner, &l.epoch); err != nil {
-			rows.Close()
-			return err
+	defer conn.Release()
+	defer func() {
+		if err != nil {
+			// End the failed transaction; if even that fails, the pool
+			// drops the connection (it is not idle).
+			conn.Exec(context.Background(), "ROLLBACK")
 		}
-		leases[int(shard)] = l
-	}
-	if err := rows.Err(); err != nil {
+	}()
+	leases := map[int]lease{}
+	check := &pgx.Batch{}
+	check.Queue("BEGIN")
+	check.Queue(`SELECT shard, owner, epoch FROM shard_leases WHERE shard = ANY($1::int4[]) ORDER BY shard FOR SHARE`, shards).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var shard int32
+			var l lease
+			if err := rows.Scan(&shard, &l.owner, &l.epoch); err != nil {
+				return err
+			}
+			leases[int(shard)] = l
+		}
+		return rows.Err()
+	})
+	if err := conn.SendBatch(ctx, check).Close(); err != nil {
 		return err
 	}
 	if s.afterFenceCheck != nil {
@@ -92,19 +103,16 @@ func (s *Store) execFenced(ctx context.Context, group []*commit) error {
 		}
 		kept = append(kept, c)
 	}
-	if b := buildGroup(kept); b.Len() > 0 {
-		br := tx.SendBatch(ctx, b)
-		for range b.Len() {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return err
-			}
-		}
-		if err := br.Close(); err != nil {
+	b := buildGroup(kept)
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
 			return err
 		}
 	}
-	return tx.Commit(ctx)
+	return br.Close()
 }
 
 // checkFence returns a store.ErrFenced error unless the shard's lease is
