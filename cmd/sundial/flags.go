@@ -21,6 +21,7 @@ type startOptions struct {
 	dataDir          string
 	memory           bool
 	postgres         string
+	nodeAddr         string
 	logLevel         slog.Level
 	logFormat        string
 	pprof            string
@@ -63,6 +64,7 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 	fs.StringVar(&o.dataDir, "data-dir", "sundial-data", "`directory` of the durable store (created if missing)")
 	fs.BoolVar(&o.memory, "memory", false, "keep everything in memory instead of --data-dir; nothing survives a restart")
 	fs.StringVar(&o.postgres, "postgres", "", "keep the store in the PostgreSQL database at this connection `URL` (postgres://user:password@host:port/db) instead of --data-dir; the schema is created or migrated at start")
+	fs.StringVar(&o.nodeAddr, "node-addr", "", "with --postgres: join the cluster of nodes sharing that database, reachable by the other nodes at this `HOST:PORT` (heartbeats and shard leases; forwarding between nodes is not built yet, docs/CLUSTER.md)")
 	fs.Var(&levelFlag{&o.logLevel}, "log-level", "log `level`: debug, info, warn or error")
 	fs.Var(&choiceFlag{v: &o.logFormat, choices: []string{"text", "json"}}, "log-format", "log `format`: text or json")
 	fs.StringVar(&o.metricsIP, "metrics-ip", "127.0.0.1", "`address` the Prometheus metrics listen on")
@@ -91,6 +93,7 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 		"tls-cert": "none (plain text)", "tls-key": "none", "tls-client-ca": "none (no client certificate asked)",
 		"ui-tls-client-cert": "none", "ui-tls-client-key": "none",
 		"postgres":   "none (the store is in --data-dir)",
+		"node-addr":  "none (a single node)",
 		"cache-size": "256MiB", "auth-jwks": "none", "auth-api-keys": "none (with neither this nor --auth-jwks: no authentication)",
 	}
 	return fs, defaults
@@ -167,6 +170,9 @@ func parseStart(args []string, lookupEnv func(string) (string, bool)) (*startOpt
 			flag = "--data-dir"
 		}
 		return nil, fmt.Errorf("--postgres and %s cannot be used together: the store is either in PostgreSQL or local", flag)
+	}
+	if err := checkNodeAddr(o); err != nil {
+		return nil, err
 	}
 	if o.dataDir == "" && !o.memory && o.postgres == "" {
 		return nil, errors.New("--data-dir is empty (use --memory for a store in memory)")

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sundial-io/sundial/internal/auth"
+	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/server"
 	"github.com/sundial-io/sundial/internal/version"
 )
@@ -121,9 +122,19 @@ func start(args []string, stdout, stderr io.Writer) int {
 		log.Warn("dynamic config key not used by sundial; ignored", "key", k)
 	}
 	began := time.Now()
+	var node *cluster.Node
+	if o.nodeAddr != "" {
+		if node, err = joinCluster(o, log); err != nil {
+			fmt.Fprintf(stderr, "sundial: %v\n", err)
+			return 1
+		}
+	}
 	srv, err := server.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "sundial: %v\n", err)
+		if node != nil {
+			leaveCluster(node, log)
+		}
 		return 1
 	}
 	where := "data dir " + srv.DataDir() + " (pebble, fsync on)"
@@ -136,6 +147,9 @@ func start(args []string, stdout, stderr io.Writer) int {
 	if u := srv.UIURL(); u != "" {
 		where += ", Web UI at " + u
 	}
+	if node != nil {
+		where += ", " + clusterLine(node)
+	}
 	if u := srv.MetricsURL(); u != "" {
 		fmt.Fprintf(stdout, "sundial: metrics on %s\n", u)
 	}
@@ -146,6 +160,9 @@ func start(args []string, stdout, stderr io.Writer) int {
 	s := <-sig
 	fmt.Fprintf(stdout, "sundial: %s received, shutting down\n", s)
 	srv.Stop()
+	if node != nil {
+		leaveCluster(node, log)
+	}
 	fmt.Fprintln(stdout, "sundial: stopped")
 	return 0
 }

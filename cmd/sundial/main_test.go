@@ -72,7 +72,7 @@ func runBin(t *testing.T, env []string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-var allFlags = []string{"--ip", "--port", "--data-dir", "--memory", "--log-level", "--log-format", "--metrics-ip", "--metrics-port", "--namespace", "--search-attribute", "--pprof", "--postgres"}
+var allFlags = []string{"--ip", "--port", "--data-dir", "--memory", "--log-level", "--log-format", "--metrics-ip", "--metrics-port", "--namespace", "--search-attribute", "--pprof", "--postgres", "--node-addr"}
 
 func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"start", "--help"}, {"start", "-h"}, {"help", "start"}} {

@@ -228,6 +228,10 @@ type Batch struct {
 	// WorkerDeploymentDeletes remove worker deployments; they are applied
 	// after WorkerDeployments.
 	WorkerDeploymentDeletes []WorkerDeploymentKey
+	// Fence, when set, is the shard lease the batch is written under: the
+	// store refuses the whole batch with ErrFenced unless the lease still
+	// holds (see Fence). Nil: unfenced.
+	Fence *Fence
 }
 
 // ActivityExecutionKey names one standalone activity execution (one run of

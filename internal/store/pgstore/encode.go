@@ -24,6 +24,9 @@ type encoded struct {
 	// keyed holds the batch's writes of keyed tables (schedules, batch
 	// jobs, endpoints, records, ...): upserts first, then deletes.
 	keyed []keyedOp
+	// fence is the batch's store.Fence (nil: unfenced), checked by the
+	// writer in the group's transaction (fence.go).
+	fence *store.Fence
 }
 
 type kv struct{ k, v []byte }
@@ -63,6 +66,13 @@ func (e *encoded) empty() bool {
 // anything is queued) and copies it into rows.
 func encode(b *store.Batch) (*encoded, error) {
 	e := &encoded{}
+	if f := b.Fence; f != nil {
+		if f.Shard < 0 || f.Node == "" || f.Epoch <= 0 {
+			return nil, fmt.Errorf("pgstore: invalid fence (shard %d, node %q, epoch %d)", f.Shard, f.Node, f.Epoch)
+		}
+		fc := *f
+		e.fence = &fc
+	}
 	for _, ns := range b.Namespaces {
 		name := ns.GetNamespaceInfo().GetName()
 		if name == "" {

@@ -116,3 +116,8 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return nil
 	})
 }
+
+// Migrate brings the schema of the database behind pool up to date, as
+// Open does; for packages that keep tables of this schema through a pool
+// of their own (internal/cluster).
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error { return migrate(ctx, pool) }

@@ -54,6 +54,9 @@ type Store struct {
 
 	// beforeCommit, when set (tests), runs before each group is written.
 	beforeCommit func()
+	// afterFenceCheck, when set (tests), runs in a fenced group's
+	// transaction after the lease rows are read and locked.
+	afterFenceCheck func()
 }
 
 var (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sundial-io/sundial/internal/store"
@@ -153,7 +154,9 @@ func (s *Store) writer() {
 		}
 		s.mu.Unlock()
 		for _, c := range group {
-			c.err = err
+			if c.err == nil { // a fenced batch keeps its own error
+				c.err = err
+			}
 			close(c.done)
 		}
 	}
@@ -169,12 +172,21 @@ func (s *Store) commitGroup(group []*commit) error {
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
-	sql := buildGroup(group)
+	fenced := anyFenced(group)
+	var sql *pgx.Batch
+	if !fenced {
+		sql = buildGroup(group)
+	}
 	deadline := time.Now().Add(s.opts.RetryFor)
 	backoff := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := s.exec(ctx, sql)
+		var err error
+		if fenced {
+			err = s.execFenced(ctx, group)
+		} else {
+			err = s.exec(ctx, sql)
+		}
 		cancel()
 		if err == nil {
 			return nil
