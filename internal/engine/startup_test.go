@@ -51,6 +51,10 @@ func TestStartupRecoversOnce(t *testing.T) {
 
 	for boot := 2; boot <= 3; boot++ {
 		st, e = open()
+		// The count lands in the background (countOpenRuns).
+		for deadline := time.Now().Add(5 * time.Second); e.OpenRuns() != n && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 		if got := e.OpenRuns(); got != n {
 			t.Fatalf("boot %d: OpenRuns = %d, want %d (from the store's counts)", boot, got, n)
 		}

@@ -174,6 +174,15 @@ type ListOptions struct {
 	Match func(*workflowpb.WorkflowExecutionInfo) bool
 }
 
+// CountLater is implemented by stores whose CountRuns reads every
+// matching index entry: CountRunsLater fixes the count's point in time
+// when it is called and returns the (slow) counting, to be called exactly
+// once, possibly from another goroutine. The engine counts the open runs
+// at startup that way without holding up the first request.
+type CountLater interface {
+	CountRunsLater(ctx context.Context, namespace string, by CountBy, status enumspb.WorkflowExecutionStatus) (func() (int64, error), error)
+}
+
 // Writable is implemented by stores that can tell, before anything is
 // changed, that a write would fail (a full disk). The engine checks it
 // before changing a workflow so that a refused request leaves no trace.

@@ -258,6 +258,19 @@ func (s *Store) summaryInfo(namespace string, v []byte, fields []protoreflect.Fi
 // CountRuns counts the keys of one status in the s/ table, or of one
 // workflow type (t/) or task queue (q/) and status.
 func (s *Store) CountRuns(ctx context.Context, namespace string, by store.CountBy, status enumspb.WorkflowExecutionStatus) (int64, error) {
+	count, err := s.CountRunsLater(ctx, namespace, by, status)
+	if err != nil {
+		return 0, err
+	}
+	return count()
+}
+
+// CountRunsLater fixes the point in time of a count now (an iterator is a
+// consistent view) and returns the counting, which reads every index key
+// of the status (O(runs)): the engine counts open runs at startup that
+// way, in the background, without missing or doubling a run started in
+// between. The returned function must be called exactly once.
+func (s *Store) CountRunsLater(ctx context.Context, namespace string, by store.CountBy, status enumspb.WorkflowExecutionStatus) (func() (int64, error), error) {
 	var prefix []byte
 	switch by.Field {
 	case store.CountAll:
@@ -267,27 +280,30 @@ func (s *Store) CountRuns(ctx context.Context, namespace string, by store.CountB
 	case store.CountTaskQueue:
 		prefix = append(key(tableQueue, namespace, by.Value), byte(status))
 	default:
-		return 0, fmt.Errorf("pebblestore: CountRuns by unknown field %d", by.Field)
+		return nil, fmt.Errorf("pebblestore: CountRuns by unknown field %d", by.Field)
 	}
 	if err := s.enter(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer s.exit()
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
-		return 0, s.readError(err)
+		s.exit()
+		return nil, s.readError(err)
 	}
-	defer it.Close()
-	var n int64
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-		if n%65536 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, err
+	return func() (int64, error) {
+		defer s.exit()
+		defer it.Close()
+		var n int64
+		for ok := it.First(); ok; ok = it.Next() {
+			n++
+			if n%65536 == 0 {
+				if err := ctx.Err(); err != nil {
+					return 0, err
+				}
 			}
 		}
-	}
-	return n, s.readError(it.Error())
+		return n, s.readError(it.Error())
+	}, nil
 }
 
 // ClosedBefore walks the closed partition backwards: its oldest close

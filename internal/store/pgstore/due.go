@@ -17,7 +17,6 @@ import (
 // run's own row, moving it needs no previous value (RunWrite.PrevDue) and
 // deleting the run deletes it.
 
-
 // dueOf is the due time a run write stores (zero: none).
 func dueOf(w *store.RunWrite) time.Time { return w.Record.Due }
 
