@@ -83,12 +83,13 @@ func (e *Engine) needsRecovery(st *execution.State) bool {
 func (e *Engine) recoverLoaded(w *workflow) error {
 	st := w.cur
 	now := e.now()
-	fx := &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, routing: st.Routing()}
+	var tasks []execution.Task
+	var actions []pendingAction
 	if st.Running() {
 		o := st.Recover(now)
-		fx.tasks = o.Tasks
+		tasks = o.Tasks
 		for _, a := range o.Actions {
-			fx.actions = append(fx.actions, pendingAction{a, st})
+			actions = append(actions, pendingAction{a, st})
 		}
 		// A child whose close did not reach us, or a parent that closed
 		// without applying its close policy, is reconciled too.
@@ -97,19 +98,41 @@ func (e *Engine) recoverLoaded(w *workflow) error {
 			cc := *c
 			kids = append(kids, &cc)
 		}
-		fx.actions = append(fx.actions, pendingAction{execution.Action{Kind: reconcileKind, Children: kids}, st})
+		actions = append(actions, pendingAction{execution.Action{Kind: reconcileKind, Children: kids}, st})
+		// What came due while no process ran (timers, timeouts, retry
+		// backoffs) is done in the same write as the recovery: after a
+		// downtime most recovered runs are just that, and one write per
+		// run instead of two is what lets a backlog of due timers fire
+		// soon after the start.
+		if d := st.NextDeadline(); !d.IsZero() && !d.After(now) {
+			st.Tick(now, newRunID)
+		}
 	}
-	rw := e.runWrite(st, now)
-	rw.OpenIndexed = st.Running()
-	c, seq, err := e.apply(&store.Batch{Runs: []*store.RunWrite{rw}})
+	fx, err := e.persist(w)
 	if err != nil {
 		return err
 	}
-	fx.commit, fx.seq = c, seq
-	w.lastSeq = seq
-	e.timers.set(runRef{w.key, st.RunID}, st.NextDeadline())
+	if fx == nil {
+		// Nothing came due: the write only moves the run's Due past the
+		// boot time.
+		rw := e.runWrite(st, now)
+		rw.OpenIndexed = st.Running()
+		c, seq, err := e.apply(&store.Batch{Runs: []*store.RunWrite{rw}})
+		if err != nil {
+			return err
+		}
+		fx = &effects{w: w, ns: st.Namespace, wfid: st.WorkflowID, runID: st.RunID, routing: st.Routing(), commit: c, seq: seq}
+		w.lastSeq = seq
+		e.timers.set(runRef{w.key, st.RunID}, st.NextDeadline())
+	}
+	if w.cur == st {
+		// The recovered tasks belong to this run; a run the tick closed
+		// (and replaced) has none left to dispatch.
+		fx.tasks = append(tasks, fx.tasks...)
+	}
+	fx.actions = append(actions, fx.actions...)
 	// The tasks and effects were durable before the crash; dispatching
-	// them waits only for the Due write so that a failed write leaves the
+	// them waits only for this write so that a failed write leaves the
 	// run to the next start.
 	e.wg.Add(1)
 	go func() {
