@@ -444,8 +444,13 @@ var uwsCalls sync.Map // workflow id -> *atomic.Int32
 func countingUpdateWorkflow(ctx workflow.Context) (string, error) {
 	done := false
 	if err := workflow.SetUpdateHandler(ctx, "count", func(ctx workflow.Context, v string) (string, error) {
-		n, _ := uwsCalls.LoadOrStore(workflow.GetInfo(ctx).WorkflowExecution.ID, new(atomic.Int32))
-		n.(*atomic.Int32).Add(1)
+		// Counted once per execution, not per replay: a worker that lost
+		// its sticky cache (or a server that evicted the run) replays the
+		// handler.
+		if !workflow.IsReplaying(ctx) {
+			n, _ := uwsCalls.LoadOrStore(workflow.GetInfo(ctx).WorkflowExecution.ID, new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
+		}
 		return "handled " + v, nil
 	}); err != nil {
 		return "", err
