@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -16,14 +17,26 @@ import (
 type apiWatch struct {
 	mu       sync.Mutex
 	failures []string
+	inflight map[network.RequestID]bool // API calls sent and not yet answered
+	lastDone time.Time                  // when the last one was answered
 }
 
 // watchAPI starts recording on b's tab.
 func watchAPI(b *browser) *apiWatch {
 	b.t.Helper()
-	w := &apiWatch{}
+	w := &apiWatch{inflight: map[network.RequestID]bool{}}
 	chromedp.ListenTarget(b.ctx, func(ev any) {
 		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if strings.Contains(ev.Request.URL, "/api/v1/") {
+				w.mu.Lock()
+				w.inflight[ev.RequestID] = true
+				w.mu.Unlock()
+			}
+		case *network.EventLoadingFinished:
+			w.done(ev.RequestID)
+		case *network.EventLoadingFailed:
+			w.done(ev.RequestID)
 		case *network.EventResponseReceived:
 			if ev.Response.Status >= 400 && strings.Contains(ev.Response.URL, "/api/v1/") {
 				w.add(fmt.Sprintf("HTTP %d %s", ev.Response.Status, ev.Response.URL))
@@ -42,6 +55,36 @@ func watchAPI(b *browser) *apiWatch {
 	})
 	b.run("enable network events", network.Enable())
 	return w
+}
+
+func (w *apiWatch) done(id network.RequestID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.inflight[id] {
+		delete(w.inflight, id)
+		w.lastDone = time.Now()
+	}
+}
+
+// waitIdle waits until the page has had no API call in flight for half a
+// second: some dialogs fetch what they offer when they open and re-render
+// their choices when it arrives.
+func (w *apiWatch) waitIdle(b *browser, step string) {
+	b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		w.mu.Lock()
+		idle := len(w.inflight) == 0 && time.Since(w.lastDone) > 500*time.Millisecond
+		w.mu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.saveFailure(step)
+			b.t.Fatalf("%s: API calls still in flight after %s", step, stepTimeout)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
 }
 
 func (w *apiWatch) add(s string) {
@@ -78,5 +121,22 @@ func checkPage(b *browser, w *apiWatch, step string) {
 	if f := w.take(); len(f) > 0 {
 		b.saveFailure(step)
 		b.t.Fatalf("%s: calls behind the page failed:\n%s\npage text:\n%s", step, strings.Join(f, "\n"), text)
+	}
+}
+
+// waitTrue polls the JavaScript expression js until it is true.
+func waitTrue(b *browser, step, what, js string) {
+	b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		var ok bool
+		if err := chromedp.Run(b.ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.saveFailure(step)
+			b.t.Fatalf("%s: timed out after %s waiting for %s", step, stepTimeout, what)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
 	}
 }

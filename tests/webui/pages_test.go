@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -94,5 +96,71 @@ func TestWebUIPages(t *testing.T) {
 		b.open("batch page", ns+"/batch-operations/"+url.PathEscape(batchJobID), batchJobID, "COMPLETED", batchReason)
 		checkPage(b, w, "batch page")
 		b.screenshot("batch-job")
+	})
+
+	t.Run("ResetFromUI", func(t *testing.T) {
+		b.t = t
+		const reason = "reset from the browser"
+		old := data.resetRun
+
+		b.open("workflow page", ns+"/workflows/"+url.PathEscape(resetID)+"/"+old.GetRunID()+"/history", resetID, "COMPLETED", "More Actions")
+		// A closed workflow's page shows Reset as its own button, next to
+		// More Actions; it is enabled once the page has the history's
+		// workflow task events (the reset points).
+		b.click("choose Reset", `button[data-variant="primary"]`, "Reset")
+		// The dialog reloads the history to offer its reset points and
+		// selects the last one when they arrive.
+		w.waitIdle(b, "reset dialog loaded")
+		b.typeInto("type reason", `#reset-reason`, reason)
+		b.click("open reset points", `#reset-confirmation-modal [data-testid="workflow-reset-event-id-select-button"]`, "")
+		b.screenshot("reset-points")
+		b.click("choose the first workflow task", `#reset-event-id-select li[role="option"]`, "4 - WorkflowTaskCompleted")
+		// The select shows the chosen event (it opens on the last one).
+		waitTrue(b, "reset point chosen", "the select to show event 4", `Array.from(document.querySelectorAll(
+			'#reset-confirmation-modal input')).some(e => e.getClientRects().length > 0 && e.value === '4 - WorkflowTaskCompleted')`)
+		b.screenshot("reset-dialog")
+		b.click("confirm reset", `#reset-confirmation-modal [data-testid="confirm-modal-button"]`, "Confirm")
+		checkPage(b, w, "reset submitted")
+
+		// The reset made a new run, linked both ways: the old run names it,
+		// and its reset event names the old run and the reason.
+		var newRun string
+		waitUntil(t, withTimeout(t, 30*time.Second), "the reset run to be linked from the old one", func() error {
+			d, err := c.DescribeWorkflowExecution(withTimeout(t, 10*time.Second), resetID, old.GetRunID())
+			if err != nil {
+				return err
+			}
+			if newRun = d.GetWorkflowExtendedInfo().GetResetRunId(); newRun == "" {
+				return errNotYet("no reset run id")
+			}
+			return nil
+		})
+		if newRun == old.GetRunID() {
+			t.Fatalf("reset run id %q is the old run's", newRun)
+		}
+		var result string
+		if err := c.GetWorkflow(withTimeout(t, 30*time.Second), resetID, newRun).Get(withTimeout(t, 30*time.Second), &result); err != nil || result != "Hello, Reset!" {
+			t.Fatalf("reset run result %q, %v", result, err)
+		}
+		it := c.GetWorkflowHistory(withTimeout(t, 10*time.Second), resetID, newRun, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var failed *historypb.WorkflowTaskFailedEventAttributes
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil && a.GetCause() == enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW {
+				failed = a
+				if ev.GetEventId() != 4 {
+					t.Fatalf("reset event is event %d, want 4 (it takes the chosen WorkflowTaskCompleted's place)", ev.GetEventId())
+				}
+			}
+		}
+		if failed == nil || failed.GetBaseRunId() != old.GetRunID() || failed.GetNewRunId() != newRun || failed.GetFailure().GetMessage() != reason {
+			t.Fatalf("reset event %v, want base run %s, new run %s, reason %q", failed, old.GetRunID(), newRun, reason)
+		}
+		b.open("reset run page", ns+"/workflows/"+url.PathEscape(resetID)+"/"+newRun+"/history", resetID, "COMPLETED", "Workflow Task Failed", reason)
+		checkPage(b, w, "reset run page")
+		b.screenshot("reset-run")
 	})
 }
