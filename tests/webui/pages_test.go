@@ -8,6 +8,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -70,6 +71,36 @@ func TestWebUIPages(t *testing.T) {
 		b.open("endpoint page", srv.ui+"/nexus/"+data.endpointID, endpointName, "default", pagesQueue, "Task Queue is Active")
 		checkPage(b, w, "endpoint page")
 		b.screenshot("nexus-endpoint")
+	})
+
+	t.Run("CreateNexusEndpointFromUI", func(t *testing.T) {
+		b.t = t
+		const name = "ui-form-endpoint"
+		b.open("create form", srv.ui+"/nexus/create", "Create Nexus Endpoint")
+		b.typeInto("type name", `#name`, name)
+		b.typeInto("type target namespace", `#target-namespace`, "default")
+		b.click("choose target namespace", `li[role="option"]`, "default")
+		b.typeInto("type task queue", `#task-queue`, pagesQueue)
+		b.screenshot("nexus-create-form")
+		b.click("submit", `button[type="submit"]`, "Create")
+		// The UI goes back to the endpoint list, which now has it.
+		b.waitRows("list after create", "a row for the new endpoint", func(rows []string) bool {
+			return hasRow(rows, name) && hasRow(rows, endpointName)
+		})
+		checkPage(b, w, "list after create")
+		b.screenshot("nexus-created")
+
+		r, err := c.OperatorService().ListNexusEndpoints(withTimeout(t, 10*time.Second), &operatorservice.ListNexusEndpointsRequest{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.GetEndpoints()) != 1 {
+			t.Fatalf("ListNexusEndpoints(%q) = %v, want the endpoint made in the form", name, r.GetEndpoints())
+		}
+		tgt := r.GetEndpoints()[0].GetSpec().GetTarget().GetWorker()
+		if tgt.GetNamespace() != "default" || tgt.GetTaskQueue() != pagesQueue {
+			t.Fatalf("endpoint made in the form targets %v, want default/%s", tgt, pagesQueue)
+		}
 	})
 
 	t.Run("Schedules", func(t *testing.T) {
