@@ -48,7 +48,9 @@ func startPagesWorkers(t *testing.T, c client.Client) {
 	w := worker.New(c, pagesQueue, worker.Options{})
 	w.RegisterWorkflow(Greet)
 	w.RegisterWorkflow(Waiter)
+	w.RegisterWorkflow(WaitOnActivity)
 	w.RegisterActivity(ComposeGreeting)
+	w.RegisterActivity(HeartbeatingWait)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

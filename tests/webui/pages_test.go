@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -193,5 +195,55 @@ func TestWebUIPages(t *testing.T) {
 		b.open("reset run page", ns+"/workflows/"+url.PathEscape(resetID)+"/"+newRun+"/history", resetID, "COMPLETED", "Workflow Task Failed", reason)
 		checkPage(b, w, "reset run page")
 		b.screenshot("reset-run")
+	})
+
+	t.Run("PauseActivityFromUI", func(t *testing.T) {
+		b.t = t
+		const id, reason = "ui-pause-activity", "paused from the browser"
+		run, err := c.ExecuteWorkflow(withTimeout(t, 10*time.Second), client.StartWorkflowOptions{ID: id, TaskQueue: pagesQueue}, WaitOnActivity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := func() *workflowpb.PendingActivityInfo {
+			d, err := c.DescribeWorkflowExecution(withTimeout(t, 10*time.Second), id, run.GetRunID())
+			if err != nil || len(d.GetPendingActivities()) > 1 {
+				t.Fatalf("describe %s: %v, %v", id, d, err)
+			}
+			if len(d.GetPendingActivities()) == 0 {
+				return &workflowpb.PendingActivityInfo{} // not scheduled yet
+			}
+			return d.GetPendingActivities()[0]
+		}
+		waitUntil(t, withTimeout(t, 30*time.Second), "the activity to start", func() error {
+			if s := pending().GetState(); s != enumspb.PENDING_ACTIVITY_STATE_STARTED {
+				return errNotYet(s.String())
+			}
+			return nil
+		})
+		b.open("pending activities", ns+"/workflows/"+id+"/"+run.GetRunID()+"/pending-activities", "HeartbeatingWait", "STARTED", "Attempt")
+		checkPage(b, w, "pending activities")
+		b.click("choose Pause", "button", "Pause")
+		b.typeInto("type reason", `#activity-pause-reason`, reason)
+		b.click("confirm pause", `#activity-pause-confirmation-modal [data-testid="confirm-modal-button"]`, "")
+		checkPage(b, w, "pause submitted")
+
+		// The pause reaches the worker through its next heartbeat; the
+		// attempt ends and no retry is scheduled while paused.
+		waitUntil(t, withTimeout(t, 30*time.Second), "the activity to be paused", func() error {
+			p := pending()
+			if !p.GetPaused() || p.GetState() != enumspb.PENDING_ACTIVITY_STATE_PAUSED {
+				return errNotYet(fmt.Sprintf("paused %v, state %v", p.GetPaused(), p.GetState()))
+			}
+			return nil
+		})
+		if got := pending().GetPauseInfo().GetManual().GetReason(); got != reason {
+			t.Fatalf("pause reason %q, want %q (typed in the UI)", got, reason)
+		}
+		b.open("paused activity", ns+"/workflows/"+id+"/"+run.GetRunID()+"/pending-activities", "HeartbeatingWait", "PAUSED", "Unpause")
+		checkPage(b, w, "paused activity")
+		b.screenshot("activity-paused")
+		if err := c.TerminateWorkflow(withTimeout(t, 10*time.Second), id, run.GetRunID(), "test done"); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
