@@ -31,6 +31,7 @@ const (
 	batchJobID     = "ui-batch-job"
 	batchTargetID  = "ui-batch-target"
 	batchReason    = "batch terminate from the pages test"
+	batchIdentity  = "webui-pages-test"
 )
 
 // pagesData is what the setup made, for the assertions.
@@ -137,7 +138,7 @@ func makePagesData(t *testing.T, ctx context.Context, c client.Client) pagesData
 		JobId:      batchJobID,
 		Reason:     batchReason,
 		Executions: []*commonpb.WorkflowExecution{{WorkflowId: target.GetID(), RunId: target.GetRunID()}},
-		Operation:  &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{}},
+		Operation:  &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{Identity: batchIdentity}},
 	}); err != nil {
 		t.Fatalf("StartBatchOperation: %v", err)
 	}

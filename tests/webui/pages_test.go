@@ -116,6 +116,23 @@ func TestWebUIPages(t *testing.T) {
 		b.open("schedule page", ns+"/schedules/"+url.PathEscape(scheduleID), scheduleID, "RUNNING", "Greet", scheduledWF, "Every 1 hour(s)")
 		checkPage(b, w, "schedule page")
 		b.screenshot("schedule")
+
+		// Pause it from its page; the note typed in the dialog is the
+		// schedule's note afterwards.
+		const note = "paused from the browser"
+		b.click("choose Pause", `button`, "Pause")
+		b.typeInto("type pause note", `#pause-reason`, note)
+		b.click("confirm pause", `#pause-schedule-modal [data-testid="confirm-modal-button"]`, "")
+		b.waitText("paused schedule", "PAUSED", "Unpause")
+		checkPage(b, w, "paused schedule")
+		b.screenshot("schedule-paused")
+		d, err := c.ScheduleClient().GetHandle(withTimeout(t, 10*time.Second), scheduleID).Describe(withTimeout(t, 10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := d.Schedule.State; !st.Paused || st.Note != note {
+			t.Fatalf("schedule state after Pause in the UI: %+v, want paused with note %q", st, note)
+		}
 	})
 
 	t.Run("BatchOperations", func(t *testing.T) {
@@ -126,7 +143,8 @@ func TestWebUIPages(t *testing.T) {
 		})
 		checkPage(b, w, "batch list")
 		b.screenshot("batch-list")
-		b.open("batch page", ns+"/batch-operations/"+url.PathEscape(batchJobID), batchJobID, "COMPLETED", batchReason)
+		b.open("batch page", ns+"/batch-operations/"+url.PathEscape(batchJobID), batchJobID, "COMPLETED", batchReason,
+			batchIdentity, "100% complete", "1 succeeded", "0 failed")
 		checkPage(b, w, "batch page")
 		b.screenshot("batch-job")
 	})
