@@ -52,6 +52,32 @@ func TestWebUIPages(t *testing.T) {
 		b.screenshot("standalone-activity")
 	})
 
+	t.Run("StartStandaloneActivityFromUI", func(t *testing.T) {
+		b.t = t
+		const id = "ui-form-activity"
+		b.open("start form", ns+"/activities/start", "Start Standalone Activity", "Activity Type")
+		b.typeInto("type activity id", `#activityId`, id)
+		b.typeInto("type task queue", `#taskQueue`, pagesQueue)
+		b.typeInto("type activity type", `#activityType`, "ComposeGreeting")
+		b.typeInto("type input", `[role="textbox"]`, `"Form"`)
+		b.typeInto("type start-to-close timeout", `#startToCloseTimeout`, "10") // seconds, the unit select's default
+		b.screenshot("start-activity-form")
+		b.click("submit", `[data-testid="start-standalone-activity-submit-button"]`, "Start Standalone Activity")
+		// The form stays open and says so in a toast.
+		b.waitText("started", "Activity execution started")
+		checkPage(b, w, "started")
+
+		var got string
+		if err := c.GetActivityHandle(client.GetActivityHandleOptions{ActivityID: id}).Get(withTimeout(t, 10*time.Second), &got); err != nil || got != "Hello, Form!" {
+			t.Fatalf("activity started in the UI: result %q, %v; want the worker's greeting for the typed input", got, err)
+		}
+		b.open("activities list", ns+"/activities", id)
+		b.waitRows("activities list", "a row for the activity started in the UI", func(rows []string) bool {
+			return hasRow(rows, "COMPLETED", id, "ComposeGreeting")
+		})
+		checkPage(b, w, "activities list")
+	})
+
 	t.Run("WorkerDeployments", func(t *testing.T) {
 		b.t = t
 		b.open("deployments list", ns+"/workers/deployments", deploymentName)
