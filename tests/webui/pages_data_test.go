@@ -24,6 +24,7 @@ const (
 	activityID     = "ui-standalone-activity"
 	deploymentName = "ui-deployment"
 	buildID        = "build-one"
+	nextBuildID    = "build-two" // made current from the UI
 	endpointName   = "ui-endpoint"
 	scheduleID     = "ui-schedule"
 	scheduledWF    = "ui-scheduled-greet"
@@ -42,8 +43,8 @@ type pagesData struct {
 }
 
 // startPagesWorkers starts an unversioned worker for the test's workflows
-// and activities and a versioned one, whose polls register the worker
-// deployment the Deployments page lists.
+// and activities and two versioned ones (two builds of one deployment),
+// whose polls register the worker deployment the Deployments page lists.
 func startPagesWorkers(t *testing.T, c client.Client) {
 	t.Helper()
 	w := worker.New(c, pagesQueue, worker.Options{})
@@ -57,17 +58,19 @@ func startPagesWorkers(t *testing.T, c client.Client) {
 	}
 	t.Cleanup(w.Stop)
 
-	vw := worker.New(c, versionedQueue, worker.Options{DeploymentOptions: worker.DeploymentOptions{
-		UseVersioning:             true,
-		Version:                   worker.WorkerDeploymentVersion{DeploymentName: deploymentName, BuildID: buildID},
-		DefaultVersioningBehavior: workflow.VersioningBehaviorPinned,
-	}})
-	vw.RegisterWorkflow(Greet)
-	vw.RegisterActivity(ComposeGreeting)
-	if err := vw.Start(); err != nil {
-		t.Fatal(err)
+	for _, build := range []string{buildID, nextBuildID} {
+		vw := worker.New(c, versionedQueue, worker.Options{DeploymentOptions: worker.DeploymentOptions{
+			UseVersioning:             true,
+			Version:                   worker.WorkerDeploymentVersion{DeploymentName: deploymentName, BuildID: build},
+			DefaultVersioningBehavior: workflow.VersioningBehaviorPinned,
+		}})
+		vw.RegisterWorkflow(Greet)
+		vw.RegisterActivity(ComposeGreeting)
+		if err := vw.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(vw.Stop)
 	}
-	t.Cleanup(vw.Stop)
 }
 
 // makePagesData creates one of each thing the pages show and waits until

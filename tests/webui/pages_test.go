@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -89,6 +90,26 @@ func TestWebUIPages(t *testing.T) {
 		b.open("deployment page", ns+"/workers/deployments/"+url.PathEscape(deploymentName), deploymentName, buildID, "Current")
 		checkPage(b, w, "deployment page")
 		b.screenshot("worker-deployment")
+
+		// Make the other build current from its row's Actions menu.
+		b.run("mark build-two's actions", chromedp.Evaluate(`Array.from(document.querySelectorAll('tr')).find(r =>
+			r.innerText.includes('`+nextBuildID+`')).querySelector('button[data-variant="ghost"]').setAttribute('data-row-actions', '1')`, nil))
+		b.click("open build-two's actions", `[data-row-actions]`, "")
+		b.click("choose Set Current Version", `li`, "Set Current Version")
+		b.screenshot("set-current-dialog")
+		b.click("confirm", `[data-testid="confirm-modal-button"]`, "")
+		b.waitRows("deployment page", "build-two current, build-one not", func(rows []string) bool {
+			return hasRow(rows, nextBuildID, "Current") && !hasRow(rows, buildID, "Current")
+		})
+		checkPage(b, w, "after Set Current Version")
+		b.screenshot("worker-deployment-switched")
+		d, err := c.WorkerDeploymentClient().GetHandle(deploymentName).Describe(withTimeout(t, 10*time.Second), client.WorkerDeploymentDescribeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur := d.Info.RoutingConfig.CurrentVersion; cur == nil || cur.BuildID != nextBuildID {
+			t.Fatalf("current version after Set Current Version in the UI: %+v, want %s", cur, nextBuildID)
+		}
 	})
 
 	t.Run("NexusEndpoints", func(t *testing.T) {
