@@ -203,6 +203,10 @@ func (e *Engine) ListWorkerDeployments(ns string, size int, after string) ([]*wo
 			s.LatestVersionSummary = &deploymentpb.WorkerDeploymentInfo_WorkerDeploymentVersionSummary{
 				DeploymentVersion: protoVersion(d.Name, v.BuildID), CreateTime: timestamppb.New(v.CreateTime)}
 		}
+		s.CurrentVersionSummary = d.routedVersionSummary(d.Current, enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_CURRENT)
+		if d.RampingSet {
+			s.RampingVersionSummary = d.routedVersionSummary(d.Ramping, enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_RAMPING)
+		}
 		out = append(out, s)
 	}
 	return out, next
