@@ -278,6 +278,10 @@ func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure
 		return false
 	}
 	act.Attempt++
+	// The new attempt lives in the run record only (no event until the
+	// activity closes): the record must be written, or a run evicted from
+	// the engine's cache would come back on its old attempt.
+	s.out.RecordChanged = true
 	if act.resetRequested {
 		act.Attempt = 1
 		if act.resetHeartbeat {

@@ -124,7 +124,11 @@ func TestActivityTimeouts(t *testing.T) {
 			h.startAct("a")
 			h.wantDeadline(10 * time.Second)
 			h.at(10 * time.Second)
-			h.tick()
+			if o := h.tick(); !o.RecordChanged {
+				// The new attempt is in the run record only: unwritten, a
+				// run the engine evicts would come back on attempt 1.
+				h.t.Fatal("a retried timeout did not mark the record changed")
+			}
 			h.wantStep()
 			a := h.act("a")
 			if a.Attempt != 2 || !a.NextAttemptTime.Equal(t0.Add(11*time.Second)) ||

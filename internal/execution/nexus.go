@@ -289,6 +289,7 @@ func (s *State) retryNexus(now time.Time, op *NexusOp, f *failurepb.Failure) {
 	op.TaskHeld = false
 	op.LastFailure, op.LastAttemptTime = f, now
 	op.Attempt++
+	s.out.RecordChanged = true // the attempt lives in the run record only
 	op.NextAttemptTime = now.Add(min(backoff, nexusMaxBackoff))
 }
 

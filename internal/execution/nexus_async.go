@@ -256,6 +256,7 @@ func (s *State) retryNexusCancel(now time.Time, op *NexusOp, f *failurepb.Failur
 	op.CancelTaskHeld = false
 	op.CancelLastFailure, op.CancelLastAttemptTime = f, now
 	op.CancelAttempt++
+	s.out.RecordChanged = true // the attempt lives in the run record only
 	op.CancelState = enumspb.NEXUS_OPERATION_CANCELLATION_STATE_BACKING_OFF
 	op.CancelNextAttemptTime = now.Add(min(backoff, nexusMaxBackoff))
 }

@@ -163,6 +163,7 @@ func (s *State) ResetActivity(now time.Time, act *Activity, resetHeartbeat, keep
 // worker polls it (its attempt no longer matches).
 func (s *State) scheduleAttempt(now time.Time, act *Activity, delay time.Duration) {
 	act.LastAttemptCompleteTime = now
+	s.out.RecordChanged = true
 	if delay > 0 {
 		act.NextAttemptTime = now.Add(delay)
 		return

@@ -382,3 +382,78 @@ func TestScaleSIGKILLDueTimersAndQueuedTasks(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, p2.errOut())
 	}
 }
+
+// ScaleStuckActivityWorkflow runs ScaleStuckActivity on its own queue (so
+// the SDK starts it eagerly in the workflow task's reply) with a short
+// start-to-close timeout and retries.
+func ScaleStuckActivityWorkflow(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaximumAttempts: 5},
+	})
+	var out string
+	err := workflow.ExecuteActivity(ctx, "ScaleStuckActivity").Get(ctx, &out)
+	return out, err
+}
+
+// TestScaleSIGKILLStartedActivityTimesOut: with a tiny cache, activities
+// started (eagerly) just before a SIGKILL whose first attempt never
+// answers must time out after the restart (start-to-close, armed from the
+// due index) and run again: the torture with a 4KiB cache found children
+// stuck on such an activity until the next restart.
+func TestScaleSIGKILLStartedActivityTimesOut(t *testing.T) {
+	bin := binBuild(t, t.TempDir())
+	dir := t.TempDir()
+	p := binStart(t, bin, dir, 0, "--cache-size", "4KiB")
+	c := p.client(t)
+	tq := "scale-stuck-" + uuid.NewString()[:8]
+	started := make(chan string, 100)
+	stuck := func(ctx context.Context) (string, error) {
+		if activity.GetInfo(ctx).Attempt == 1 {
+			started <- activity.GetInfo(ctx).WorkflowExecution.ID
+			<-ctx.Done() // the first attempt never answers
+			return "", ctx.Err()
+		}
+		return "retried", nil
+	}
+	reg := func(w worker.Worker) {
+		w.RegisterWorkflow(ScaleStuckActivityWorkflow)
+		w.RegisterActivityWithOptions(stuck, activity.RegisterOptions{Name: "ScaleStuckActivity"})
+	}
+	w := binWorker(t, c, tq, reg)
+	const n = 6
+	var ids []string
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("scale-stuck-%d-%s", i, uuid.NewString()[:8])
+		if _, err := c.ExecuteWorkflow(binCtx(t), client.StartWorkflowOptions{ID: id, TaskQueue: tq}, ScaleStuckActivityWorkflow); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d first attempts started", i, n)
+		}
+	}
+	if err := p.signalAndWait(syscall.SIGKILL, 5*time.Second); err == nil {
+		t.Fatal("SIGKILL: process exited cleanly?")
+	}
+	w.Stop()
+	c.Close()
+	p2 := binStart(t, bin, dir, 0, "--cache-size", "4KiB")
+	c2 := p2.client(t)
+	binWorker(t, c2, tq, reg)
+	for _, id := range ids {
+		var out string
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := c2.GetWorkflow(ctx, id, "").Get(ctx, &out)
+		cancel()
+		if err != nil || out != "retried" {
+			t.Fatalf("%s after SIGKILL: %q, %v", id, out, err)
+		}
+	}
+	c2.Close()
+	_ = p2.signalAndWait(syscall.SIGTERM, 5*time.Second)
+}
