@@ -84,6 +84,7 @@ type Engine struct {
 	bootTime     time.Time
 	recovered    atomic.Int64
 	recoveryDone chan struct{}
+	recoveryOnce sync.Once
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -123,6 +124,12 @@ type Options struct {
 	// Observer is told about run outcomes and store writes (metrics);
 	// nil observes nothing.
 	Observer Observer
+	// DeferRecovery leaves the background recovery of the runs an earlier
+	// process left needing attention (recoverDue) to StartRecovery, which
+	// the server calls once it serves: after a crash with many runs due,
+	// recovery keeps both cores busy, and starting it first delayed the
+	// first answer by a few hundred milliseconds.
+	DeferRecovery bool
 	// CacheBytes bounds the estimated memory of the workflows kept in
 	// memory (0: DefaultCacheBytes); see cache.go.
 	CacheBytes int64
@@ -181,11 +188,13 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	if err := e.loadActivityExecutions(); err != nil {
 		return nil, err
 	}
-	e.wg.Add(4)
+	e.wg.Add(3)
 	go func() { defer e.wg.Done(); e.timers.run(e.stop) }()
 	go func() { defer e.wg.Done(); e.evictLoop() }()
 	go func() { defer e.wg.Done(); e.refillTimers() }()
-	go func() { defer e.wg.Done(); e.recoverDue() }()
+	if !opts.DeferRecovery {
+		e.StartRecovery()
+	}
 	e.StartRetention(time.Minute)
 	e.resumePurges()
 	return e, nil

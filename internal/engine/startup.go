@@ -145,6 +145,15 @@ func (e *Engine) recoverLoaded(w *workflow) error {
 	return nil
 }
 
+// StartRecovery starts the background recovery (recoverDue) unless it
+// has started already; New does it unless Options.DeferRecovery is set.
+func (e *Engine) StartRecovery() {
+	e.recoveryOnce.Do(func() {
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); e.recoverDue() }()
+	})
+}
+
 // recoverDue pages through the due index entries before the boot time,
 // oldest first, and loads (and so recovers) each run. Requests are served
 // meanwhile; a run they reach first is recovered on load and moved out of

@@ -150,7 +150,7 @@ func Start(cfg Config) (*Server, error) {
 		closeListeners()
 		return nil, err
 	}
-	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes})
+	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true})
 	if err != nil {
 		st.Close()
 		closeListeners()
@@ -219,6 +219,7 @@ func Start(cfg Config) (*Server, error) {
 		s.metricsHTTP = m.Serve(mlis, httpsTLS)
 	}
 	go func() { s.done <- gs.Serve(lis) }()
+	eng.StartRecovery() // once serving: requests go first (engine.Options.DeferRecovery)
 	cfg.DataDir = dir
 	s.cfg = cfg
 	if cfg.UIAddr != "" {
