@@ -6,6 +6,9 @@ import (
 	"strings"
 )
 
+// memoryHeadroom is the Go memory limit beyond --cache-size (see run).
+const memoryHeadroom = 128 << 20
+
 // defaultCacheSize is --cache-size when not given (engine.DefaultCacheBytes).
 const defaultCacheSize = 256 << 20
 
