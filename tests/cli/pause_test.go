@@ -143,7 +143,10 @@ func TestCLIActivityControl(t *testing.T) {
 		t.Fatal("reset --keep-paused ran the activity")
 	}
 
-	mustContain(t, "workflow update-options versioning", c.fail(t, "workflow", "update-options", "-w", id, "--versioning-override-behavior", "auto_upgrade"), "versioning_override")
+	// Worker versioning overrides are offered since worker deployments
+	// (issue 14): the override shows in describe.
+	mustContain(t, "workflow update-options versioning", c.run(t, "workflow", "update-options", "-w", id, "--versioning-override-behavior", "auto_upgrade"), "succeeded")
+	mustContain(t, "describe after the override", c.run(t, "workflow", "describe", "-w", id, "-o", "json"), `"behavior": "VERSIONING_BEHAVIOR_AUTO_UPGRADE"`)
 
 	fl.ok.Store(true)
 	out = c.run(t, "activity", "unpause", "-w", id, "-a", "flaky")
