@@ -88,9 +88,10 @@ func start(args []string, stdout, stderr io.Writer) int {
 	// recovered after a crash peaked at ~650 MiB RSS with the 256 MiB
 	// default. A soft memory limit of the cache plus headroom for
 	// everything else (matching, gRPC buffers, Pebble's memtables) makes
-	// the collector work harder only when the process nears it.
+	// the collector work harder only when the process nears it. A tiny
+	// cache (tests evict everything) still gets room to work in.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(o.cacheSize + memoryHeadroom)
+		debug.SetMemoryLimit(max(o.cacheSize+memoryHeadroom, minMemoryLimit))
 	}
 
 	limits, ignored, err := server.ParseDynamicConfig(o.dynamicConfig)

@@ -9,6 +9,9 @@ import (
 // memoryHeadroom is the Go memory limit beyond --cache-size (see run).
 const memoryHeadroom = 128 << 20
 
+// minMemoryLimit is the least Go memory limit whatever --cache-size is.
+const minMemoryLimit = 256 << 20
+
 // defaultCacheSize is --cache-size when not given (engine.DefaultCacheBytes).
 const defaultCacheSize = 256 << 20
 
