@@ -227,9 +227,16 @@ func TestNexusAsyncOperations(t *testing.T) {
 		}
 		evs := a.history(r.GetID(), r.GetRunID())
 		requireWellFormed(t, evs)
-		wantNexusTypes(t, evs, "SCHEDULED", "STARTED", "CANCEL_REQUESTED", "CANCEL_REQUEST_COMPLETED", "CANCELED")
-		if ev := findEvent(evs, enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED); !ev.WorkerMayIgnore {
-			t.Errorf("cancel request completed event not marked worker_may_ignore")
+		// The handler's answer to the cancel task and the handler workflow's
+		// cancellation race: when the operation is canceled first, the late
+		// answer finds no operation and records nothing, as in Temporal.
+		if got := strings.Join(nexusTypes(evs), ","); got == "SCHEDULED,STARTED,CANCEL_REQUESTED,CANCELED" {
+			t.Logf("the operation was canceled before the cancel request's answer came back")
+		} else {
+			wantNexusTypes(t, evs, "SCHEDULED", "STARTED", "CANCEL_REQUESTED", "CANCEL_REQUEST_COMPLETED", "CANCELED")
+			if ev := findEvent(evs, enumspb.EVENT_TYPE_NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED); !ev.WorkerMayIgnore {
+				t.Errorf("cancel request completed event not marked worker_may_ignore")
+			}
 		}
 		d, err := a.c.DescribeWorkflowExecution(a.ctx(), in.ID, "")
 		if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED {
