@@ -145,6 +145,11 @@ async def test_nexus_caller_cancels_workflow_run_operation(client, tq, wid):
         assert await result(handle) == "canceled: CancelledError"
         desc = await within(client.get_workflow_handle(handler_id).describe())
         assert desc.status == WorkflowExecutionStatus.CANCELED
-    assert _nexus_events(await event_names(handle)) == [
-        "NexusOperationScheduled", "NexusOperationStarted", "NexusOperationCancelRequested",
-        "NexusOperationCancelRequestCompleted", "NexusOperationCanceled"]
+    # The handler workflow's cancellation may close the operation before the
+    # cancel task's answer comes back; then no CancelRequestCompleted is
+    # recorded (as in Temporal).
+    assert _nexus_events(await event_names(handle)) in (
+        ["NexusOperationScheduled", "NexusOperationStarted", "NexusOperationCancelRequested",
+         "NexusOperationCancelRequestCompleted", "NexusOperationCanceled"],
+        ["NexusOperationScheduled", "NexusOperationStarted", "NexusOperationCancelRequested",
+         "NexusOperationCanceled"])
