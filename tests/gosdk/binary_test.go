@@ -392,18 +392,33 @@ func binSIGKILLPendingTimer(t *testing.T, bin string) {
 func binSIGKILLAckedWrites(t *testing.T, bin string) {
 	dir := t.TempDir()
 	p := binStart(t, bin, dir, 0)
-	c := p.client(t)
-	tq := "bin-acked-" + uuid.NewString()[:8] // no worker: runs stay open
+	acked := ackedWritesUntilKill(t, p.client(t), "acked", 700*time.Millisecond, func() {
+		_ = p.signalAndWait(syscall.SIGKILL, 5*time.Second)
+	})
+	p2 := binStart(t, bin, dir, 0)
+	c2 := p2.client(t)
+	requireAckedWrites(t, c2, acked)
+	c2.Close()
+	if err := p2.signalAndWait(syscall.SIGTERM, 5*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, p2.errOut())
+	}
+}
+
+// ackedWritesUntilKill starts workflows (no worker: they stay open) and
+// signals each once, from 8 goroutines, for run; then it calls kill and
+// returns what the server acknowledged: workflow id -> signals
+// acknowledged (0 or 1). It closes c.
+func ackedWritesUntilKill(t *testing.T, c client.Client, prefix string, run time.Duration, kill func()) map[string]int {
+	t.Helper()
+	tq := prefix + "-" + uuid.NewString()[:8]
 	var mu sync.Mutex
-	acked := map[string]int{} // workflow id -> signals acknowledged
+	acked := map[string]int{}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
+	for g := range 8 {
+		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				id := fmt.Sprintf("acked-%d-%d", g, i)
+				id := fmt.Sprintf("%s-%d-%d", prefix, g, i)
 				cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
 				_, err := c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, BinaryTimerWorkflow, id, time.Hour)
 				ccancel()
@@ -423,24 +438,26 @@ func binSIGKILLAckedWrites(t *testing.T, bin string) {
 				acked[id] = 1
 				mu.Unlock()
 			}
-		}(g)
+		})
 	}
-	time.Sleep(700 * time.Millisecond)
-	_ = p.signalAndWait(syscall.SIGKILL, 5*time.Second)
+	time.Sleep(run)
+	kill()
 	cancel()
 	wg.Wait()
 	c.Close()
-	mu.Lock()
-	defer mu.Unlock()
 	if len(acked) < 10 {
 		t.Fatalf("only %d starts acknowledged before the kill", len(acked))
 	}
+	return acked
+}
 
-	p2 := binStart(t, bin, dir, 0)
-	c2 := p2.client(t)
+// requireAckedWrites checks, on the restarted server, that every
+// acknowledged start is a running workflow with its acknowledged signal.
+func requireAckedWrites(t *testing.T, c client.Client, acked map[string]int) {
+	t.Helper()
 	var missing []string
 	for id, sigs := range acked {
-		d, err := c2.DescribeWorkflowExecution(binCtx(t), id, "")
+		d, err := c.DescribeWorkflowExecution(binCtx(t), id, "")
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("%s: %v", id, err))
 			continue
@@ -450,15 +467,7 @@ func binSIGKILLAckedWrites(t *testing.T, bin string) {
 			continue
 		}
 		if sigs > 0 {
-			it := c2.GetWorkflowHistory(binCtx(t), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-			var evs []*historypb.HistoryEvent
-			for it.HasNext() {
-				ev, err := it.Next()
-				if err != nil {
-					t.Fatal(err)
-				}
-				evs = append(evs, ev)
-			}
+			evs := historyOf(t, c, id)
 			requireWellFormed(t, evs)
 			if count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) != 1 {
 				missing = append(missing, fmt.Sprintf("%s: acknowledged signal missing: %v", id, types(evs)))
@@ -468,9 +477,5 @@ func binSIGKILLAckedWrites(t *testing.T, bin string) {
 	t.Logf("%d acknowledged starts checked after kill -9", len(acked))
 	if len(missing) > 0 {
 		t.Fatalf("%d acknowledged writes lost after kill -9:\n%s", len(missing), strings.Join(missing, "\n"))
-	}
-	c2.Close()
-	if err := p2.signalAndWait(syscall.SIGTERM, 5*time.Second); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, p2.errOut())
 	}
 }

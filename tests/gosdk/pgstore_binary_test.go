@@ -81,70 +81,11 @@ func TestPostgresBinarySIGKILL(t *testing.T) {
 	if want := fmt.Sprintf("PostgreSQL 127.0.0.1:%d/%s (synchronous_commit on)", pg.Port, db); !strings.Contains(p.out(), want) {
 		t.Fatalf("startup line lacks %q:\n%s", want, p.out())
 	}
-	c := p.client(t)
-	tq := "pg-acked-" + uuid.NewString()[:8] // no worker: runs stay open
-	var mu sync.Mutex
-	acked := map[string]int{} // workflow id -> signals acknowledged
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil; i++ {
-				id := fmt.Sprintf("pg-acked-%d-%d", g, i)
-				cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
-				_, err := c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, BinaryTimerWorkflow, id, time.Hour)
-				ccancel()
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				acked[id] = 0
-				mu.Unlock()
-				cctx, ccancel = context.WithTimeout(ctx, 2*time.Second)
-				err = c.SignalWorkflow(cctx, id, "", "s", nil)
-				ccancel()
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				acked[id] = 1
-				mu.Unlock()
-			}
-		})
-	}
-	time.Sleep(time.Second)
-	_ = p.signalAndWait(syscall.SIGKILL, 5*time.Second)
-	cancel()
-	wg.Wait()
-	c.Close()
-	if len(acked) < 10 {
-		t.Fatalf("only %d starts acknowledged before the kill", len(acked))
-	}
+	acked := ackedWritesUntilKill(t, p.client(t), "pg-acked", time.Second, func() {
+		_ = p.signalAndWait(syscall.SIGKILL, 5*time.Second)
+	})
 	p2 := pgBinStart(t, bin, url)
-	c2 := p2.client(t)
-	var lost []string
-	for id, sigs := range acked {
-		d, err := c2.DescribeWorkflowExecution(binCtx(t), id, "")
-		if err != nil {
-			lost = append(lost, fmt.Sprintf("%s: %v", id, err))
-			continue
-		}
-		if d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			lost = append(lost, fmt.Sprintf("%s: status %v", id, d.WorkflowExecutionInfo.Status))
-			continue
-		}
-		if sigs > 0 {
-			evs := historyOf(t, c2, id)
-			requireWellFormed(t, evs)
-			if count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) != 1 {
-				lost = append(lost, fmt.Sprintf("%s: acknowledged signal missing: %v", id, types(evs)))
-			}
-		}
-	}
-	t.Logf("%d acknowledged starts checked after kill -9", len(acked))
-	if len(lost) > 0 {
-		t.Fatalf("%d acknowledged writes lost after kill -9:\n%s", len(lost), strings.Join(lost, "\n"))
-	}
+	requireAckedWrites(t, p2.client(t), acked)
 }
 
 // TestPostgresRestartUnderLoad restarts PostgreSQL (fast shutdown cuts
