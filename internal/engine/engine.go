@@ -45,10 +45,11 @@ type Engine struct {
 	mu        sync.Mutex
 	workflows map[wfKey]*workflow
 
-	nexus nexusRegistry
-	tqcfg tqConfigs // task queue rate limits (taskqueue_config.go)
-	acts  standaloneActivities
-	deps  deploymentRegistry // worker deployments (deployments.go)
+	nexus    nexusRegistry
+	tqcfg    tqConfigs // task queue rate limits (taskqueue_config.go)
+	acts     standaloneActivities
+	nexusOps standaloneNexusOps // standalone Nexus operations (standalone_nexus.go)
+	deps     deploymentRegistry // worker deployments (deployments.go)
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -186,6 +187,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("counting open runs: %w", err)
 	}
 	if err := e.loadActivityExecutions(); err != nil {
+		return nil, err
+	}
+	if err := e.loadNexusOperations(); err != nil {
 		return nil, err
 	}
 	e.wg.Add(3)

@@ -52,6 +52,10 @@ type nexusCallbackToken struct {
 	RunID            string `json:"rid"`
 	ScheduledEventID int64  `json:"sched"`
 	RequestID        string `json:"req"`
+	// Operation is set instead of WorkflowID and ScheduledEventID when the
+	// caller is a standalone Nexus operation (standalone_nexus_tasks.go):
+	// its operation id, RunID its run id.
+	Operation string `json:"op,omitempty"`
 }
 
 func (t nexusCallbackToken) encode() string {
@@ -62,7 +66,10 @@ func (t nexusCallbackToken) encode() string {
 func decodeCallbackToken(s string) (nexusCallbackToken, bool) {
 	var t nexusCallbackToken
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil || json.Unmarshal(b, &t) != nil || t.WorkflowID == "" || t.RunID == "" || t.ScheduledEventID <= 0 {
+	if err != nil || json.Unmarshal(b, &t) != nil || t.RunID == "" {
+		return t, false
+	}
+	if t.Operation == "" && (t.WorkflowID == "" || t.ScheduledEventID <= 0) {
 		return t, false
 	}
 	return t, true
@@ -182,6 +189,9 @@ func (e *Engine) deliverNexusCallback(ctx context.Context, run *execution.State,
 	o.OperationToken = headerValue(n.Header, "nexus-operation-token")
 	if o.OperationToken == "" {
 		o.OperationToken = headerValue(n.Header, "nexus-operation-id")
+	}
+	if tok.Operation != "" {
+		return e.completeStandaloneNexus(tok, o)
 	}
 	err := e.mutate(ctx, tok.Namespace, tok.WorkflowID, func(w *workflow) error {
 		// Temporal retries a completion its run id does not find against

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/nexusexec"
 	"github.com/sundial-io/sundial/internal/tasktoken"
 )
 
@@ -51,6 +52,16 @@ func (e *Engine) PollNexusTask(ctx context.Context, r *workflowservice.PollNexus
 		if ctx.Err() != nil {
 			e.match.Requeue(key, t)
 			return nil, ctx.Err()
+		}
+		if t.Standalone { // a standalone operation's task (standalone_nexus_tasks.go)
+			resp, err := e.startStandaloneNexusTask(t)
+			if errors.Is(err, nexusexec.ErrStale) {
+				continue
+			}
+			if err != nil {
+				e.match.Requeue(key, t)
+			}
+			return resp, err
 		}
 		var resp *workflowservice.PollNexusTaskQueueResponse
 		err := e.startTask(ctx, key, t, func(w *workflow) error {
@@ -166,6 +177,9 @@ func (e *Engine) nexusOp(ctx context.Context, token []byte, fn func(st *executio
 
 // CompleteNexusTask takes a handler's answer to a start or cancel request.
 func (e *Engine) CompleteNexusTask(ctx context.Context, r *workflowservice.RespondNexusTaskCompletedRequest) error {
+	if t, ok := standaloneNexusToken(r.TaskToken); ok {
+		return e.completeStandaloneNexusTask(t, r)
+	}
 	return e.nexusOp(ctx, r.TaskToken, func(st *execution.State, t *tasktoken.Token) error {
 		now := e.now()
 		sched, attempt := t.ScheduledEventID, t.Attempt
@@ -221,6 +235,9 @@ func (e *Engine) FailNexusTask(ctx context.Context, r *workflowservice.RespondNe
 		cause.FailureInfo = &failurepb.Failure_NexusHandlerFailureInfo{NexusHandlerFailureInfo: &failurepb.NexusHandlerFailureInfo{
 			Type: errType, RetryBehavior: retry,
 		}}
+	}
+	if t, ok := standaloneNexusToken(r.TaskToken); ok {
+		return e.failStandaloneNexusTask(t, cause, handlerErrorRetryable(errType, retry))
 	}
 	return e.nexusOp(ctx, r.TaskToken, func(st *execution.State, t *tasktoken.Token) error {
 		sched, attempt := t.ScheduledEventID, t.Attempt

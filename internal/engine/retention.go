@@ -116,6 +116,9 @@ func (e *Engine) StartRetention(interval time.Duration) {
 			if _, err := e.purgeExpiredActivities(); err != nil {
 				e.log.Warn("standalone activity retention pass failed", "err", err)
 			}
+			if _, err := e.purgeExpiredNexusOperations(); err != nil {
+				e.log.Warn("standalone Nexus operation retention pass failed", "err", err)
+			}
 		}
 	}()
 }

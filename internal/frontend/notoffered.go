@@ -35,9 +35,6 @@ var notYetFeature = map[string]string{}
 
 func init() {
 	for feature, rpcs := range map[string][]string{
-		"standalone Nexus operations": {"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
-			"ListNexusOperationExecutions", "CountNexusOperationExecutions", "RequestCancelNexusOperationExecution",
-			"TerminateNexusOperationExecution", "DeleteNexusOperationExecution"},
 		"explicit Worker Deployment creation and compute config (deployments are created by their workers' polls)": {
 			"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
 			"UpdateWorkerDeploymentVersionComputeConfig", "ValidateWorkerDeploymentVersionComputeConfig"},

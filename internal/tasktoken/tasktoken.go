@@ -28,6 +28,12 @@ const (
 	// id, RunID the activity's run id, ScheduledEventID the attempt's
 	// dispatch stamp.
 	StandaloneActivity Kind = 6
+	// StandaloneNexus and StandaloneNexusCancel name a start or cancel
+	// task of a standalone Nexus operation (StartNexusOperationExecution):
+	// WorkflowID holds the operation id, RunID its run id, Attempt the
+	// start (or cancel) attempt.
+	StandaloneNexus       Kind = 7
+	StandaloneNexusCancel Kind = 8
 )
 
 // Token identifies one dispatched task.
@@ -67,7 +73,7 @@ func Decode(b []byte) (*Token, error) {
 		return nil, ErrMalformed
 	}
 	t := &Token{Kind: Kind(b[1])}
-	if t.Kind < Workflow || t.Kind > StandaloneActivity {
+	if t.Kind < Workflow || t.Kind > StandaloneNexusCancel {
 		return nil, ErrMalformed
 	}
 	b = b[2:]

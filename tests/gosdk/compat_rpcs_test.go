@@ -103,8 +103,8 @@ func TestCompatNotYetMessage(t *testing.T) {
 	svc := e.c.WorkflowService()
 	_, err := svc.CreateWorkerDeployment(erCtx(t, 5*time.Second), &workflowservice.CreateWorkerDeploymentRequest{Namespace: "default", DeploymentName: "d"})
 	cpExpect(t, "CreateWorkerDeployment", err, codes.Unimplemented, "Sundial does not implement CreateWorkerDeployment yet (explicit Worker Deployment creation")
-	_, err = svc.StartNexusOperationExecution(erCtx(t, 5*time.Second), &workflowservice.StartNexusOperationExecutionRequest{Namespace: "default"})
-	cpExpect(t, "StartNexusOperationExecution", err, codes.Unimplemented, "Sundial does not implement StartNexusOperationExecution yet (standalone Nexus operations)")
+	_, err = svc.CreateWorkflowRule(erCtx(t, 5*time.Second), &workflowservice.CreateWorkflowRuleRequest{Namespace: "default"})
+	cpExpect(t, "CreateWorkflowRule", err, codes.Unimplemented, "Sundial does not implement CreateWorkflowRule yet (workflow rules)")
 	_, err = svc.FetchWorkerConfig(erCtx(t, 5*time.Second), &workflowservice.FetchWorkerConfigRequest{Namespace: "default"})
 	cpExpect(t, "FetchWorkerConfig", err, codes.Unimplemented, "FetchWorkerConfig yet", "worker commands")
 }
