@@ -192,6 +192,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	if err := e.loadNexusOperations(); err != nil {
 		return nil, err
 	}
+	if err := e.redriveHTTPCallbacks(); err != nil {
+		return nil, err
+	}
 	e.wg.Add(3)
 	go func() { defer e.wg.Done(); e.timers.run(e.stop) }()
 	go func() { defer e.wg.Done(); e.evictLoop() }()
@@ -387,6 +390,7 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		e.timers.set(runRef{w.key, cur.RunID}, time.Time{})
 	}
 	w.dirty = false
+	b.Records = httpCallbackRecords(fx.actions) // pending http(s) callbacks, durable with the close
 	c, seq, err := e.apply(b)
 	if err != nil {
 		h.release()

@@ -26,26 +26,26 @@ import (
 // callback's own headers, the operation token, the start time and a link
 // to the handler workflow as headers). Network errors, 5xx, 408 and 429
 // are retried with the action loop's backoff; other answers end the
-// delivery. The delivery is not durable: a restart forgets a delivery
-// still being retried (closed runs are not recovered).
+// delivery. A delivery still pending is durable and driven again after a
+// restart (nexus_callback_durable.go).
 
 // nexusCallbackTimeout bounds one HTTP delivery attempt.
 const nexusCallbackTimeout = 10 * time.Second
 
 var nexusCallbackClient = &http.Client{Timeout: nexusCallbackTimeout}
 
-// retryHTTPCallback posts a completion until it is delivered, refused, or
-// the engine stops.
-func (e *Engine) retryHTTPCallback(run *execution.State, n *commonpb.Callback_Nexus, o execution.NexusOutcome) {
+// retryHTTPCallback posts a completion until it is delivered or refused
+// (true), or the engine stops (false).
+func (e *Engine) retryHTTPCallback(run *execution.State, n *commonpb.Callback_Nexus, o execution.NexusOutcome) bool {
 	for attempt := 0; ; attempt++ {
 		err := e.postNexusCallback(context.Background(), run, n, o)
 		if err == nil {
-			return
+			return true
 		}
 		e.log.Warn("retrying a Nexus completion callback", "url", n.Url, "workflow", run.WorkflowID, "error", err)
 		select {
 		case <-e.stop:
-			return
+			return false
 		case <-time.After(backoff(attempt)):
 		}
 	}

@@ -153,18 +153,19 @@ func nexusOutcomeOf(run *execution.State) execution.NexusOutcome {
 // completion callbacks.
 func (e *Engine) deliverNexusCallbacks(ctx context.Context, run *execution.State) error {
 	o := nexusOutcomeOf(run)
-	for _, cb := range run.CompletionCallbacks() {
+	for i, cb := range run.CompletionCallbacks() {
 		n := cb.GetNexus()
 		if n == nil {
 			continue
 		}
-		if n.Url != NexusSystemCallbackURL {
+		if isHTTPCallback(n.Url) {
 			// Each external callback is retried on its own, so one that
-			// keeps failing does not repeat the others.
+			// keeps failing does not repeat the others; its record
+			// (written with the close) is deleted once it is delivered.
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				e.retryHTTPCallback(run, n, o)
+				e.driveHTTPCallback(run, i)
 			}()
 			continue
 		}
