@@ -48,7 +48,9 @@ type Task struct {
 	NexusCancel bool
 	// Standalone marks an attempt of a standalone activity execution
 	// (WorkflowID is then the activity id, RunID its run id and
-	// ScheduledEventID the attempt's dispatch stamp).
+	// ScheduledEventID the attempt's dispatch stamp) or, on a Nexus queue,
+	// a task of a standalone Nexus operation (WorkflowID the operation
+	// id, RunID its run id, Attempt the start or cancel attempt).
 	Standalone bool
 	// Started, when set, is the engine's response for a task it already
 	// started for this poller (see Claim); the poller returns it as is.
