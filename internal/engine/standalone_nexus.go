@@ -220,9 +220,9 @@ func (e *Engine) mutateNexusOp(ns, id, runID string, fn func(o *nexusexec.Operat
 	return ferr
 }
 
-// changedBy runs a state change and reports whether it counted a
+// nexusOpChanged runs a state change and reports whether it counted a
 // transition (then the operation must be written).
-func changedBy(o *nexusexec.Operation, fn func() error) (bool, error) {
+func nexusOpChanged(o *nexusexec.Operation, fn func() error) (bool, error) {
 	before := o.Transitions
 	err := fn()
 	return err == nil && o.Transitions != before, err
@@ -269,7 +269,7 @@ func (e *Engine) nexusOpEndpointGone(d snDispatch, t nexusexec.Task) {
 			if err := o.StartCancelTask(e.now(), t.Attempt); err != nil {
 				return false, nil
 			}
-			return changedBy(o, func() error {
+			return nexusOpChanged(o, func() error {
 				return o.CancelFailed(e.now(), t.Attempt, &failurepb.Failure{
 					Message: "endpoint not registered",
 					FailureInfo: &failurepb.Failure_NexusHandlerFailureInfo{NexusHandlerFailureInfo: &failurepb.NexusHandlerFailureInfo{

@@ -128,7 +128,7 @@ func (e *Engine) PollNexusOperationExecution(ctx context.Context, r *workflowser
 // cancel.
 func (e *Engine) RequestCancelNexusOperationExecution(ctx context.Context, r *workflowservice.RequestCancelNexusOperationExecutionRequest) error {
 	return e.mutateNexusOp(r.Namespace, r.OperationId, r.RunId, func(o *nexusexec.Operation) (bool, error) {
-		return changedBy(o, func() error { return o.RequestCancel(e.now(), r.RequestId, r.Identity, r.Reason) })
+		return nexusOpChanged(o, func() error { return o.RequestCancel(e.now(), r.RequestId, r.Identity, r.Reason) })
 	})
 }
 
@@ -136,7 +136,7 @@ func (e *Engine) RequestCancelNexusOperationExecution(ctx context.Context, r *wo
 // terminated.
 func (e *Engine) TerminateNexusOperationExecution(ctx context.Context, r *workflowservice.TerminateNexusOperationExecutionRequest) error {
 	return e.mutateNexusOp(r.Namespace, r.OperationId, r.RunId, func(o *nexusexec.Operation) (bool, error) {
-		return changedBy(o, func() error { return o.Terminate(e.now(), r.RequestId, r.Reason, r.Identity) })
+		return nexusOpChanged(o, func() error { return o.Terminate(e.now(), r.RequestId, r.Reason, r.Identity) })
 	})
 }
 

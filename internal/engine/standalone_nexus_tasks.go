@@ -108,7 +108,7 @@ func standaloneNexusToken(token []byte) (*tasktoken.Token, bool) {
 // operations.
 func (e *Engine) answerStandaloneNexus(t *tasktoken.Token, fn func(o *nexusexec.Operation) error) error {
 	err := e.mutateNexusOp(t.Namespace, t.WorkflowID, t.RunID, func(o *nexusexec.Operation) (bool, error) {
-		return changedBy(o, func() error { return fn(o) })
+		return nexusOpChanged(o, func() error { return fn(o) })
 	})
 	if errors.Is(err, nexusexec.ErrStale) || errors.Is(err, errNexusOperationNotFound) {
 		return errNexusTaskNotFound
