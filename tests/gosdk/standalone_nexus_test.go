@@ -581,3 +581,29 @@ func TestStandaloneNexusRestart(t *testing.T) {
 		t.Fatalf("terminated handler's operation after the second restart: %v", d.Info.Status)
 	}
 }
+
+// TestStandaloneNexusPostgresRestart: on the PostgreSQL store, a started
+// asynchronous operation survives a restart and completes through its
+// callback afterwards.
+func TestStandaloneNexusPostgresRestart(t *testing.T) {
+	e, _, restart := newPGEnv(t)
+	ep := nexusEndpoint(t, e, "standalone-endpoint")
+	s := &snEnv{env: e, endpoint: ep.Spec.Name}
+	w := s.startWorker()
+	in := asyncIn{ID: "sn-pg-" + s.tq, Mode: "wait"}
+	req := s.request(t, "pg-op-"+s.tq, nexusAsyncService, "run", in)
+	runID := s.start(t, req).RunId
+	before := s.poll(t, req.OperationId, runID, enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED)
+	w.Stop()
+	restart()
+	if d := s.describe(t, req.OperationId, runID); d.Info.State != enumspb.PENDING_NEXUS_OPERATION_STATE_STARTED || d.Info.OperationToken != before.OperationToken {
+		t.Fatalf("after restart %v", d)
+	}
+	s.startWorker()
+	if err := s.c.SignalWorkflow(s.ctx(), in.ID, "", "finish", "on postgres"); err != nil {
+		t.Fatal(err)
+	}
+	if got := snResult(t, s.poll(t, req.OperationId, runID, enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED).GetResult()); got != "Finished on postgres" {
+		t.Fatalf("result %q", got)
+	}
+}
