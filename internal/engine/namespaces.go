@@ -127,6 +127,8 @@ func capabilities() *namespacepb.NamespaceInfo_Capabilities {
 		StandaloneActivities:               true,
 		StandaloneActivityStartDelay:       true,
 		StandaloneActivityOperatorCommands: true,
+		// StartNexusOperationExecution and friends (standalone_nexus.go).
+		StandaloneNexusOperation: true,
 	}
 }
 
