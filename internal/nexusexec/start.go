@@ -145,6 +145,8 @@ func Normalize(in *workflowservice.StartNexusOperationExecutionRequest) (*workfl
 	default:
 		return nil, invalid("id_conflict_policy is invalid: %v", req.IdConflictPolicy)
 	}
+	// Temporal's server accepts completion callbacks on a standalone
+	// operation but never calls them; refusing them says so.
 	if len(req.CompletionCallbacks) > 0 || req.OnConflictOptions.GetAttachCompletionCallbacks() {
 		return nil, invalid("completion_callbacks are not supported by Sundial for standalone Nexus operations")
 	}
