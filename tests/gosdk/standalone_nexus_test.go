@@ -441,8 +441,14 @@ func TestStandaloneNexusAsync(t *testing.T) {
 		if err != nil || resp.RunId != runID || resp.Started {
 			t.Fatalf("USE_EXISTING: %v, %v", resp, err)
 		}
-		_ = s.c.TerminateWorkflow(s.ctx(), in.ID, "", "cleanup")
-		s.poll(t, req.OperationId, runID, enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED)
+		// Once started, ending the handler workflow closes the operation.
+		s.poll(t, req.OperationId, runID, enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED)
+		if err := s.c.TerminateWorkflow(s.ctx(), in.ID, "", "cleanup"); err != nil {
+			t.Fatal(err)
+		}
+		if p := s.poll(t, req.OperationId, runID, enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED); p.GetFailure().GetTerminatedFailureInfo() == nil {
+			t.Fatalf("after the handler workflow was terminated: %v", p)
+		}
 	})
 }
 
