@@ -74,7 +74,17 @@ func nexusOpKey(ns, id, runID string) string {
 	return b.String()
 }
 
-var errNexusOperationNotFound = serviceerror.NewNotFound("nexus operation not found")
+// nexusOpNotFoundError is the NotFound of an operation id (or run) that
+// does not exist, worded as Temporal words it.
+func nexusOpNotFoundError(id string) error {
+	return serviceerror.NewNotFoundf("operation not found for ID: %s", id)
+}
+
+// isNexusOpNotFound reports whether err says the operation does not exist.
+func isNexusOpNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
 
 // loadNexusOperations reads every stored operation at startup, arms the
 // timers of the open ones, queues their tasks again (which worker held a
@@ -156,15 +166,15 @@ func (e *Engine) findNexusOp(ns, id, runID string) *snRun {
 	return nil
 }
 
-// nexusOpNotFound unlocks e.nexusOps.mu and answers NotFound once a
-// deletion it may rest on is durable.
-func (e *Engine) nexusOpNotFound() error {
+// nexusOpNotFound unlocks e.nexusOps.mu and answers NotFound for id once
+// a deletion it may rest on is durable.
+func (e *Engine) nexusOpNotFound(id string) error {
 	seq := e.nexusOps.deletedSeq
 	e.nexusOps.mu.Unlock()
 	if err := e.settle(nil, seq); err != nil {
 		return err
 	}
-	return errNexusOperationNotFound
+	return nexusOpNotFoundError(id)
 }
 
 // writeNexusOp hands the operation's record to the store (still under
@@ -198,7 +208,7 @@ func (e *Engine) mutateNexusOp(ns, id, runID string, fn func(o *nexusexec.Operat
 	m.mu.Lock()
 	r := e.findNexusOp(ns, id, runID)
 	if r == nil {
-		return e.nexusOpNotFound()
+		return e.nexusOpNotFound(id)
 	}
 	write, ferr := fn(r.o)
 	var c store.Commit
@@ -283,7 +293,7 @@ func (e *Engine) nexusOpEndpointGone(d snDispatch, t nexusexec.Task) {
 		}
 		return true, nil
 	})
-	if err != nil && !errors.Is(err, errNexusOperationNotFound) {
+	if err != nil && !isNexusOpNotFound(err) {
 		e.log.Warn("failing a standalone Nexus operation whose endpoint is gone", "operation", d.id, "run", d.runID, "error", err)
 	}
 }
@@ -316,7 +326,7 @@ func (e *Engine) tickNexusOp(ns, id, runID string) {
 	err := e.mutateNexusOp(ns, id, runID, func(o *nexusexec.Operation) (bool, error) {
 		return o.Tick(e.now()), nil
 	})
-	if err != nil && !errors.Is(err, errNexusOperationNotFound) {
+	if err != nil && !isNexusOpNotFound(err) {
 		// The store refused (a full disk): try again shortly.
 		e.log.Warn("standalone Nexus operation timer", "operation", id, "run", runID, "err", err)
 		time.AfterFunc(time.Second, func() { e.tickNexusOp(ns, id, runID) })

@@ -31,7 +31,7 @@ func (e *Engine) waitNexusOp(ctx context.Context, ns, id, runID string, done fun
 		m.mu.Lock()
 		r := e.findNexusOp(ns, id, runID)
 		if r == nil {
-			return false, e.nexusOpNotFound()
+			return false, e.nexusOpNotFound(id)
 		}
 		if done(r.o) {
 			seq := r.seq
@@ -150,7 +150,7 @@ func (e *Engine) DeleteNexusOperationExecution(ctx context.Context, ns, id, runI
 	m.mu.Lock()
 	r := e.findNexusOp(ns, id, runID)
 	if r == nil {
-		return e.nexusOpNotFound()
+		return e.nexusOpNotFound(id)
 	}
 	c, seq, err := e.apply(&store.Batch{RecordDeletes: []store.RecordKey{{Kind: recordKindNexusOperation, Key: nexusOpKey(ns, id, r.o.RunID)}}})
 	if err != nil {

@@ -110,7 +110,7 @@ func (e *Engine) answerStandaloneNexus(t *tasktoken.Token, fn func(o *nexusexec.
 	err := e.mutateNexusOp(t.Namespace, t.WorkflowID, t.RunID, func(o *nexusexec.Operation) (bool, error) {
 		return nexusOpChanged(o, func() error { return fn(o) })
 	})
-	if errors.Is(err, nexusexec.ErrStale) || errors.Is(err, errNexusOperationNotFound) {
+	if errors.Is(err, nexusexec.ErrStale) || isNexusOpNotFound(err) {
 		return errNexusTaskNotFound
 	}
 	return err
@@ -189,7 +189,7 @@ func (e *Engine) completeStandaloneNexus(tok nexusCallbackToken, out execution.N
 		}
 		return true, nil
 	})
-	if errors.Is(err, errNexusOperationNotFound) || !retryable(err) {
+	if !retryable(err) {
 		return nil
 	}
 	return err

@@ -250,7 +250,7 @@ func TestStandaloneNexusSync(t *testing.T) {
 		snWantCode(t, "bad run id", err, codes.InvalidArgument, "run_id")
 		_, err = s.svc().DescribeNexusOperationExecution(s.ctx(), &workflowservice.DescribeNexusOperationExecutionRequest{
 			Namespace: "default", OperationId: "never-started"})
-		snWantCode(t, "unknown operation", err, codes.NotFound, "not found")
+		snWantCode(t, "unknown operation", err, codes.NotFound, "operation not found for ID: never-started")
 		_, err = s.svc().DescribeNexusOperationExecution(s.ctx(), &workflowservice.DescribeNexusOperationExecutionRequest{
 			Namespace: "default", OperationId: "x", LongPollToken: []byte("12345678")})
 		snWantCode(t, "long poll without run id", err, codes.InvalidArgument, "run_id is required")
