@@ -38,9 +38,6 @@ func init() {
 		"standalone Nexus operations": {"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
 			"ListNexusOperationExecutions", "CountNexusOperationExecutions", "RequestCancelNexusOperationExecution",
 			"TerminateNexusOperationExecution", "DeleteNexusOperationExecution"},
-		"explicit Worker Deployment creation and compute config (deployments are created by their workers' polls)": {
-			"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
-			"UpdateWorkerDeploymentVersionComputeConfig", "ValidateWorkerDeploymentVersionComputeConfig"},
 		"workflow rules":  {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
 		"worker commands": {"FetchWorkerConfig", "UpdateWorkerConfig"},
 		"time skipping":   {"PollWorkflowExecutionTimeSkipping"},

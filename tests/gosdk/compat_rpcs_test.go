@@ -101,8 +101,8 @@ func TestCompatNotOffered(t *testing.T) {
 func TestCompatNotYetMessage(t *testing.T) {
 	e := newEnv(t)
 	svc := e.c.WorkflowService()
-	_, err := svc.CreateWorkerDeployment(erCtx(t, 5*time.Second), &workflowservice.CreateWorkerDeploymentRequest{Namespace: "default", DeploymentName: "d"})
-	cpExpect(t, "CreateWorkerDeployment", err, codes.Unimplemented, "Sundial does not implement CreateWorkerDeployment yet (explicit Worker Deployment creation")
+	_, err := svc.PollWorkflowExecutionTimeSkipping(erCtx(t, 5*time.Second), &workflowservice.PollWorkflowExecutionTimeSkippingRequest{Namespace: "default"})
+	cpExpect(t, "PollWorkflowExecutionTimeSkipping", err, codes.Unimplemented, "Sundial does not implement PollWorkflowExecutionTimeSkipping yet (time skipping)")
 	_, err = svc.StartNexusOperationExecution(erCtx(t, 5*time.Second), &workflowservice.StartNexusOperationExecutionRequest{Namespace: "default"})
 	cpExpect(t, "StartNexusOperationExecution", err, codes.Unimplemented, "Sundial does not implement StartNexusOperationExecution yet (standalone Nexus operations)")
 	_, err = svc.FetchWorkerConfig(erCtx(t, 5*time.Second), &workflowservice.FetchWorkerConfigRequest{Namespace: "default"})
