@@ -22,7 +22,7 @@ func validateReset(r *batchpb.BatchOperationReset) error {
 		return serviceerror.NewInvalidArgument("ResetOperation is not set on request.")
 	}
 	if len(r.PostResetOperations) > 0 {
-		return serviceerror.NewInvalidArgument("ResetOperation.PostResetOperations are not supported: Sundial does not offer worker versioning overrides.")
+		return serviceerror.NewInvalidArgument("ResetOperation.PostResetOperations are not supported in batch resets yet (ResetWorkflowExecution applies them).")
 	}
 	if o := r.Options; o != nil {
 		switch o.Target.(type) {

@@ -1,9 +1,11 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,6 +178,57 @@ func TestCLICommandsDeployment(t *testing.T) {
 	mustContain(t, "delete-version of a draining version", errOut, "version 'cli-dep:1.0' cannot be deleted since it is draining")
 	errOut = c.fail(t, "worker", "deployment", "delete-version", "--deployment-name", "cli-dep", "--build-id", "2.0")
 	mustContain(t, "delete-version of the current version", errOut, "cannot be deleted since it is current or ramping")
+
+	// Reset with a versioning override: the new run of the run pinned to
+	// 1.0 (whose workers are gone) is pinned to 2.0 by an options event
+	// recorded before its first workflow task, which 2.0's worker runs.
+	before, err := cl.DescribeWorkflowExecution(context.Background(), "cli-dep-pinned", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRun := before.WorkflowExecutionInfo.Execution.RunId
+	out = c.run(t, "workflow", "reset", "with-workflow-update-options", "--workflow-id", "cli-dep-pinned", "--type", "LastWorkflowTask",
+		"--reason", "move to 2.0", "--versioning-override-behavior", "pinned",
+		"--versioning-override-deployment-name", "cli-dep", "--versioning-override-build-id", "2.0")
+	var resetDesc struct {
+		WorkflowExtendedInfo struct {
+			ResetRunID string `json:"resetRunId"`
+		} `json:"workflowExtendedInfo"`
+	}
+	c.runJSON(t, &resetDesc, "workflow", "describe", "--workflow-id", "cli-dep-pinned", "--run-id", oldRun)
+	newRun := resetDesc.WorkflowExtendedInfo.ResetRunID
+	if newRun == "" {
+		t.Fatalf("reset with-workflow-update-options made no run:\n%s", out)
+	}
+	c.run(t, "workflow", "signal", "--workflow-id", "cli-dep-pinned", "--name", "go", "--input", `"moved"`)
+	out = c.run(t, "workflow", "result", "--workflow-id", "cli-dep-pinned")
+	mustContain(t, "result of the reset run", out, "COMPLETED", `"moved@2.0"`)
+	var hist struct {
+		Events []struct {
+			EventType string          `json:"eventType"`
+			Attrs     json.RawMessage `json:"workflowExecutionOptionsUpdatedEventAttributes"`
+		} `json:"events"`
+	}
+	c.runJSON(t, &hist, "workflow", "show", "--workflow-id", "cli-dep-pinned", "--run-id", newRun)
+	var kinds []string
+	for _, ev := range hist.Events {
+		kinds = append(kinds, ev.EventType)
+	}
+	opt := -1
+	for i, k := range kinds {
+		if k == "EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED" {
+			opt = i
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, hist.Events[i].Attrs); err != nil || !strings.Contains(compact.String(), `"version":{"buildId":"2.0","deploymentName":"cli-dep"}`) {
+				t.Fatalf("options event: %s", hist.Events[i].Attrs)
+			}
+			break
+		}
+	}
+	if opt < 0 || opt+1 >= len(kinds) || kinds[opt-1] != "EVENT_TYPE_WORKFLOW_TASK_FAILED" || kinds[opt+1] != "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED" {
+		t.Fatalf("reset run's history: %v; want the options event between the reset's failed task and the new task", kinds)
+	}
+
 	c.run(t, "worker", "deployment", "delete-version", "--deployment-name", "cli-dep", "--build-id", "1.0", "--skip-drainage")
 	if d := describe(); len(d.VersionSummaries) != 1 || d.VersionSummaries[0].BuildID != "2.0" {
 		t.Fatalf("after deleting 1.0: %+v", d.VersionSummaries)

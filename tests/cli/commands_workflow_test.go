@@ -162,11 +162,11 @@ func TestCLICommandsWorkflow(t *testing.T) {
 	mustContain(t, "counter result", out, "COMPLETED", "9")
 
 	// reset with-workflow-update-options resets, then sets a versioning
-	// override: Sundial does not offer worker versioning overrides, and
-	// says so (the reset is refused as a whole).
-	errOut = c.fail(t, "workflow", "reset", "with-workflow-update-options", "--workflow-id", "cmd-count", "--type", "LastWorkflowTask",
-		"--reason", "r", "--versioning-override-behavior", "pinned", "--versioning-override-deployment-name", "d", "--versioning-override-build-id", "b")
-	mustContain(t, "reset with-workflow-update-options", errOut, "Sundial does not offer worker versioning overrides")
+	// override on the new run (commands_deployment_test.go runs it with
+	// versioned workers).
+	c.run(t, "workflow", "reset", "with-workflow-update-options", "--workflow-id", "cmd-count", "--type", "LastWorkflowTask",
+		"--reason", "r", "--versioning-override-behavior", "auto_upgrade")
+	mustContain(t, "describe after reset with an override", c.run(t, "workflow", "describe", "-w", "cmd-count", "-o", "json"), `"autoUpgrade": true`)
 	c.run(t, "workflow", "reset", "--workflow-id", "cmd-count", "--type", "LastWorkflowTask", "--reason", "plain reset")
 }
 
