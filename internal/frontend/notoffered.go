@@ -38,9 +38,7 @@ func init() {
 		"standalone Nexus operations": {"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
 			"ListNexusOperationExecutions", "CountNexusOperationExecutions", "RequestCancelNexusOperationExecution",
 			"TerminateNexusOperationExecution", "DeleteNexusOperationExecution"},
-		"workflow rules":  {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
-		"worker commands": {"FetchWorkerConfig", "UpdateWorkerConfig"},
-		"time skipping":   {"PollWorkflowExecutionTimeSkipping"},
+		"time skipping": {"PollWorkflowExecutionTimeSkipping"},
 	} {
 		for _, rpc := range rpcs {
 			notYetFeature[rpc] = feature

@@ -105,8 +105,6 @@ func TestCompatNotYetMessage(t *testing.T) {
 	cpExpect(t, "PollWorkflowExecutionTimeSkipping", err, codes.Unimplemented, "Sundial does not implement PollWorkflowExecutionTimeSkipping yet (time skipping)")
 	_, err = svc.StartNexusOperationExecution(erCtx(t, 5*time.Second), &workflowservice.StartNexusOperationExecutionRequest{Namespace: "default"})
 	cpExpect(t, "StartNexusOperationExecution", err, codes.Unimplemented, "Sundial does not implement StartNexusOperationExecution yet (standalone Nexus operations)")
-	_, err = svc.FetchWorkerConfig(erCtx(t, 5*time.Second), &workflowservice.FetchWorkerConfigRequest{Namespace: "default"})
-	cpExpect(t, "FetchWorkerConfig", err, codes.Unimplemented, "FetchWorkerConfig yet", "worker commands")
 }
 
 // TestCompatClusters: ListClusters lists the one local cluster, named as
