@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/execution"
@@ -69,8 +70,14 @@ func (e *Engine) ResetWithOptions(ctx context.Context, r *workflowservice.ResetW
 		// The option merges are checked before anything changes (merged
 		// again by FinishReset, on the same options: reapplied signals
 		// and updates do not change them).
-		for o, i := st.WorkflowOptions(), 0; i < len(options); i++ {
-			if o, err = options[i](o); err != nil {
+		o := st.WorkflowOptions()
+		for _, merge := range options {
+			if o, err = merge(o); err != nil {
+				return err
+			}
+		}
+		if !proto.Equal(o.GetVersioningOverride(), st.WorkflowOptions().GetVersioningOverride()) {
+			if err := e.CheckPinnedOverride(r.Namespace, st.TaskQueue(), o.GetVersioningOverride()); err != nil {
 				return err
 			}
 		}

@@ -167,3 +167,52 @@ func TestResetWithVersioningOverride(t *testing.T) {
 		t.Fatalf("reset run's result %q, %v; want r_v2", got, err)
 	}
 }
+
+// TestPinnedOverrideMustPollQueue: as in Temporal, a pinned override is
+// refused (FailedPrecondition) when its version does not poll the run's
+// workflow task queue: at start, in an options update and in a reset's
+// post-reset options.
+func TestPinnedOverrideMustPollQueue(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	svc := e.c.WorkflowService()
+	name := "dep-" + uuid.NewString()[:8]
+	w := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}, "_v1")
+	defer w.Stop()
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	waitFor(t, 10*time.Second, "version registered", func() bool {
+		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		return err == nil && len(d.Info.VersionSummaries) == 1
+	})
+	notPolling := func(err error) bool {
+		var fp *serviceerror.FailedPrecondition
+		return errors.As(err, &fp) && strings.Contains(err.Error(), "Pinned version '"+name+":2.0' is not present in task queue '"+e.tq+"' of type 'Workflow'")
+	}
+	o := e.opts("start")
+	o.VersioningOverride = &client.PinnedVersioningOverride{Version: worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}}
+	if _, err := e.c.ExecuteWorkflow(ctx, o, "Auto"); !notPolling(err) {
+		t.Fatalf("start pinned to a version that does not poll the queue: %v", err)
+	}
+	o.VersioningOverride = &client.PinnedVersioningOverride{Version: worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}}
+	run, err := e.c.ExecuteWorkflow(ctx, o, "Auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "first task", func() bool { return lastCompleted(e, run.GetID(), run.GetRunID()) != nil })
+	_, err = svc.UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{Namespace: "default",
+		WorkflowExecution:        &commonpb.WorkflowExecution{WorkflowId: run.GetID()},
+		WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{VersioningOverride: pinnedTo(name, "2.0")},
+		UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"versioning_override"}}})
+	if !notPolling(err) {
+		t.Fatalf("options update to a version that does not poll the queue: %v", err)
+	}
+	_, err = svc.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{Namespace: "default",
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: run.GetID()}, Reason: "r", WorkflowTaskFinishEventId: 4, RequestId: uuid.NewString(),
+		PostResetOperations: []*workflowpb.PostResetOperation{updateOptionsOp(&workflowpb.WorkflowExecutionOptions{VersioningOverride: pinnedTo(name, "2.0")}, "versioning_override")}})
+	if !notPolling(err) {
+		t.Fatalf("reset pinning to a version that does not poll the queue: %v", err)
+	}
+	if d, err := e.c.DescribeWorkflowExecution(ctx, run.GetID(), ""); err != nil || d.WorkflowExecutionInfo.Execution.RunId != run.GetRunID() {
+		t.Fatalf("a refused reset changed the workflow: %v", err)
+	}
+}
