@@ -115,15 +115,16 @@ func TestTaskQueueConfigRateLimitVersioned(t *testing.T) {
 	if span < 4*time.Second || span > 15*time.Second {
 		t.Fatalf("30 activities over two versions started over %v; want about 5 s under one 5/s limit", span)
 	}
-	// In any one second after the burst no more than the rate (plus the
-	// burst's leftover) started.
+	// Within any one second at most the burst and a second's rate (10)
+	// were dispatched; a little slack for the time from dispatch to the
+	// worker's start of the activity.
 	for i := range all {
 		n := 0
 		for j := i; j < len(all) && all[j].Sub(all[i]) < time.Second; j++ {
 			n++
 		}
-		if n > 11 {
-			t.Fatalf("%d activities started within 1 s from %v; a 5/s limit (burst 5) allows at most 10", n, all[i].Sub(all[0]))
+		if n > 13 {
+			t.Fatalf("%d activities started within 1 s from %v; a 5/s limit (burst 5) allows about 10", n, all[i].Sub(all[0]))
 		}
 	}
 	_, eff := describeConfig(t, e, e.tq)
