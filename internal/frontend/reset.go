@@ -34,19 +34,30 @@ func (s *Service) ResetWorkflowExecution(ctx context.Context, r *workflowservice
 			return nil, invalid("Unknown ResetReapplyExcludeType: %d.", x)
 		}
 	}
-	var merges []execution.OptionsMerge
-	for _, op := range r.PostResetOperations {
-		m, err := postResetMerge(op)
-		if err != nil {
-			return nil, err
-		}
-		merges = append(merges, m)
+	merges, err := PostResetMerges(r.PostResetOperations)
+	if err != nil {
+		return nil, err
 	}
 	runID, err := s.e.ResetWithOptions(ctx, r, merges)
 	if err != nil {
 		return nil, err
 	}
 	return &workflowservice.ResetWorkflowExecutionResponse{RunId: runID}, nil
+}
+
+// PostResetMerges checks a reset's post-reset operations and returns
+// their option changes, in order (ResetWorkflowExecution, and batch resets
+// through batch.Options.PostResetOptions).
+func PostResetMerges(ops []*workflowpb.PostResetOperation) ([]execution.OptionsMerge, error) {
+	var merges []execution.OptionsMerge
+	for _, op := range ops {
+		m, err := postResetMerge(op)
+		if err != nil {
+			return nil, err
+		}
+		merges = append(merges, m)
+	}
+	return merges, nil
 }
 
 // postResetMerge checks a post-reset operation and returns its option

@@ -164,9 +164,17 @@ func TestCLICommandsWorkflow(t *testing.T) {
 	// reset with-workflow-update-options resets, then sets a versioning
 	// override on the new run (commands_deployment_test.go runs it with
 	// versioned workers).
-	c.run(t, "workflow", "reset", "with-workflow-update-options", "--workflow-id", "cmd-count", "--type", "LastWorkflowTask",
-		"--reason", "r", "--versioning-override-behavior", "auto_upgrade")
-	mustContain(t, "describe after reset with an override", c.run(t, "workflow", "describe", "-w", "cmd-count", "-o", "json"), `"autoUpgrade": true`)
+	// Over a query it is a batch reset with the post-reset operation.
+	out = c.run(t, "workflow", "reset", "with-workflow-update-options", "--query", "WorkflowId = 'cmd-count'", "--type", "LastWorkflowTask",
+		"--reason", "r", "--versioning-override-behavior", "auto_upgrade", "--yes")
+	mustContain(t, "batch reset with-workflow-update-options", out, "Started batch")
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(c.run(t, "workflow", "describe", "-w", "cmd-count", "-o", "json"), `"autoUpgrade": true`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the batch reset's new run has no auto-upgrade override")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	c.run(t, "workflow", "reset", "--workflow-id", "cmd-count", "--type", "LastWorkflowTask", "--reason", "plain reset")
 }
 

@@ -2,11 +2,13 @@ package gosdk
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	batchpb "go.temporal.io/api/batch/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
@@ -214,5 +217,76 @@ func TestPinnedOverrideMustPollQueue(t *testing.T) {
 	}
 	if d, err := e.c.DescribeWorkflowExecution(ctx, run.GetID(), ""); err != nil || d.WorkflowExecutionInfo.Execution.RunId != run.GetRunID() {
 		t.Fatalf("a refused reset changed the workflow: %v", err)
+	}
+}
+
+// TestBatchResetWithVersioningOverride: a batch reset's post-reset
+// operations are applied to each new run, as Temporal's batcher passes
+// them to the reset (the CLI's `reset with-workflow-update-options
+// --query`); a bad operation is refused when the job starts.
+func TestBatchResetWithVersioningOverride(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx()
+	svc := e.c.WorkflowService()
+	name := "dep-" + uuid.NewString()[:8]
+	w1 := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}, "_v1")
+	defer w1.Stop()
+	w2 := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}, "_v2")
+	defer w2.Stop()
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	waitFor(t, 10*time.Second, "both versions registered", func() bool {
+		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		return err == nil && len(d.Info.VersionSummaries) == 2
+	})
+	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	var runs []client.WorkflowRun
+	for i := range 2 {
+		run, err := e.c.ExecuteWorkflow(ctx, e.opts(fmt.Sprintf("batch-pinned-%d", i)), "Pinned")
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "first task", func() bool { return lastCompleted(e, run.GetID(), run.GetRunID()) != nil })
+		runs = append(runs, run)
+	}
+	resetOp := func(op *workflowpb.PostResetOperation) *workflowservice.StartBatchOperationRequest_ResetOperation {
+		return &workflowservice.StartBatchOperationRequest_ResetOperation{ResetOperation: &batchpb.BatchOperationReset{Identity: "ops",
+			Options:             &commonpb.ResetOptions{Target: &commonpb.ResetOptions_LastWorkflowTask{LastWorkflowTask: &emptypb.Empty{}}},
+			PostResetOperations: []*workflowpb.PostResetOperation{op}}}
+	}
+	_, err := svc.StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: "bad-" + name, Reason: "move",
+		VisibilityQuery: "WorkflowType = 'Pinned'",
+		Operation: resetOp(updateOptionsOp(&workflowpb.WorkflowExecutionOptions{VersioningOverride: &workflowpb.VersioningOverride{
+			Override: &workflowpb.VersioningOverride_Pinned{Pinned: &workflowpb.VersioningOverride_PinnedOverride{Behavior: workflowpb.VersioningOverride_PINNED_OVERRIDE_BEHAVIOR_PINNED}}}}, "versioning_override"))})
+	var inv *serviceerror.InvalidArgument
+	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "must provide version if override is pinned.") {
+		t.Fatalf("batch reset with a bad post-reset operation: %v", err)
+	}
+	job := "move-" + name
+	if _, err := svc.StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: job, Reason: "move",
+		VisibilityQuery: "WorkflowType = 'Pinned' AND ExecutionStatus = 'Running'",
+		Operation:       resetOp(updateOptionsOp(&workflowpb.WorkflowExecutionOptions{VersioningOverride: pinnedTo(name, "2.0")}, "versioning_override"))}); err != nil {
+		t.Fatal(err)
+	}
+	d := e.waitBatch(job, "completion", batchDone)
+	if d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED || d.CompleteOperationCount != 2 || d.FailureOperationCount != 0 {
+		t.Fatalf("batch reset: %v", d)
+	}
+	for _, run := range runs {
+		desc, err := e.c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc.WorkflowExecutionInfo.Execution.RunId == run.GetRunID() || !proto.Equal(desc.WorkflowExecutionInfo.VersioningInfo.GetVersioningOverride(), pinnedTo(name, "2.0")) {
+			t.Fatalf("%s after the batch reset: %v", run.GetID(), desc.WorkflowExecutionInfo)
+		}
+		if err := e.c.SignalWorkflow(ctx, run.GetID(), "", "go", "b"); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := e.c.GetWorkflow(ctx, run.GetID(), "").Get(ctx, &got); err != nil || got != "b_v2" {
+			t.Fatalf("%s: %q, %v; want b_v2", run.GetID(), got, err)
+		}
 	}
 }
