@@ -73,15 +73,3 @@ func (s *Service) ListWorkflowRules(ctx context.Context, r *workflowservice.List
 func (s *Service) TriggerWorkflowRule(ctx context.Context, r *workflowservice.TriggerWorkflowRuleRequest) (*workflowservice.TriggerWorkflowRuleResponse, error) {
 	return nil, serviceerror.NewUnimplemented("method TriggerWorkflowRule not supported: Sundial does not offer it, as Temporal 1.31 does not (rules act on activities as they start or retry).")
 }
-
-// FetchWorkerConfig and UpdateWorkerConfig (worker commands) are not
-// offered: Temporal 1.31 answers both Unimplemented ("command is not
-// enabled") whatever its configuration.
-
-func (s *Service) FetchWorkerConfig(ctx context.Context, r *workflowservice.FetchWorkerConfigRequest) (*workflowservice.FetchWorkerConfigResponse, error) {
-	return nil, serviceerror.NewUnimplemented("FetchWorkerConfig command is not enabled: Sundial does not offer worker commands, as Temporal 1.31 does not.")
-}
-
-func (s *Service) UpdateWorkerConfig(ctx context.Context, r *workflowservice.UpdateWorkerConfigRequest) (*workflowservice.UpdateWorkerConfigResponse, error) {
-	return nil, serviceerror.NewUnimplemented("UpdateWorkerConfig command is not enabled: Sundial does not offer worker commands, as Temporal 1.31 does not.")
-}
