@@ -68,7 +68,7 @@ func (b *Batcher) validate(r *workflowservice.StartBatchOperationRequest) error 
 		}
 		return nil
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
-		return validateReset(op.ResetOperation)
+		return validateReset(op.ResetOperation, b.opts.PostResetOptions)
 	default:
 		return serviceerror.NewInvalidArgumentf("The batch operation %s is not offered by Sundial; terminate, cancel, signal, delete and reset are.", operationName(r))
 	}

@@ -20,9 +20,11 @@ import (
 	"log/slog"
 	"sync"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/sundial-io/sundial/internal/engine"
+	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/store"
 )
 
@@ -39,6 +41,10 @@ type Options struct {
 	// (Temporal's frontend.MaxExecutionCountBatchOperationPerNamespace,
 	// default 1000).
 	MaxExecutions int
+	// PostResetOptions checks a reset's post-reset operations and turns
+	// them into option changes (the frontend's, for ResetWorkflowExecution
+	// too); nil: batch resets with post-reset operations are refused.
+	PostResetOptions func([]*workflowpb.PostResetOperation) ([]execution.OptionsMerge, error)
 }
 
 func (o Options) withDefaults() Options {

@@ -10,19 +10,27 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundial-io/sundial/internal/execution"
 )
 
 // validateReset accepts the reset targets: the first or the last workflow
 // task, a given workflow task's event id, or the first workflow task a
 // build id completed (from the run's auto reset points, see
 // buildIDResetPoint).
-func validateReset(r *batchpb.BatchOperationReset) error {
+func validateReset(r *batchpb.BatchOperationReset, postReset func([]*workflowpb.PostResetOperation) ([]execution.OptionsMerge, error)) error {
 	if r == nil {
 		return serviceerror.NewInvalidArgument("ResetOperation is not set on request.")
 	}
 	if len(r.PostResetOperations) > 0 {
-		return serviceerror.NewInvalidArgument("ResetOperation.PostResetOperations are not supported: Sundial does not offer worker versioning overrides.")
+		if postReset == nil {
+			return serviceerror.NewInvalidArgument("ResetOperation.PostResetOperations are not supported by this server.")
+		}
+		if _, err := postReset(r.PostResetOperations); err != nil {
+			return err
+		}
 	}
 	if o := r.Options; o != nil {
 		switch o.Target.(type) {
@@ -84,10 +92,18 @@ func (b *Batcher) reset(ctx context.Context, j *job, ex *commonpb.WorkflowExecut
 			return err
 		}
 	}
-	_, err := b.eng.Reset(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+	var merges []execution.OptionsMerge
+	if len(op.GetPostResetOperations()) > 0 && b.opts.PostResetOptions != nil {
+		var err error
+		if merges, err = b.opts.PostResetOptions(op.GetPostResetOperations()); err != nil {
+			return err
+		}
+	}
+	_, err := b.eng.ResetWithOptions(ctx, &workflowservice.ResetWorkflowExecutionRequest{
 		Namespace: j.key.ns, WorkflowExecution: ex, Reason: j.req.Reason, RequestId: reqID,
 		WorkflowTaskFinishEventId: eventID, ResetReapplyType: reapply, ResetReapplyExcludeTypes: exclude, Identity: op.GetIdentity(),
-	})
+		PostResetOperations: op.GetPostResetOperations(),
+	}, merges)
 	return err
 }
 

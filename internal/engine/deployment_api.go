@@ -92,6 +92,8 @@ func (e *Engine) versionStatus(ctx context.Context, ns string, d *workerDeployme
 		return enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_CURRENT, nil
 	case d.RampingSet && d.Ramping == v.BuildID:
 		return enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_RAMPING, nil
+	case v.LastDeactivation.IsZero() && v.CreateRequestID != "" && len(v.TaskQueues) == 0:
+		return enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_CREATED, nil
 	case v.LastDeactivation.IsZero():
 		return enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_INACTIVE, nil
 	}
@@ -165,6 +167,7 @@ func (e *Engine) DescribeWorkerDeployment(ctx context.Context, ns, name string) 
 			FirstActivationTime:  tsOrNil(v.FirstActivation),
 			LastCurrentTime:      tsOrNil(v.LastCurrent),
 			LastDeactivationTime: tsOrNil(v.LastDeactivation),
+			ComputeConfig:        computeSummary(v.ComputeConfig),
 		}
 		//lint:ignore SA1019 older SDKs read the string form
 		s.Version = versionKey(d.Name, v.BuildID)
@@ -201,7 +204,8 @@ func (e *Engine) ListWorkerDeployments(ns string, size int, after string) ([]*wo
 		}
 		if v := d.latestVersion(); v != nil {
 			s.LatestVersionSummary = &deploymentpb.WorkerDeploymentInfo_WorkerDeploymentVersionSummary{
-				DeploymentVersion: protoVersion(d.Name, v.BuildID), CreateTime: timestamppb.New(v.CreateTime)}
+				DeploymentVersion: protoVersion(d.Name, v.BuildID), CreateTime: timestamppb.New(v.CreateTime),
+				ComputeConfig: computeSummary(v.ComputeConfig)}
 		}
 		s.CurrentVersionSummary = d.routedVersionSummary(d.Current, enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_CURRENT)
 		if d.RampingSet {
@@ -245,6 +249,7 @@ func (e *Engine) DescribeWorkerDeploymentVersion(ctx context.Context, ns, name, 
 		LastDeactivationTime: tsOrNil(v.LastDeactivation),
 		DrainageInfo:         drain,
 		LastModifierIdentity: v.LastModifier,
+		ComputeConfig:        decodeCompute(v.ComputeConfig),
 	}
 	//lint:ignore SA1019 older SDKs read the string form
 	info.Version = versionKey(name, buildID)

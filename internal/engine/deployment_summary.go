@@ -27,6 +27,7 @@ func (d *workerDeployment) routedVersionSummary(buildID string, status enumspb.W
 		RoutingUpdateTime:   tsOrNil(v.RoutingChanged),
 		FirstActivationTime: tsOrNil(v.FirstActivation),
 		LastCurrentTime:     tsOrNil(v.LastCurrent),
+		ComputeConfig:       computeSummary(v.ComputeConfig),
 	}
 	//lint:ignore SA1019 older clients read the string form
 	s.Version = versionKey(d.Name, v.BuildID)

@@ -86,22 +86,34 @@ type workerDeployment struct {
 	Manager           string    `json:"manager,omitempty"`
 	Revision          int64     `json:"revision"`
 	RoutingTouchedRev int64     `json:"routing_rev,omitempty"`
+	// CreateRequestID is the request id of the CreateWorkerDeployment
+	// that made it ("" when a versioned worker's poll made it).
+	CreateRequestID string `json:"create_request_id,omitempty"`
 }
 
 // deploymentVersion is one version (build id) of a deployment.
 type deploymentVersion struct {
-	BuildID          string               `json:"build_id"`
-	CreateTime       time.Time            `json:"create_time"`
-	RoutingChanged   time.Time            `json:"routing_changed,omitempty"`
-	CurrentSince     time.Time            `json:"current_since,omitempty"`
-	RampingSince     time.Time            `json:"ramping_since,omitempty"`
-	FirstActivation  time.Time            `json:"first_activation,omitempty"`
-	LastCurrent      time.Time            `json:"last_current,omitempty"`
-	LastDeactivation time.Time            `json:"last_deactivation,omitempty"`
-	DrainageChanged  time.Time            `json:"drainage_changed,omitempty"`
-	TaskQueues       []versionQueue       `json:"task_queues,omitempty"`
-	Metadata         map[string][]byte    `json:"metadata,omitempty"` // encoded Payloads
-	LastModifier     string               `json:"last_modifier,omitempty"`
+	BuildID          string            `json:"build_id"`
+	CreateTime       time.Time         `json:"create_time"`
+	RoutingChanged   time.Time         `json:"routing_changed,omitempty"`
+	CurrentSince     time.Time         `json:"current_since,omitempty"`
+	RampingSince     time.Time         `json:"ramping_since,omitempty"`
+	FirstActivation  time.Time         `json:"first_activation,omitempty"`
+	LastCurrent      time.Time         `json:"last_current,omitempty"`
+	LastDeactivation time.Time         `json:"last_deactivation,omitempty"`
+	DrainageChanged  time.Time         `json:"drainage_changed,omitempty"`
+	TaskQueues       []versionQueue    `json:"task_queues,omitempty"`
+	Metadata         map[string][]byte `json:"metadata,omitempty"` // encoded Payloads
+	LastModifier     string            `json:"last_modifier,omitempty"`
+	// CreateRequestID is the request id of the CreateWorkerDeploymentVersion
+	// that made it ("" when a poll made it); such a version is CREATED
+	// until a worker polls it.
+	CreateRequestID string `json:"create_request_id,omitempty"`
+	// ComputeConfig is the version's compute config (an encoded
+	// computepb.ComputeConfig; stored and described, not acted on), and
+	// ComputeRequestID the request id of the change that last set it.
+	ComputeConfig    []byte               `json:"compute_config,omitempty"`
+	ComputeRequestID string               `json:"compute_request_id,omitempty"`
 	pollers          map[string]time.Time // identity → last poll (not durable: workers poll again)
 }
 
@@ -458,10 +470,13 @@ func (e *Engine) rerouteDeployment(ns, name string, extra []matching.Key) {
 }
 
 // conflictToken is the opaque token of a deployment's state (its
-// revision), checked by the routing and manager changes.
+// revision, and its create time so a deployment deleted and created again
+// does not repeat its predecessor's tokens), checked by the routing and
+// manager changes.
 func (d *workerDeployment) conflictToken() []byte {
-	b := make([]byte, 8)
+	b := make([]byte, 16)
 	binary.BigEndian.PutUint64(b, uint64(d.Revision))
+	binary.BigEndian.PutUint64(b[8:], uint64(d.CreateTime.UnixNano()))
 	return b
 }
 

@@ -50,6 +50,7 @@ type Engine struct {
 	acts     standaloneActivities
 	nexusOps standaloneNexusOps // standalone Nexus operations (standalone_nexus.go)
 	deps     deploymentRegistry // worker deployments (deployments.go)
+	rules    workflowRules      // workflow rules (workflow_rules.go)
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -181,6 +182,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.loadDeployments(); err != nil {
+		return nil, err
+	}
+	if err := e.loadWorkflowRules(); err != nil {
 		return nil, err
 	}
 	if err := e.countOpenRuns(); err != nil {
@@ -498,6 +502,9 @@ func (e *Engine) mutate(ctx context.Context, ns, id string, fn func(w *workflow)
 	w, err := e.acquire(ctx, ns, id)
 	if err != nil {
 		return err
+	}
+	if w.cur != nil {
+		w.cur.SetActivityRules(e.activityRulesOf(ns)) // workflow rules (workflow_rules.go)
 	}
 	ferr := fn(w)
 	fx, perr := e.persist(w)

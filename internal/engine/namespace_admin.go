@@ -391,6 +391,10 @@ func (e *Engine) purgeRuns(orig string) bool {
 		e.log.Warn("deleting the task queue configurations of a deleted namespace", "namespace", orig, "err", err)
 		return false
 	}
+	if err := e.dropWorkflowRules(orig); err != nil {
+		e.log.Warn("deleting the workflow rules of a deleted namespace", "namespace", orig, "err", err)
+		return false
+	}
 	return true
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sundial-io/sundial/internal/execution"
 )
@@ -142,6 +143,11 @@ func (e *Engine) UpdateWorkflowOptions(ctx context.Context, ns string, ex *commo
 		o, err := merge(st.WorkflowOptions())
 		if err != nil {
 			return err
+		}
+		if !proto.Equal(o.GetVersioningOverride(), st.WorkflowOptions().GetVersioningOverride()) {
+			if err := e.CheckPinnedOverride(ns, st.TaskQueue(), o.GetVersioningOverride()); err != nil {
+				return err
+			}
 		}
 		before := st.Routing()
 		if _, err := st.UpdateWorkflowOptions(e.now(), o, identity); err != nil {

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/execution"
@@ -26,6 +27,14 @@ const maxResetHops = 100
 // is running, and makes the new run current, all in one write. A retried
 // request (same request id) returns the run it created.
 func (e *Engine) Reset(ctx context.Context, r *workflowservice.ResetWorkflowExecutionRequest) (string, error) {
+	return e.ResetWithOptions(ctx, r, nil)
+}
+
+// ResetWithOptions is Reset with the option changes of the request's
+// UpdateWorkflowOptions post-reset operations (checked and turned into
+// merges by the frontend), applied to the new run before its first
+// workflow task, whose routing then follows them.
+func (e *Engine) ResetWithOptions(ctx context.Context, r *workflowservice.ResetWorkflowExecutionRequest, options []execution.OptionsMerge) (string, error) {
 	id := r.WorkflowExecution.GetWorkflowId()
 	var runID string
 	err := e.mutate(ctx, r.Namespace, id, func(w *workflow) error {
@@ -58,6 +67,20 @@ func (e *Engine) Reset(ctx context.Context, r *workflowservice.ResetWorkflowExec
 		if err != nil {
 			return err
 		}
+		// The option merges are checked before anything changes (merged
+		// again by FinishReset, on the same options: reapplied signals
+		// and updates do not change them).
+		o := st.WorkflowOptions()
+		for _, merge := range options {
+			if o, err = merge(o); err != nil {
+				return err
+			}
+		}
+		if !proto.Equal(o.GetVersioningOverride(), st.WorkflowOptions().GetVersioningOverride()) {
+			if err := e.CheckPinnedOverride(r.Namespace, st.TaskQueue(), o.GetVersioningOverride()); err != nil {
+				return err
+			}
+		}
 		// Close the run being replaced first: what that flushes (signals
 		// buffered behind a running task) is reapplied too.
 		var curClosing []*historypb.HistoryEvent
@@ -72,7 +95,9 @@ func (e *Engine) Reset(ctx context.Context, r *workflowservice.ResetWorkflowExec
 			return err
 		}
 		exclude := resetExcludes(r.ResetReapplyType, r.ResetReapplyExcludeTypes)
-		st.FinishReset(now, after, exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL], exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE])
+		if err := st.FinishReset(now, after, exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL], exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE], options...); err != nil {
+			return stateErr(err)
+		}
 
 		// Link the base run to the new one. The current run's record is
 		// written by persist; an older base run's record is written here,

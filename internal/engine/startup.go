@@ -82,6 +82,7 @@ func (e *Engine) needsRecovery(st *execution.State) bool {
 // is reached (startup scan, request, timer). Called with w.mu held.
 func (e *Engine) recoverLoaded(w *workflow) error {
 	st := w.cur
+	st.SetActivityRules(e.activityRulesOf(w.key.ns)) // the timeouts fired below may retry activities (workflow_rules.go)
 	now := e.now()
 	var tasks []execution.Task
 	var actions []pendingAction

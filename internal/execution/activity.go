@@ -120,6 +120,9 @@ func (s *State) StartActivityTask(now time.Time, scheduledID int64, attempt int3
 		}
 		return nil, ErrStaleTask
 	}
+	if act.Attempt == 1 && s.applyActivityRules(now, act) {
+		return nil, errPausedByRule // later attempts were checked when the last one failed
+	}
 	act.Started = true
 	act.StartedTime = now
 	act.StartedIdentity = identity
@@ -268,6 +271,9 @@ func (s *State) activityRetryDecision(now time.Time, act *Activity, f *failurepb
 // allows it. It reports whether it did.
 func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure) bool {
 	delay, state := s.activityRetryDecision(now, act, f)
+	if state == enumspb.RETRY_STATE_IN_PROGRESS || state == enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED {
+		s.applyActivityRules(now, act) // a retryable failure: a workflow rule may pause the retry (rules.go)
+	}
 	if (act.Paused || act.resetRequested) && state == enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED {
 		// As in Temporal, a paused activity's failure is not checked
 		// against the attempt limit (it waits for the unpause), nor is

@@ -35,6 +35,10 @@ func (s *State) WorkflowOptions() *workflowpb.WorkflowExecutionOptions {
 	return o
 }
 
+// OptionsMerge merges requested options into a run's current ones
+// (UpdateWorkflowExecutionOptions' update mask, checked by the frontend).
+type OptionsMerge func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error)
+
 // UpdateWorkflowOptions gives the run the options o (already merged with
 // the current ones by the caller). As in Temporal an update that changes
 // nothing writes nothing; otherwise a WorkflowExecutionOptionsUpdated

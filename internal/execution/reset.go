@@ -110,8 +110,12 @@ func NewResetRun(namespace, workflowID string, p ResetParams) (*State, error) {
 // flushed) are recorded again unless excluded, a workflow task is
 // scheduled, and activities that were scheduled but not running, children
 // not yet started and pending external signals and cancels are dispatched
-// as after a restart.
-func (s *State) FinishReset(now time.Time, after []*historypb.HistoryEvent, excludeSignals, excludeUpdates bool) {
+// as after a restart. Between the reapplied events and the workflow task,
+// the post-reset operations' option changes are applied, each merged into
+// the options the run has then (as Temporal's resetter does; one that
+// changes nothing records nothing), so the new run's first task already
+// follows a versioning override set there.
+func (s *State) FinishReset(now time.Time, after []*historypb.HistoryEvent, excludeSignals, excludeUpdates bool, options ...OptionsMerge) error {
 	for _, ev := range after {
 		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && !excludeSignals {
 			s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
@@ -129,10 +133,20 @@ func (s *State) FinishReset(now time.Time, after []*historypb.HistoryEvent, excl
 			})
 		}
 	}
+	for _, merge := range options {
+		o, err := merge(s.WorkflowOptions())
+		if err != nil {
+			return err
+		}
+		if _, err := s.UpdateWorkflowOptions(now, o, ""); err != nil {
+			return err
+		}
+	}
 	s.scheduleWFT(now)
 	o := s.recoverRest(Outbox{}, true)
 	s.out.Tasks = append(s.out.Tasks, o.Tasks...)
 	s.out.Actions = append(s.out.Actions, o.Actions...)
+	return nil
 }
 
 // reappliedUpdate returns the request of an update a reset records again:

@@ -75,7 +75,9 @@ func TestResetRunFromPrefix(t *testing.T) {
 			ProtocolInstanceId: "u1", AcceptedRequest: &updatepb.Request{Meta: &updatepb.Meta{UpdateId: "u1"}, Input: &updatepb.Input{Name: "add"}},
 		}},
 	})
-	s.FinishReset(now, after, false, false)
+	if err := s.FinishReset(now, after, false, false); err != nil {
+		t.Fatal(err)
+	}
 	h := adopt(t, s, now) // checks that replay reproduces the reset run
 	want := []enumspb.EventType{
 		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
@@ -134,7 +136,9 @@ func TestResetRunPoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.FinishReset(t0, nil, true, true)
+	if err := s.FinishReset(t0, nil, true, true); err != nil {
+		t.Fatal(err)
+	}
 	h := adopt(t, s, t0)
 	if st := h.events[7].GetWorkflowTaskStartedEventAttributes(); st == nil || st.Identity != "history-service" || st.ScheduledEventId != 7 {
 		t.Fatalf("event 8: %v", h.events[7])

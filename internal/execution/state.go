@@ -37,6 +37,8 @@ type State struct {
 	// started event.
 	StartMetadata *sdkpb.UserMetadata
 	lim           *Limits // nil: DefaultLimits
+	// activityRules are the namespace's workflow rules (rules.go).
+	activityRules []*ActivityRule
 	// resetPoints are the run's auto-reset points (Describe's
 	// AutoResetPoints), derived from WorkflowTaskCompleted events.
 	resetPoints []*workflowpb.ResetPointInfo

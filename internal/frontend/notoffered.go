@@ -35,12 +35,7 @@ var notYetFeature = map[string]string{}
 
 func init() {
 	for feature, rpcs := range map[string][]string{
-		"explicit Worker Deployment creation and compute config (deployments are created by their workers' polls)": {
-			"CreateWorkerDeployment", "CreateWorkerDeploymentVersion",
-			"UpdateWorkerDeploymentVersionComputeConfig", "ValidateWorkerDeploymentVersionComputeConfig"},
-		"workflow rules":  {"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule", "ListWorkflowRules", "TriggerWorkflowRule"},
-		"worker commands": {"FetchWorkerConfig", "UpdateWorkerConfig"},
-		"time skipping":   {"PollWorkflowExecutionTimeSkipping"},
+		"time skipping": {"PollWorkflowExecutionTimeSkipping"},
 	} {
 		for _, rpc := range rpcs {
 			notYetFeature[rpc] = feature

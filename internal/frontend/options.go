@@ -31,8 +31,24 @@ func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflo
 	if opts == nil {
 		return nil, invalid("WorkflowExecutionOptions is required")
 	}
+	merge, err := optionsMerge(r.UpdateMask.Paths, opts)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.e.UpdateWorkflowOptions(ctx, r.Namespace, r.WorkflowExecution, r.Identity, merge)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.UpdateWorkflowExecutionOptionsResponse{WorkflowExecutionOptions: out}, nil
+}
+
+// optionsMerge checks the options an update mask names, as Temporal does,
+// and returns the function that merges them into a run's current options
+// (UpdateWorkflowExecutionOptions, and a reset's UpdateWorkflowOptions
+// post-reset operation).
+func optionsMerge(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions) (func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error), error) {
 	paths := map[string]bool{}
-	for _, p := range r.UpdateMask.Paths {
+	for _, p := range maskPaths {
 		switch p {
 		case "versioning_override", "versioningOverride":
 			if err := checkVersioningOverride(opts.VersioningOverride); err != nil {
@@ -54,7 +70,7 @@ func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflo
 	if err := checkPriority(opts.Priority); err != nil {
 		return nil, err
 	}
-	merge := func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error) {
+	return func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error) {
 		o := proto.Clone(cur).(*workflowpb.WorkflowExecutionOptions)
 		if paths["priority"] {
 			o.Priority = opts.Priority
@@ -85,12 +101,7 @@ func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflo
 			o.Priority = nil
 		}
 		return o, nil
-	}
-	out, err := s.e.UpdateWorkflowOptions(ctx, r.Namespace, r.WorkflowExecution, r.Identity, merge)
-	if err != nil {
-		return nil, err
-	}
-	return &workflowservice.UpdateWorkflowExecutionOptionsResponse{WorkflowExecutionOptions: out}, nil
+	}, nil
 }
 
 // checkPriority refuses priorities Temporal refuses: a negative priority

@@ -7,6 +7,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundial-io/sundial/internal/execution"
 )
 
 // ResetWorkflowExecution validates a reset request as Temporal's frontend
@@ -32,26 +34,45 @@ func (s *Service) ResetWorkflowExecution(ctx context.Context, r *workflowservice
 			return nil, invalid("Unknown ResetReapplyExcludeType: %d.", x)
 		}
 	}
-	for _, op := range r.PostResetOperations {
-		if err := checkPostResetOperation(op); err != nil {
-			return nil, err
-		}
+	merges, err := PostResetMerges(r.PostResetOperations)
+	if err != nil {
+		return nil, err
 	}
-	runID, err := s.e.Reset(ctx, r)
+	runID, err := s.e.ResetWithOptions(ctx, r, merges)
 	if err != nil {
 		return nil, err
 	}
 	return &workflowservice.ResetWorkflowExecutionResponse{RunId: runID}, nil
 }
 
-// checkPostResetOperation refuses the operations Sundial cannot carry
-// out. Temporal applies only UpdateWorkflowOptions (worker versioning
-// overrides, which Sundial does not offer) and refuses any other kind.
-func checkPostResetOperation(op *workflowpb.PostResetOperation) error {
+// PostResetMerges checks a reset's post-reset operations and returns
+// their option changes, in order (ResetWorkflowExecution, and batch resets
+// through batch.Options.PostResetOptions).
+func PostResetMerges(ops []*workflowpb.PostResetOperation) ([]execution.OptionsMerge, error) {
+	var merges []execution.OptionsMerge
+	for _, op := range ops {
+		m, err := postResetMerge(op)
+		if err != nil {
+			return nil, err
+		}
+		merges = append(merges, m)
+	}
+	return merges, nil
+}
+
+// postResetMerge checks a post-reset operation and returns its option
+// change. As in Temporal the only kind is UpdateWorkflowOptions, whose
+// options and update mask are those of UpdateWorkflowExecutionOptions
+// (a missing mask changes nothing); any other kind is refused.
+func postResetMerge(op *workflowpb.PostResetOperation) (execution.OptionsMerge, error) {
 	switch v := op.GetVariant().(type) {
 	case *workflowpb.PostResetOperation_UpdateWorkflowOptions_:
-		return invalid("PostResetOperations: UpdateWorkflowOptions is not supported: Sundial does not offer worker versioning overrides.")
+		opts := v.UpdateWorkflowOptions.GetWorkflowExecutionOptions()
+		if opts == nil {
+			opts = &workflowpb.WorkflowExecutionOptions{}
+		}
+		return optionsMerge(v.UpdateWorkflowOptions.GetUpdateMask().GetPaths(), opts)
 	default:
-		return invalid("unsupported post reset operation: %s", fmt.Sprintf("%T", v))
+		return nil, invalid("unsupported post reset operation: %s", fmt.Sprintf("%T", v))
 	}
 }

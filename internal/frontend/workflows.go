@@ -136,6 +136,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
 		return nil, err
 	}
+	if err := s.e.CheckPinnedOverride(r.Namespace, r.TaskQueue.GetName(), r.VersioningOverride); err != nil {
+		return nil, err
+	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}
@@ -167,6 +170,9 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 		return nil, err
 	}
 	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
+		return nil, err
+	}
+	if err := s.e.CheckPinnedOverride(r.Namespace, r.TaskQueue.GetName(), r.VersioningOverride); err != nil {
 		return nil, err
 	}
 	if err := s.e.ValidateSearchAttributes(r.Namespace, r.SearchAttributes); err != nil {

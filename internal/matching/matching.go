@@ -84,8 +84,11 @@ type Poller struct {
 type Matcher struct {
 	mu     sync.Mutex
 	queues map[Key]*queue
-	closed bool
-	done   chan struct{}
+	// limiters are the rate limits in force, by task queue (a key without
+	// version), shared by its sub-queues (ratelimit.go).
+	limiters map[Key]*limiter
+	closed   bool
+	done     chan struct{}
 }
 
 type queue struct {
@@ -114,7 +117,7 @@ type waiter struct {
 
 // New returns an empty matcher.
 func New() *Matcher {
-	return &Matcher{queues: map[Key]*queue{}, done: make(chan struct{})}
+	return &Matcher{queues: map[Key]*queue{}, limiters: map[Key]*limiter{}, done: make(chan struct{})}
 }
 
 func (m *Matcher) q(k Key) *queue {
@@ -123,6 +126,10 @@ func (m *Matcher) q(k Key) *queue {
 		now := time.Now()
 		q = &queue{pollers: map[string]Poller{}, added: newRateWindow(now), dispatched: newRateWindow(now)}
 		m.queues[k] = q
+		if rl := m.limiters[k.base()]; rl != nil { // a new version's sub-queue shares its queue's limits
+			q.rl = rl
+			rl.subs[k] = q
+		}
 	}
 	return q
 }

@@ -45,7 +45,20 @@ type limiter struct {
 
 	queue *rate.Limiter // nil: no queue-wide limit in force
 	keys  map[string]*rate.Limiter
-	timer *time.Timer // wakes the queue when its next task may go
+	timer *time.Timer // wakes the queues when their next task may go
+
+	// subs are the sub-queues that share these buckets: a task queue's
+	// unversioned queue and its worker deployment versions' queues (the
+	// limit is per task queue, as in Temporal, whose partitions hold one
+	// rate limiter for all their versioned physical queues).
+	subs map[Key]*queue
+}
+
+// base is the task queue a (sub-)queue belongs to: the key without its
+// deployment version.
+func (k Key) base() Key {
+	k.Version = ""
+	return k
 }
 
 // bucket returns a token bucket for r tasks per second.
@@ -237,9 +250,11 @@ func (q *queue) admit(t Task, now time.Time) bool {
 }
 
 // pump hands backlog tasks to waiting pollers as the limits allow, then
-// sets the queue's timer for when the next one may go (called with m.mu
+// sets the limiter's timer for when the next one may go (called with m.mu
 // held, after anything that may let a task go: a poller arriving while
-// the backlog is blocked, or a change of limits).
+// the backlog is blocked, or a change of limits). A rate-limited queue's
+// buckets are shared by all the sub-queues of its task queue, so all of
+// them are pumped.
 func (m *Matcher) pump(k Key, q *queue) {
 	if q.rl == nil {
 		for len(q.waiters) > 0 && len(q.tasks) > 0 {
@@ -247,31 +262,46 @@ func (m *Matcher) pump(k Key, q *queue) {
 		}
 		return
 	}
+	m.pumpShared(k.base(), q.rl)
+}
+
+// pumpShared pumps the sub-queues of a limited task queue (called with
+// m.mu held).
+func (m *Matcher) pumpShared(base Key, rl *limiter) {
 	now := time.Now()
-	for len(q.waiters) > 0 {
-		t, ok := q.nextReady(now)
-		if !ok {
-			break
+	for _, q := range rl.subs {
+		for len(q.waiters) > 0 {
+			t, ok := q.nextReady(now)
+			if !ok {
+				break
+			}
+			q.handOff(t)
 		}
-		q.handOff(t)
 	}
-	if q.rl.timer != nil {
-		q.rl.timer.Stop()
-		q.rl.timer = nil
+	if rl.timer != nil {
+		rl.timer.Stop()
+		rl.timer = nil
 	}
-	if len(q.waiters) == 0 || len(q.tasks) == 0 || m.closed {
+	if m.closed {
 		return
 	}
-	d, ok := q.rl.delay(q.tasks, now)
-	if !ok {
-		return // rate 0: nothing goes until the limits change
+	wait, found := time.Duration(0), false
+	for _, q := range rl.subs {
+		if len(q.waiters) == 0 || len(q.tasks) == 0 {
+			continue
+		}
+		if d, ok := rl.delay(q.tasks, now); ok && (!found || d < wait) {
+			wait, found = d, true
+		}
 	}
-	rl := q.rl
-	rl.timer = time.AfterFunc(max(d, time.Millisecond), func() {
+	if !found {
+		return // nothing waits, or rate 0: nothing goes until the limits change
+	}
+	rl.timer = time.AfterFunc(max(wait, time.Millisecond), func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.queues[k] == q && q.rl == rl {
-			m.pump(k, q)
+		if m.limiters[base] == rl {
+			m.pumpShared(base, rl)
 		}
 	})
 }
@@ -282,13 +312,13 @@ func (m *Matcher) pump(k Key, q *queue) {
 func (m *Matcher) SetLimits(k Key, l Limits) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	q := m.q(k)
-	rl := q.rl
+	m.q(k)
+	rl := m.limiters[k.base()]
 	if rl == nil {
 		rl = &limiter{}
 	}
 	rl.api, rl.keyRPS, rl.weights = l.QueueRPS, l.KeyRPS, l.Weights
-	m.setLimiter(k, q, rl)
+	m.setLimiter(k.base(), rl)
 }
 
 // setWorkerRate records the queue rate the latest poller asked for
@@ -305,26 +335,42 @@ func (m *Matcher) setWorkerRate(k Key, q *queue, r float64) {
 	if q.rl != nil && ((q.rl.worker == nil) == (w == nil)) && (w == nil || *q.rl.worker == *w) {
 		return
 	}
-	rl := q.rl
+	rl := m.limiters[k.base()]
 	if rl == nil {
 		rl = &limiter{}
 	}
 	rl.worker = w
-	m.setLimiter(k, q, rl)
+	m.setLimiter(k.base(), rl)
 }
 
-func (m *Matcher) setLimiter(k Key, q *queue, rl *limiter) {
+// setLimiter puts rl in force on every sub-queue of the task queue base
+// (or takes it away when it limits nothing) and pumps them (called with
+// m.mu held).
+func (m *Matcher) setLimiter(base Key, rl *limiter) {
 	if rl.timer != nil {
 		rl.timer.Stop()
 		rl.timer = nil
 	}
+	rl.subs = map[Key]*queue{}
+	for k, q := range m.queues {
+		if k.base() == base {
+			rl.subs[k] = q
+		}
+	}
 	if rl.idle() {
-		q.rl = nil
-	} else {
-		rl.apply(time.Now())
+		delete(m.limiters, base)
+		for k, q := range rl.subs {
+			q.rl = nil
+			m.pump(k, q)
+		}
+		return
+	}
+	rl.apply(time.Now())
+	m.limiters[base] = rl
+	for _, q := range rl.subs {
 		q.rl = rl
 	}
-	m.pump(k, q)
+	m.pumpShared(base, rl)
 }
 
 // Rate is the queue-wide dispatch rate in force and where it comes from

@@ -169,7 +169,7 @@ func Start(cfg Config) (*Server, error) {
 		closeListeners()
 		return nil, err
 	}
-	batcher, err := batch.New(eng, st, log, batch.Options{})
+	batcher, err := batch.New(eng, st, log, batch.Options{PostResetOptions: frontend.PostResetMerges})
 	if err != nil {
 		sched.Close()
 		eng.Close()

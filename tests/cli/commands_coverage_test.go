@@ -16,7 +16,7 @@ import (
 
 // cliGroups are the command groups of the `temporal` CLI that talk to a
 // server and that tests/cli must cover command by command.
-var cliGroups = []string{"workflow", "activity", "batch", "schedule", "task-queue", "operator"}
+var cliGroups = []string{"workflow", "activity", "batch", "schedule", "task-queue", "operator", "worker"}
 
 // localCommands work without a server and are left out.
 var localCommands = map[string]bool{"workflow fix-history-json": true}
@@ -126,7 +126,8 @@ func literalRuns(t *testing.T) []string {
 }
 
 // TestCLICommandsCovered: every server-facing command of the pinned CLI's
-// workflow, activity, batch, schedule, task-queue and operator groups is
+// workflow, activity, batch, schedule, task-queue, operator and worker
+// (worker heartbeats and worker deployments) groups is
 // run by some test of tests/cli (or is a documented command TestCLI runs),
 // and has a row in docs/COMPATIBILITY.md's CLI table.
 func TestCLICommandsCovered(t *testing.T) {

@@ -162,11 +162,19 @@ func TestCLICommandsWorkflow(t *testing.T) {
 	mustContain(t, "counter result", out, "COMPLETED", "9")
 
 	// reset with-workflow-update-options resets, then sets a versioning
-	// override: Sundial does not offer worker versioning overrides, and
-	// says so (the reset is refused as a whole).
-	errOut = c.fail(t, "workflow", "reset", "with-workflow-update-options", "--workflow-id", "cmd-count", "--type", "LastWorkflowTask",
-		"--reason", "r", "--versioning-override-behavior", "pinned", "--versioning-override-deployment-name", "d", "--versioning-override-build-id", "b")
-	mustContain(t, "reset with-workflow-update-options", errOut, "Sundial does not offer worker versioning overrides")
+	// override on the new run (commands_deployment_test.go runs it with
+	// versioned workers).
+	// Over a query it is a batch reset with the post-reset operation.
+	out = c.run(t, "workflow", "reset", "with-workflow-update-options", "--query", "WorkflowId = 'cmd-count'", "--type", "LastWorkflowTask",
+		"--reason", "r", "--versioning-override-behavior", "auto_upgrade", "--yes")
+	mustContain(t, "batch reset with-workflow-update-options", out, "Started batch")
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(c.run(t, "workflow", "describe", "-w", "cmd-count", "-o", "json"), `"autoUpgrade": true`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the batch reset's new run has no auto-upgrade override")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	c.run(t, "workflow", "reset", "--workflow-id", "cmd-count", "--type", "LastWorkflowTask", "--reason", "plain reset")
 }
 

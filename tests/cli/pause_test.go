@@ -78,7 +78,7 @@ func (c *cli) pending(t *testing.T, id string) []pendingActivity {
 // update-options` and `temporal workflow update-options` against Sundial
 // with a real worker: a paused activity stops retrying and describe shows
 // it paused; options and reset change what describe shows; unpause lets it
-// finish. The versioning override is refused as not offered.
+// finish; a versioning override shows in describe.
 func TestCLIActivityControl(t *testing.T) {
 	bin := os.Getenv("SUNDIAL_TEMPORAL_CLI")
 	if bin == "" {

@@ -101,12 +101,8 @@ func TestCompatNotOffered(t *testing.T) {
 func TestCompatNotYetMessage(t *testing.T) {
 	e := newEnv(t)
 	svc := e.c.WorkflowService()
-	_, err := svc.CreateWorkerDeployment(erCtx(t, 5*time.Second), &workflowservice.CreateWorkerDeploymentRequest{Namespace: "default", DeploymentName: "d"})
-	cpExpect(t, "CreateWorkerDeployment", err, codes.Unimplemented, "Sundial does not implement CreateWorkerDeployment yet (explicit Worker Deployment creation")
-	_, err = svc.CreateWorkflowRule(erCtx(t, 5*time.Second), &workflowservice.CreateWorkflowRuleRequest{Namespace: "default"})
-	cpExpect(t, "CreateWorkflowRule", err, codes.Unimplemented, "Sundial does not implement CreateWorkflowRule yet (workflow rules)")
-	_, err = svc.FetchWorkerConfig(erCtx(t, 5*time.Second), &workflowservice.FetchWorkerConfigRequest{Namespace: "default"})
-	cpExpect(t, "FetchWorkerConfig", err, codes.Unimplemented, "FetchWorkerConfig yet", "worker commands")
+	_, err := svc.PollWorkflowExecutionTimeSkipping(erCtx(t, 5*time.Second), &workflowservice.PollWorkflowExecutionTimeSkippingRequest{Namespace: "default"})
+	cpExpect(t, "PollWorkflowExecutionTimeSkipping", err, codes.Unimplemented, "Sundial does not implement PollWorkflowExecutionTimeSkipping yet (time skipping)")
 }
 
 // TestCompatClusters: ListClusters lists the one local cluster, named as

@@ -483,8 +483,8 @@ func TestErrors(t *testing.T) {
 
 	t.Run("Unimplemented", func(t *testing.T) {
 		calls := map[string]func() error{
-			"DescribeWorkflowRule": func() error {
-				_, err := svc.DescribeWorkflowRule(ctx(), &workflowservice.DescribeWorkflowRuleRequest{Namespace: "default", RuleId: "r"})
+			"PollWorkflowExecutionTimeSkipping": func() error {
+				_, err := svc.PollWorkflowExecutionTimeSkipping(ctx(), &workflowservice.PollWorkflowExecutionTimeSkippingRequest{Namespace: "default"})
 				return err
 			},
 		}
