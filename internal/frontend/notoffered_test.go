@@ -17,14 +17,14 @@ func TestExplainUnimplemented(t *testing.T) {
 		code   codes.Code
 		msg    string
 	}{
-		{"CreateWorkflowRule", status.Error(codes.Unimplemented, "method CreateWorkflowRule not implemented"), codes.Unimplemented,
-			"Sundial does not implement CreateWorkflowRule yet (workflow rules)."},
+		{"PollWorkflowExecutionTimeSkipping", status.Error(codes.Unimplemented, "method PollWorkflowExecutionTimeSkipping not implemented"), codes.Unimplemented,
+			"Sundial does not implement PollWorkflowExecutionTimeSkipping yet (time skipping)."},
 		{"SomeFutureRPC", status.Error(codes.Unimplemented, "method SomeFutureRPC not implemented"), codes.Unimplemented,
 			"Sundial does not implement SomeFutureRPC yet."},
 		{"StartBatchOperation", status.Error(codes.Unimplemented, "own words"), codes.Unimplemented, "own words"},
-		{"CreateWorkflowRule", status.Error(codes.Unimplemented, "method Other not implemented"), codes.Unimplemented, "method Other not implemented"},
-		{"CreateWorkflowRule", status.Error(codes.InvalidArgument, "method CreateWorkflowRule not implemented"), codes.InvalidArgument,
-			"method CreateWorkflowRule not implemented"},
+		{"PollWorkflowExecutionTimeSkipping", status.Error(codes.Unimplemented, "method Other not implemented"), codes.Unimplemented, "method Other not implemented"},
+		{"PollWorkflowExecutionTimeSkipping", status.Error(codes.InvalidArgument, "method PollWorkflowExecutionTimeSkipping not implemented"), codes.InvalidArgument,
+			"method PollWorkflowExecutionTimeSkipping not implemented"},
 	} {
 		st := status.Convert(explainUnimplemented(svc+c.method, c.in))
 		if st.Code() != c.code || st.Message() != c.msg {

@@ -165,20 +165,23 @@ func TestWorkerRateLimit(t *testing.T) {
 	for i := range 6 {
 		m.Add(actKey, task(i))
 	}
-	poll := func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	// A poll expected to get a task may wait long (a loaded machine can
+	// delay it); one expected to get none waits 20 ms, far less than the
+	// second a 1/s bucket needs for its next token.
+	poll := func(wait time.Duration) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		_, ok := m.PollAs(ctx, actKey, Poller{Identity: "w", RatePerSecond: 1})
 		return ok
 	}
-	if !poll() || poll() {
+	if !poll(5*time.Second) || poll(20*time.Millisecond) {
 		t.Fatal("a poller asking for 1/s got more than the one-task burst at once")
 	}
 	if r, api, ok := m.Rate(actKey); !ok || api || r != 1 {
 		t.Fatalf("Rate = %v %v %v, want 1 from the worker", r, api, ok)
 	}
 	m.SetLimits(actKey, Limits{QueueRPS: ptr(100)})
-	if !poll() || !poll() {
+	if !poll(500*time.Millisecond) || !poll(500*time.Millisecond) {
 		t.Fatal("the API's rate did not override the worker's")
 	}
 }
