@@ -179,9 +179,11 @@ func (s *State) encodeSnapshot(w *snapWriter) {
 	}
 	// In the order they were admitted: replay numbers the updates its
 	// UpdateAdmitted events create in event order (their delivery order).
-	for _, u := range s.sortedUpdates() {
-		if keep, _ := snapshotUpdate(u); keep {
-			w.nested(snUpdate, u.encode)
+	if len(s.Updates) > 0 {
+		for _, u := range s.sortedUpdates() {
+			if keep, _ := snapshotUpdate(u); keep {
+				w.nested(snUpdate, u.encode)
+			}
 		}
 	}
 	for _, r := range sortedKeys(s.signalRequests) {
@@ -742,6 +744,9 @@ func (u *Update) decodeField(f snapField) error {
 // sortedKeys returns a map's keys in order, so a snapshot's bytes depend
 // only on the state.
 func sortedKeys[K int64 | string, V any](m map[K]V) []K {
+	if len(m) == 0 {
+		return nil
+	}
 	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)

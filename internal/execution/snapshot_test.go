@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -254,5 +255,38 @@ func TestSnapshotCoverage(t *testing.T) {
 	h.pollComplete(scheduleActivity("a"))
 	if snapshotsChecked.Load() == 0 {
 		t.Fatal("no harness step compared a snapshot with replay")
+	}
+}
+
+// TestSnapshotWireNested: nested fields longer than one length byte holds
+// are moved into place correctly, at every length around the boundaries.
+func TestSnapshotWireNested(t *testing.T) {
+	for _, n := range []int{0, 1, 120, 125, 126, 127, 128, 200, 16000, 16383, 16384, 20000} {
+		w := &snapWriter{}
+		w.int(1, 7)
+		w.nested(2, func(w *snapWriter) { w.strAlways(1, strings.Repeat("x", n)); w.int(2, 42) })
+		w.int(3, 9)
+		var got []string
+		err := readSnapFields(w.b, func(f snapField) error {
+			switch f.num {
+			case 2:
+				return readSnapFields(f.b, func(g snapField) error {
+					if g.num == 1 && len(g.b) != n {
+						t.Errorf("n=%d: inner string of %d bytes", n, len(g.b))
+					}
+					got = append(got, "inner", strconv.Itoa(int(g.v)))
+					return nil
+				})
+			default:
+				got = append(got, strconv.Itoa(int(f.num)), strconv.Itoa(int(f.v)))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		if want := "1 7 inner 0 inner 42 3 9"; strings.Join(got, " ") != want {
+			t.Fatalf("n=%d: got %v, want %s", n, got, want)
+		}
 	}
 }

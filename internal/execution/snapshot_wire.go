@@ -54,11 +54,11 @@ func (w *snapWriter) time(n protowire.Number, t time.Time) {
 	if t.IsZero() {
 		return
 	}
-	var v []byte
-	v = protowire.AppendVarint(v, protowire.EncodeZigZag(t.Unix()))
-	v = protowire.AppendVarint(v, uint64(t.Nanosecond()))
+	sec, nsec := protowire.EncodeZigZag(t.Unix()), uint64(t.Nanosecond())
 	w.b = protowire.AppendTag(w.b, n, protowire.BytesType)
-	w.b = protowire.AppendBytes(w.b, v)
+	w.b = protowire.AppendVarint(w.b, uint64(protowire.SizeVarint(sec)+protowire.SizeVarint(nsec)))
+	w.b = protowire.AppendVarint(w.b, sec)
+	w.b = protowire.AppendVarint(w.b, nsec)
 }
 
 // msg writes a protobuf message; nil is omitted, so a present empty
@@ -77,15 +77,20 @@ func (w *snapWriter) msg(n protowire.Number, m proto.Message) {
 	}
 }
 
-// nested writes what fill writes as one length-delimited field.
+// nested writes what fill writes as one length-delimited field, in place:
+// one byte is reserved for the length, and the content moved when its
+// length needs more.
 func (w *snapWriter) nested(n protowire.Number, fill func(*snapWriter)) {
-	inner := snapWriter{}
-	fill(&inner)
-	if inner.err != nil && w.err == nil {
-		w.err = inner.err
-	}
 	w.b = protowire.AppendTag(w.b, n, protowire.BytesType)
-	w.b = protowire.AppendBytes(w.b, inner.b)
+	at := len(w.b)
+	w.b = append(w.b, 0)
+	fill(w)
+	size := uint64(len(w.b) - at - 1)
+	if extra := protowire.SizeVarint(size) - 1; extra > 0 {
+		w.b = append(w.b, make([]byte, extra)...)
+		copy(w.b[at+1+extra:], w.b[at+1:len(w.b)-extra])
+	}
+	protowire.AppendVarint(w.b[at:at], size)
 }
 
 // errCorruptSnapshot is wrapped by every decoding error.
