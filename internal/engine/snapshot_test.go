@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/store"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
 )
@@ -162,5 +164,46 @@ func TestColdLoadWithoutUsableSnapshot(t *testing.T) {
 				t.Fatalf("history reads %d, want the replay's", n)
 			}
 		})
+	}
+}
+
+// TestSnapshotCheckCatchesMismatch: in check mode, a snapshot that decodes
+// to a state its history does not give fails the load loudly (an error,
+// counted), instead of serving it.
+func TestSnapshotCheckCatchesMismatch(t *testing.T) {
+	ps, err := pebblestore.Open("", pebblestore.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	cs := &snapCountingStore{Store: ps}
+	e, err := New(cs, Options{CacheBytes: 1, CheckSnapshots: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	res, err := e.StartWorkflow(ctx, &StartParams{Namespace: DefaultNamespace, WorkflowID: "wf", WorkflowType: &commonpb.WorkflowType{Name: "T"}, TaskQueue: "q", RequestID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ps.Run(ctx, DefaultNamespace, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := execution.LoadSnapshot(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.CancelRequested = true // history has no cancel request
+	wrong := st.Snapshot()
+	evictAll(t, e)
+	cs.snapshot.Store(&wrong)
+	_, err = e.Describe(ctx, DefaultNamespace, &commonpb.WorkflowExecution{WorkflowId: "wf"})
+	if err == nil || !strings.Contains(err.Error(), "CancelRequested") {
+		t.Fatalf("load of a wrong snapshot in check mode: %v, want an error naming CancelRequested", err)
+	}
+	if _, bad := e.SnapshotStats(); bad < 1 {
+		t.Fatalf("mismatches %d, want >= 1", bad)
 	}
 }
