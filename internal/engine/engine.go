@@ -81,6 +81,7 @@ type Engine struct {
 	// Loads from run snapshots, and check mode (snapshot.go).
 	checkSnapshots     bool
 	snapshotLoads      atomic.Int64
+	snapshotChecked    atomic.Int64
 	snapshotMismatches atomic.Int64
 
 	// bootTime splits the due index: runs due before it were last written

@@ -75,6 +75,12 @@ func (e *Engine) checkSnapshot(ctx context.Context, rec *store.RunRecord, fromSn
 	replayed := execution.Load(&replayRec, events)
 	diff := execution.SnapshotDiff(fromSnapshot, replayed)
 	if len(diff) == 0 {
+		// Say that the check runs (visible at --log-level warn, which the
+		// tortures use), at 1, 2, 4, 8, ... checked loads.
+		if n := e.snapshotChecked.Add(1); n&(n-1) == 0 {
+			e.log.Warn("snapshot check mode: runs loaded from their snapshot and checked against their replayed history",
+				"checked", n, "mismatches", e.snapshotMismatches.Load())
+		}
 		return nil
 	}
 	e.snapshotMismatches.Add(1)
