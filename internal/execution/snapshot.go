@@ -45,8 +45,10 @@ const snapshotVersion = 1
 
 // MaxSnapshotBytes bounds a snapshot: a run whose state encodes larger
 // (large inputs of its start, activities or children) is stored without
-// one and loads by replay, so every write of it does not rewrite that much.
-const MaxSnapshotBytes = 256 << 10
+// one and loads by replay, so every write of it does not rewrite that much
+// (its history holds those inputs once; a snapshot would be rewritten with
+// every change of the run).
+const MaxSnapshotBytes = 64 << 10
 
 // ErrNoSnapshot is returned by LoadSnapshot for a record without a usable
 // snapshot; the caller replays history instead.

@@ -35,7 +35,12 @@ func checkSnapshot(t *testing.T, where string, live *State, events []*historypb.
 		return
 	}
 	if len(rec.Snapshot) == 0 {
-		t.Fatalf("%s: a snapshotable run was stored without a snapshot", where)
+		w := &snapWriter{b: []byte{snapshotVersion}}
+		live.encodeSnapshot(w)
+		if w.err == nil && len(w.b) > MaxSnapshotBytes {
+			return // too large: stored without one, on purpose
+		}
+		t.Fatalf("%s: a snapshotable run was stored without a snapshot (%d bytes, %v)", where, len(w.b), w.err)
 	}
 	fromSnap, err := LoadSnapshot(rec)
 	if err != nil {
@@ -223,8 +228,9 @@ func TestSnapshotVersionAndCorruption(t *testing.T) {
 	}
 }
 
-// TestSnapshotSkipsClosedAndHeldBack: closed runs and runs whose workflow
-// task holds its events back are stored without a snapshot.
+// TestSnapshotSkipsClosedAndHeldBack: closed runs, runs whose workflow
+// task holds its events back and runs too large are stored without a
+// snapshot.
 func TestSnapshotSkipsClosedAndHeldBack(t *testing.T) {
 	h := newHarness(t, startAttrs())
 	h.pollComplete(startTimer("t", 3600e9))
@@ -245,6 +251,12 @@ func TestSnapshotSkipsClosedAndHeldBack(t *testing.T) {
 	h2.pollComplete(completeWF("done"))
 	if h2.s.Snapshot() != nil {
 		t.Fatal("a closed run has a snapshot")
+	}
+	big := newHarness(t, startAttrs(func(a *historypb.WorkflowExecutionStartedEventAttributes) {
+		a.Input = payloads(strings.Repeat("x", MaxSnapshotBytes))
+	}))
+	if big.s.Snapshot() != nil {
+		t.Fatal("a run whose state encodes larger than MaxSnapshotBytes has a snapshot")
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // run's state, opaque to the store) is stored with the record in the same
 // batch, replaced by every write (a write without one removes it), read
 // back byte for byte by Run and OpenRuns, and kept across a reopen. A
-// snapshot may be large (up to execution.MaxSnapshotBytes) and hold any
+// snapshot may be large (execution.MaxSnapshotBytes is 64 KiB) and hold any
 // bytes.
 func testRunSnapshot(t *testing.T, f *fixture) {
 	ctx := t.Context()
