@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/store"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
 )
@@ -139,5 +140,8 @@ func sleeperRun(namespace string, i int, start, fireAt time.Time) *store.RunWrit
 	// only deadline (execution.State.NextAttention).
 	rec := &store.RunRecord{Namespace: namespace, WorkflowID: wid, RunID: id, Info: info, StartRequestID: uuid.NewString(),
 		Due: timerAt.Add(d)}
+	// The snapshot of its state the engine stores with every write of an
+	// open run, so that loading it cold is one read.
+	rec.Snapshot = execution.Load(rec, events).Snapshot()
 	return &store.RunWrite{Record: rec, Events: events, SetCurrent: true}
 }

@@ -8,7 +8,8 @@ import (
 // The engine's memory is a cache of hot workflows, bounded by bytes
 // (Options.CacheBytes, `sundial start --cache-size`). A workflow not in it
 // is loaded from the store when a request, task or timer needs it (a cold
-// load reads the run record and replays the history). Eviction is least
+// load reads the run record and decodes its snapshot, or replays the
+// history when it has none; snapshot.go). Eviction is least
 // recently used first, and only of workflows with nothing that lives only
 // in memory (see evictable); closed runs still leave 2 s after they close.
 //

@@ -80,6 +80,11 @@ type Engine struct {
 	evictKick  chan struct{}
 	evictions  atomic.Int64
 	coldLoads  atomic.Int64
+	// Loads from run snapshots, and check mode (snapshot.go).
+	checkSnapshots     bool
+	snapshotLoads      atomic.Int64
+	snapshotChecked    atomic.Int64
+	snapshotMismatches atomic.Int64
 
 	// bootTime splits the due index: runs due before it were last written
 	// by an earlier process and are recovered (startup.go).
@@ -135,6 +140,10 @@ type Options struct {
 	// CacheBytes bounds the estimated memory of the workflows kept in
 	// memory (0: DefaultCacheBytes); see cache.go.
 	CacheBytes int64
+	// CheckSnapshots replays the history of every run loaded from its
+	// snapshot and fails the load when the states differ (tests; see
+	// snapshot.go). SUNDIAL_TEST_SNAPSHOT_CHECK=1 turns it on too.
+	CheckSnapshots bool
 }
 
 // New builds an engine over an open store. It reads namespaces and Nexus
@@ -161,6 +170,8 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		lru:          newLRU(),
 		cacheLimit:   opts.CacheBytes,
 		evictKick:    make(chan struct{}, 1),
+
+		checkSnapshots: opts.CheckSnapshots || snapshotCheckFromEnv(),
 	}
 	if e.cacheLimit <= 0 {
 		e.cacheLimit = DefaultCacheBytes
@@ -290,7 +301,9 @@ func (e *Engine) load(ctx context.Context, w *workflow) error {
 		return err
 	}
 	w.cur = st
-	w.cacheHistory(runID, events, true, st.Running())
+	if events != nil {
+		w.cacheHistory(runID, events, true, st.Running())
+	} // else loaded from its snapshot: history is read when needed
 	w.loaded = true
 	e.coldLoads.Add(1)
 	e.resize(w)
@@ -311,13 +324,7 @@ func (e *Engine) loadRun(ctx context.Context, ns, runID string) (*execution.Stat
 	if err != nil {
 		return nil, nil, serviceerror.NewUnavailable("reading run: " + err.Error())
 	}
-	events, err := e.store.History(ctx, ns, runID, 1, 0)
-	if err != nil {
-		return nil, nil, serviceerror.NewUnavailable("reading history: " + err.Error())
-	}
-	st := execution.Load(rec, events)
-	st.SetLimits(e.limits)
-	return st, events, nil
+	return e.loadState(ctx, rec) // snapshot.go
 }
 
 // effects is what a commit must do once it is durable.

@@ -69,5 +69,24 @@ func (e *Engine) readHistory(ctx context.Context, ns, id, runID string, from int
 	if err != nil {
 		return nil, serviceerror.NewUnavailable("reading history: " + err.Error())
 	}
+	if w != nil && from <= 1 && limit <= 0 {
+		e.fillHistoryCache(w, runID, evs)
+	}
 	return evs, nil
+}
+
+// fillHistoryCache caches the full history of a hot run that was loaded
+// from its snapshot (and so without its history), once something read it
+// all, so that later reads of the run are served from memory again. It
+// caches only if evs is still the whole stored history.
+func (e *Engine) fillHistoryCache(w *workflow, runID string, evs []*historypb.HistoryEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := w.cur
+	if w.evicted || st == nil || st.RunID != runID || w.histRun != "" || !st.Running() ||
+		int64(len(evs)) != st.StoredNextEventID()-1 || len(evs) > maxCachedEvents {
+		return
+	}
+	w.hist, w.histRun = append([]*historypb.HistoryEvent(nil), evs...), runID
+	e.resize(w)
 }

@@ -151,13 +151,8 @@ func (e *Engine) loadOldRun(ctx context.Context, ns, id, runID string) (*executi
 	if err != nil {
 		return nil, serviceerror.NewUnavailable(err.Error())
 	}
-	events, err := e.store.History(ctx, ns, runID, 1, 0)
-	if err != nil {
-		return nil, serviceerror.NewUnavailable(err.Error())
-	}
-	st := execution.Load(rec, events)
-	st.SetLimits(e.limits)
-	return st, nil
+	st, _, err := e.loadState(ctx, rec)
+	return st, err
 }
 
 // Describe returns DescribeWorkflowExecution's answer.

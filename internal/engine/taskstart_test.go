@@ -13,13 +13,23 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/store"
 	"github.com/sundial-io/sundial/internal/store/pebblestore"
 )
 
-// flakyHistory fails History reads while failing is set.
+// flakyHistory fails run and History reads while failing is set (a cold
+// load reads the run record, and the history too when the record has no
+// snapshot).
 type flakyHistory struct {
 	*pebblestore.Store
 	failing atomic.Bool
+}
+
+func (f *flakyHistory) Run(ctx context.Context, ns, runID string) (*store.RunRecord, error) {
+	if f.failing.Load() {
+		return nil, errors.New("disk hiccup")
+	}
+	return f.Store.Run(ctx, ns, runID)
 }
 
 func (f *flakyHistory) History(ctx context.Context, ns, runID string, from int64, limit int) ([]*historypb.HistoryEvent, error) {

@@ -129,6 +129,8 @@ func (h *harness) sync(step string) Outbox {
 	}
 	if spec == 0 {
 		checkReplay(h.t, fmt.Sprintf("step %d (%s)", h.steps, step), h.s, h.events)
+	} else if h.s.Snapshot() != nil {
+		h.t.Fatalf("step %d (%s): a run with held-back events has a snapshot", h.steps, step)
 	}
 	return o
 }
@@ -154,6 +156,7 @@ func reload(t *testing.T, s *State, events []*historypb.HistoryEvent) *State {
 
 func checkReplay(t *testing.T, where string, live *State, events []*historypb.HistoryEvent) {
 	t.Helper()
+	checkSnapshot(t, where, live, events)
 	loaded := reload(t, live, events)
 	// The sticky schedule-to-start timeout is not durable by design (after
 	// a restart Recover re-dispatches the task to the normal queue), so

@@ -28,6 +28,7 @@ func (s *State) Record() *store.RunRecord {
 		Buffered:        s.Buffered,
 		ResetRunID:      s.Reset.RunID,
 		ResetRequestID:  s.Reset.RequestID,
+		Snapshot:        s.Snapshot(),
 	}
 }
 

@@ -6,3 +6,10 @@ package server
 func (s *Server) CacheStats() (bytes, evictions, coldLoads int64) {
 	return s.engine.CacheStats()
 }
+
+// SnapshotStats reports runs loaded from their snapshot since start and, in
+// check mode (Config.CheckSnapshots), how many differed from their replayed
+// history.
+func (s *Server) SnapshotStats() (loads, mismatches int64) {
+	return s.engine.SnapshotStats()
+}

@@ -51,6 +51,10 @@ type Config struct {
 	// keeps in memory (0: engine.DefaultCacheBytes, 256 MiB); the rest
 	// stay in the store and are loaded on demand.
 	CacheBytes int64
+	// CheckSnapshots makes every load of a run from its snapshot also
+	// replay its history and fail on a difference (tests; see
+	// engine.Options.CheckSnapshots).
+	CheckSnapshots bool
 	// Namespaces are registered at start when missing (the dev server's
 	// --namespace).
 	Namespaces []string
@@ -150,7 +154,7 @@ func Start(cfg Config) (*Server, error) {
 		closeListeners()
 		return nil, err
 	}
-	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true})
+	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true, CheckSnapshots: cfg.CheckSnapshots})
 	if err != nil {
 		st.Close()
 		closeListeners()

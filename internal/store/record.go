@@ -27,9 +27,10 @@ const (
 	fieldResetRequestID protowire.Number = 9
 	fieldNexusOperation protowire.Number = 10 // repeated proto.Marshal(PendingNexusOperationInfo)
 	fieldDue            protowire.Number = 11 // 8 bytes: unix nanoseconds, big-endian
+	fieldSnapshot       protowire.Number = 12 // execution's encoding of the run's state
 
 	// fieldMax is the highest field number this version writes.
-	fieldMax = fieldDue
+	fieldMax = fieldSnapshot
 )
 
 // Marshal encodes r for storage. Every store implementation uses this
@@ -75,6 +76,10 @@ func (r *RunRecord) AppendMarshal(dst []byte) ([]byte, error) {
 	if !r.Due.IsZero() {
 		dst = protowire.AppendTag(dst, fieldDue, protowire.BytesType)
 		dst = protowire.AppendBytes(dst, binary.BigEndian.AppendUint64(nil, uint64(r.Due.UnixNano())))
+	}
+	if len(r.Snapshot) > 0 {
+		dst = protowire.AppendTag(dst, fieldSnapshot, protowire.BytesType)
+		dst = protowire.AppendBytes(dst, r.Snapshot)
 	}
 	return dst, nil
 }
@@ -131,6 +136,8 @@ func (r *RunRecord) setField(num protowire.Number, v []byte) error {
 			return fmt.Errorf("store: corrupt run record: due of %d bytes", len(v))
 		}
 		r.Due = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+	case fieldSnapshot:
+		r.Snapshot = append([]byte(nil), v...) // b may be reused by the store
 	case fieldInfo:
 		r.Info = &workflowpb.WorkflowExecutionInfo{}
 		if err := proto.Unmarshal(v, r.Info); err != nil {

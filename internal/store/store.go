@@ -394,4 +394,11 @@ type RunRecord struct {
 	// store keeps one due index entry per run with a non-zero Due,
 	// replaced in the same batch as the record (see Store.Due).
 	Due time.Time
+	// Snapshot is the run's whole mutable state, encoded by package
+	// execution (execution.State.Snapshot), written with every change so
+	// a run not in memory loads with one read instead of a replay of its
+	// history. Empty for runs stored without one (closed runs, runs
+	// written before snapshots existed, ...): those load by replay. A
+	// store keeps it as part of the record's encoding.
+	Snapshot []byte
 }

@@ -40,7 +40,9 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) start() {
 	e.t.Helper()
-	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: e.dir, CacheBytes: testCacheBytes(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// Every run loaded from its snapshot is checked against its replayed
+	// history (a difference fails the load and the test, see stop).
+	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", DataDir: e.dir, CacheBytes: testCacheBytes(), CheckSnapshots: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		e.t.Fatalf("start server: %v", err)
 	}
@@ -58,6 +60,9 @@ func (e *env) stop() {
 		e.c = nil
 	}
 	if e.srv != nil {
+		if _, bad := e.srv.SnapshotStats(); bad > 0 {
+			e.t.Errorf("%d runs loaded from their snapshot differed from their replayed history", bad)
+		}
 		e.srv.Stop()
 		e.srv = nil
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func namespace(name string) *store.Namespace {
 // record builds a run record with every field set, so round trips check
 // the whole encoding.
 func record(ns, wfID, runID string, status enumspb.WorkflowExecutionStatus) *store.RunRecord {
-	return &store.RunRecord{
+	r := &store.RunRecord{
 		Namespace:  ns,
 		WorkflowID: wfID,
 		RunID:      runID,
@@ -62,6 +63,12 @@ func record(ns, wfID, runID string, status enumspb.WorkflowExecutionStatus) *sto
 			{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, EventTime: timestamppb.New(epoch)},
 		},
 	}
+	if status == running {
+		// The engine stores open runs with a snapshot of their state
+		// (opaque to the store).
+		r.Snapshot = []byte("\x01snapshot of " + runID + "\x00\xff")
+	}
+	return r
 }
 
 // events returns n events with ids first, first+1, ...
@@ -106,6 +113,16 @@ func checkRecord(t *testing.T, want, got *store.RunRecord) {
 	}
 	checkMessages(t, "activities", got.Activities, want.Activities)
 	checkMessages(t, "buffered", got.Buffered, want.Buffered)
+	if !bytes.Equal(got.Snapshot, want.Snapshot) {
+		t.Fatalf("record %q snapshot: got %d bytes %q, want %d bytes", want.RunID, len(got.Snapshot), trim(got.Snapshot), len(want.Snapshot))
+	}
+}
+
+func trim(b []byte) []byte {
+	if len(b) > 40 {
+		return b[:40]
+	}
+	return b
 }
 
 func checkMessages[M proto.Message](t *testing.T, what string, got, want []M) {

@@ -24,6 +24,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Namespaces", testNamespaces},
 		{"RunRoundTrip", testRunRoundTrip},
+		{"RunSnapshot", testRunSnapshot},
 		{"NotFound", testNotFound},
 		{"HistoryRanges", testHistoryRanges},
 		{"CurrentRun", testCurrentRun},
