@@ -30,7 +30,7 @@ func Diff(a, b *State) []string {
 }
 
 // diffSkipped are the State fields Diff ignores (see Diff).
-var diffSkipped = map[string]bool{"lim": true, "out": true, "nexusEndpoints": true}
+var diffSkipped = map[string]bool{"lim": true, "activityRules": true, "out": true, "nexusEndpoints": true}
 
 type differ struct{ out []string }
 
