@@ -57,8 +57,7 @@ func (s *Store) CurrentRun(ctx context.Context, namespace, workflowID string) (s
 		return "", err
 	}
 	var id []byte
-	err := s.pool.QueryRow(ctx, `SELECT run_id FROM current_runs WHERE namespace = $1 AND workflow_id = $2`,
-		[]byte(namespace), []byte(workflowID)).Scan(&id)
+	err := s.pool.QueryRow(ctx, sqlCurrentRun, []byte(namespace), []byte(workflowID)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", store.ErrNotFound
 	}
@@ -78,8 +77,7 @@ func (s *Store) Run(ctx context.Context, namespace, runID string) (*store.RunRec
 
 func (s *Store) run(ctx context.Context, namespace, runID string) (*store.RunRecord, error) {
 	var v []byte
-	err := s.pool.QueryRow(ctx, `SELECT record FROM runs WHERE namespace = $1 AND run_id = $2`,
-		[]byte(namespace), []byte(runID)).Scan(&v)
+	err := s.pool.QueryRow(ctx, sqlRun, []byte(namespace), []byte(runID)).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -106,9 +104,7 @@ func (s *Store) History(ctx context.Context, namespace, runID string, fromEventI
 	if fromEventID < 1 {
 		fromEventID = 1
 	}
-	rows, err := s.pool.Query(ctx, `SELECT first_event_id, events FROM history
-		WHERE namespace = $1 AND run_id = $2 AND last_event_id >= $3 ORDER BY first_event_id`,
-		[]byte(namespace), []byte(runID), fromEventID)
+	rows, err := s.pool.Query(ctx, sqlReadHistory, []byte(namespace), []byte(runID), fromEventID)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read history: %w", err)
 	}
