@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sundial-io/sundial/internal/store"
@@ -173,10 +172,6 @@ func (s *Store) commitGroup(group []*commit) error {
 		s.beforeCommit()
 	}
 	fenced := anyFenced(group)
-	var sql *pgx.Batch
-	if !fenced {
-		sql = buildGroup(group)
-	}
 	deadline := time.Now().Add(s.opts.RetryFor)
 	backoff := 50 * time.Millisecond
 	for {
@@ -185,7 +180,12 @@ func (s *Store) commitGroup(group []*commit) error {
 		if fenced {
 			err = s.execFenced(ctx, group)
 		} else {
-			err = s.exec(ctx, sql)
+			// A new pgx.Batch per attempt: pgx stores in a queued query
+			// the statement description it had on the connection it was
+			// sent on, and one whose describe died with that connection
+			// (a database restart) fails every later attempt with
+			// "mismatched param and argument count".
+			err = s.exec(ctx, buildGroup(group))
 		}
 		cancel()
 		if err == nil {
