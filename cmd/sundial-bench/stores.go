@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -224,6 +225,7 @@ func printStoresSummary(results []Result, kinds []string) {
 		groups[k] = append(groups[k], r)
 	}
 	var order []key
+	var computed []string
 	for _, sc := range scenarioOrder {
 		for _, kind := range kinds {
 			if _, ok := groups[key{kind, sc}]; ok {
@@ -270,6 +272,14 @@ func printStoresSummary(results []Result, kinds []string) {
 			fmtMs(median(pick(func(r Result) (float64, bool) { return r.LatencyMs.P99, true }))),
 			fmtMed(srv, "%.3f"), fmtMed(db, "%.3f"), fmtMed(both, "%.3f"), fmtMed(bench, "%.3f"),
 			strings.Join(rates, " / "))
+		if len(both) > 0 && len(bench) > 0 {
+			computed = append(computed, fmt.Sprintf("%s %s: %.0f %s", k.store, k.scenario,
+				float64(runtime.NumCPU())*1000/(median(both)+median(bench)), rs[0].Unit))
+		}
+	}
+	if len(computed) > 0 {
+		fmt.Printf("computed, not measured: %d cores / (server + db + bench CPU per op) = %s\n",
+			runtime.NumCPU(), strings.Join(computed, ", "))
 	}
 	fmt.Printf("%-9s %s\n", "postgres3", "three nodes on one database: not measured (needs request forwarding between nodes, issue 16)")
 }
