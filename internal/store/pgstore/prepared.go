@@ -40,7 +40,7 @@ const (
 )
 
 // hotStatements are prepared on every connection.
-var hotStatements = []string{sqlRuns, sqlHistory, sqlCurrent, sqlVis, sqlCurrentRun, sqlRun, sqlReadHistory}
+var hotStatements = []string{sqlRuns, sqlHistory, sqlCurrent, sqlVis, sqlCurrentRun, sqlRun, sqlReadHistory, sqlLookup}
 
 // preparer prepares hotStatements on new connections once ready is set
 // (the tables exist only after the migration, which runs on the same

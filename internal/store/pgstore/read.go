@@ -51,22 +51,6 @@ func (s *Store) Namespaces(ctx context.Context) ([]*store.Namespace, error) {
 	return out, nil
 }
 
-// CurrentRun returns the run id of the newest run of a workflow id.
-func (s *Store) CurrentRun(ctx context.Context, namespace, workflowID string) (string, error) {
-	if err := s.waitKey(ctx, rowKey{'c', namespace, workflowID}); err != nil {
-		return "", err
-	}
-	var id []byte
-	err := s.pool.QueryRow(ctx, sqlCurrentRun, []byte(namespace), []byte(workflowID)).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", store.ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("pgstore: read current run: %w", err)
-	}
-	return string(id), nil
-}
-
 // Run returns the record of one run.
 func (s *Store) Run(ctx context.Context, namespace, runID string) (*store.RunRecord, error) {
 	if err := s.waitKey(ctx, rowKey{'r', namespace, runID}); err != nil {

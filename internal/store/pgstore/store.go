@@ -51,6 +51,8 @@ type Store struct {
 	broken  error // the first write that failed for good; later writes are refused
 	wake    chan struct{}
 	stopped chan struct{} // closed when the writer has drained the queue and exited
+	writing bool          // the writer is committing a group
+	lookups []*lookup     // current-run lookups for the writer's next pipeline (lookup.go)
 
 	// beforeCommit, when set (tests), runs before each group is written.
 	beforeCommit func()
