@@ -27,15 +27,18 @@ import (
 // so a batch in the next group that touches it was applied after the
 // lookup asked, and the SELECT runs before that group's writes.
 
-// sqlLookup reads many current-run pointers at once (NULL: none). The
-// scalar subquery is one primary-key probe per id, whatever the table's
-// size: written as a join, the generic plan PostgreSQL settles on for a
-// prepared statement was a hash join over a sequential scan of the whole
-// table (0.5 ms per lookup round on a table of a few thousand rows, and
-// growing with it).
-const sqlLookup = `SELECT k.namespace, k.workflow_id,
-	(SELECT c.run_id FROM current_runs c WHERE c.namespace = k.namespace AND c.workflow_id = k.workflow_id)
-	FROM unnest($1::bytea[], $2::bytea[]) AS k(namespace, workflow_id)`
+// sqlLookup reads many current-run pointers at once: row i (from 1) is
+// the run id of the i-th namespace and workflow id (NULL: none). The
+// scalar subquery is one primary-key probe per id whatever the table's
+// size (written as a join with unnest, the generic plan a prepared
+// statement settles on while the table is empty is a hash join over the
+// whole table). generate_subscripts, unlike unnest, has no row estimate
+// from the array's length, so the custom plans of the first executions
+// cost what the generic one does and PostgreSQL keeps the generic plan
+// instead of planning every execution again.
+const sqlLookup = `SELECT k.i, (SELECT c.run_id FROM current_runs c
+	WHERE c.namespace = ($1::bytea[])[k.i] AND c.workflow_id = ($2::bytea[])[k.i])
+	FROM generate_subscripts($1::bytea[], 1) AS k(i)`
 
 // lookup is one queued current-run lookup.
 type lookup struct {
@@ -107,24 +110,27 @@ func answerLookups(br pgx.BatchResults, ls []*lookup) error {
 	if err != nil {
 		return err
 	}
-	type key struct{ ns, wf string }
-	got := map[key]string{}
+	got := make([]*string, len(ls))
 	for rows.Next() {
-		var ns, wf, run []byte
-		if err := rows.Scan(&ns, &wf, &run); err != nil {
+		var i int32
+		var run []byte
+		if err := rows.Scan(&i, &run); err != nil {
 			rows.Close()
 			return err
 		}
-		if run != nil {
-			got[key{string(ns), string(wf)}] = string(run)
+		if i >= 1 && int(i) <= len(ls) && run != nil {
+			id := string(run)
+			got[i-1] = &id
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, l := range ls {
-		l.runID, l.found = got[key{l.ns, l.wf}]
+	for i, l := range ls {
+		if got[i] != nil {
+			l.runID, l.found = *got[i], true
+		}
 		close(l.done)
 	}
 	lookupsBatched.Add(int64(len(ls)))

@@ -172,3 +172,37 @@ func TestPreparedPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupKeepsGenericPlan: after its first executions the prepared
+// lookup runs its generic plan instead of being planned again each time
+// (with unnest, the custom plans of small arrays looked cheaper, and
+// PostgreSQL planned every lookup round anew).
+func TestLookupKeepsGenericPlan(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	url := pg.NewDatabase(t)
+	mustOpen(t, url).Close()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	if _, err := conn.Prepare(t.Context(), "lookup", sqlLookup); err != nil {
+		t.Fatal(err)
+	}
+	ns, wfs := make([][]byte, 9), make([][]byte, 9)
+	for i := range ns {
+		ns[i], wfs[i] = []byte("ns"), []byte(fmt.Sprint("wf-", i))
+	}
+	for range 10 {
+		if _, err := conn.Exec(t.Context(), "lookup", ns, wfs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var generic, custom int64
+	if err := conn.QueryRow(t.Context(), `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'lookup'`).Scan(&generic, &custom); err != nil {
+		t.Fatal(err)
+	}
+	if generic < 5 {
+		t.Errorf("lookup: %d generic and %d custom plans in 10 executions; want the generic plan kept after the first 5", generic, custom)
+	}
+}
