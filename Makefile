@@ -1,7 +1,7 @@
 # Sundial: `make run` starts the server, `make test` runs every test.
 GO ?= go
 
-.PHONY: run build test test-go test-python test-cli temporal-cli conformance bench bench-1m bench-schedules bench-sleepers fuzz torture
+.PHONY: run build test test-go test-python test-cli temporal-cli conformance bench bench-pg bench-1m bench-schedules bench-sleepers fuzz torture
 
 run:
 	$(GO) run ./cmd/sundial start
@@ -55,6 +55,14 @@ temporal-cli:
 
 bench: build
 	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -count 1000 -concurrency 50 -out bench-results/latest.json
+
+# One node on Pebble and one on PostgreSQL (a throwaway server the bench
+# starts: fsync and synchronous_commit on), back to back, three interleaved
+# rounds of one-activity workflows at concurrency 100: throughput, latency,
+# server and database CPU per workflow, medians (docs/PERFORMANCE.md).
+bench-pg: build
+	$(GO) run ./cmd/sundial-bench -server-bin ./bin/sundial -stores pebble,postgres -repeat 3 -scenarios activity \
+		-count 10000 -concurrency 100 -out bench-results/pg.json
 
 # 60,000 schedules firing at one minute: every start within 60 s of its
 # time, none missed or doubled (see docs/PERFORMANCE.md, "Schedule burst").

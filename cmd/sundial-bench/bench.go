@@ -20,6 +20,9 @@ type bench struct {
 	srv   *server
 	c     client.Client
 	runID string
+	// db, when set, is the PostgreSQL server the bench started for the
+	// server's store: its CPU and WAL are read around each scenario.
+	db *dbProbe
 }
 
 func newBench(ctx context.Context, cfg *config, srv *server) (*bench, error) {
@@ -96,6 +99,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 	time.Sleep(b.cfg.settle)
 
 	meter := startMeter(b.srv.pid)
+	meter.db, meter.db0 = b.db, b.db.sample(ctx)
 	sctx, cancel := context.WithTimeout(ctx, b.cfg.scenarioTimeout)
 	out := sc.run(sctx, e)
 	cancel()
@@ -109,7 +113,13 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) Result {
 	res.WallSeconds = out.main.wall.Seconds()
 	res.Rate = out.main.rate()
 	res.LatencyMs = summarize(out.main.lat)
-	res.Extra = out.extra
+	for k, v := range out.extra {
+		if res.Extra == nil {
+			res.Extra = map[string]float64{}
+		}
+		res.Extra[k] = v
+	}
+	b.db.perOp(&res, res.Completed)
 	res.Notes = append(out.notes, res.Notes...)
 	if res.ServerCPUSeconds != nil && res.Completed > 0 {
 		v := math.Round(*res.ServerCPUSeconds*1e6/float64(res.Completed)) / 1000
@@ -174,6 +184,8 @@ type meter struct {
 	hwmReset bool
 	sampler  *rssSampler
 	rss0     int64
+	db       *dbProbe // nil: no database measured
+	db0      dbSample
 }
 
 func startMeter(pid int) *meter {
@@ -200,6 +212,7 @@ func (m *meter) finish(r *Result) {
 	if self, err := cpuSeconds(os.Getpid()); err == nil {
 		r.BenchCPUSeconds = ticks(self - m.self0)
 	}
+	m.db.finish(m.db0, r)
 	if m.pid <= 0 {
 		return
 	}
@@ -235,7 +248,11 @@ func (m *meter) otherLoad(r *Result) {
 	if !m.busyOK || err != nil || r.ServerCPUSeconds == nil {
 		return
 	}
-	other := max(0, ticks(busy-m.busy0-*r.ServerCPUSeconds-r.BenchCPUSeconds))
+	other := busy - m.busy0 - *r.ServerCPUSeconds - r.BenchCPUSeconds
+	if r.DBCPUSeconds != nil {
+		other -= *r.DBCPUSeconds
+	}
+	other = max(0, ticks(other))
 	r.OtherCPUSeconds = &other
 	if wall := r.MeteredSeconds; other >= 0.1 && other > 0.25*wall {
 		r.Notes = append(r.Notes, fmt.Sprintf("other processes used %.1f CPU-s in %.1fs: numbers may be disturbed", other, wall))

@@ -66,6 +66,9 @@ type config struct {
 	sleepersLead    time.Duration
 	downtime        time.Duration
 	sleeperProbes   int
+	stores          string
+	repeat          int
+	pgSettings      stringList
 }
 
 func parseFlags() *config {
@@ -112,6 +115,9 @@ func parseFlags() *config {
 	flag.DurationVar(&c.sleepersLead, "sleepers-lead", 3*time.Minute, "sleepers scenario: time from the end of the store prefill to the SIGKILL (server start and the cold-run probes must fit in it)")
 	flag.DurationVar(&c.downtime, "downtime", time.Minute, "sleepers scenario: how long the server stays down after the SIGKILL")
 	flag.IntVar(&c.sleeperProbes, "sleeper-probes", 1000, "sleepers scenario: cold runs signalled, and as many queried, one at a time")
+	flag.StringVar(&c.stores, "stores", "", "run the scenarios on one node per store, back to back, e.g. pebble,postgres (a fresh server each; PostgreSQL started by the bench unless -server-postgres), and print medians")
+	flag.IntVar(&c.repeat, "repeat", 1, "-stores: rounds over the stores, interleaved")
+	flag.Var(&c.pgSettings, "pg-setting", "-stores: a setting name=value of the PostgreSQL the bench starts (repeatable)")
 	flag.Parse()
 	return c
 }
@@ -140,6 +146,13 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.stores != "" {
+		if cfg.repeat < 1 {
+			fmt.Fprintln(os.Stderr, "sundial-bench: -repeat must be >= 1")
+			return 2
+		}
+		return runStoresMode(ctx, cfg, selected)
+	}
 	if len(selected) == 1 && selected[0].name == "sleepers" {
 		return runSleepersMode(ctx, cfg)
 	}

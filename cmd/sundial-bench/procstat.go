@@ -158,3 +158,63 @@ func machineBusySeconds() (float64, error) {
 	}
 	return float64(busy) / userHZ, nil
 }
+
+// procTimes returns the parent pid of pid and its CPU time in seconds:
+// its own user+system time plus that of its children it has reaped
+// (cutime, cstime), so a child that exited is still counted in its parent.
+func procTimes(pid int) (ppid int, cpu float64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ppid, err = strconv.Atoi(f[1]) // field 4
+	if err != nil {
+		return 0, 0, fmt.Errorf("bad /proc/%d/stat", pid)
+	}
+	var ticks int64
+	for _, v := range f[11:15] { // fields 14-17: utime, stime, cutime, cstime
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bad /proc/%d/stat", pid)
+		}
+		ticks += n
+	}
+	return ppid, float64(ticks) / userHZ, nil
+}
+
+// treeCPUSeconds is the CPU time used so far by root and its direct
+// children, live or reaped: for PostgreSQL, the postmaster and every
+// backend and auxiliary process (all its children). A child that exits
+// between two readings moves from the children's sum into the root's
+// cutime/cstime, so differences stay right.
+func treeCPUSeconds(root int) (float64, error) {
+	_, total, err := procTimes(root)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == root {
+			continue
+		}
+		ppid, cpu, err := procTimes(pid)
+		if err != nil || ppid != root {
+			continue // gone, or not a child
+		}
+		total += cpu
+	}
+	return total, nil
+}

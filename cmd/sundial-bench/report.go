@@ -21,6 +21,7 @@ type Report struct {
 	LoadAvg   string            `json:"loadavg_at_start"`
 	Flags     map[string]string `json:"flags"`
 	Server    ServerInfo        `json:"server"`
+	Servers   []ServerInfo      `json:"servers,omitempty"` // -stores mode: one per run, in order
 	Scenarios []Result          `json:"scenarios"`
 }
 
@@ -28,7 +29,9 @@ type Report struct {
 // measured (no server pid), so absent never reads as zero.
 type Result struct {
 	Scenario            string             `json:"scenario"`
-	Status              string             `json:"status"` // ok | failed
+	Store               string             `json:"store,omitempty"`  // -stores mode: pebble, postgres
+	Repeat              int                `json:"repeat,omitempty"` // -stores mode: which round (1..-repeat)
+	Status              string             `json:"status"`           // ok | failed
 	Error               string             `json:"error,omitempty"`
 	Count               int                `json:"count"`
 	Completed           int                `json:"completed"`
@@ -43,6 +46,8 @@ type Result struct {
 	ServerPeakRSSBytes  *int64             `json:"server_peak_rss_bytes,omitempty"`
 	ServerRSSStartBytes int64              `json:"server_rss_start_bytes,omitempty"`
 	ServerRSSEndBytes   int64              `json:"server_rss_end_bytes,omitempty"`
+	DBCPUSeconds        *float64           `json:"db_cpu_seconds,omitempty"` // PostgreSQL started by the bench: postmaster and all its children
+	DBCPUMsPerOp        *float64           `json:"db_cpu_ms_per_op,omitempty"`
 	BenchCPUSeconds     float64            `json:"bench_cpu_seconds"`
 	OtherCPUSeconds     *float64           `json:"other_cpu_seconds,omitempty"`
 	MeteredSeconds      float64            `json:"metered_seconds"` // window of the CPU numbers: warm-up, setup and teardown included

@@ -260,13 +260,28 @@ func (sg *segment) queue(b *pgx.Batch) {
 // exec runs the statements as one transaction: pgx sends a batch as one
 // pipeline ending in a single Sync, which PostgreSQL (and CockroachDB)
 // execute as one implicit transaction, committed at the Sync, or rolled
-// back whole when any statement fails. One round trip per group.
-func (s *Store) exec(ctx context.Context, b *pgx.Batch) error {
+// back whole when any statement fails. One round trip per group. Queued
+// current-run lookups go first, as one SELECT, answered as soon as its
+// rows arrive.
+func (s *Store) exec(ctx context.Context, b *pgx.Batch, lookups []*lookup) error {
+	if len(lookups) > 0 {
+		head := &pgx.Batch{}
+		queueLookups(head, lookups)
+		b.QueuedQueries = append(head.QueuedQueries, b.QueuedQueries...)
+	}
 	if b.Len() == 0 {
 		return nil
 	}
 	br := s.pool.SendBatch(ctx, b)
-	for range b.Len() {
+	n := b.Len()
+	if len(lookups) > 0 {
+		n--
+		if err := answerLookups(br, lookups); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return err

@@ -51,23 +51,6 @@ func (s *Store) Namespaces(ctx context.Context) ([]*store.Namespace, error) {
 	return out, nil
 }
 
-// CurrentRun returns the run id of the newest run of a workflow id.
-func (s *Store) CurrentRun(ctx context.Context, namespace, workflowID string) (string, error) {
-	if err := s.waitKey(ctx, rowKey{'c', namespace, workflowID}); err != nil {
-		return "", err
-	}
-	var id []byte
-	err := s.pool.QueryRow(ctx, `SELECT run_id FROM current_runs WHERE namespace = $1 AND workflow_id = $2`,
-		[]byte(namespace), []byte(workflowID)).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", store.ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("pgstore: read current run: %w", err)
-	}
-	return string(id), nil
-}
-
 // Run returns the record of one run.
 func (s *Store) Run(ctx context.Context, namespace, runID string) (*store.RunRecord, error) {
 	if err := s.waitKey(ctx, rowKey{'r', namespace, runID}); err != nil {
@@ -78,8 +61,7 @@ func (s *Store) Run(ctx context.Context, namespace, runID string) (*store.RunRec
 
 func (s *Store) run(ctx context.Context, namespace, runID string) (*store.RunRecord, error) {
 	var v []byte
-	err := s.pool.QueryRow(ctx, `SELECT record FROM runs WHERE namespace = $1 AND run_id = $2`,
-		[]byte(namespace), []byte(runID)).Scan(&v)
+	err := s.pool.QueryRow(ctx, sqlRun, []byte(namespace), []byte(runID)).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -106,9 +88,7 @@ func (s *Store) History(ctx context.Context, namespace, runID string, fromEventI
 	if fromEventID < 1 {
 		fromEventID = 1
 	}
-	rows, err := s.pool.Query(ctx, `SELECT first_event_id, events FROM history
-		WHERE namespace = $1 AND run_id = $2 AND last_event_id >= $3 ORDER BY first_event_id`,
-		[]byte(namespace), []byte(runID), fromEventID)
+	rows, err := s.pool.Query(ctx, sqlReadHistory, []byte(namespace), []byte(runID), fromEventID)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read history: %w", err)
 	}

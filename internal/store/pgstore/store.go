@@ -51,6 +51,8 @@ type Store struct {
 	broken  error // the first write that failed for good; later writes are refused
 	wake    chan struct{}
 	stopped chan struct{} // closed when the writer has drained the queue and exited
+	writing bool          // the writer is committing a group
+	lookups []*lookup     // current-run lookups for the writer's next pipeline (lookup.go)
 
 	// beforeCommit, when set (tests), runs before each group is written.
 	beforeCommit func()
@@ -79,14 +81,16 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		opts.RetryFor = 30 * time.Second
 	}
 	cfg.MaxConns = opts.MaxConns
-	// Unnamed statements with cached descriptions, not named prepared
-	// statements: pgx's per-connection cache of named statements can
+	// Statements not prepared at connect time (prepared.go) are unnamed,
+	// with cached descriptions: pgx's lazy cache of named statements can
 	// outlive them on the server (seen after a database restart: every
-	// later write failed with "prepared statement ... does not exist"),
-	// and unnamed statements also work behind a transaction-mode pooler.
-	// A group is a handful of statements, so parsing them each time costs
-	// little.
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	// later write failed with "prepared statement ... does not exist").
+	var prep *preparer
+	if !setsExecMode(url) {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+		prep = &preparer{}
+		cfg.AfterConnect = prep.afterConnect
+	}
 	// Durability is the point of the store: never let a connection string
 	// or a role setting turn commit-time WAL flushing off.
 	if cfg.ConnConfig.RuntimeParams == nil {
@@ -105,6 +109,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if prep != nil {
+		// The tables exist now: connections made from here on prepare
+		// the hot statements; the ones made before are closed.
+		prep.ready.Store(true)
+		pool.Reset()
 	}
 	s := &Store{
 		pool:    pool,

@@ -125,20 +125,39 @@ func (s *Store) writer() {
 		n := min(len(s.queue), maxGroup)
 		group := s.queue[:n:n]
 		s.queue = s.queue[n:]
+		lookups := s.lookups
+		s.lookups = nil
 		closed, broken := s.closed, s.broken
+		s.writing = n > 0 || len(lookups) > 0
 		s.mu.Unlock()
-		if n == 0 {
+		if n == 0 && len(lookups) == 0 {
 			if closed {
 				return
 			}
 			<-s.wake
 			continue
 		}
+		if n == 0 {
+			// Only lookups: their failure is their callers' to see (they
+			// query again themselves), never the store's.
+			if broken == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				_ = s.exec(ctx, &pgx.Batch{}, lookups)
+				cancel()
+			}
+			failLookups(lookups)
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			continue
+		}
 		err := broken
 		if err == nil {
-			err = s.commitGroup(group)
+			err = s.commitGroup(group, lookups)
 		}
+		failLookups(lookups)
 		s.mu.Lock()
+		s.writing = false
 		if err != nil && s.broken == nil {
 			s.broken = err
 		}
@@ -168,24 +187,31 @@ func (s *Store) writer() {
 // COMMIT): every statement is an upsert, an insert that ignores an
 // identical existing row, or a delete, so writing the group twice leaves
 // what writing it once does, and no later group runs before it succeeds.
-func (s *Store) commitGroup(group []*commit) error {
+//
+// lookups (lookup.go) ride at the head of the first attempt only; a
+// lookup it did not answer is answered by its caller's own query.
+func (s *Store) commitGroup(group []*commit, lookups []*lookup) error {
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
 	fenced := anyFenced(group)
-	var sql *pgx.Batch
-	if !fenced {
-		sql = buildGroup(group)
-	}
 	deadline := time.Now().Add(s.opts.RetryFor)
 	backoff := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		var err error
 		if fenced {
+			failLookups(lookups)
 			err = s.execFenced(ctx, group)
 		} else {
-			err = s.exec(ctx, sql)
+			// A new pgx.Batch per attempt: pgx stores in a queued query
+			// the statement description it had on the connection it was
+			// sent on, and one whose describe died with that connection
+			// (a database restart) fails every later attempt with
+			// "mismatched param and argument count".
+			err = s.exec(ctx, buildGroup(group), lookups)
+			failLookups(lookups)
+			lookups = nil
 		}
 		cancel()
 		if err == nil {

@@ -40,6 +40,9 @@ type Options struct {
 	// the server is thrown away, and synchronous_commit stays on either
 	// way, so commits still wait for the WAL write.
 	Fsync bool
+	// Settings are extra server settings (name -> value), passed as -c
+	// options at start: the benchmark's tuning (docs/PERFORMANCE.md).
+	Settings map[string]string
 }
 
 // Server is a running throwaway PostgreSQL server.
@@ -107,6 +110,14 @@ func StartServer(opts Options) (*Server, error) {
 			return nil, err
 		}
 		o := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=%s -c synchronous_commit=on", s.Port, s.dir, fsync)
+		names := make([]string, 0, len(opts.Settings))
+		for k := range opts.Settings {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			o += fmt.Sprintf(" -c %s=%s", k, opts.Settings[k])
+		}
 		out, err := s.run("pg_ctl", "-D", data, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "-o", o, "start")
 		if err == nil {
 			break
@@ -226,6 +237,22 @@ func freePort() (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("pgtest: no free port in %s", os.Getenv(PortRangeEnv))
+}
+
+// PID is the process id of the server's postmaster (the parent of every
+// backend), from its postmaster.pid file: a benchmark adds up the CPU time
+// of it and its children.
+func (s *Server) PID() (int, error) {
+	b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("pgtest: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pgtest: bad postmaster.pid %q", line)
+	}
+	return pid, nil
 }
 
 // URL is the connection URL of database db on this server.
