@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -72,6 +74,12 @@ type Store struct {
 	opts  Options
 	fs    vfs.FS
 	space space
+	// openInfo is what Open cost (openinfo.go).
+	openInfo OpenInfo
+	// writes counts the batches applied; quit stops flushWhenQuiet
+	// (quietflush.go).
+	writes atomic.Uint64
+	quit   chan struct{}
 
 	// mu guards closed; active counts calls in progress so Close can wait
 	// for them instead of pulling the DB from under them.
@@ -115,14 +123,23 @@ func Open(dir string, opts Options) (*Store, error) {
 		ErrorIfNotExists: !fresh,
 		Logger:           quietLogger{},
 	}
+	info := OpenInfo{WALBytes: walBytes(fs, dir)}
+	var replayed atomic.Int64
+	counter := replayCounter(&replayed)
+	popts.EventListener = &counter
+	began := time.Now()
 	db, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, openError(dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: opts, fs: fs}
+	info.Took, info.ReplayTables = time.Since(began), replayed.Load()
+	s := &Store{db: db, dir: dir, opts: opts, fs: fs, openInfo: info, quit: make(chan struct{})}
 	if err := s.checkVersion(fresh); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !opts.InMemory || opts.FS != nil { // not for a store that dies with the process
+		go s.flushWhenQuiet()
 	}
 	return s, nil
 }
@@ -234,6 +251,7 @@ func (s *Store) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	close(s.quit)
 	s.mu.Unlock()
 	s.active.Wait()
 	if p := s.space.broken.Load(); p != nil {
