@@ -84,7 +84,7 @@ type Engine struct {
 	recovered    atomic.Int64
 	recoveryDone chan struct{}
 	// phases times the steps of New (startup_phases.go).
-	phases []Phase
+	phases       []Phase
 	recoveryOnce sync.Once
 
 	stop   chan struct{}
