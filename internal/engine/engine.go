@@ -115,6 +115,9 @@ type workflow struct {
 	elem    *list.Element
 	size    int64
 	waiters atomic.Int32
+	// touches counts the lookups of w (touchLocked, under e.mu): the
+	// startup recovery releases only runs it loaded itself (startup.go).
+	touches uint64
 }
 
 // Options configure an Engine.

@@ -46,7 +46,8 @@ func (p *startupPhases) store(st store.Store) {
 	if ps, ok := st.(*pebblestore.Store); ok {
 		oi := ps.OpenInfo()
 		p.add("store.pebble_open", oi.Took)
-		p.attrs = append(p.attrs, slog.Int64("store.wal_bytes", oi.WALBytes), slog.Int64("store.replay_tables", oi.ReplayTables))
+		p.attrs = append(p.attrs, slog.Int64("store.replayed_bytes", oi.ReplayedBytes),
+			slog.Int64("store.replayed_keys", oi.ReplayedKeys), slog.Int64("store.replay_tables", oi.ReplayTables))
 	}
 }
 

@@ -121,19 +121,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		// A non-empty dir must already be a Pebble DB: never create one
 		// on top of unrelated files.
 		ErrorIfNotExists: !fresh,
-		Logger:           quietLogger{},
 	}
-	info := OpenInfo{WALBytes: walBytes(fs, dir)}
-	var replayed atomic.Int64
-	counter := replayCounter(&replayed)
-	popts.EventListener = &counter
+	obs := &openObserver{}
+	popts.EventListener, popts.Logger = obs.listener(), obs
 	began := time.Now()
 	db, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, openError(dir, err)
 	}
-	info.Took, info.ReplayTables = time.Since(began), replayed.Load()
-	s := &Store{db: db, dir: dir, opts: opts, fs: fs, openInfo: info, quit: make(chan struct{})}
+	s := &Store{db: db, dir: dir, opts: opts, fs: fs, openInfo: obs.info(time.Since(began)), quit: make(chan struct{})}
 	if err := s.checkVersion(fresh); err != nil {
 		db.Close()
 		return nil, err
@@ -277,13 +273,4 @@ func closeBroken(db *pebble.DB, cause error) (err error) {
 		return fmt.Errorf("pebblestore: closing after a failed write (%v): %w", cause, cerr)
 	}
 	return nil
-}
-
-// quietLogger drops Pebble's informational chatter but keeps its fatal
-// errors.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...interface{}) {}
-func (quietLogger) Fatalf(format string, args ...interface{}) {
-	pebble.DefaultLogger.Fatalf(format, args...)
 }
