@@ -170,6 +170,19 @@ func (e *Engine) recoverDue() {
 	}()
 	defer close(e.recoveryDone)
 	began := time.Now()
+	// Each page's runs are released while the next page is recovered
+	// (releasing waits for the page's writes to be durable): at most two
+	// pages are in memory, and recovery does not stop for the fsync.
+	release := make(chan []recoveredRun)
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		for runs := range release {
+			e.releaseRecovered(runs)
+		}
+	}()
+	drain := sync.OnceFunc(func() { close(release); <-released })
+	defer drain()
 	var from time.Time
 	seen := map[string]bool{} // runs handled at time from
 	for {
@@ -221,7 +234,7 @@ func (e *Engine) recoverDue() {
 		}
 		close(next)
 		wg.Wait()
-		e.releaseRecovered(loaded)
+		release <- loaded
 		if ctx.Err() != nil {
 			return
 		}
@@ -233,6 +246,7 @@ func (e *Engine) recoverDue() {
 			seen[d.RunID] = true
 		}
 	}
+	drain()
 	if n := e.recovered.Load(); n > 0 {
 		e.log.Info("recovered workflow runs", "count", n, "took", time.Since(began).Round(time.Millisecond))
 	}
@@ -287,7 +301,7 @@ func (e *Engine) recoverEntry(ctx context.Context, d store.DueEntry) (recoveredR
 // after the cache evicted it), pushing the process to its memory limit
 // while the runs that are really in use (those a worker is running)
 // competed with them for the cache. With this, the memory recovery holds
-// is one page of runs (recoverPage), whatever the number due.
+// is two pages of runs (recoverPage), whatever the number due.
 func (e *Engine) releaseRecovered(runs []recoveredRun) {
 	var last uint64
 	for _, r := range runs {
