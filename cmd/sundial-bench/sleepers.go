@@ -215,6 +215,13 @@ func sleepers(ctx context.Context, cfg *config, s *server, info *ServerInfo, res
 	}
 	x["restart_first_rpc_ms"], x["restart_first_workflow_ms"] = info.ReadyMs, ms(e2e)
 	note("restart after SIGKILL: first RPC answered %.1f ms after exec; a new one-activity workflow completed %.1f ms after exec", info.ReadyMs, ms(e2e))
+	if ph := lastStartupPhases(s.logPath); ph != nil {
+		total, _ := phaseMs(ph, "total")
+		open, _ := phaseMs(ph, "store.pebble_open")
+		replayed, _ := phaseMs(ph, "store.replayed_bytes")
+		x["restart_server_start_ms"], x["restart_store_open_ms"], x["restart_replayed_bytes"] = total, open, replayed
+		note("restart: the server's own start took %.1f ms (store open %.1f ms, %.0f bytes replayed from the WAL; the rest of the time from exec is process start and scheduling)", total, open, replayed)
+	}
 
 	// 5. The timers that came due while the server was down.
 	sampler = startSampler(s.pid, 50*time.Millisecond)

@@ -46,6 +46,7 @@ func sizeOf(w *workflow) int64 {
 
 // touchLocked marks w as just used. Called with e.mu held.
 func (e *Engine) touchLocked(w *workflow) {
+	w.touches++
 	if w.elem == nil {
 		w.elem = e.lru.PushFront(w)
 		return

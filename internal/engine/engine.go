@@ -16,7 +16,6 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -91,6 +90,8 @@ type Engine struct {
 	bootTime     time.Time
 	recovered    atomic.Int64
 	recoveryDone chan struct{}
+	// phases times the steps of New (startup_phases.go).
+	phases       []Phase
 	recoveryOnce sync.Once
 
 	stop   chan struct{}
@@ -121,6 +122,9 @@ type workflow struct {
 	elem    *list.Element
 	size    int64
 	waiters atomic.Int32
+	// touches counts the lookups of w (touchLocked, under e.mu): the
+	// startup recovery releases only runs it loaded itself (startup.go).
+	touches uint64
 }
 
 // Options configure an Engine.
@@ -183,31 +187,7 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	e.timers = newTimerQueue(e.fire)
 	e.bootTime = e.now()
 	e.timers.upTo = e.bootTime
-	if err := e.loadNamespaces(); err != nil {
-		return nil, err
-	}
-	if err := e.loadNexusEndpoints(); err != nil {
-		return nil, err
-	}
-	if err := e.loadTaskQueueConfigs(); err != nil {
-		return nil, err
-	}
-	if err := e.loadDeployments(); err != nil {
-		return nil, err
-	}
-	if err := e.loadWorkflowRules(); err != nil {
-		return nil, err
-	}
-	if err := e.countOpenRuns(); err != nil {
-		return nil, fmt.Errorf("counting open runs: %w", err)
-	}
-	if err := e.loadActivityExecutions(); err != nil {
-		return nil, err
-	}
-	if err := e.loadNexusOperations(); err != nil {
-		return nil, err
-	}
-	if err := e.redriveHTTPCallbacks(); err != nil {
+	if err := e.loadAtStart(); err != nil {
 		return nil, err
 	}
 	e.wg.Add(3)

@@ -171,6 +171,19 @@ func (e *Engine) recoverDue() {
 	}()
 	defer close(e.recoveryDone)
 	began := time.Now()
+	// Each page's runs are released while the next page is recovered
+	// (releasing waits for the page's writes to be durable): at most two
+	// pages are in memory, and recovery does not stop for the fsync.
+	release := make(chan []recoveredRun)
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		for runs := range release {
+			e.releaseRecovered(runs)
+		}
+	}()
+	drain := sync.OnceFunc(func() { close(release); <-released })
+	defer drain()
 	var from time.Time
 	seen := map[string]bool{} // runs handled at time from
 	for {
@@ -199,12 +212,18 @@ func (e *Engine) recoverDue() {
 		// when this one is done.
 		next := make(chan store.DueEntry)
 		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var loaded []recoveredRun
 		for range recoverWorkers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for d := range next {
-					e.recoverEntry(ctx, d)
+					if r, ok := e.recoverEntry(ctx, d); ok {
+						mu.Lock()
+						loaded = append(loaded, r)
+						mu.Unlock()
+					}
 				}
 			}()
 		}
@@ -216,6 +235,7 @@ func (e *Engine) recoverDue() {
 		}
 		close(next)
 		wg.Wait()
+		release <- loaded
 		if ctx.Err() != nil {
 			return
 		}
@@ -227,36 +247,85 @@ func (e *Engine) recoverDue() {
 			seen[d.RunID] = true
 		}
 	}
+	drain()
 	if n := e.recovered.Load(); n > 0 {
 		e.log.Info("recovered workflow runs", "count", n, "took", time.Since(began).Round(time.Millisecond))
 	}
 }
 
+// recoveredRun is a workflow the startup recovery loaded into memory, and
+// the sequence number of its recovery write.
+type recoveredRun struct {
+	w   *workflow
+	seq uint64
+}
+
 // recoverEntry loads the workflow of one due entry; loading recovers its
 // current run. An entry naming a run that is no longer current (it can
-// only be closed) is cleaned up.
-func (e *Engine) recoverEntry(ctx context.Context, d store.DueEntry) {
+// only be closed) is cleaned up. It reports the workflow when this call
+// loaded it into memory (no one had it in memory before), for
+// releaseRecovered.
+func (e *Engine) recoverEntry(ctx context.Context, d store.DueEntry) (recoveredRun, bool) {
 	for attempt := 0; ; attempt++ {
 		w, err := e.acquire(ctx, d.Namespace, d.WorkflowID)
 		if err == nil {
 			stale := w.cur == nil || w.cur.RunID != d.RunID
+			r := recoveredRun{w, w.lastSeq}
 			w.mu.Unlock()
+			e.mu.Lock()
+			first := w.touches == 1
+			e.mu.Unlock()
 			e.overBudget()
 			if stale {
 				e.clearStaleDue(ctx, d)
 			}
-			return
+			return r, first && !stale
 		}
 		if ctx.Err() != nil || attempt >= 3 {
 			e.log.Warn("recovering a run failed; it is recovered when used", "workflow", d.WorkflowID, "run", d.RunID, "err", err)
-			return
+			return recoveredRun{}, false
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return recoveredRun{}, false
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// releaseRecovered takes the runs one page of the startup recovery loaded
+// out of memory again, once their recovery writes are durable, unless
+// they hold something only memory knows (evictable: a worker took their
+// task meanwhile, a long poll or update waits on them) or are locked. After a crash with 100,000 timers due, recovered runs
+// otherwise filled the workflow cache (their tasks wait in matching, and
+// a worker's poll loads the run again when it gets there, usually long
+// after the cache evicted it), pushing the process to its memory limit
+// while the runs that are really in use (those a worker is running)
+// competed with them for the cache. With this, the memory recovery holds
+// is two pages of runs (recoverPage), whatever the number due.
+func (e *Engine) releaseRecovered(runs []recoveredRun) {
+	var last uint64
+	for _, r := range runs {
+		last = max(last, r.seq)
+	}
+	e.barrier(last)
+	for len(runs) > 0 {
+		n := min(len(runs), 100) // e.mu is every lookup's lock: hold it briefly
+		e.mu.Lock()
+		for _, r := range runs[:n] {
+			w := r.w
+			if !w.mu.TryLock() {
+				continue // in use
+			}
+			if !w.evicted && e.evictable(w) {
+				e.dropLocked(w)
+			}
+			w.mu.Unlock()
+		}
+		e.mu.Unlock()
+		runs = runs[n:]
+	}
+	e.overBudget()
 }
 
 // clearStaleDue rewrites a non-current run's record without a Due.

@@ -113,10 +113,12 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// Certificates and credential files first: a bad one fails the start
 	// before a port is taken or anything is created on disk.
+	phases := newStartupPhases()
 	sec, err := security(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	phases.mark("security")
 	lis, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, listenError("gRPC", cfg.Addr, err)
@@ -149,23 +151,29 @@ func Start(cfg Config) (*Server, error) {
 			mlis.Close()
 		}
 	}
+	phases.mark("listen")
 	st, storeStats, dir, err := openStore(cfg)
 	if err != nil {
 		closeListeners()
 		return nil, err
 	}
+	phases.mark("store")
+	phases.store(st)
 	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true, CheckSnapshots: cfg.CheckSnapshots})
 	if err != nil {
 		st.Close()
 		closeListeners()
 		return nil, err
 	}
+	phases.mark("engine")
+	phases.engine(eng)
 	if err := setUp(eng, cfg); err != nil {
 		eng.Close()
 		st.Close()
 		closeListeners()
 		return nil, err
 	}
+	phases.mark("setup")
 	sched, err := schedule.New(eng, st, log)
 	if err != nil {
 		eng.Close()
@@ -173,6 +181,7 @@ func Start(cfg Config) (*Server, error) {
 		closeListeners()
 		return nil, err
 	}
+	phases.mark("schedules")
 	batcher, err := batch.New(eng, st, log, batch.Options{PostResetOptions: frontend.PostResetMerges})
 	if err != nil {
 		sched.Close()
@@ -181,6 +190,7 @@ func Start(cfg Config) (*Server, error) {
 		closeListeners()
 		return nil, err
 	}
+	phases.mark("batches")
 	known := func(ns string) bool { return eng.CheckNamespace(ns) == nil }
 	// Metrics first: they must see the final status of every request,
 	// refusals by the authorizer included.
@@ -223,6 +233,8 @@ func Start(cfg Config) (*Server, error) {
 		s.metricsHTTP = m.Serve(mlis, httpsTLS)
 	}
 	go func() { s.done <- gs.Serve(lis) }()
+	phases.mark("grpc")
+	phases.log(log)
 	eng.StartRecovery() // once serving: requests go first (engine.Options.DeferRecovery)
 	cfg.DataDir = dir
 	s.cfg = cfg

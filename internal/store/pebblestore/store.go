@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -72,6 +74,12 @@ type Store struct {
 	opts  Options
 	fs    vfs.FS
 	space space
+	// openInfo is what Open cost (openinfo.go).
+	openInfo OpenInfo
+	// writes counts the batches applied; quit stops flushWhenQuiet
+	// (quietflush.go).
+	writes atomic.Uint64
+	quit   chan struct{}
 
 	// mu guards closed; active counts calls in progress so Close can wait
 	// for them instead of pulling the DB from under them.
@@ -113,16 +121,21 @@ func Open(dir string, opts Options) (*Store, error) {
 		// A non-empty dir must already be a Pebble DB: never create one
 		// on top of unrelated files.
 		ErrorIfNotExists: !fresh,
-		Logger:           quietLogger{},
 	}
+	obs := &openObserver{}
+	popts.EventListener, popts.Logger = obs.listener(), obs
+	began := time.Now()
 	db, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, openError(dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: opts, fs: fs}
+	s := &Store{db: db, dir: dir, opts: opts, fs: fs, openInfo: obs.info(time.Since(began)), quit: make(chan struct{})}
 	if err := s.checkVersion(fresh); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !opts.InMemory || opts.FS != nil { // not for a store that dies with the process
+		go s.flushWhenQuiet()
 	}
 	return s, nil
 }
@@ -234,6 +247,7 @@ func (s *Store) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	close(s.quit)
 	s.mu.Unlock()
 	s.active.Wait()
 	if p := s.space.broken.Load(); p != nil {
@@ -259,13 +273,4 @@ func closeBroken(db *pebble.DB, cause error) (err error) {
 		return fmt.Errorf("pebblestore: closing after a failed write (%v): %w", cause, cerr)
 	}
 	return nil
-}
-
-// quietLogger drops Pebble's informational chatter but keeps its fatal
-// errors.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...interface{}) {}
-func (quietLogger) Fatalf(format string, args ...interface{}) {
-	pebble.DefaultLogger.Fatalf(format, args...)
 }

@@ -34,6 +34,7 @@ func (s *Store) Apply(b *store.Batch) (store.Commit, error) {
 		pb.Close()
 		return doneCommit{}, nil
 	}
+	s.writes.Add(1)
 	if s.opts.NoSync {
 		err := s.db.Apply(pb, pebble.NoSync)
 		pb.Close()
