@@ -44,7 +44,7 @@ func backoff(attempt int) time.Duration {
 // a definite answer such as NotFound.
 func retryable(err error) bool {
 	var u *serviceerror.Unavailable
-	return errors.As(err, &u)
+	return errors.As(err, &u) || IsNotOwner(err)
 }
 
 func (e *Engine) doAction(a pendingAction) error {

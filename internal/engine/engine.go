@@ -41,6 +41,9 @@ type Engine struct {
 	now   func() time.Time
 	// limits are the history limits given to every run (nil: defaults).
 	limits *execution.Limits
+	// own is the cluster node's shard ownership; nil outside cluster mode
+	// (cluster.go).
+	own Ownership
 
 	mu        sync.Mutex
 	workflows map[wfKey]*workflow
@@ -105,6 +108,9 @@ type workflow struct {
 	changed chan struct{}
 	lastSeq uint64
 	dirty   bool // the run record changed without new events
+	// epoch is the shard's lease epoch the workflow was loaded under
+	// (cluster mode): its writes are fenced with it.
+	epoch int64
 	// hist caches the history of run histRun (see history.go).
 	hist    []*historypb.HistoryEvent
 	histRun string
@@ -133,6 +139,9 @@ type Options struct {
 	// CacheBytes bounds the estimated memory of the workflows kept in
 	// memory (0: DefaultCacheBytes); see cache.go.
 	CacheBytes int64
+	// Ownership makes the engine serve only the workflows of the shards
+	// its cluster node holds (cluster.go); nil serves every workflow.
+	Ownership Ownership
 }
 
 // New builds an engine over an open store. It reads namespaces and Nexus
@@ -154,6 +163,7 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		stop:       make(chan struct{}),
 		limits:     opts.Limits,
 		obs:        opts.Observer,
+		own:        opts.Ownership,
 
 		recoveryDone: make(chan struct{}),
 		lru:          newLRU(),
@@ -240,6 +250,14 @@ func (e *Engine) acquire(ctx context.Context, ns, id string) (*workflow, error) 
 		return nil, err
 	}
 	k := wfKey{ns, id}
+	var epoch int64
+	if e.own != nil {
+		f, _, err := e.leaseOf(k)
+		if err != nil {
+			return nil, err
+		}
+		epoch = f.Epoch
+	}
 	for {
 		e.mu.Lock()
 		w := e.workflows[k]
@@ -254,7 +272,17 @@ func (e *Engine) acquire(ctx context.Context, ns, id string) (*workflow, error) 
 			w.mu.Unlock()
 			continue
 		}
+		if e.own != nil && w.loaded && w.epoch != epoch {
+			// Cached under an earlier lease of the shard: another node may
+			// have written it since.
+			e.mu.Lock()
+			e.dropLocked(w)
+			e.mu.Unlock()
+			w.mu.Unlock()
+			continue
+		}
 		if !w.loaded {
+			w.epoch = epoch
 			if err := e.load(ctx, w); err != nil {
 				w.mu.Unlock()
 				return nil, err
@@ -383,9 +411,24 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		e.timers.set(runRef{w.key, cur.RunID}, time.Time{})
 	}
 	w.dirty = false
-	c, seq, err := e.apply(b)
+	var c store.Commit
+	var seq uint64
+	var err error
+	if e.own != nil {
+		b.Fence, err = e.fenceOf(w)
+	}
+	if err == nil {
+		c, seq, err = e.apply(b)
+	}
 	if err != nil {
 		h.release()
+		if IsNotOwner(err) {
+			// Memory is ahead of the store and the shard is not ours to
+			// write: forget the workflow.
+			e.mu.Lock()
+			e.dropLocked(w)
+			e.mu.Unlock()
+		}
 		return nil, err
 	}
 	fx.commit, fx.seq = c, seq
@@ -405,6 +448,9 @@ func (e *Engine) apply(b *store.Batch) (store.Commit, uint64, error) {
 	began := time.Now()
 	c, err := e.store.Apply(b)
 	e.obs.StoreWrite(StoreApply, time.Since(began), err)
+	if err != nil && b.Fence != nil && errors.Is(err, store.ErrFenced) {
+		return nil, 0, e.fenced(b.Fence.Shard, err)
+	}
 	if err != nil {
 		e.fail(err)
 		return nil, 0, serviceerror.NewUnavailable("storage write failed: " + err.Error())
@@ -433,6 +479,21 @@ func (e *Engine) finish(fx *effects) error {
 		began := time.Now()
 		err := fx.commit.Wait()
 		e.obs.StoreWrite(StoreSync, time.Since(began), err)
+		if err != nil && e.own != nil && errors.Is(err, store.ErrFenced) {
+			// Only this write failed; later ones of other shards go on.
+			// Its workflow (with all of its shard) is dropped, so no
+			// read reports its changes.
+			fx.handoff.release()
+			e.markDurable(fx.seq)
+			if w := fx.w; w != nil {
+				w.mu.Lock()
+				e.mu.Lock()
+				e.dropLocked(w)
+				e.mu.Unlock()
+				w.mu.Unlock()
+			}
+			return e.fenced(e.own.ShardOf(fx.ns, fx.wfid), err)
+		}
 		if err != nil {
 			fx.handoff.release()
 			e.fail(err)

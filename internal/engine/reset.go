@@ -83,7 +83,11 @@ func (e *Engine) Reset(ctx context.Context, r *workflowservice.ResetWorkflowExec
 			cur.MarkReset(newID)
 		default:
 			base.MarkReset(newID)
-			if _, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{e.runWrite(base, now)}}); err != nil {
+			f, err := e.fenceOf(w)
+			if err != nil {
+				return err
+			}
+			if _, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{e.runWrite(base, now)}, Fence: f}); err != nil {
 				return err
 			}
 		}

@@ -75,7 +75,12 @@ func (e *Engine) deleteClosed(ctx context.Context, ns, id, runID string) error {
 		w.mu.Unlock()
 		return serviceerror.NewFailedPrecondition("Workflow execution is still running.")
 	}
-	c, seq, err := e.apply(&store.Batch{Deletes: []*store.RunDelete{{Record: rec, ClearCurrent: isCurrent}}})
+	f, err := e.fenceOf(w)
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	c, seq, err := e.apply(&store.Batch{Deletes: []*store.RunDelete{{Record: rec, ClearCurrent: isCurrent}}, Fence: f})
 	if err != nil {
 		w.mu.Unlock()
 		return err

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 
+	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
 )
 
@@ -18,6 +19,10 @@ func (e *Engine) startTask(ctx context.Context, key matching.Key, t matching.Tas
 		entered = true
 		return fn(w)
 	})
+	if err != nil && !entered && IsNotOwner(err) {
+		// The run's shard moved: its new owner offers the task again.
+		return execution.ErrStaleTask
+	}
 	if err != nil && !entered {
 		e.match.Requeue(key, t)
 	}

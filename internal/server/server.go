@@ -72,6 +72,9 @@ type Config struct {
 	// Auth, when a credential file is set, requires a bearer token on every
 	// request (docs/SECURITY.md); unset, every caller may do anything.
 	Auth auth.Options
+	// Cluster, when set (with Postgres), makes the server a node of the
+	// cluster in that database (cluster.go).
+	Cluster *ClusterConfig
 }
 
 // Server is a running Sundial instance.
@@ -92,6 +95,7 @@ type Server struct {
 
 	metrics     *metrics.Metrics // nil when MetricsAddr is empty
 	metricsHTTP *metrics.Server
+	cluster     *clusterPart // nil when not a cluster node
 }
 
 // MaxRequestBytes is the largest request accepted, as in Temporal.
@@ -139,22 +143,43 @@ func Start(cfg Config) (*Server, error) {
 		}
 		l.Close()
 	}
+	cp, err := listenCluster(cfg)
+	if err != nil {
+		lis.Close()
+		if mlis != nil {
+			mlis.Close()
+		}
+		return nil, err
+	}
 	closeListeners := func() {
 		lis.Close()
 		if mlis != nil {
 			mlis.Close()
 		}
+		cp.close(log)
 	}
 	st, storeStats, dir, err := openStore(cfg)
 	if err != nil {
 		closeListeners()
 		return nil, err
 	}
-	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true})
+	eopts := engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true}
+	if cp != nil {
+		if err := cp.join(cfg); err != nil {
+			st.Close()
+			closeListeners()
+			return nil, err
+		}
+		eopts.Ownership = cp.node
+	}
+	eng, err := engine.New(st, eopts)
 	if err != nil {
 		st.Close()
 		closeListeners()
 		return nil, err
+	}
+	if cp != nil {
+		cp.node.Watch(eng.ShardsChanged)
 	}
 	if err := setUp(eng, cfg); err != nil {
 		eng.Close()
@@ -186,6 +211,9 @@ func Start(cfg Config) (*Server, error) {
 		unary = append(unary, sec.authz.Unary())
 		stream = append(stream, sec.authz.Stream())
 	}
+	if cp != nil {
+		unary = append(unary, cp.fwd.Unary)
+	}
 	unary = append(unary, uncompressedReplies, frontend.Interceptor(log))
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
@@ -199,8 +227,13 @@ func Start(cfg Config) (*Server, error) {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(sec.tls)))
 	}
 	gs := grpc.NewServer(opts...)
-	workflowservice.RegisterWorkflowServiceServer(gs, frontend.WithSchedules(frontend.New(eng, log).WithBatches(batcher), sched))
-	operatorservice.RegisterOperatorServiceServer(gs, frontend.NewOperator(eng, log))
+	ws := frontend.WithSchedules(frontend.New(eng, log).WithBatches(batcher), sched)
+	ops := frontend.NewOperator(eng, log)
+	workflowservice.RegisterWorkflowServiceServer(gs, ws)
+	operatorservice.RegisterOperatorServiceServer(gs, ops)
+	if cp != nil {
+		cp.serve(ws, ops, []grpc.UnaryServerInterceptor{cp.fwd.Unary, uncompressedReplies, frontend.Interceptor(log)})
+	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	// As Temporal's frontend: each served API answers SERVING under its full
@@ -213,7 +246,7 @@ func Start(cfg Config) (*Server, error) {
 	if sec.tls != nil {
 		httpsTLS = auth.HTTPSTLS(sec.tls)
 	}
-	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
+	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m, cluster: cp}
 	if m != nil {
 		m.Watch(metrics.Sources{Engine: eng, Store: storeStats})
 		s.metricsHTTP = m.Serve(mlis, httpsTLS)
@@ -310,6 +343,7 @@ func (s *Server) Stop() {
 	case <-time.After(10 * time.Second):
 		s.grpc.Stop()
 	}
+	s.cluster.close(s.log)
 	if err := s.store.Close(); err != nil {
 		s.log.Error("closing store", "err", err)
 	}

@@ -1,0 +1,279 @@
+package gosdk
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sundial-io/sundial/internal/cluster"
+	"github.com/sundial-io/sundial/internal/server"
+	"github.com/sundial-io/sundial/internal/store/pgstore/pgtest"
+)
+
+// A cluster of three in-process Sundial nodes on one throwaway PostgreSQL
+// database (docs/CLUSTER.md), with clients and workers spread over them.
+
+// clusterLease is the lease period of the test clusters: short, so a
+// killed node's shards move within about 1.3 s.
+const clusterLease = time.Second
+
+type clusterNode struct {
+	srv *server.Server
+	c   client.Client
+}
+
+type testCluster struct {
+	t     *testing.T
+	url   string
+	nodes []*clusterNode
+	tq    string
+}
+
+// newCluster starts n nodes on a new database and waits until every node
+// holds a share of the shards.
+func newCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	pg := pgtest.Start(t, pgtest.Options{})
+	tc := &testCluster{t: t, url: pg.NewDatabase(t), tq: "tq-" + uuid.NewString()[:8]}
+	for range n {
+		tc.add()
+	}
+	tc.waitBalanced()
+	return tc
+}
+
+// add starts one more node.
+func (tc *testCluster) add() *clusterNode {
+	tc.t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("SUNDIAL_TEST_CLUSTER_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("port", len(tc.nodes))
+	}
+	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", Postgres: tc.url, Logger: log,
+		Cluster: &server.ClusterConfig{NodeAddr: "127.0.0.1:0", ShardCount: 16, LeasePeriod: clusterLease}})
+	if err != nil {
+		tc.t.Fatalf("start node: %v", err)
+	}
+	c, err := client.Dial(client.Options{HostPort: srv.Addr(), Logger: quietLogger{}})
+	if err != nil {
+		tc.t.Fatalf("dial: %v", err)
+	}
+	nd := &clusterNode{srv: srv, c: c}
+	tc.nodes = append(tc.nodes, nd)
+	tc.t.Cleanup(func() { nd.stop() })
+	return nd
+}
+
+func (nd *clusterNode) stop() {
+	if nd.c != nil {
+		nd.c.Close()
+		nd.c = nil
+	}
+	if nd.srv != nil {
+		nd.srv.Stop()
+		nd.srv = nil
+	}
+}
+
+// kill stops a node as a crash would: no release of its shards.
+func (nd *clusterNode) kill() {
+	if nd.c != nil {
+		nd.c.Close()
+		nd.c = nil
+	}
+	nd.srv.Kill()
+	nd.srv = nil
+}
+
+// live returns the nodes still running.
+func (tc *testCluster) live() []*clusterNode {
+	var out []*clusterNode
+	for _, nd := range tc.nodes {
+		if nd.srv != nil {
+			out = append(out, nd)
+		}
+	}
+	return out
+}
+
+// waitBalanced waits until the live nodes together hold every shard and
+// each holds its share.
+func (tc *testCluster) waitBalanced() {
+	tc.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		live := tc.live()
+		total, ok := 0, true
+		for _, nd := range live {
+			held := len(nd.srv.Node().Owned())
+			total += held
+			ok = ok && held >= 16/len(live)
+		}
+		if ok && total == 16 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tc.t.Fatalf("shards not balanced over %d nodes (%d held)", len(live), total)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// workers starts a worker on every live node, on the cluster's queue.
+func (tc *testCluster) workers(register func(w worker.Worker)) {
+	tc.t.Helper()
+	for _, nd := range tc.live() {
+		w := worker.New(nd.c, tc.tq, worker.Options{})
+		register(w)
+		if err := w.Start(); err != nil {
+			tc.t.Fatalf("worker start: %v", err)
+		}
+		tc.t.Cleanup(w.Stop)
+	}
+}
+
+// ownerOf returns the index of the node holding a workflow's shard.
+func (tc *testCluster) ownerOf(id string) int {
+	shard := cluster.ShardOf("default", id, 16)
+	for i, nd := range tc.nodes {
+		if nd.srv == nil {
+			continue
+		}
+		if _, ok := nd.srv.Node().Fence(shard); ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// ClusterGreet is the activity of the cluster tests.
+func ClusterGreet(ctx context.Context, name string) (string, error) { return "hello " + name, nil }
+
+// ClusterWorkflow runs an activity, sleeps, answers a query and an
+// update, waits for a signal, and returns what it saw.
+func ClusterWorkflow(ctx workflow.Context, name string) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	stage := "started"
+	if err := workflow.SetQueryHandler(ctx, "stage", func() (string, error) { return stage, nil }); err != nil {
+		return "", err
+	}
+	bumps := 0
+	if err := workflow.SetUpdateHandler(ctx, "bump", func(ctx workflow.Context, by int) (int, error) {
+		bumps += by
+		return bumps, nil
+	}); err != nil {
+		return "", err
+	}
+	var greeting string
+	if err := workflow.ExecuteActivity(ctx, ClusterGreet, name).Get(ctx, &greeting); err != nil {
+		return "", err
+	}
+	if err := workflow.Sleep(ctx, 20*time.Millisecond); err != nil {
+		return "", err
+	}
+	stage = "waiting"
+	var sig string
+	workflow.GetSignalChannel(ctx, "go").Receive(ctx, &sig)
+	return fmt.Sprintf("%s/%s/%d", greeting, sig, bumps), nil
+}
+
+// TestClusterForwarding runs workflows on a 3-node cluster: each is
+// started through one node, queried, updated and signaled through the
+// others, and its result read through a third; workers poll every node.
+func TestClusterForwarding(t *testing.T) {
+	tc := newCluster(t, 3)
+	tc.workers(func(w worker.Worker) {
+		w.RegisterWorkflow(ClusterWorkflow)
+		w.RegisterActivity(ClusterGreet)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 12
+	owners := map[int]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		id := fmt.Sprintf("cl-%d-%s", i, uuid.NewString()[:6])
+		owners[tc.ownerOf(id)]++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- runClusterWorkflow(ctx, tc, i, id)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if len(owners) < 2 {
+		t.Errorf("the workflows' shards were all on one node (%v): the test does not exercise forwarding", owners)
+	}
+}
+
+// runClusterWorkflow drives one ClusterWorkflow through nodes i, i+1, i+2.
+func runClusterWorkflow(ctx context.Context, tc *testCluster, i int, id string) error {
+	cs := []client.Client{tc.nodes[i%3].c, tc.nodes[(i+1)%3].c, tc.nodes[(i+2)%3].c}
+	run, err := cs[0].ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, ClusterWorkflow, id)
+	if err != nil {
+		return fmt.Errorf("%s: start: %w", id, err)
+	}
+	// Wait for the workflow to reach its signal wait, through another node.
+	for {
+		v, err := cs[1].QueryWorkflow(ctx, id, "", "stage")
+		if err != nil {
+			return fmt.Errorf("%s: query: %w", id, err)
+		}
+		var stage string
+		if err := v.Get(&stage); err != nil {
+			return err
+		}
+		if stage == "waiting" {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: never reached its signal wait (stage %q)", id, stage)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h, err := cs[2].UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "bump", Args: []any{3}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err != nil {
+		return fmt.Errorf("%s: update: %w", id, err)
+	}
+	var bumped int
+	if err := h.Get(ctx, &bumped); err != nil || bumped != 3 {
+		return fmt.Errorf("%s: update result %d, %v", id, bumped, err)
+	}
+	if err := cs[1].SignalWorkflow(ctx, id, "", "go", "sig"+id); err != nil {
+		return fmt.Errorf("%s: signal: %w", id, err)
+	}
+	var got string
+	if err := cs[2].GetWorkflow(ctx, id, run.GetRunID()).Get(ctx, &got); err != nil {
+		return fmt.Errorf("%s: result: %w", id, err)
+	}
+	if want := fmt.Sprintf("hello %s/sig%s/3", id, id); got != want {
+		return fmt.Errorf("%s: result %q, want %q", id, got, want)
+	}
+	d, err := cs[1].DescribeWorkflowExecution(ctx, id, "")
+	if err != nil || d.WorkflowExecutionInfo.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		return fmt.Errorf("%s: describe through another node: %v, %v", id, d.GetWorkflowExecutionInfo().GetStatus(), err)
+	}
+	return nil
+}
