@@ -218,7 +218,9 @@ func RouteOf(req any) (ns, id string, ok bool) {
 		GetWorkflowExecution() *commonpb.WorkflowExecution
 	}:
 		id = q.GetWorkflowExecution().GetWorkflowId()
-	case interface{ GetExecution() *commonpb.WorkflowExecution }:
+	case interface {
+		GetExecution() *commonpb.WorkflowExecution
+	}:
 		id = q.GetExecution().GetWorkflowId()
 	case interface{ GetWorkflowId() string }:
 		id = q.GetWorkflowId()
