@@ -44,6 +44,10 @@ type Engine struct {
 	// own is the cluster node's shard ownership; nil outside cluster mode
 	// (cluster.go).
 	own Ownership
+	// peers reaches the owners of other shards (remote.go); taskOps are
+	// the internal operations of task queues across nodes.
+	peers   Peers
+	taskOps map[string]func(context.Context, []byte) (any, error)
 
 	mu        sync.Mutex
 	workflows map[wfKey]*workflow
@@ -142,6 +146,8 @@ type Options struct {
 	// Ownership makes the engine serve only the workflows of the shards
 	// its cluster node holds (cluster.go); nil serves every workflow.
 	Ownership Ownership
+	// Peers reaches the other nodes of the cluster (with Ownership).
+	Peers Peers
 }
 
 // New builds an engine over an open store. It reads namespaces and Nexus
@@ -164,6 +170,7 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		limits:     opts.Limits,
 		obs:        opts.Observer,
 		own:        opts.Ownership,
+		peers:      opts.Peers,
 
 		recoveryDone: make(chan struct{}),
 		lru:          newLRU(),

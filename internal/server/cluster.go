@@ -74,8 +74,9 @@ func (c *clusterPart) join(cfg Config) error {
 // but without the public port's authorization: callers are other nodes,
 // which authorized the request already and pass its credentials on. The
 // node address must be reachable only by the cluster's nodes.
-func (c *clusterPart) serve(ws workflowservice.WorkflowServiceServer, ops operatorservice.OperatorServiceServer, interceptors []grpc.UnaryServerInterceptor) {
+func (c *clusterPart) serve(ws workflowservice.WorkflowServiceServer, ops operatorservice.OperatorServiceServer, eng forward.OpHandler, interceptors []grpc.UnaryServerInterceptor) {
 	c.gs = grpc.NewServer(grpc.MaxRecvMsgSize(128<<20), grpc.MaxSendMsgSize(128<<20), grpc.ChainUnaryInterceptor(interceptors...))
+	forward.RegisterOps(c.gs, eng)
 	workflowservice.RegisterWorkflowServiceServer(c.gs, ws)
 	operatorservice.RegisterOperatorServiceServer(c.gs, ops)
 	c.done = make(chan error, 1)

@@ -170,7 +170,7 @@ func Start(cfg Config) (*Server, error) {
 			closeListeners()
 			return nil, err
 		}
-		eopts.Ownership = cp.node
+		eopts.Ownership, eopts.Peers = cp.node, cp.fwd
 	}
 	eng, err := engine.New(st, eopts)
 	if err != nil {
@@ -232,7 +232,7 @@ func Start(cfg Config) (*Server, error) {
 	workflowservice.RegisterWorkflowServiceServer(gs, ws)
 	operatorservice.RegisterOperatorServiceServer(gs, ops)
 	if cp != nil {
-		cp.serve(ws, ops, []grpc.UnaryServerInterceptor{cp.fwd.Unary, uncompressedReplies, frontend.Interceptor(log)})
+		cp.serve(ws, ops, eng, []grpc.UnaryServerInterceptor{cp.fwd.Unary, uncompressedReplies, frontend.Interceptor(log)})
 	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)

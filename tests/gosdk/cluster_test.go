@@ -277,3 +277,84 @@ func runClusterWorkflow(ctx context.Context, tc *testCluster, i int, id string) 
 	}
 	return nil
 }
+
+// ClusterChild signals its parent, then returns n*10.
+func ClusterChild(ctx workflow.Context, n int) (int, error) {
+	parent := workflow.GetInfo(ctx).ParentWorkflowExecution
+	if err := workflow.SignalExternalWorkflow(ctx, parent.ID, "", "child", n).Get(ctx, nil); err != nil {
+		return 0, err
+	}
+	return n * 10, nil
+}
+
+// ClusterParent starts children with ids spread over the shards, sums
+// their results and the signals they sent.
+func ClusterParent(ctx workflow.Context, kids int) (int, error) {
+	var futures []workflow.ChildWorkflowFuture
+	for i := range kids {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: fmt.Sprintf("%s-kid-%d", workflow.GetInfo(ctx).WorkflowExecution.ID, i)})
+		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, ClusterChild, i+1))
+	}
+	sum := 0
+	for _, f := range futures {
+		var v int
+		if err := f.Get(ctx, &v); err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	ch := workflow.GetSignalChannel(ctx, "child")
+	for range kids {
+		var n int
+		ch.Receive(ctx, &n)
+		sum += n
+	}
+	return sum, nil
+}
+
+// TestClusterChildWorkflows runs parents whose children live on other
+// nodes' shards: the child starts, the children's signals to their
+// parent and their close notifications cross nodes.
+func TestClusterChildWorkflows(t *testing.T) {
+	tc := newCluster(t, 3)
+	tc.workers(func(w worker.Worker) {
+		w.RegisterWorkflow(ClusterParent)
+		w.RegisterWorkflow(ClusterChild)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	crossed := 0
+	var runs []client.WorkflowRun
+	for i := range 4 {
+		id := fmt.Sprintf("parent-%d-%s", i, uuid.NewString()[:6])
+		for k := range 4 {
+			if tc.ownerOf(fmt.Sprintf("%s-kid-%d", id, k)) != tc.ownerOf(id) {
+				crossed++
+			}
+		}
+		run, err := tc.nodes[i%3].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, ClusterParent, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	if crossed == 0 {
+		t.Fatal("no child on another node than its parent: the test does not exercise the cluster")
+	}
+	for i, run := range runs {
+		var sum int
+		if err := tc.nodes[(i+1)%3].c.GetWorkflow(ctx, run.GetID(), run.GetRunID()).Get(ctx, &sum); err != nil {
+			t.Fatalf("%s: %v", run.GetID(), err)
+		}
+		if sum != 100+10 {
+			t.Errorf("%s: sum %d, want 110", run.GetID(), sum)
+		}
+		evs := historyOf(t, tc.nodes[i%3].c, run.GetID())
+		if n := count(evs, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED); n != 4 {
+			t.Errorf("%s: %d ChildWorkflowExecutionCompleted events, want 4", run.GetID(), n)
+		}
+		if n := count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED); n != 4 {
+			t.Errorf("%s: %d signals, want 4", run.GetID(), n)
+		}
+	}
+}
