@@ -358,3 +358,115 @@ func TestClusterChildWorkflows(t *testing.T) {
 		}
 	}
 }
+
+// ClusterSleeper sleeps, then runs an activity.
+func ClusterSleeper(ctx workflow.Context, d time.Duration) (string, error) {
+	if err := workflow.Sleep(ctx, d); err != nil {
+		return "", err
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	var s string
+	err := workflow.ExecuteActivity(ctx, ClusterGreet, "sleeper").Get(ctx, &s)
+	return s, err
+}
+
+// TestClusterNodeKilled kills (without a graceful leave) the node owning
+// the most workflows while they wait for a signal or sleep: the other
+// two take its shards after its leases expire, recover the runs, and the
+// workflows finish through them.
+func TestClusterNodeKilled(t *testing.T) {
+	tc := newCluster(t, 3)
+	tc.workers(func(w worker.Worker) {
+		w.RegisterWorkflow(ClusterWorkflow)
+		w.RegisterWorkflow(ClusterSleeper)
+		w.RegisterActivity(ClusterGreet)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var ids, sleepers []string
+	per := map[int]int{}
+	for i := range 9 {
+		id := fmt.Sprintf("kill-%d-%s", i, uuid.NewString()[:6])
+		if _, err := tc.nodes[i%3].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, ClusterWorkflow, id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		per[tc.ownerOf(id)]++
+		sid := "sleeper-" + id
+		if _, err := tc.nodes[i%3].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: sid, TaskQueue: tc.tq}, ClusterSleeper, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		sleepers = append(sleepers, sid)
+		per[tc.ownerOf(sid)]++
+	}
+	for _, id := range ids {
+		waitStage(ctx, t, tc.nodes[0].c, id, "waiting")
+	}
+	victim := 0
+	for i, n := range per {
+		if n > per[victim] {
+			victim = i
+		}
+	}
+	t.Logf("workflows per node %v; killing node %d", per, victim)
+	tc.nodes[victim].kill()
+	killed := time.Now()
+	tc.waitBalanced()
+	t.Logf("shards rebalanced over the two live nodes %v after the kill", time.Since(killed).Round(time.Millisecond))
+	live := tc.live()
+	for i, id := range ids {
+		c := live[i%2].c
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "bump", Args: []any{2}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err != nil {
+			t.Fatalf("%s: update after the kill: %v", id, err)
+		}
+		var bumped int
+		if err := h.Get(ctx, &bumped); err != nil || bumped != 2 {
+			t.Fatalf("%s: update result %d, %v", id, bumped, err)
+		}
+		if err := c.SignalWorkflow(ctx, id, "", "go", "after"); err != nil {
+			t.Fatalf("%s: signal after the kill: %v", id, err)
+		}
+	}
+	for i, id := range ids {
+		var got string
+		if err := live[(i+1)%2].c.GetWorkflow(ctx, id, "").Get(ctx, &got); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if want := fmt.Sprintf("hello %s/after/2", id); got != want {
+			t.Errorf("%s: result %q, want %q", id, got, want)
+		}
+		evs := historyOf(t, live[i%2].c, id)
+		if n := count(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED); n != 1 {
+			t.Errorf("%s: %d activities completed, want 1", id, n)
+		}
+	}
+	for i, id := range sleepers {
+		var got string
+		if err := live[i%2].c.GetWorkflow(ctx, id, "").Get(ctx, &got); err != nil || got != "hello sleeper" {
+			t.Errorf("%s: %q, %v", id, got, err)
+		}
+	}
+}
+
+// waitStage polls a ClusterWorkflow's "stage" query until it says want.
+func waitStage(ctx context.Context, t *testing.T, c client.Client, id, want string) {
+	t.Helper()
+	for {
+		v, err := c.QueryWorkflow(ctx, id, "", "stage")
+		if err != nil {
+			t.Fatalf("%s: query: %v", id, err)
+		}
+		var stage string
+		if err := v.Get(&stage); err != nil {
+			t.Fatal(err)
+		}
+		if stage == want {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s: stage %q, want %q", id, stage, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
