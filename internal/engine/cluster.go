@@ -151,6 +151,7 @@ func (e *Engine) dropShards(shards []int) {
 		}
 	}
 	e.mu.Unlock()
+	e.forgetOffers(set)
 	for _, w := range list {
 		w.mu.Lock()
 		if !w.evicted {

@@ -46,8 +46,10 @@ type Engine struct {
 	own Ownership
 	// peers reaches the owners of other shards (remote.go); taskOps are
 	// the internal operations of task queues across nodes.
-	peers   Peers
-	taskOps map[string]func(context.Context, []byte) (any, error)
+	peers      Peers
+	taskOps    map[string]func(context.Context, []byte) (any, error)
+	offers     offers // tasks offered to queues of other nodes (remote_tasks.go)
+	offersOnce sync.Once
 
 	mu        sync.Mutex
 	workflows map[wfKey]*workflow
@@ -214,6 +216,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	}
 	e.StartRetention(time.Minute)
 	e.resumePurges()
+	if e.clustered() {
+		e.initOffers()
+	}
 	return e, nil
 }
 
@@ -606,7 +611,7 @@ func (e *Engine) dispatch(fx *effects) {
 		default:
 			key, pinned = e.taskKey(fx.ns, fx.wfid, t, fx.routing) // worker versioning (deployments.go)
 		}
-		e.match.Add(key, matching.Task{
+		e.addTask(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt, Pinned: pinned,
 			FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
 			NexusCancel: t.Kind == execution.NexusCancelTaskKind,

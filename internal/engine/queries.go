@@ -153,7 +153,7 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	p := &pendingQuery{query: r.Query, st: st, done: make(chan queryAnswer, 1)}
 	e.queries.add(id, p)
 	defer e.queries.remove(id)
-	e.match.Add(key, matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id})
+	e.addTask(key, matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id})
 	// As Temporal's matching: a second before the caller's deadline a query
 	// no worker took fails with FailedPrecondition if nobody polled the
 	// queue recently (the worker is down); if workers were polling (busy,

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
@@ -23,8 +24,11 @@ func (e *Engine) startTask(ctx context.Context, key matching.Key, t matching.Tas
 		// The run's shard moved: its new owner offers the task again.
 		return execution.ErrStaleTask
 	}
-	if err != nil && !entered {
-		e.match.Requeue(key, t)
+	if err == nil || errors.Is(err, execution.ErrStaleTask) {
+		e.taskDone(key, t) // remote_tasks.go
+	}
+	if err != nil && !entered && ctx.Value(remoteStartKey{}) == nil {
+		e.match.Requeue(key, t) // (a remote start's caller requeues it on its node)
 	}
 	return err
 }

@@ -14,6 +14,7 @@ package forward
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -28,6 +29,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/sundial-io/sundial/internal/matching"
 	"github.com/sundial-io/sundial/internal/store"
 	"github.com/sundial-io/sundial/internal/tasktoken"
 )
@@ -80,19 +82,24 @@ func Forwarded(ctx context.Context) bool {
 // holds, and requests not addressed to a workflow, go to the handler.
 func (f *Forwarder) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	ns, id, ok := RouteOf(req)
+	what := "workflow " + strconv.Quote(id)
 	if !ok {
-		return h(ctx, req)
+		var name string
+		if ns, id, name, ok = QueueRouteOf(req); !ok {
+			return h(ctx, req)
+		}
+		what = "task queue " + strconv.Quote(name)
 	}
 	shard := f.node.ShardOf(ns, id)
 	if _, held := f.node.Fence(shard); held {
 		return h(ctx, req)
 	}
 	if Forwarded(ctx) {
-		return nil, status.Errorf(codes.Unavailable, "sundial: shard %d of workflow %q is moving between nodes (node %s does not hold it); retry", shard, id, f.node.ID())
+		return nil, status.Errorf(codes.Unavailable, "sundial: shard %d of %s is moving between nodes (node %s does not hold it); retry", shard, what, f.node.ID())
 	}
 	addr := f.node.OwnerAddr(shard)
 	if addr == "" {
-		return nil, status.Errorf(codes.Unavailable, "sundial: shard %d of workflow %q has no live owner right now (it is moving between nodes); retry", shard, id)
+		return nil, status.Errorf(codes.Unavailable, "sundial: shard %d of %s has no live owner right now (it is moving between nodes); retry", shard, what)
 	}
 	return f.Invoke(ctx, addr, info.FullMethod, req)
 }
@@ -226,6 +233,29 @@ func RouteOf(req any) (ns, id string, ok bool) {
 		id = q.GetWorkflowId()
 	}
 	return ns, id, id != "" && ns != ""
+}
+
+// QueueRouteOf returns the task queue a poll is addressed to: its
+// namespace, shard key (matching.ShardKey) and name. Workflow and
+// activity polls (sticky ones included) go to the queue's owner; Nexus
+// polls are served where they arrive (Nexus tasks stay on the node of the
+// caller workflow; docs/CLUSTER.md).
+func QueueRouteOf(req any) (ns, key, name string, ok bool) {
+	var kind matching.Kind
+	var tq interface{ GetName() string }
+	switch r := req.(type) {
+	case *workflowservice.PollWorkflowTaskQueueRequest:
+		ns, kind, tq = r.GetNamespace(), matching.Workflow, r.GetTaskQueue()
+	case *workflowservice.PollActivityTaskQueueRequest:
+		ns, kind, tq = r.GetNamespace(), matching.Activity, r.GetTaskQueue()
+	default:
+		return "", "", "", false
+	}
+	name = tq.GetName()
+	if ns == "" || name == "" {
+		return "", "", "", false // the handler refuses it
+	}
+	return ns, matching.ShardKey(kind, name), name, true
 }
 
 // compile-time check that requests are protos (Invoke marshals them).

@@ -109,3 +109,9 @@ func (f *Forwarder) Call(ctx context.Context, namespace, key, op string, args, r
 	}
 	return nil
 }
+
+// Owner returns the internal address of the owner of the shard of
+// (namespace, key) as last seen ("" when unknown).
+func (f *Forwarder) Owner(namespace, key string) string {
+	return f.node.OwnerAddr(f.node.ShardOf(namespace, key))
+}

@@ -134,7 +134,13 @@ func (tc *testCluster) waitBalanced() {
 // workers starts a worker on every live node, on the cluster's queue.
 func (tc *testCluster) workers(register func(w worker.Worker)) {
 	tc.t.Helper()
-	for _, nd := range tc.live() {
+	tc.workersOn(tc.live(), register)
+}
+
+// workersOn starts a worker on each of nodes, on the cluster's queue.
+func (tc *testCluster) workersOn(nodes []*clusterNode, register func(w worker.Worker)) {
+	tc.t.Helper()
+	for _, nd := range nodes {
 		w := worker.New(nd.c, tc.tq, worker.Options{})
 		register(w)
 		if err := w.Start(); err != nil {
@@ -231,6 +237,9 @@ func TestClusterForwarding(t *testing.T) {
 // runClusterWorkflow drives one ClusterWorkflow through nodes i, i+1, i+2.
 func runClusterWorkflow(ctx context.Context, tc *testCluster, i int, id string) error {
 	cs := []client.Client{tc.nodes[i%3].c, tc.nodes[(i+1)%3].c, tc.nodes[(i+2)%3].c}
+	if i%3 != 0 { // through the nodes without the worker only
+		cs = []client.Client{tc.nodes[i%3].c, tc.nodes[3-i%3].c, tc.nodes[i%3].c}
+	}
 	run, err := cs[0].ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, ClusterWorkflow, id)
 	if err != nil {
 		return fmt.Errorf("%s: start: %w", id, err)
@@ -468,5 +477,51 @@ func waitStage(ctx context.Context, t *testing.T, c client.Client, id, want stri
 			t.Fatalf("%s: stage %q, want %q", id, stage, want)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestClusterTaskQueues has one worker, connected to node 0, for
+// workflows started through nodes 1 and 2 and owned by all three: every
+// workflow, activity, query, update (speculative task), sticky task and
+// child task reaches it through its queue's owner.
+func TestClusterTaskQueues(t *testing.T) {
+	tc := newCluster(t, 3)
+	tc.workersOn(tc.nodes[:1], func(w worker.Worker) {
+		w.RegisterWorkflow(ClusterWorkflow)
+		w.RegisterWorkflow(ClusterParent)
+		w.RegisterWorkflow(ClusterChild)
+		w.RegisterActivity(ClusterGreet)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	owners := map[int]int{}
+	for i := range 9 {
+		id := fmt.Sprintf("tq-%d-%s", i, uuid.NewString()[:6])
+		owners[tc.ownerOf(id)]++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- runClusterWorkflow(ctx, tc, 1+i%2, id)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if len(owners) < 3 {
+		t.Errorf("workflows owned by %v: not all three nodes", owners)
+	}
+	run, err := tc.nodes[2].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "tq-parent-" + uuid.NewString()[:6], TaskQueue: tc.tq}, ClusterParent, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int
+	if err := tc.nodes[1].c.GetWorkflow(ctx, run.GetID(), run.GetRunID()).Get(ctx, &sum); err != nil || sum != 60+6 {
+		t.Fatalf("parent: %d, %v", sum, err)
 	}
 }
