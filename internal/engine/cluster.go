@@ -219,3 +219,24 @@ func (e *Engine) recoverShards(shards []int) {
 		e.log.Info("recovered the runs of taken shards", "shards", shards, "runs", len(recover))
 	}
 }
+
+// reloadNamespace looks for a namespace this node does not know in the
+// store: another node of the cluster may have registered it. Namespaces
+// known here are not re-read (a change made through another node shows
+// here after a restart).
+func (e *Engine) reloadNamespace(name string) (*store.Namespace, bool) {
+	list, err := e.store.Namespaces(context.Background())
+	if err != nil {
+		return nil, false
+	}
+	e.nsMu.Lock()
+	defer e.nsMu.Unlock()
+	for _, n := range list {
+		nm := n.NamespaceInfo.GetName()
+		if _, known := e.namespaces[nm]; !known && e.purging[nm] == nil {
+			e.namespaces[nm] = n
+		}
+	}
+	n, ok := e.namespaces[name]
+	return n, ok
+}

@@ -12,10 +12,12 @@ import (
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/server"
@@ -231,6 +233,38 @@ func TestClusterForwarding(t *testing.T) {
 	}
 	if len(owners) < 2 {
 		t.Errorf("the workflows' shards were all on one node (%v): the test does not exercise forwarding", owners)
+	}
+	// Visibility reads the shared store: every node lists and counts all.
+	for i, nd := range tc.nodes {
+		cnt, err := nd.c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: "ExecutionStatus = 'Completed'"})
+		if err != nil || cnt.GetCount() != n {
+			t.Errorf("node %d counts %d completed workflows (%v), want %d", i, cnt.GetCount(), err, n)
+		}
+		list, err := nd.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", PageSize: 100})
+		if err != nil || len(list.GetExecutions()) != n {
+			t.Errorf("node %d lists %d workflows (%v), want %d", i, len(list.GetExecutions()), err, n)
+		}
+	}
+	// A namespace registered through one node is served by the others.
+	nsc, err := client.NewNamespaceClient(client.Options{HostPort: tc.nodes[0].srv.Addr(), Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsc.Close()
+	if err := nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: "cluster-ns", WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := client.Dial(client.Options{HostPort: tc.nodes[2].srv.Addr(), Namespace: "cluster-ns", Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	run, err := c2.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "in-new-ns", TaskQueue: "nobody"}, ClusterWorkflow, "x")
+	if err != nil {
+		t.Fatalf("start in a namespace registered through another node: %v", err)
+	}
+	if _, err := c2.DescribeWorkflowExecution(ctx, run.GetID(), ""); err != nil {
+		t.Fatal(err)
 	}
 }
 
