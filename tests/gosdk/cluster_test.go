@@ -1,12 +1,16 @@
 package gosdk
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -557,5 +561,125 @@ func TestClusterTaskQueues(t *testing.T) {
 	var sum int
 	if err := tc.nodes[1].c.GetWorkflow(ctx, run.GetID(), run.GetRunID()).Get(ctx, &sum); err != nil || sum != 60+6 {
 		t.Fatalf("parent: %d, %v", sum, err)
+	}
+}
+
+// clusterBinStart starts the sundial binary as a node of the cluster in
+// the database at url, its internal port at nodeAddr, with 1 s leases.
+func clusterBinStart(t *testing.T, bin, url, nodeAddr string) *binProc {
+	t.Helper()
+	p := &binProc{t: t, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", "0", "--postgres", url, "--node-addr", nodeAddr,
+		"--lease-period", "1s", "--log-level", "warn", "--headless")
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.stdout.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := readyLine.FindStringSubmatch(line); m != nil {
+				ready <- m[1]
+			}
+		}
+	}()
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	select {
+	case p.addr = <-ready:
+	case <-p.exited:
+		t.Fatalf("sundial exited before ready: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.out(), p.errOut())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sundial not ready after 30s\nstdout:\n%s\nstderr:\n%s", p.out(), p.errOut())
+	}
+	return p
+}
+
+// TestClusterBinarySIGKILL runs three sundial processes as one cluster
+// on a throwaway PostgreSQL, with workers on two of them. Under a load of
+// starts and signals sent through node 0 (for workflows of all three),
+// node 2 is killed with SIGKILL: every start and signal acknowledged
+// before is there afterwards (read through node 1), and workflows that
+// were sleeping or waiting on node 2's shards finish on the others.
+func TestClusterBinarySIGKILL(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	url := pg.NewDatabase(t)
+	bin := binBuild(t, t.TempDir())
+	var nodes []*binProc
+	for i := range 3 {
+		nodes = append(nodes, clusterBinStart(t, bin, url, fmt.Sprintf("127.0.0.1:%d", 18510+i)))
+	}
+	if !strings.Contains(nodes[2].out(), "node 127.0.0.1:18512 of a cluster of 64 shards") {
+		t.Fatalf("startup line: %s", nodes[2].out())
+	}
+	c0, c1 := nodes[0].client(t), nodes[1].client(t)
+	tq := "bin-cluster-" + uuid.NewString()[:6]
+	for _, c := range []client.Client{c0, c1} {
+		binWorker(t, c, tq, func(w worker.Worker) {
+			w.RegisterWorkflow(ClusterSleeper)
+			w.RegisterWorkflow(ClusterWorkflow)
+			w.RegisterActivity(ClusterGreet)
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var sleepers, waiters []string
+	for i := range 12 {
+		id := fmt.Sprintf("bin-sleeper-%d", i)
+		if _, err := c0.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, ClusterSleeper, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		sleepers = append(sleepers, id)
+		id = fmt.Sprintf("bin-waiter-%d", i)
+		if _, err := c1.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, ClusterWorkflow, id); err != nil {
+			t.Fatal(err)
+		}
+		waiters = append(waiters, id)
+	}
+	for _, id := range waiters {
+		waitStage(ctx, t, c1, id, "waiting")
+	}
+	load, err := client.Dial(client.Options{HostPort: nodes[0].addr, Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := ackedWritesUntilKill(t, load, "bin-cl-acked", time.Second, func() {
+		_ = nodes[2].signalAndWait(syscall.SIGKILL, 5*time.Second)
+	})
+	killed := time.Now()
+	requireAckedWrites(t, c1, acked)
+	t.Logf("acknowledged writes checked %v after the kill", time.Since(killed).Round(time.Millisecond))
+	for _, id := range waiters {
+		if err := c0.SignalWorkflow(ctx, id, "", "go", "after"); err != nil {
+			t.Fatalf("%s: signal after the kill: %v", id, err)
+		}
+	}
+	for _, id := range waiters {
+		var got string
+		if err := c1.GetWorkflow(ctx, id, "").Get(ctx, &got); err != nil || got != fmt.Sprintf("hello %s/after/0", id) {
+			t.Errorf("%s: %q, %v", id, got, err)
+		}
+	}
+	for _, id := range sleepers {
+		var got string
+		if err := c0.GetWorkflow(ctx, id, "").Get(ctx, &got); err != nil || got != "hello sleeper" {
+			t.Errorf("%s: %q, %v", id, got, err)
+		}
 	}
 }
