@@ -81,6 +81,9 @@ func Forwarded(ctx context.Context) bool {
 // Unary is the interceptor: requests for workflows of shards this node
 // holds, and requests not addressed to a workflow, go to the handler.
 func (f *Forwarder) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if err := refuseNotClustered(info.FullMethod); err != nil {
+		return nil, err
+	}
 	ns, id, ok := RouteOf(req)
 	what := "workflow " + strconv.Quote(id)
 	if !ok {

@@ -3,6 +3,7 @@ package gosdk
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -269,6 +271,13 @@ func TestClusterForwarding(t *testing.T) {
 	}
 	if _, err := c2.DescribeWorkflowExecution(ctx, run.GetID(), ""); err != nil {
 		t.Fatal(err)
+	}
+	// Features whose state lives in one node's memory are refused.
+	_, err = tc.nodes[1].c.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: "s", Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}},
+		Action: &client.ScheduleWorkflowAction{Workflow: ClusterWorkflow, Args: []any{"s"}, TaskQueue: tc.tq}})
+	var unimpl *serviceerror.Unimplemented
+	if !errors.As(err, &unimpl) || !strings.Contains(err.Error(), "schedules") {
+		t.Errorf("CreateSchedule on a cluster: %v, want Unimplemented naming schedules", err)
 	}
 }
 
