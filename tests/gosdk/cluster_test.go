@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -23,6 +25,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundial-io/sundial/internal/cluster"
@@ -690,5 +696,105 @@ func TestClusterBinarySIGKILL(t *testing.T) {
 		if err := c0.GetWorkflow(ctx, id, "").Get(ctx, &got); err != nil || got != "hello sleeper" {
 			t.Errorf("%s: %q, %v", id, got, err)
 		}
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestClusterFencedWriteRefused takes a shard away from a node behind its
+// back (as a takeover by another node while it was paused would): the
+// node, still believing it holds the shard, writes with its old epoch;
+// the store refuses the write (fencing), the client gets Unavailable and
+// nothing of it is stored; the node drops the shard's cached runs, takes
+// the shard back at a new epoch when it sees it free, reloads the run
+// from the store and serves it again.
+func TestClusterFencedWriteRefused(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	url := pg.NewDatabase(t)
+	logs := &syncBuffer{}
+	srv, err := server.Start(server.Config{Addr: "127.0.0.1:0", Postgres: url, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Cluster: &server.ClusterConfig{NodeAddr: "127.0.0.1:0", ShardCount: 16, LeasePeriod: 6 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	c, err := client.Dial(client.Options{HostPort: srv.Addr(), Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const id = "fenced-wf"
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "nobody"}, ClusterWorkflow, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignalWorkflow(ctx, id, "", "go", "first"); err != nil {
+		t.Fatal(err)
+	}
+	shard := cluster.ShardOf("default", id, 16)
+	epoch := srv.Node().Owned()[shard]
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `UPDATE shard_leases SET owner = 'ghost', epoch = epoch + 1 WHERE shard = $1`, shard); err != nil {
+		t.Fatal(err)
+	}
+	// A raw call (the SDK would retry Unavailable).
+	gc, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gc.Close()
+	_, err = workflowservice.NewWorkflowServiceClient(gc).SignalWorkflowExecution(ctx, &workflowservice.SignalWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id}, SignalName: "go", Identity: "test", RequestId: uuid.NewString()})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("signal with the lease taken away: %v, want Unavailable", err)
+	}
+	if !strings.Contains(logs.String(), "write fenced") {
+		t.Errorf("the refused signal did not reach the store's fence (the lease loss was noticed first?); log:\n%s", logs.String())
+	}
+	// The node sees the shard's owner is not live and takes it back.
+	deadline := time.Now().Add(20 * time.Second)
+	for srv.Node().Owned()[shard] <= epoch+1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("shard %d not taken back (epochs %v)", shard, srv.Node().Owned())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := c.SignalWorkflow(ctx, id, "", "go", "third"); err != nil {
+		t.Fatalf("signal after the shard came back: %v", err)
+	}
+	evs := historyOf(t, c, id)
+	var sigs []string
+	for _, ev := range evs {
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			var s string
+			if len(a.GetInput().GetPayloads()) > 0 {
+				s = string(a.GetInput().GetPayloads()[0].GetData())
+			}
+			sigs = append(sigs, s)
+		}
+	}
+	if len(sigs) != 2 || sigs[0] != `"first"` || sigs[1] != `"third"` {
+		t.Fatalf("signals stored %q, want first and third only", sigs)
 	}
 }
