@@ -28,7 +28,7 @@ type Config struct {
 	// take shards from each other in turn).
 	NodeID string
 	// Address is the internal address other nodes reach this one at
-	// (recorded in the nodes table; forwarding is not built yet).
+	// (recorded in the nodes table; requests are forwarded there).
 	Address string
 	// ShardCount is the shard count the node expects: 0 accepts the
 	// cluster's (and creates a new cluster with DefaultShardCount); any
