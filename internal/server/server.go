@@ -332,10 +332,10 @@ func (s *Server) Stop() {
 	if s.ui != nil {
 		s.ui.Stop() // no new browser calls while the frontend drains
 	}
-	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
 	if n := s.Node(); n != nil {
 		n.Watch(nil) // the closing engine takes no more shards
 	}
+	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
 	s.sched.Close()     // no schedule fires into a closing engine
 	s.batch.Close()     // batch jobs stop where they are; they resume at the next start
 	s.engine.Close()    // releases pollers and waiters first
