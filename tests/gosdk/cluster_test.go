@@ -798,3 +798,54 @@ func TestClusterFencedWriteRefused(t *testing.T) {
 		t.Fatalf("signals stored %q, want first and third only", sigs)
 	}
 }
+
+// TestClusterNodeJoins starts workflows on two nodes, then a third node
+// joins: the others release its share of shards (dropping their cached
+// runs first) and it takes them; the workflows, some now owned by the
+// joiner, finish through any node, the joiner's worker included.
+func TestClusterNodeJoins(t *testing.T) {
+	tc := newCluster(t, 2)
+	tc.workers(func(w worker.Worker) {
+		w.RegisterWorkflow(ClusterWorkflow)
+		w.RegisterWorkflow(ClusterSleeper)
+		w.RegisterActivity(ClusterGreet)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var ids []string
+	for i := range 9 {
+		id := fmt.Sprintf("join-%d-%s", i, uuid.NewString()[:6])
+		if _, err := tc.nodes[i%2].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, ClusterWorkflow, id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		waitStage(ctx, t, tc.nodes[1].c, id, "waiting")
+	}
+	joiner := tc.add()
+	tc.waitBalanced()
+	tc.workersOn([]*clusterNode{joiner}, func(w worker.Worker) {
+		w.RegisterWorkflow(ClusterWorkflow)
+		w.RegisterActivity(ClusterGreet)
+	})
+	moved := 0
+	for i, id := range ids {
+		if tc.ownerOf(id) == 2 {
+			moved++
+		}
+		if err := tc.nodes[i%3].c.SignalWorkflow(ctx, id, "", "go", "joined"); err != nil {
+			t.Fatalf("%s: signal after the join: %v", id, err)
+		}
+	}
+	if moved == 0 {
+		t.Fatal("no workflow moved to the joiner: the test does not exercise the move")
+	}
+	for i, id := range ids {
+		var got string
+		if err := tc.nodes[(i+1)%3].c.GetWorkflow(ctx, id, "").Get(ctx, &got); err != nil || got != fmt.Sprintf("hello %s/joined/0", id) {
+			t.Errorf("%s: %q, %v", id, got, err)
+		}
+	}
+	t.Logf("%d of %d workflows moved to the joiner", moved, len(ids))
+}
