@@ -10,6 +10,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	deploymentpb "go.temporal.io/api/deployment/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/serviceerror"
@@ -42,6 +43,7 @@ const (
 	opStartChild   = "startChild"
 	opChildClosed  = "childClosed"
 	opParentClosed = "parentClosed"
+	opNexusDone    = "nexusCompleted"
 )
 
 // HandleOp runs an operation another node sent for a workflow of a shard
@@ -86,6 +88,16 @@ func (e *Engine) HandleOp(ctx context.Context, op string, args []byte) (any, err
 			return nil, err
 		}
 		return nil, e.parentClosedLocal(ctx, a)
+	case opNexusDone:
+		var a nexusDoneArgs
+		if err := json.Unmarshal(args, &a); err != nil {
+			return nil, err
+		}
+		o, err := a.outcome()
+		if err != nil {
+			return nil, err
+		}
+		return nil, e.nexusCompletedLocal(ctx, a.Namespace, a.WorkflowID, a.ScheduledEventID, a.RequestID, o)
 	}
 	if h := e.taskOps[op]; h != nil { // task queues across nodes (remote_tasks.go)
 		return h(ctx, args)
@@ -334,4 +346,60 @@ func (a startArgs) params() (*StartParams, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+type nexusDoneArgs struct {
+	Namespace, WorkflowID, RequestID string
+	ScheduledEventID                 int64
+	OperationToken                   string
+	StartLinks                       [][]byte
+	Result, Failure                  []byte
+	Canceled                         bool
+}
+
+func (a nexusDoneArgs) outcome() (execution.NexusOutcome, error) {
+	o := execution.NexusOutcome{OperationToken: a.OperationToken, Canceled: a.Canceled}
+	var errs []error
+	var err error
+	o.Result, err = pbFrom[commonpb.Payload](a.Result)
+	errs = append(errs, err)
+	o.Failure, err = pbFrom[failurepb.Failure](a.Failure)
+	errs = append(errs, err)
+	for _, b := range a.StartLinks {
+		l, err := pbFrom[commonpb.Link](b)
+		errs = append(errs, err)
+		o.StartLinks = append(o.StartLinks, l)
+	}
+	return o, errors.Join(errs...)
+}
+
+// nexusCompleted delivers an asynchronous Nexus operation's outcome to
+// the caller workflow, here or on its owner.
+func (e *Engine) nexusCompleted(ctx context.Context, ns, id string, sched int64, reqID string, o execution.NexusOutcome) error {
+	if !e.remote(ns, id) {
+		return e.nexusCompletedLocal(ctx, ns, id, sched, reqID, o)
+	}
+	a := nexusDoneArgs{Namespace: ns, WorkflowID: id, RequestID: reqID, ScheduledEventID: sched, OperationToken: o.OperationToken,
+		Result: pbBytes(o.Result), Failure: pbBytes(o.Failure), Canceled: o.Canceled}
+	for _, l := range o.StartLinks {
+		a.StartLinks = append(a.StartLinks, pbBytes(l))
+	}
+	return e.peers.Call(ctx, ns, id, opNexusDone, a, nil)
+}
+
+func (e *Engine) nexusCompletedLocal(ctx context.Context, ns, id string, sched int64, reqID string, o execution.NexusOutcome) error {
+	return e.mutate(ctx, ns, id, func(w *workflow) error {
+		// Temporal retries a completion its run id does not find against
+		// the workflow's current run: a reset run holds the operation with
+		// the same scheduled id and request id. CompleteNexusAsync checks
+		// both, so any other run (or a closed one) is left unchanged.
+		st := w.cur
+		if st == nil {
+			return nil
+		}
+		if err := st.CompleteNexusAsync(e.now(), sched, reqID, o); err != nil && !errors.Is(err, execution.ErrStaleTask) {
+			return err
+		}
+		return nil
+	})
 }

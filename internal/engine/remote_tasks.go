@@ -84,10 +84,9 @@ func queueKey(k matching.Key) string { return matching.ShardKey(k.Kind, k.Name) 
 
 // addTask hands a task to its queue: to matching here, or in a cluster to
 // the queue's owner, remembering the offer until the task starts. Query
-// tasks are not remembered (the caller waits and retries); Nexus tasks
-// stay on this node (Nexus polls are not forwarded).
+// tasks are not remembered (the caller waits and retries).
 func (e *Engine) addTask(key matching.Key, t matching.Task) {
-	if !e.clustered() || key.Kind == matching.Nexus {
+	if !e.clustered() {
 		e.match.Add(key, t)
 		return
 	}
@@ -250,6 +249,8 @@ func (e *Engine) handleStartTask(ctx context.Context, args []byte) (any, error) 
 		resp, err = e.startWorkflowTask(ctx, a.Key, a.Task, a.Identity, a.Sticky)
 	case a.Key.Kind == matching.Activity:
 		resp, err = e.startActivity(ctx, a.Key, a.Task, a.Identity)
+	case a.Key.Kind == matching.Nexus:
+		resp, err = e.startNexus(ctx, a.Key, a.Task)
 	default:
 		return nil, serviceerror.NewInvalidArgument("sundial: no remote start for this task kind")
 	}
@@ -294,6 +295,14 @@ func (e *Engine) remoteTask(t matching.Task) bool {
 func (e *Engine) startRemoteWorkflowTask(ctx context.Context, key matching.Key, t matching.Task, identity string, sticky bool) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	resp := &workflowservice.PollWorkflowTaskQueueResponse{}
 	if err := e.startRemote(ctx, key, t, identity, sticky, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (e *Engine) startRemoteNexus(ctx context.Context, key matching.Key, t matching.Task, identity string) (*workflowservice.PollNexusTaskQueueResponse, error) {
+	resp := &workflowservice.PollNexusTaskQueueResponse{}
+	if err := e.startRemote(ctx, key, t, identity, false, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil

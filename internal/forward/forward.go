@@ -239,10 +239,8 @@ func RouteOf(req any) (ns, id string, ok bool) {
 }
 
 // QueueRouteOf returns the task queue a poll is addressed to: its
-// namespace, shard key (matching.ShardKey) and name. Workflow and
-// activity polls (sticky ones included) go to the queue's owner; Nexus
-// polls are served where they arrive (Nexus tasks stay on the node of the
-// caller workflow; docs/CLUSTER.md).
+// namespace, shard key (matching.ShardKey) and name: workflow (sticky
+// ones included), activity and Nexus polls go to the queue's owner.
 func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 	var kind matching.Kind
 	var tq interface{ GetName() string }
@@ -251,6 +249,8 @@ func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 		ns, kind, tq = r.GetNamespace(), matching.Workflow, r.GetTaskQueue()
 	case *workflowservice.PollActivityTaskQueueRequest:
 		ns, kind, tq = r.GetNamespace(), matching.Activity, r.GetTaskQueue()
+	case *workflowservice.PollNexusTaskQueueRequest:
+		ns, kind, tq = r.GetNamespace(), matching.Nexus, r.GetTaskQueue()
 	default:
 		return "", "", "", false
 	}

@@ -90,8 +90,8 @@ func TestRouteOfEveryRequest(t *testing.T) {
 	if _, key, _, ok := QueueRouteOf(act); !ok || key != matching.ShardKey(matching.Activity, "q") {
 		t.Errorf("activity poll routed by %q %v", key, ok)
 	}
-	if _, _, _, ok := QueueRouteOf(&workflowservice.PollNexusTaskQueueRequest{Namespace: "ns", TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}}); ok {
-		t.Error("Nexus polls are served where they arrive, not routed")
+	if _, key, _, ok := QueueRouteOf(&workflowservice.PollNexusTaskQueueRequest{Namespace: "ns", TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}}); !ok || key != matching.ShardKey(matching.Nexus, "q") {
+		t.Errorf("Nexus poll routed by %q %v", key, ok)
 	}
 	if k := matching.ShardKey(matching.Workflow, "q"); k == matching.ShardKey(matching.Activity, "q") {
 		t.Errorf("workflow and activity queues share the shard key %q", k)

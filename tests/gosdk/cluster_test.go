@@ -17,8 +17,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/nexus-rpc/sdk-go/nexus"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	nexuspb "go.temporal.io/api/nexus/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -886,6 +889,73 @@ func TestClusterPostgresRestart(t *testing.T) {
 		requireWellFormed(t, evs)
 		if n := count(evs, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED); n != 1 {
 			t.Errorf("%s: %d activities completed: %v", id, n, types(evs))
+		}
+	}
+}
+
+// TestClusterNexus runs synchronous and asynchronous (workflow-run) Nexus
+// operations on a cluster: the endpoint is created through node 1, the
+// only worker (callers, handlers, handler workflows) is on node 0, callers
+// are started through node 2; caller and handler workflows are spread
+// over the nodes, so Nexus tasks, the handler's start and the completion
+// callback cross nodes.
+func TestClusterNexus(t *testing.T) {
+	tc := newCluster(t, 3)
+	_, err := tc.nodes[1].c.OperatorService().CreateNexusEndpoint(context.Background(), &operatorservice.CreateNexusEndpointRequest{Spec: &nexuspb.EndpointSpec{
+		Name: "cluster-ep", Target: &nexuspb.EndpointTarget{Variant: &nexuspb.EndpointTarget_Worker_{Worker: &nexuspb.EndpointTarget_Worker{Namespace: "default", TaskQueue: tc.tq}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.workersOn(tc.nodes[:1], func(w worker.Worker) {
+		w.RegisterWorkflow(nexusCaller)
+		w.RegisterWorkflow(nexusAsyncCaller)
+		w.RegisterWorkflow(nexusAsyncHandlerWF)
+		sync := nexus.NewService(nexusTestService)
+		if err := sync.Register(nexusHello); err != nil {
+			t.Fatal(err)
+		}
+		async := nexus.NewService(nexusAsyncService)
+		if err := async.Register(nexusRunOp); err != nil {
+			t.Fatal(err)
+		}
+		w.RegisterNexusService(sync)
+		w.RegisterNexusService(async)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	type call struct {
+		run  client.WorkflowRun
+		want string
+	}
+	var calls []call
+	crossed := 0
+	for i := range 6 {
+		id := fmt.Sprintf("nx-sync-%d-%s", i, uuid.NewString()[:6])
+		run, err := tc.nodes[2].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, nexusCaller, "cluster-ep", "hello", id, 20*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, call{run, "Hello, " + id})
+		id = fmt.Sprintf("nx-async-%d-%s", i, uuid.NewString()[:6])
+		hid := "handler-" + id
+		if tc.ownerOf(hid) != tc.ownerOf(id) {
+			crossed++
+		}
+		run, err = tc.nodes[2].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, nexusAsyncCaller, "cluster-ep",
+			asyncIn{ID: hid, Mode: "ok", Name: id}, 20*time.Second, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, call{run, "Hello, " + id})
+	}
+	if crossed == 0 {
+		t.Fatal("no handler workflow on another node than its caller")
+	}
+	for _, c := range calls {
+		var got string
+		if err := tc.nodes[1].c.GetWorkflow(ctx, c.run.GetID(), c.run.GetRunID()).Get(ctx, &got); err != nil || got != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.run.GetID(), got, err, c.want)
 		}
 	}
 }
