@@ -228,6 +228,21 @@ func (n *Node) OwnerAddr(shard int) string {
 	return n.addrs[n.owners[shard]]
 }
 
+// Peers returns the internal addresses of the other live nodes, as last
+// seen.
+func (n *Node) Peers() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for id, addr := range n.addrs {
+		if id != n.cfg.NodeID {
+			out = append(out, addr)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Owned returns the shards the node holds and their epochs.
 func (n *Node) Owned() map[int]int64 {
 	n.mu.Lock()

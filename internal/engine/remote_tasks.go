@@ -40,9 +40,41 @@ type queuePeers interface {
 }
 
 const (
-	opAddTask   = "addTask"
-	opStartTask = "startTask"
+	opAddTask        = "addTask"
+	opStartTask      = "startTask"
+	opShutdownWorker = "shutdownWorker"
 )
+
+// broadcaster runs an operation on every other node.
+type broadcaster interface {
+	Broadcast(ctx context.Context, op string, args any) error
+}
+
+type shutdownArgs struct{ Namespace, StickyQueue string }
+
+// shutdownWorkerElsewhere tells the other nodes that a worker stopped:
+// its sticky queue's owner drains the queue, and each node moves the
+// runs it holds off that sticky queue.
+func (e *Engine) shutdownWorkerElsewhere(ctx context.Context, ns, sticky string) {
+	b, ok := e.peers.(broadcaster)
+	if !e.clustered() || !ok || ctx.Value(remoteStartKey{}) != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := b.Broadcast(ctx, opShutdownWorker, shutdownArgs{ns, sticky}); err != nil {
+		e.log.Debug("telling other nodes a worker shut down failed", "err", err)
+	}
+}
+
+func (e *Engine) handleShutdownWorker(ctx context.Context, args []byte) (any, error) {
+	var a shutdownArgs
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, err
+	}
+	e.ShutdownWorker(context.WithValue(ctx, remoteStartKey{}, true), a.Namespace, a.StickyQueue)
+	return nil, nil
+}
 
 // offerKey names a task offered to a queue.
 type offerKey struct {
@@ -103,8 +135,9 @@ func (e *Engine) initOffers() {
 	e.offersOnce.Do(func() {
 		e.offers.m = map[offerKey]*offer{}
 		e.taskOps = map[string]func(context.Context, []byte) (any, error){
-			opAddTask:   e.handleAddTask,
-			opStartTask: e.handleStartTask,
+			opAddTask:        e.handleAddTask,
+			opStartTask:      e.handleStartTask,
+			opShutdownWorker: e.handleShutdownWorker,
 		}
 		e.wg.Add(1)
 		go func() { defer e.wg.Done(); e.reofferLoop() }()

@@ -475,4 +475,5 @@ func (e *Engine) ShutdownWorker(ctx context.Context, ns, stickyQueue string) {
 			return nil
 		})
 	}
+	e.shutdownWorkerElsewhere(ctx, ns, stickyQueue) // remote_tasks.go
 }

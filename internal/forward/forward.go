@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -46,6 +47,8 @@ type Node interface {
 	// OwnerAddr is the internal address of the shard's owner as last
 	// seen ("" when unknown).
 	OwnerAddr(shard int) string
+	// Peers are the other live nodes' internal addresses.
+	Peers() []string
 }
 
 // Forwarder holds a client connection per peer.
@@ -251,6 +254,21 @@ func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 		ns, kind, tq = r.GetNamespace(), matching.Activity, r.GetTaskQueue()
 	case *workflowservice.PollNexusTaskQueueRequest:
 		ns, kind, tq = r.GetNamespace(), matching.Nexus, r.GetTaskQueue()
+	case *workflowservice.DescribeTaskQueueRequest:
+		// The queue's pollers, backlog and statistics are its owner's. The
+		// enhanced mode's several types are answered by the owner of the
+		// first type asked for (by default the workflow queue).
+		ns, kind, tq = r.GetNamespace(), matching.Workflow, r.GetTaskQueue()
+		t := r.GetTaskQueueType()
+		if types := r.GetTaskQueueTypes(); len(types) > 0 {
+			t = types[0]
+		}
+		switch t {
+		case enumspb.TASK_QUEUE_TYPE_ACTIVITY:
+			kind = matching.Activity
+		case enumspb.TASK_QUEUE_TYPE_NEXUS:
+			kind = matching.Nexus
+		}
 	default:
 		return "", "", "", false
 	}

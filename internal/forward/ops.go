@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"go.temporal.io/api/serviceerror"
 	"google.golang.org/grpc"
@@ -114,4 +115,25 @@ func (f *Forwarder) Call(ctx context.Context, namespace, key, op string, args, r
 // (namespace, key) as last seen ("" when unknown).
 func (f *Forwarder) Owner(namespace, key string) string {
 	return f.node.OwnerAddr(f.node.ShardOf(namespace, key))
+}
+
+// Broadcast runs an operation on every other live node (best effort: the
+// first error is returned after all were tried).
+func (f *Forwarder) Broadcast(ctx context.Context, op string, args any) error {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, addr := range f.node.Peers() {
+		conn, err := f.peer(addr)
+		if err == nil {
+			ctx := metadata.AppendToOutgoingContext(ctx, MarkerKey, f.node.ID())
+			err = conn.Invoke(ctx, OpMethod, &OpRequest{Op: op, Args: b}, &OpResponse{}, grpc.CallContentSubtype(codecName))
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("node %s: %w", addr, err)
+		}
+	}
+	return first
 }

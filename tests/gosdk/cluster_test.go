@@ -959,3 +959,58 @@ func TestClusterNexus(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterWorkerShutdownMovesStickyTasks: a worker on node 0 stops
+// (ShutdownWorker reaches node 0, which tells the others) while runs owned
+// by all three nodes are sticky to it; a new worker on node 1 gets their
+// next tasks at once, not after the 10 s sticky schedule-to-start timeout.
+func TestClusterWorkerShutdownMovesStickyTasks(t *testing.T) {
+	tc := newCluster(t, 3)
+	w1 := worker.New(tc.nodes[0].c, tc.tq, worker.Options{StickyScheduleToStartTimeout: 10 * time.Second})
+	w1.RegisterWorkflow(WaitAnySignalWorkflow)
+	if err := w1.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var runs []client.WorkflowRun
+	owners := map[int]bool{}
+	for i := range 6 {
+		id := fmt.Sprintf("sticky-%d-%s", i, uuid.NewString()[:6])
+		owners[tc.ownerOf(id)] = true
+		run, err := tc.nodes[i%3].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, WaitAnySignalWorkflow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	for _, run := range runs {
+		deadline := time.Now().Add(10 * time.Second)
+		for count(historyOf(t, tc.nodes[1].c, run.GetID()), enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: first task never completed", run.GetID())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	w1.Stop()
+	tc.workersOn(tc.nodes[1:2], func(w worker.Worker) { w.RegisterWorkflow(WaitAnySignalWorkflow) })
+	start := time.Now()
+	for _, run := range runs {
+		if err := tc.nodes[2].c.SignalWorkflow(ctx, run.GetID(), "", "go", "w2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, run := range runs {
+		var out string
+		if err := tc.nodes[2].c.GetWorkflow(ctx, run.GetID(), run.GetRunID()).Get(ctx, &out); err != nil || out != "got w2" {
+			t.Fatalf("%s: %q, %v", run.GetID(), out, err)
+		}
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("tasks took %v to reach the new worker (owners %v)", el, owners)
+	}
+	if len(owners) < 2 {
+		t.Errorf("runs owned by %v only", owners)
+	}
+}
