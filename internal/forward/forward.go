@@ -241,6 +241,10 @@ func RouteOf(req any) (ns, id string, ok bool) {
 	return ns, id, id != "" && ns != ""
 }
 
+// WorkersKey is the shard key (with the namespace) of the node that keeps
+// a namespace's worker heartbeats.
+const WorkersKey = "\x00workers"
+
 // QueueRouteOf returns the task queue a poll is addressed to: its
 // namespace, shard key (matching.ShardKey) and name: workflow (sticky
 // ones included), activity and Nexus polls go to the queue's owner.
@@ -254,6 +258,15 @@ func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 		ns, kind, tq = r.GetNamespace(), matching.Activity, r.GetTaskQueue()
 	case *workflowservice.PollNexusTaskQueueRequest:
 		ns, kind, tq = r.GetNamespace(), matching.Nexus, r.GetTaskQueue()
+	case *workflowservice.RecordWorkerHeartbeatRequest, *workflowservice.ListWorkersRequest,
+		*workflowservice.CountWorkersRequest, *workflowservice.DescribeWorkerRequest:
+		// A namespace's worker heartbeats are kept by one node, the owner
+		// of the namespace's workers key, which answers the lists.
+		ns = req.(interface{ GetNamespace() string }).GetNamespace()
+		if ns == "" {
+			return "", "", "", false
+		}
+		return ns, WorkersKey, "workers", true
 	case *workflowservice.DescribeTaskQueueRequest:
 		// The queue's pollers, backlog and statistics are its owner's. The
 		// enhanced mode's several types are answered by the owner of the

@@ -97,3 +97,16 @@ func TestRouteOfEveryRequest(t *testing.T) {
 		t.Errorf("workflow and activity queues share the shard key %q", k)
 	}
 }
+
+func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
+	for _, req := range []any{
+		&workflowservice.RecordWorkerHeartbeatRequest{Namespace: "ns"},
+		&workflowservice.ListWorkersRequest{Namespace: "ns"},
+		&workflowservice.CountWorkersRequest{Namespace: "ns"},
+		&workflowservice.DescribeWorkerRequest{Namespace: "ns"},
+	} {
+		if ns, key, _, ok := QueueRouteOf(req); !ok || ns != "ns" || key != WorkersKey {
+			t.Errorf("%T routed to %q %q %v", req, ns, key, ok)
+		}
+	}
+}
