@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/sundial-io/sundial/internal/matching"
 	"github.com/sundial-io/sundial/internal/store"
 )
 
@@ -152,6 +153,12 @@ func (e *Engine) dropShards(shards []int) {
 	}
 	e.mu.Unlock()
 	e.forgetOffers(set)
+	if e.clustered() {
+		// Queues of lost shards: their pollers return empty and poll the
+		// new owner; their tasks are offered there by their workflows'
+		// owners (remote_tasks.go).
+		e.match.Evict(func(k matching.Key) bool { return set[e.own.ShardOf(k.Namespace, queueKey(k))] })
+	}
 	for _, w := range list {
 		w.mu.Lock()
 		if !w.evicted {

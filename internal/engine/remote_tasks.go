@@ -83,6 +83,7 @@ type offerKey struct {
 	attempt     int32
 	kind        matching.Kind
 	nexusCancel bool
+	queryID     string
 }
 
 type offer struct {
@@ -99,7 +100,7 @@ type offers struct {
 }
 
 func offerKeyOf(k matching.Key, t matching.Task) offerKey {
-	return offerKey{t.Namespace, t.WorkflowID, t.RunID, t.ScheduledEventID, t.Attempt, k.Kind, t.NexusCancel}
+	return offerKey{t.Namespace, t.WorkflowID, t.RunID, t.ScheduledEventID, t.Attempt, k.Kind, t.NexusCancel, t.QueryID}
 }
 
 // clustered reports whether task queues span nodes.
@@ -115,19 +116,17 @@ func (e *Engine) clustered() bool {
 func queueKey(k matching.Key) string { return matching.ShardKey(k.Kind, k.Name) }
 
 // addTask hands a task to its queue: to matching here, or in a cluster to
-// the queue's owner, remembering the offer until the task starts. Query
-// tasks are not remembered (the caller waits and retries).
+// the queue's owner, remembering the offer until the task starts (a
+// query's until a worker takes it or its caller stops waiting).
 func (e *Engine) addTask(key matching.Key, t matching.Task) {
 	if !e.clustered() {
 		e.match.Add(key, t)
 		return
 	}
-	if t.QueryID == "" {
-		e.initOffers()
-		e.offers.mu.Lock()
-		e.offers.m[offerKeyOf(key, t)] = &offer{key: key, task: t, addr: "?"}
-		e.offers.mu.Unlock()
-	}
+	e.initOffers()
+	e.offers.mu.Lock()
+	e.offers.m[offerKeyOf(key, t)] = &offer{key: key, task: t, addr: "?"}
+	e.offers.mu.Unlock()
 	e.sendTask(key, t)
 }
 
@@ -156,20 +155,34 @@ func (e *Engine) sendTask(key matching.Key, t matching.Task) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := e.peers.Call(ctx, key.Namespace, queueKey(key), opAddTask, addTaskArgs{key, t}, nil); err != nil {
-			// Offered again by reofferLoop (queries: the caller retries).
-			e.setOfferAddr(key, t, "")
-			e.log.Debug("sending a task to its queue's owner failed", "queue", key.Name, "workflow", t.WorkflowID, "err", err)
+		// A few tries while the queue's shard moves; then reofferLoop.
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := e.peers.Call(ctx, key.Namespace, queueKey(key), opAddTask, addTaskArgs{key, t}, nil)
+			cancel()
+			if err == nil {
+				return
+			}
+			if attempt == 4 || !retryable(err) {
+				e.setOfferAddr(key, t, "") // reofferLoop sends it again
+				e.log.Debug("sending a task to its queue's owner failed", "queue", key.Name, "workflow", t.WorkflowID, "err", err)
+				return
+			}
+			select {
+			case <-e.stop:
+				return
+			case <-time.After(backoff(attempt)):
+			}
+			if e.owns(key.Namespace, queueKey(key)) {
+				e.setOfferAddr(key, t, e.peers.(queuePeers).Owner(key.Namespace, queueKey(key)))
+				e.match.Add(key, t)
+				return
+			}
 		}
 	}()
 }
 
 func (e *Engine) setOfferAddr(key matching.Key, t matching.Task, addr string) {
-	if t.QueryID != "" {
-		return
-	}
 	e.offers.mu.Lock()
 	if o := e.offers.m[offerKeyOf(key, t)]; o != nil {
 		o.addr = addr
@@ -179,7 +192,7 @@ func (e *Engine) setOfferAddr(key matching.Key, t matching.Task, addr string) {
 
 // taskDone forgets an offer: the task started, or is stale.
 func (e *Engine) taskDone(key matching.Key, t matching.Task) {
-	if !e.clustered() || t.QueryID != "" {
+	if !e.clustered() {
 		return
 	}
 	e.offers.mu.Lock()

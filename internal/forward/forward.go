@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -131,7 +132,27 @@ func (f *Forwarder) Invoke(ctx context.Context, addr, method string, req any) (a
 		}
 	}
 	out.Set(MarkerKey, f.node.ID())
-	if err := conn.Invoke(metadata.NewOutgoingContext(ctx, out), method, req, resp); err != nil {
+	octx := metadata.NewOutgoingContext(ctx, out)
+	if dl, ok := ctx.Deadline(); ok {
+		// A little before the caller's deadline, so the answer (a timed-out
+		// long poll's or query's) comes back before the caller gives up.
+		var cancel context.CancelFunc
+		octx, cancel = context.WithDeadline(octx, dl.Add(-50*time.Millisecond))
+		defer cancel()
+	}
+	if err := conn.Invoke(octx, method, req, resp); err != nil {
+		if ctx.Err() == nil {
+			switch status.Code(err) {
+			case codes.Canceled:
+				// The owner dropped the call (it is stopping, or reset the
+				// stream) while our caller still waits: retryable.
+				return nil, status.Errorf(codes.Unavailable, "sundial: node %s dropped the forwarded call (%v); retry", addr, err)
+			case codes.DeadlineExceeded:
+				if octx.Err() != nil {
+					return nil, status.Error(codes.DeadlineExceeded, err.Error())
+				}
+			}
+		}
 		return nil, err
 	}
 	return resp, nil

@@ -168,6 +168,34 @@ func (tc *testCluster) workersOn(nodes []*clusterNode, register func(w worker.Wo
 	}
 }
 
+// idsOnEveryNode returns workflow ids, perNode of them owned by each live
+// node (ids are random; the owners are looked up).
+func (tc *testCluster) idsOnEveryNode(prefix string, perNode int) []string {
+	have := map[int]int{}
+	var ids []string
+	for len(ids) < perNode*len(tc.live()) {
+		id := fmt.Sprintf("%s-%s", prefix, uuid.NewString()[:8])
+		if o := tc.ownerOf(id); o >= 0 && have[o] < perNode {
+			have[o]++
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// idsOnEveryShard returns one workflow id per shard.
+func idsOnEveryShard(prefix string) []string {
+	ids := make([]string, 16)
+	for n := 0; n < 16; {
+		id := fmt.Sprintf("%s-%s", prefix, uuid.NewString()[:8])
+		if s := cluster.ShardOf("default", id, 16); ids[s] == "" {
+			ids[s] = id
+			n++
+		}
+	}
+	return ids
+}
+
 // ownerOf returns the index of the node holding a workflow's shard.
 func (tc *testCluster) ownerOf(id string) int {
 	shard := cluster.ShardOf("default", id, 16)
@@ -554,8 +582,7 @@ func TestClusterTaskQueues(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	owners := map[int]int{}
-	for i := range 9 {
-		id := fmt.Sprintf("tq-%d-%s", i, uuid.NewString()[:6])
+	for i, id := range tc.idsOnEveryNode("tq", 3) {
 		owners[tc.ownerOf(id)]++
 		wg.Add(1)
 		go func() {
@@ -816,13 +843,11 @@ func TestClusterNodeJoins(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var ids []string
-	for i := range 9 {
-		id := fmt.Sprintf("join-%d-%s", i, uuid.NewString()[:6])
+	ids := idsOnEveryShard("join") // so some move to the joiner
+	for i, id := range ids {
 		if _, err := tc.nodes[i%2].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, ClusterWorkflow, id); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, id)
 	}
 	for _, id := range ids {
 		waitStage(ctx, t, tc.nodes[1].c, id, "waiting")
@@ -939,6 +964,9 @@ func TestClusterNexus(t *testing.T) {
 		calls = append(calls, call{run, "Hello, " + id})
 		id = fmt.Sprintf("nx-async-%d-%s", i, uuid.NewString()[:6])
 		hid := "handler-" + id
+		for i%2 == 0 && tc.ownerOf(hid) == tc.ownerOf(id) { // half of them on another node for sure
+			hid = "handler-" + uuid.NewString()[:6] + "-" + id
+		}
 		if tc.ownerOf(hid) != tc.ownerOf(id) {
 			crossed++
 		}
@@ -975,8 +1003,7 @@ func TestClusterWorkerShutdownMovesStickyTasks(t *testing.T) {
 	defer cancel()
 	var runs []client.WorkflowRun
 	owners := map[int]bool{}
-	for i := range 6 {
-		id := fmt.Sprintf("sticky-%d-%s", i, uuid.NewString()[:6])
+	for i, id := range tc.idsOnEveryNode("sticky", 2) {
 		owners[tc.ownerOf(id)] = true
 		run, err := tc.nodes[i%3].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq}, WaitAnySignalWorkflow)
 		if err != nil {
