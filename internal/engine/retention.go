@@ -150,8 +150,14 @@ func (e *Engine) PurgeExpired(ctx context.Context) (int, error) {
 			}
 			deleted := 0
 			for _, r := range expired {
+				if !e.owns(ns, r.WorkflowID) {
+					continue // another cluster node's to delete
+				}
 				err := e.deleteClosed(ctx, ns, r.WorkflowID, r.RunID)
 				var nf *serviceerror.NotFound
+				if err != nil && IsNotOwner(err) {
+					continue // its shard moved meanwhile
+				}
 				if err != nil && !errors.As(err, &nf) {
 					return total, err
 				}

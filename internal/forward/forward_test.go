@@ -6,6 +6,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
@@ -108,5 +110,19 @@ func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
 		if ns, key, _, ok := QueueRouteOf(req); !ok || ns != "ns" || key != WorkersKey {
 			t.Errorf("%T routed to %q %q %v", req, ns, key, ok)
 		}
+	}
+}
+
+func TestRefuseNotClustered(t *testing.T) {
+	for _, m := range []string{
+		"/temporal.api.workflowservice.v1.WorkflowService/CreateSchedule",
+		"/temporal.api.operatorservice.v1.OperatorService/DeleteNamespace",
+	} {
+		if err := refuseNotClustered(m); status.Code(err) != codes.Unimplemented {
+			t.Errorf("%s: %v, want Unimplemented", m, err)
+		}
+	}
+	if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution"); err != nil {
+		t.Errorf("StartWorkflowExecution refused: %v", err)
 	}
 }

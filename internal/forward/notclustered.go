@@ -22,6 +22,7 @@ var notClustered = map[string]string{
 	"SetWorkerDeploymentCurrentVersion": "worker deployments",
 	"SetWorkerDeploymentRampingVersion": "worker deployments",
 	"UpdateTaskQueueConfig":             "task queue rate limits",
+	"DeleteNamespace":                   "namespace deletion",
 }
 
 // refuseNotClustered returns the Unimplemented error for an RPC not
