@@ -336,8 +336,9 @@ func (e *Engine) remoteTask(t matching.Task) bool {
 	return e.clustered() && !t.Standalone && !e.owns(t.Namespace, t.WorkflowID)
 }
 
-// startWorkflowTaskAnywhere starts a workflow (or query) task here or on
-// its workflow's owner.
+// startRemoteWorkflowTask, startRemoteNexus and startRemoteActivity ask
+// the owner of a polled task's workflow to start it (startRemote) and
+// decode the poll response.
 func (e *Engine) startRemoteWorkflowTask(ctx context.Context, key matching.Key, t matching.Task, identity string, sticky bool) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	resp := &workflowservice.PollWorkflowTaskQueueResponse{}
 	if err := e.startRemote(ctx, key, t, identity, sticky, resp); err != nil {
