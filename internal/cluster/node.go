@@ -61,6 +61,9 @@ type Node struct {
 	// addrs the live nodes' internal addresses: where requests for a
 	// shard held elsewhere are forwarded. Guarded by mu.
 	owners []string
+	// epochs are the shards' lease epochs as last read: with the owner,
+	// they tell apart two incarnations of a node at one address.
+	epochs []int64
 	addrs  map[string]string
 
 	stop     chan struct{}
@@ -243,6 +246,19 @@ func (n *Node) Peers() []string {
 	return out
 }
 
+// OwnerToken names the shard's owner at its current lease as last seen:
+// its address and epoch ("" when the shard has no live owner). It changes
+// whenever the shard changes hands, even to a restarted node at the same
+// address, whose new incarnation lost what the old one held in memory.
+func (n *Node) OwnerToken(shard int) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if shard < 0 || shard >= len(n.owners) || n.owners[shard] == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s@%d", n.addrs[n.owners[shard]], n.epochs[shard])
+}
+
 // Owned returns the shards the node holds and their epochs.
 func (n *Node) Owned() map[int]int64 {
 	n.mu.Lock()
@@ -373,6 +389,7 @@ func (n *Node) tick(ctx context.Context) error {
 		view.Owner[r.shard] = o
 	}
 	n.owners = slices.Clone(view.Owner)
+	n.epochs = epochOf
 	for s := range n.held {
 		n.owners[s] = n.cfg.NodeID
 	}
@@ -440,6 +457,7 @@ func (n *Node) take(ctx context.Context, shards []int, seen []int64) error {
 			n.held[s] = heldLease{epoch: got[i], until: sent.Add(n.cfg.LeasePeriod), since: time.Now()}
 			if s < len(n.owners) {
 				n.owners[s] = n.cfg.NodeID
+				n.epochs[s] = got[i]
 			}
 			taken = append(taken, s)
 		}

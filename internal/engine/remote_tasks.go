@@ -34,8 +34,10 @@ import (
 
 // Peers' additional needs of task queues.
 type queuePeers interface {
-	// Owner is the internal address of the owner of the shard of
-	// (namespace, key), as last seen ("" when unknown).
+	// Owner names the owner of the shard of (namespace, key) at its
+	// current lease, as last seen ("" when unknown); the name changes
+	// with every change of hands (a restarted node at the same address
+	// included).
 	Owner(namespace, key string) string
 }
 
@@ -89,7 +91,7 @@ type offerKey struct {
 type offer struct {
 	key  matching.Key
 	task matching.Task
-	addr string // the queue owner it was last sent to ("" when the send failed)
+	addr string // the queue owner (queuePeers.Owner) it was last sent to ("" when the send failed)
 }
 
 // offers are the tasks this node's workflows offered and that were not

@@ -50,6 +50,9 @@ type Node interface {
 	OwnerAddr(shard int) string
 	// Peers are the other live nodes' internal addresses.
 	Peers() []string
+	// OwnerToken names the shard's owner at its current lease ("" when
+	// unknown): it changes with every change of hands.
+	OwnerToken(shard int) string
 }
 
 // Forwarder holds a client connection per peer.

@@ -111,10 +111,11 @@ func (f *Forwarder) Call(ctx context.Context, namespace, key, op string, args, r
 	return nil
 }
 
-// Owner returns the internal address of the owner of the shard of
-// (namespace, key) as last seen ("" when unknown).
+// Owner names the owner of the shard of (namespace, key) at its current
+// lease, as last seen: its address and epoch ("" when unknown). Two
+// incarnations of a node at one address have different names.
 func (f *Forwarder) Owner(namespace, key string) string {
-	return f.node.OwnerAddr(f.node.ShardOf(namespace, key))
+	return f.node.OwnerToken(f.node.ShardOf(namespace, key))
 }
 
 // Broadcast runs an operation on every other live node (best effort: the

@@ -614,9 +614,16 @@ func TestClusterTaskQueues(t *testing.T) {
 // the database at url, its internal port at nodeAddr, with 1 s leases.
 func clusterBinStart(t *testing.T, bin, url, nodeAddr string) *binProc {
 	t.Helper()
+	return clusterBinStartArgs(t, bin, url, nodeAddr, "--port", "0")
+}
+
+// clusterBinStartArgs starts a cluster node with extra flags.
+func clusterBinStartArgs(t *testing.T, bin, url, nodeAddr string, extra ...string) *binProc {
+	t.Helper()
 	p := &binProc{t: t, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", "0", "--postgres", url, "--node-addr", nodeAddr,
-		"--lease-period", "1s", "--log-level", "warn", "--headless")
+	args := append([]string{"start", "--ip", "127.0.0.1", "--postgres", url, "--node-addr", nodeAddr,
+		"--lease-period", "1s", "--log-level", "warn", "--headless"}, extra...)
+	p.cmd = exec.Command(bin, args...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
