@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -27,32 +25,14 @@ func checkNodeAddr(o *startOptions) error {
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 || host == "" {
 		return fmt.Errorf("--node-addr %q is not HOST:PORT with a host and a port 1-65535", o.nodeAddr)
 	}
+	if o.leasePeriod != 0 && o.leasePeriod < 300*time.Millisecond {
+		return fmt.Errorf("--lease-period %v is too short (at least 300ms)", o.leasePeriod)
+	}
 	return nil
-}
-
-// joinCluster makes the process a node of the cluster in the --postgres
-// database: it heartbeats and holds shard leases from now on. The node id
-// is its internal address, unique among the nodes by construction.
-// Forwarding RPCs between nodes is not built: the process still serves
-// every workflow itself (docs/CLUSTER.md).
-func joinCluster(o *startOptions, log *slog.Logger) (*cluster.Node, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return cluster.Join(ctx, o.postgres, cluster.Config{NodeID: o.nodeAddr, Address: o.nodeAddr, Logger: log})
 }
 
 // clusterLine is the startup line's part about the cluster.
 func clusterLine(n *cluster.Node) string {
-	return fmt.Sprintf("node %s of a cluster of %d shards (holding %d; forwarding between nodes is not built yet: this node serves every workflow itself, so run one node per database for now)",
+	return fmt.Sprintf("node %s of a cluster of %d shards (holding %d; requests for workflows of other nodes' shards are forwarded to them)",
 		n.ID(), n.ShardCount(), len(n.Owned()))
-}
-
-// leaveCluster releases the node's shards and removes its row, so the
-// other nodes take the shards at once.
-func leaveCluster(n *cluster.Node, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := n.Leave(ctx); err != nil {
-		log.Warn("leaving the cluster failed; the shards move when their leases expire", "error", err)
-	}
 }

@@ -42,12 +42,12 @@ func TestNodeAddrFlag(t *testing.T) {
 func TestNodeAddrJoinsCluster(t *testing.T) {
 	pg := pgtest.Start(t, pgtest.Options{})
 	url := pg.NewDatabase(t)
-	a := startBin(t, nil, "--postgres", url, "--node-addr", "127.0.0.1:17901", "--port", "0", "--headless")
-	if !strings.Contains(a.stdout.String(), "node 127.0.0.1:17901 of a cluster of 64 shards (holding 64; forwarding between nodes is not built yet") {
+	a := startBin(t, nil, "--postgres", url, "--node-addr", "127.0.0.1:18501", "--port", "0", "--headless")
+	if !strings.Contains(a.stdout.String(), "node 127.0.0.1:18501 of a cluster of 64 shards (holding 64; requests for workflows of other nodes") {
 		t.Fatalf("first node's startup line: %q", a.stdout)
 	}
-	b := startBin(t, nil, "--postgres", url, "--node-addr", "127.0.0.1:17902", "--port", "0", "--headless")
-	if !strings.Contains(b.stdout.String(), "node 127.0.0.1:17902 of a cluster of 64 shards") {
+	b := startBin(t, nil, "--postgres", url, "--node-addr", "127.0.0.1:18502", "--port", "0", "--headless")
+	if !strings.Contains(b.stdout.String(), "node 127.0.0.1:18502 of a cluster of 64 shards") {
 		t.Fatalf("second node's startup line: %q", b.stdout)
 	}
 	conn, err := pgx.Connect(t.Context(), url)
@@ -85,12 +85,12 @@ func TestNodeAddrJoinsCluster(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	wait(map[string]int{"127.0.0.1:17901": 32, "127.0.0.1:17902": 32})
+	wait(map[string]int{"127.0.0.1:18501": 32, "127.0.0.1:18502": 32})
 	_ = a.cmd.Process.Signal(syscall.SIGTERM)
 	_ = a.cmd.Wait()
-	wait(map[string]int{"127.0.0.1:17902": 64})
+	wait(map[string]int{"127.0.0.1:18502": 64})
 	var n int
-	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM nodes WHERE node_id = '127.0.0.1:17901'`).Scan(&n); err != nil || n != 0 {
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM nodes WHERE node_id = '127.0.0.1:18501'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the stopped node's row: %d, %v; want it removed", n, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 )
@@ -22,6 +23,7 @@ type startOptions struct {
 	memory           bool
 	postgres         string
 	nodeAddr         string
+	leasePeriod      time.Duration
 	logLevel         slog.Level
 	logFormat        string
 	pprof            string
@@ -64,7 +66,8 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 	fs.StringVar(&o.dataDir, "data-dir", "sundial-data", "`directory` of the durable store (created if missing)")
 	fs.BoolVar(&o.memory, "memory", false, "keep everything in memory instead of --data-dir; nothing survives a restart")
 	fs.StringVar(&o.postgres, "postgres", "", "keep the store in the PostgreSQL database at this connection `URL` (postgres://user:password@host:port/db) instead of --data-dir; the schema is created or migrated at start")
-	fs.StringVar(&o.nodeAddr, "node-addr", "", "with --postgres: join the cluster of nodes sharing that database, reachable by the other nodes at this `HOST:PORT` (heartbeats and shard leases; forwarding between nodes is not built yet, docs/CLUSTER.md)")
+	fs.StringVar(&o.nodeAddr, "node-addr", "", "with --postgres: join the cluster of nodes sharing that database, reachable by the other nodes at this `HOST:PORT` (its internal gRPC port: requests for workflows of other nodes' shards are forwarded there; docs/CLUSTER.md)")
+	fs.DurationVar(&o.leasePeriod, "lease-period", 0, "with --node-addr: how long a shard lease lasts unless renewed (a crashed node's shards move to the others within about 4/3 of it); every node of a cluster should use the same `duration`")
 	fs.Var(&levelFlag{&o.logLevel}, "log-level", "log `level`: debug, info, warn or error")
 	fs.Var(&choiceFlag{v: &o.logFormat, choices: []string{"text", "json"}}, "log-format", "log `format`: text or json")
 	fs.StringVar(&o.metricsIP, "metrics-ip", "127.0.0.1", "`address` the Prometheus metrics listen on")
@@ -92,8 +95,8 @@ func startFlags(o *startOptions) (*flag.FlagSet, map[string]string) {
 		"dynamic-config-value": "none", "ui-ip": "the --ip value", "ui-port": "the --port value + 1000 (8233; a free port when --port is 0)",
 		"tls-cert": "none (plain text)", "tls-key": "none", "tls-client-ca": "none (no client certificate asked)",
 		"ui-tls-client-cert": "none", "ui-tls-client-key": "none",
-		"postgres":   "none (the store is in --data-dir)",
-		"node-addr":  "none (a single node)",
+		"postgres":  "none (the store is in --data-dir)",
+		"node-addr": "none (a single node)", "lease-period": "10s",
 		"cache-size": "256MiB", "auth-jwks": "none", "auth-api-keys": "none (with neither this nor --auth-jwks: no authentication)",
 	}
 	return fs, defaults

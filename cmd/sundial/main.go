@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/sundial-io/sundial/internal/auth"
-	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/server"
 	"github.com/sundial-io/sundial/internal/version"
 )
@@ -133,21 +132,15 @@ func start(args []string, stdout, stderr io.Writer) int {
 		log.Warn("dynamic config key not used by sundial; ignored", "key", k)
 	}
 	began := time.Now()
-	var node *cluster.Node
 	if o.nodeAddr != "" {
-		if node, err = joinCluster(o, log); err != nil {
-			fmt.Fprintf(stderr, "sundial: %v\n", err)
-			return 1
-		}
+		cfg.Cluster = &server.ClusterConfig{NodeAddr: o.nodeAddr, LeasePeriod: o.leasePeriod}
 	}
 	srv, err := server.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "sundial: %v\n", err)
-		if node != nil {
-			leaveCluster(node, log)
-		}
 		return 1
 	}
+	node := srv.Node()
 	where := "data dir " + srv.DataDir() + " (pebble, fsync on)"
 	if o.memory {
 		where = "in memory (nothing is kept after exit)"
@@ -170,10 +163,7 @@ func start(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
 	fmt.Fprintf(stdout, "sundial: %s received, shutting down\n", s)
-	srv.Stop()
-	if node != nil {
-		leaveCluster(node, log)
-	}
+	srv.Stop() // a node leaves the cluster, releasing its shards
 	fmt.Fprintln(stdout, "sundial: stopped")
 	return 0
 }

@@ -28,7 +28,7 @@ type Config struct {
 	// take shards from each other in turn).
 	NodeID string
 	// Address is the internal address other nodes reach this one at
-	// (recorded in the nodes table; forwarding is not built yet).
+	// (recorded in the nodes table; requests are forwarded there).
 	Address string
 	// ShardCount is the shard count the node expects: 0 accepts the
 	// cluster's (and creates a new cluster with DefaultShardCount); any
@@ -53,6 +53,18 @@ type Node struct {
 
 	mu   sync.Mutex
 	held map[int]heldLease
+	// watch is told about shards taken and lost (see Watch); watchMu
+	// orders its calls.
+	watchMu sync.Mutex
+	watch   func(taken, lost []int)
+	// owners is each shard's live owner as last read ("" when free), and
+	// addrs the live nodes' internal addresses: where requests for a
+	// shard held elsewhere are forwarded. Guarded by mu.
+	owners []string
+	// epochs are the shards' lease epochs as last read: with the owner,
+	// they tell apart two incarnations of a node at one address.
+	epochs []int64
+	addrs  map[string]string
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -66,6 +78,9 @@ type Node struct {
 type heldLease struct {
 	epoch int64
 	until time.Time
+	// since is when (local clock) the node took the shard at this epoch;
+	// the engine recovers the runs that needed attention before it.
+	since time.Time
 }
 
 // Join opens the cluster in the database at url (migrating its schema
@@ -170,6 +185,80 @@ func (n *Node) Fence(shard int) (*store.Fence, bool) {
 	return &store.Fence{Shard: shard, Node: n.cfg.NodeID, Epoch: h.epoch}, true
 }
 
+// Lease returns the node's lease of shard (as Fence does) and when the
+// node took the shard at that epoch, by its local clock.
+func (n *Node) Lease(shard int) (*store.Fence, time.Time, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h, ok := n.held[shard]
+	if !ok || !time.Now().Before(h.until) {
+		return nil, time.Time{}, false
+	}
+	return &store.Fence{Shard: shard, Node: n.cfg.NodeID, Epoch: h.epoch}, h.since, true
+}
+
+// Watch sets fn to be told, from the heartbeat goroutine, about shards
+// the node takes and loses (lost renewals and releases; a shard released
+// is reported before its release is written). Calls are serialized; fn
+// must not call Leave or Stop.
+func (n *Node) Watch(fn func(taken, lost []int)) {
+	n.watchMu.Lock()
+	n.watch = fn
+	n.watchMu.Unlock()
+}
+
+func (n *Node) notify(taken, lost []int) {
+	if len(taken) == 0 && len(lost) == 0 {
+		return
+	}
+	n.watchMu.Lock()
+	defer n.watchMu.Unlock()
+	if n.watch != nil {
+		n.watch(taken, lost)
+	}
+}
+
+// OwnerAddr returns the internal address of the node that owned shard at
+// the last heartbeat ("" when it was free or its owner not live): where a
+// request for a shard this node does not hold is forwarded. It may be
+// stale by a heartbeat; the receiver refuses what it does not hold.
+func (n *Node) OwnerAddr(shard int) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if shard < 0 || shard >= len(n.owners) {
+		return ""
+	}
+	return n.addrs[n.owners[shard]]
+}
+
+// Peers returns the internal addresses of the other live nodes, as last
+// seen.
+func (n *Node) Peers() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for id, addr := range n.addrs {
+		if id != n.cfg.NodeID {
+			out = append(out, addr)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// OwnerToken names the shard's owner at its current lease as last seen:
+// its address and epoch ("" when the shard has no live owner). It changes
+// whenever the shard changes hands, even to a restarted node at the same
+// address, whose new incarnation lost what the old one held in memory.
+func (n *Node) OwnerToken(shard int) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if shard < 0 || shard >= len(n.owners) || n.owners[shard] == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s@%d", n.addrs[n.owners[shard]], n.epochs[shard])
+}
+
 // Owned returns the shards the node holds and their epochs.
 func (n *Node) Owned() map[int]int64 {
 	n.mu.Lock()
@@ -234,10 +323,17 @@ func (n *Node) tick(ctx context.Context) error {
 		return rows.Err()
 	})
 	var live []string
-	b.Queue(`SELECT node_id FROM nodes WHERE heartbeat_at > now() - $1::interval ORDER BY node_id`, n.cfg.LeasePeriod).Query(func(rows pgx.Rows) error {
-		var err error
-		live, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+	addrs := map[string]string{}
+	b.Queue(`SELECT node_id, address FROM nodes WHERE heartbeat_at > now() - $1::interval ORDER BY node_id`, n.cfg.LeasePeriod).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id, addr string
+			if err := rows.Scan(&id, &addr); err != nil {
+				return err
+			}
+			live = append(live, id)
+			addrs[id] = addr
+		}
+		return rows.Err()
 	})
 	type row struct {
 		shard   int32
@@ -260,13 +356,18 @@ func (n *Node) tick(ctx context.Context) error {
 		return err
 	}
 
+	var lost []int
+	defer func() { n.notify(nil, lost) }()
 	n.mu.Lock()
 	for s := range n.held {
 		if slices.Contains(renewed, s) {
-			n.held[s] = heldLease{n.held[s].epoch, sent.Add(n.cfg.LeasePeriod)}
+			h := n.held[s]
+			h.until = sent.Add(n.cfg.LeasePeriod)
+			n.held[s] = h
 		} else if slices.Contains(shards, int32(s)) {
 			n.log.Warn("shard lease lost", "shard", s, "epoch", n.held[s].epoch)
 			delete(n.held, s)
+			lost = append(lost, s)
 		}
 	}
 	view := View{Live: live, Owner: make([]string, n.shards)}
@@ -287,6 +388,12 @@ func (n *Node) tick(ctx context.Context) error {
 		}
 		view.Owner[r.shard] = o
 	}
+	n.owners = slices.Clone(view.Owner)
+	n.epochs = epochOf
+	for s := range n.held {
+		n.owners[s] = n.cfg.NodeID
+	}
+	n.addrs = addrs
 	plan := PlanFor(n.cfg.NodeID, view)
 	// Stop writing a shard before the release is written.
 	var relShards []int32
@@ -295,8 +402,14 @@ func (n *Node) tick(ctx context.Context) error {
 		relShards = append(relShards, int32(s))
 		relEpochs = append(relEpochs, n.held[s].epoch)
 		delete(n.held, s)
+		n.owners[s] = ""
+		lost = append(lost, s)
 	}
 	n.mu.Unlock()
+	// The engine drops a released shard's runs before the release is
+	// written, so no other node loads them while this one still acts.
+	n.notify(nil, lost)
+	lost = nil
 
 	if len(relShards) > 0 {
 		if err := n.release(ctx, relShards, relEpochs); err != nil {
@@ -338,17 +451,22 @@ func (n *Node) take(ctx context.Context, shards []int, seen []int64) error {
 		return err
 	}
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	var taken []int
 	for i, s := range shards {
 		if got[i] != 0 {
-			n.held[s] = heldLease{got[i], sent.Add(n.cfg.LeasePeriod)}
+			n.held[s] = heldLease{epoch: got[i], until: sent.Add(n.cfg.LeasePeriod), since: time.Now()}
+			if s < len(n.owners) {
+				n.owners[s] = n.cfg.NodeID
+				n.epochs[s] = got[i]
+			}
 			taken = append(taken, s)
 		}
 	}
 	if len(taken) > 0 {
 		n.log.Info("shards taken", "shards", taken)
 	}
+	n.mu.Unlock()
+	n.notify(taken, nil)
 	return nil
 }
 
@@ -391,6 +509,11 @@ func (n *Node) Leave(ctx context.Context) error {
 		}
 		clear(n.held)
 		n.mu.Unlock()
+		lost := make([]int, len(shards))
+		for i, s := range shards {
+			lost[i] = int(s)
+		}
+		n.notify(nil, lost)
 		if err = n.release(ctx, shards, epochs); err != nil {
 			err = fmt.Errorf("cluster: leave: release shards: %w", err)
 			return

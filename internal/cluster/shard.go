@@ -7,7 +7,8 @@
 // node that lost a lease can never write for that shard again.
 //
 // See docs/CLUSTER.md for the design, the failure cases and what is not
-// built yet (forwarding of RPCs to a shard's owner among them).
+// built yet; the engine's side is internal/engine/cluster.go, forwarding
+// between nodes internal/forward.
 package cluster
 
 import (

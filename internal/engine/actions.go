@@ -44,7 +44,7 @@ func backoff(attempt int) time.Duration {
 // a definite answer such as NotFound.
 func retryable(err error) bool {
 	var u *serviceerror.Unavailable
-	return errors.As(err, &u)
+	return errors.As(err, &u) || IsNotOwner(err)
 }
 
 func (e *Engine) doAction(a pendingAction) error {
@@ -65,15 +65,9 @@ func (e *Engine) doAction(a pendingAction) error {
 	case execution.SignalExternal:
 		s := a.External.Signal
 		exec := s.WorkflowExecution
-		err := e.mutate(ctx, s.Namespace, exec.GetWorkflowId(), func(w *workflow) error {
-			st, err := openRun(w, exec.GetRunId())
-			if err != nil {
-				return err
-			}
-			reqID := fmt.Sprintf("%s:%d", src.RunID, a.InitiatedEventID)
-			return stateErr(st.Signal(e.now(), s.SignalName, s.Input, s.Header, "", reqID,
-				&commonpb.WorkflowExecution{WorkflowId: src.WorkflowID, RunId: src.RunID}))
-		})
+		err := e.signalFrom(ctx, signalArgs{Namespace: s.Namespace, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId(),
+			Name: s.SignalName, Input: pbBytes(s.Input), Header: pbBytes(s.Header),
+			RequestID: fmt.Sprintf("%s:%d", src.RunID, a.InitiatedEventID), SrcWorkflowID: src.WorkflowID, SrcRunID: src.RunID})
 		if retryable(err) {
 			return err
 		}
@@ -85,13 +79,8 @@ func (e *Engine) doAction(a pendingAction) error {
 	case execution.CancelExternal:
 		c := a.External.Cancel
 		exec := c.WorkflowExecution
-		err := e.mutate(ctx, c.Namespace, exec.GetWorkflowId(), func(w *workflow) error {
-			st, err := e.cancelTarget(ctx, w, exec.GetRunId())
-			if err != nil || st == nil {
-				return err // a closed target counts as canceled, as in Temporal
-			}
-			return stateErr(st.RequestCancel(e.now(), c.Reason, "", &commonpb.WorkflowExecution{WorkflowId: src.WorkflowID, RunId: src.RunID}, a.InitiatedEventID))
-		})
+		err := e.cancelFrom(ctx, cancelArgs{Namespace: c.Namespace, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId(),
+			Reason: c.Reason, SrcWorkflowID: src.WorkflowID, SrcRunID: src.RunID, InitiatedID: a.InitiatedEventID})
 		if retryable(err) {
 			return err
 		}
@@ -150,7 +139,7 @@ func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *exe
 	if e.CheckNamespace(a.Namespace) != nil {
 		err = serviceerror.NewNamespaceNotFound(a.Namespace)
 	} else {
-		res, err = e.StartWorkflow(ctx, p)
+		res, err = e.startChildOn(ctx, p)
 	}
 	if retryable(err) {
 		return err
@@ -170,24 +159,8 @@ func (e *Engine) notifyParent(ctx context.Context, child *execution.State) error
 	if ns == "" {
 		ns = child.Namespace
 	}
-	err := e.mutate(ctx, ns, pe.GetWorkflowId(), func(w *workflow) error {
-		if w.cur == nil {
-			return nil
-		}
-		if w.cur.RunID != pe.GetRunId() {
-			// A parent that was reset hands its children to the run that
-			// replaced it, if that run still has this child pending.
-			c := w.cur.Children[child.Start.GetParentInitiatedEventId()]
-			if c == nil || c.Attrs.WorkflowId != child.WorkflowID || !e.resetLeadsTo(ctx, ns, pe.GetRunId(), w.cur.RunID) {
-				return nil
-			}
-		}
-		err := w.cur.ChildClosed(e.now(), child.Start.GetParentInitiatedEventId(), child.RunID, child.CloseEvent)
-		if errors.Is(err, execution.ErrStaleTask) {
-			return nil
-		}
-		return err
-	})
+	err := e.childClosed(ctx, childClosedArgs{Namespace: ns, ParentID: pe.GetWorkflowId(), ParentRunID: pe.GetRunId(),
+		InitiatedID: child.Start.GetParentInitiatedEventId(), ChildID: child.WorkflowID, ChildRunID: child.RunID, CloseEvent: pbBytes(child.CloseEvent)})
 	if retryable(err) {
 		return err
 	}
@@ -201,20 +174,8 @@ func (e *Engine) applyParentClose(ctx context.Context, parent *execution.State, 
 	if policy == enumspb.PARENT_CLOSE_POLICY_ABANDON {
 		return nil
 	}
-	return e.mutate(ctx, c.Attrs.Namespace, c.Attrs.WorkflowId, func(w *workflow) error {
-		st := w.cur
-		if st == nil || !st.Running() {
-			return nil
-		}
-		if pr := st.Start.GetParentWorkflowExecution().GetRunId(); pr != parent.RunID &&
-			!e.resetLeadsTo(ctx, parent.Namespace, pr, parent.RunID) {
-			return nil
-		}
-		if policy == enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL {
-			return st.RequestCancel(e.now(), "parent workflow closed", "", parent.Start.GetRootWorkflowExecution(), 0)
-		}
-		return st.Terminate(e.now(), "by parent close policy", nil, "sundial")
-	})
+	return e.parentClosed(ctx, parentClosedArgs{Namespace: c.Attrs.Namespace, ChildID: c.Attrs.WorkflowId, ParentNamespace: parent.Namespace,
+		ParentRunID: parent.RunID, Policy: int32(policy), Root: pbBytes(parent.Start.GetRootWorkflowExecution())})
 }
 
 // reconcile runs after a restart for one open run: a parent that closed

@@ -40,6 +40,15 @@ type Engine struct {
 	now   func() time.Time
 	// limits are the history limits given to every run (nil: defaults).
 	limits *execution.Limits
+	// own is the cluster node's shard ownership; nil outside cluster mode
+	// (cluster.go).
+	own Ownership
+	// peers reaches the owners of other shards (remote.go); taskOps are
+	// the internal operations of task queues across nodes.
+	peers      Peers
+	taskOps    map[string]func(context.Context, []byte) (any, error)
+	offers     offers // tasks offered to queues of other nodes (remote_tasks.go)
+	offersOnce sync.Once
 
 	mu        sync.Mutex
 	workflows map[wfKey]*workflow
@@ -113,6 +122,9 @@ type workflow struct {
 	changed chan struct{}
 	lastSeq uint64
 	dirty   bool // the run record changed without new events
+	// epoch is the shard's lease epoch the workflow was loaded under
+	// (cluster mode): its writes are fenced with it.
+	epoch int64
 	// hist caches the history of run histRun (see history.go).
 	hist    []*historypb.HistoryEvent
 	histRun string
@@ -148,6 +160,11 @@ type Options struct {
 	// snapshot and fails the load when the states differ (tests; see
 	// snapshot.go). SUNDIAL_TEST_SNAPSHOT_CHECK=1 turns it on too.
 	CheckSnapshots bool
+	// Ownership makes the engine serve only the workflows of the shards
+	// its cluster node holds (cluster.go); nil serves every workflow.
+	Ownership Ownership
+	// Peers reaches the other nodes of the cluster (with Ownership).
+	Peers Peers
 }
 
 // New builds an engine over an open store. It reads namespaces and Nexus
@@ -169,6 +186,8 @@ func New(st store.Store, opts Options) (*Engine, error) {
 		stop:       make(chan struct{}),
 		limits:     opts.Limits,
 		obs:        opts.Observer,
+		own:        opts.Ownership,
+		peers:      opts.Peers,
 
 		recoveryDone: make(chan struct{}),
 		lru:          newLRU(),
@@ -199,6 +218,9 @@ func New(st store.Store, opts Options) (*Engine, error) {
 	}
 	e.StartRetention(time.Minute)
 	e.resumePurges()
+	if e.clustered() {
+		e.initOffers()
+	}
 	return e, nil
 }
 
@@ -242,6 +264,14 @@ func (e *Engine) acquire(ctx context.Context, ns, id string) (*workflow, error) 
 		return nil, err
 	}
 	k := wfKey{ns, id}
+	var epoch int64
+	if e.own != nil {
+		f, _, err := e.leaseOf(k)
+		if err != nil {
+			return nil, err
+		}
+		epoch = f.Epoch
+	}
 	for {
 		e.mu.Lock()
 		w := e.workflows[k]
@@ -256,7 +286,17 @@ func (e *Engine) acquire(ctx context.Context, ns, id string) (*workflow, error) 
 			w.mu.Unlock()
 			continue
 		}
+		if e.own != nil && w.loaded && w.epoch != epoch {
+			// Cached under an earlier lease of the shard: another node may
+			// have written it since.
+			e.mu.Lock()
+			e.dropLocked(w)
+			e.mu.Unlock()
+			w.mu.Unlock()
+			continue
+		}
 		if !w.loaded {
+			w.epoch = epoch
 			if err := e.load(ctx, w); err != nil {
 				w.mu.Unlock()
 				return nil, err
@@ -382,9 +422,24 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	}
 	w.dirty = false
 	b.Records = httpCallbackRecords(fx.actions) // pending http(s) callbacks, durable with the close
-	c, seq, err := e.apply(b)
+	var c store.Commit
+	var seq uint64
+	var err error
+	if e.own != nil {
+		b.Fence, err = e.fenceOf(w)
+	}
+	if err == nil {
+		c, seq, err = e.apply(b)
+	}
 	if err != nil {
 		h.release()
+		if IsNotOwner(err) {
+			// Memory is ahead of the store and the shard is not ours to
+			// write: forget the workflow.
+			e.mu.Lock()
+			e.dropLocked(w)
+			e.mu.Unlock()
+		}
 		return nil, err
 	}
 	fx.commit, fx.seq = c, seq
@@ -404,6 +459,9 @@ func (e *Engine) apply(b *store.Batch) (store.Commit, uint64, error) {
 	began := time.Now()
 	c, err := e.store.Apply(b)
 	e.obs.StoreWrite(StoreApply, time.Since(began), err)
+	if err != nil && b.Fence != nil && errors.Is(err, store.ErrFenced) {
+		return nil, 0, e.fenced(b.Fence.Shard, err)
+	}
 	if err != nil {
 		e.fail(err)
 		return nil, 0, serviceerror.NewUnavailable("storage write failed: " + err.Error())
@@ -432,6 +490,21 @@ func (e *Engine) finish(fx *effects) error {
 		began := time.Now()
 		err := fx.commit.Wait()
 		e.obs.StoreWrite(StoreSync, time.Since(began), err)
+		if err != nil && e.own != nil && errors.Is(err, store.ErrFenced) {
+			// Only this write failed; later ones of other shards go on.
+			// Its workflow (with all of its shard) is dropped, so no
+			// read reports its changes.
+			fx.handoff.release()
+			e.markDurable(fx.seq)
+			if w := fx.w; w != nil {
+				w.mu.Lock()
+				e.mu.Lock()
+				e.dropLocked(w)
+				e.mu.Unlock()
+				w.mu.Unlock()
+			}
+			return e.fenced(e.own.ShardOf(fx.ns, fx.wfid), err)
+		}
 		if err != nil {
 			fx.handoff.release()
 			e.fail(err)
@@ -540,7 +613,7 @@ func (e *Engine) dispatch(fx *effects) {
 		default:
 			key, pinned = e.taskKey(fx.ns, fx.wfid, t, fx.routing) // worker versioning (deployments.go)
 		}
-		e.match.Add(key, matching.Task{
+		e.addTask(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt, Pinned: pinned,
 			FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
 			NexusCancel: t.Kind == execution.NexusCancelTaskKind,

@@ -50,6 +50,9 @@ func (e *Engine) CheckNamespace(ns string) error {
 	e.nsMu.RLock()
 	n, ok := e.namespaces[ns]
 	e.nsMu.RUnlock()
+	if !ok && e.own != nil {
+		n, ok = e.reloadNamespace(ns) // registered through another node (cluster.go)
+	}
 	if !ok {
 		return serviceerror.NewNamespaceNotFound(ns)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -194,20 +193,7 @@ func (e *Engine) deliverNexusCallback(ctx context.Context, run *execution.State,
 	if tok.Operation != "" {
 		return e.completeStandaloneNexus(tok, o)
 	}
-	err := e.mutate(ctx, tok.Namespace, tok.WorkflowID, func(w *workflow) error {
-		// Temporal retries a completion its run id does not find against
-		// the workflow's current run: a reset run holds the operation with
-		// the same scheduled id and request id. CompleteNexusAsync checks
-		// both, so any other run (or a closed one) is left unchanged.
-		st := w.cur
-		if st == nil {
-			return nil
-		}
-		if err := st.CompleteNexusAsync(e.now(), tok.ScheduledEventID, tok.RequestID, o); err != nil && !errors.Is(err, execution.ErrStaleTask) {
-			return err
-		}
-		return nil
-	})
+	err := e.nexusCompleted(ctx, tok.Namespace, tok.WorkflowID, tok.ScheduledEventID, tok.RequestID, o) // remote.go
 	if retryable(err) {
 		return err
 	}
@@ -256,12 +242,23 @@ func (e *Engine) checkNexusHandler(ctx context.Context, caller *execution.State,
 		return nil
 	}
 	var handler *execution.State
-	err = e.mutate(ctx, tok.Namespace, tok.WorkflowID, func(w *workflow) error {
-		if st := w.cur; st != nil && !st.Running() && st.FinalClose() && !st.TerminatedByReset() {
-			handler = st // a closed run does not change any more
+	if e.remote(tok.Namespace, tok.WorkflowID) {
+		// Another node's workflow: its current run, read from the store
+		// (a closed run does not change any more).
+		if runID, cerr := e.store.CurrentRun(ctx, tok.Namespace, tok.WorkflowID); cerr == nil {
+			if st, lerr := e.loadOldRun(ctx, tok.Namespace, tok.WorkflowID, runID); lerr == nil &&
+				!st.Running() && st.FinalClose() && !st.TerminatedByReset() {
+				handler = st
+			}
 		}
-		return nil
-	})
+	} else {
+		err = e.mutate(ctx, tok.Namespace, tok.WorkflowID, func(w *workflow) error {
+			if st := w.cur; st != nil && !st.Running() && st.FinalClose() && !st.TerminatedByReset() {
+				handler = st // a closed run does not change any more
+			}
+			return nil
+		})
+	}
 	if err != nil || handler == nil {
 		return retryErr(err)
 	}

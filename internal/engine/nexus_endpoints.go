@@ -26,15 +26,32 @@ type nexusRegistry struct {
 }
 
 func (e *Engine) loadNexusEndpoints() error {
-	e.nexus.byID = map[string]*nexuspb.Endpoint{}
-	return e.store.NexusEndpoints(context.Background(), func(r *store.NexusEndpointRecord) error {
+	byID := map[string]*nexuspb.Endpoint{}
+	err := e.store.NexusEndpoints(context.Background(), func(r *store.NexusEndpointRecord) error {
 		ep := &nexuspb.Endpoint{}
 		if err := proto.Unmarshal(r.State, ep); err != nil {
 			return fmt.Errorf("decoding Nexus endpoint %s: %w", r.ID, err)
 		}
-		e.nexus.byID[r.ID] = ep
+		byID[r.ID] = ep
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	e.nexus.byID = byID
+	return nil
+}
+
+// refreshNexusLocked re-reads the registry from the store in cluster mode,
+// where another node may have changed it (a Nexus operation costs one
+// more store read there). Called with e.nexus.mu held.
+func (e *Engine) refreshNexusLocked() {
+	if e.own == nil {
+		return
+	}
+	if err := e.loadNexusEndpoints(); err != nil {
+		e.log.Warn("re-reading the Nexus endpoints failed", "err", err)
+	}
 }
 
 func (e *Engine) nexusByName(name string) *nexuspb.Endpoint {
@@ -51,6 +68,7 @@ func (e *Engine) nexusByName(name string) *nexuspb.Endpoint {
 func (e *Engine) NexusEndpointIDs(names []string) map[string]string {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
+	e.refreshNexusLocked()
 	ids := map[string]string{}
 	for _, n := range names {
 		if ep := e.nexusByName(n); ep != nil {
@@ -64,6 +82,7 @@ func (e *Engine) NexusEndpointIDs(names []string) map[string]string {
 func (e *Engine) nexusTarget(id string) (ns, queue string, ok bool) {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
+	e.refreshNexusLocked()
 	ep := e.nexus.byID[id]
 	w := ep.GetSpec().GetTarget().GetWorker()
 	if w == nil {
@@ -96,6 +115,7 @@ func (e *Engine) writeNexusEndpoint(id string, ep *nexuspb.Endpoint) error {
 func (e *Engine) CreateNexusEndpoint(spec *nexuspb.EndpointSpec) (*nexuspb.Endpoint, error) {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
+	e.refreshNexusLocked()
 	if e.nexusByName(spec.Name) != nil {
 		return nil, serviceerror.NewAlreadyExistsf("error creating Nexus endpoint: endpoint with name %s already registered", spec.Name)
 	}
@@ -114,6 +134,7 @@ func (e *Engine) CreateNexusEndpoint(spec *nexuspb.EndpointSpec) (*nexuspb.Endpo
 func (e *Engine) UpdateNexusEndpoint(id string, version int64, spec *nexuspb.EndpointSpec) (*nexuspb.Endpoint, error) {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
+	e.refreshNexusLocked()
 	cur := e.nexus.byID[id]
 	if cur == nil {
 		return nil, serviceerror.NewNotFoundf("Nexus endpoint with ID %q not found.", id)
@@ -139,6 +160,7 @@ func (e *Engine) UpdateNexusEndpoint(id string, version int64, spec *nexuspb.End
 func (e *Engine) DeleteNexusEndpoint(id string, version int64) error {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
+	e.refreshNexusLocked()
 	cur := e.nexus.byID[id]
 	if cur == nil {
 		return serviceerror.NewNotFoundf("Nexus endpoint with ID %q not found.", id)
@@ -157,6 +179,7 @@ func (e *Engine) DeleteNexusEndpoint(id string, version int64) error {
 func (e *Engine) GetNexusEndpoint(id string) (*nexuspb.Endpoint, error) {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
+	e.refreshNexusLocked()
 	ep := e.nexus.byID[id]
 	if ep == nil {
 		return nil, serviceerror.NewNotFoundf("Nexus endpoint with ID %q not found.", id)
@@ -170,6 +193,7 @@ func (e *Engine) GetNexusEndpoint(id string) (*nexuspb.Endpoint, error) {
 func (e *Engine) ListNexusEndpoints(after string, size int, name string) ([]*nexuspb.Endpoint, string) {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
+	e.refreshNexusLocked()
 	if name != "" {
 		if ep := e.nexusByName(name); ep != nil {
 			return []*nexuspb.Endpoint{proto.Clone(ep).(*nexuspb.Endpoint)}, ""

@@ -64,28 +64,40 @@ func (e *Engine) PollNexusTask(ctx context.Context, r *workflowservice.PollNexus
 			return resp, err
 		}
 		var resp *workflowservice.PollNexusTaskQueueResponse
-		err := e.startTask(ctx, key, t, func(w *workflow) error {
-			st := w.cur
-			if st == nil || st.RunID != t.RunID {
-				return execution.ErrStaleTask
-			}
-			var err error
-			if t.NexusCancel {
-				resp, err = e.startNexusCancelTask(st, t)
-			} else {
-				resp, err = e.startNexusStartTask(st, t)
-			}
-			if err != nil {
-				return err
-			}
-			w.dirty = true
-			return nil
-		})
+		var err error
+		if e.remoteTask(t) { // the caller workflow is on another node (remote_tasks.go)
+			resp, err = e.startRemoteNexus(ctx, key, t, r.Identity)
+		} else {
+			resp, err = e.startNexus(ctx, key, t)
+		}
 		if errors.Is(err, execution.ErrStaleTask) {
 			continue
 		}
 		return resp, err
 	}
+}
+
+// startNexus starts a Nexus task taken from key on its caller's run.
+func (e *Engine) startNexus(ctx context.Context, key matching.Key, t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
+	var resp *workflowservice.PollNexusTaskQueueResponse
+	err := e.startTask(ctx, key, t, func(w *workflow) error {
+		st := w.cur
+		if st == nil || st.RunID != t.RunID {
+			return execution.ErrStaleTask
+		}
+		var err error
+		if t.NexusCancel {
+			resp, err = e.startNexusCancelTask(st, t)
+		} else {
+			resp, err = e.startNexusStartTask(st, t)
+		}
+		if err != nil {
+			return err
+		}
+		w.dirty = true
+		return nil
+	})
+	return resp, err
 }
 
 // nexusRequestHeader is the Nexus header sent to the handler: the

@@ -153,7 +153,9 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	p := &pendingQuery{query: r.Query, st: st, done: make(chan queryAnswer, 1)}
 	e.queries.add(id, p)
 	defer e.queries.remove(id)
-	e.match.Add(key, matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id})
+	qt := matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id}
+	defer e.taskDone(key, qt) // a cluster's offer of it (remote_tasks.go)
+	e.addTask(key, qt)
 	// As Temporal's matching: a second before the caller's deadline a query
 	// no worker took fails with FailedPrecondition if nobody polled the
 	// queue recently (the worker is down); if workers were polling (busy,
@@ -164,7 +166,8 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	for {
 		select {
 		case <-softC:
-			if !p.taken.Load() && e.match.SinceLastPoll(key) > noPollerWindow {
+			// (On a cluster the queue's polls may reach another node.)
+			if !p.taken.Load() && !e.clustered() && e.match.SinceLastPoll(key) > noPollerWindow {
 				return nil, errNoRecentPoller
 			}
 			softC = nil
@@ -262,6 +265,7 @@ func (e *Engine) queryTask(ctx context.Context, t matching.Task, sticky bool) (*
 	if p == nil {
 		return nil, execution.ErrStaleTask // the caller gave up
 	}
+	e.taskDone(matching.Key{Namespace: t.Namespace, Kind: matching.Workflow}, t) // taken: no offer again
 	p.taken.Store(true)
 	var resp *workflowservice.PollWorkflowTaskQueueResponse
 	err := e.view(ctx, t.Namespace, t.WorkflowID, t.RunID, func(st *execution.State) error {

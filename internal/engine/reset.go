@@ -108,7 +108,11 @@ func (e *Engine) ResetWithOptions(ctx context.Context, r *workflowservice.ResetW
 			cur.MarkReset(newID)
 		default:
 			base.MarkReset(newID)
-			if _, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{e.runWrite(base, now)}}); err != nil {
+			f, err := e.fenceOf(w)
+			if err != nil {
+				return err
+			}
+			if _, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{e.runWrite(base, now)}, Fence: f}); err != nil {
 				return err
 			}
 		}

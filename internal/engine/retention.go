@@ -75,7 +75,12 @@ func (e *Engine) deleteClosed(ctx context.Context, ns, id, runID string) error {
 		w.mu.Unlock()
 		return serviceerror.NewFailedPrecondition("Workflow execution is still running.")
 	}
-	c, seq, err := e.apply(&store.Batch{Deletes: []*store.RunDelete{{Record: rec, ClearCurrent: isCurrent}}})
+	f, err := e.fenceOf(w)
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	c, seq, err := e.apply(&store.Batch{Deletes: []*store.RunDelete{{Record: rec, ClearCurrent: isCurrent}}, Fence: f})
 	if err != nil {
 		w.mu.Unlock()
 		return err
@@ -148,8 +153,14 @@ func (e *Engine) PurgeExpired(ctx context.Context) (int, error) {
 			}
 			deleted := 0
 			for _, r := range expired {
+				if !e.owns(ns, r.WorkflowID) {
+					continue // another cluster node's to delete
+				}
 				err := e.deleteClosed(ctx, ns, r.WorkflowID, r.RunID)
 				var nf *serviceerror.NotFound
+				if err != nil && IsNotOwner(err) {
+					continue // its shard moved meanwhile
+				}
 				if err != nil && !errors.As(err, &nf) {
 					return total, err
 				}

@@ -52,7 +52,7 @@ func (e *Engine) dueOf(st *execution.State, now time.Time) time.Time {
 	if d.After(now) {
 		return d
 	}
-	if sd := st.StoredDue; !sd.IsZero() && !sd.Before(e.bootTime) && !sd.After(now) {
+	if sd := st.StoredDue; !sd.IsZero() && !sd.Before(e.recoverBefore(st.Namespace, st.WorkflowID)) && !sd.After(now) {
 		return sd
 	}
 	return now
@@ -71,7 +71,7 @@ func (e *Engine) runWrite(st *execution.State, now time.Time) *store.RunWrite {
 // needsRecovery reports whether a run just loaded from the store was last
 // written by an earlier process while it needed attention.
 func (e *Engine) needsRecovery(st *execution.State) bool {
-	return !st.StoredDue.IsZero() && st.StoredDue.Before(e.bootTime)
+	return !st.StoredDue.IsZero() && st.StoredDue.Before(e.recoverBefore(st.Namespace, st.WorkflowID))
 }
 
 // recoverLoaded re-creates what a run loaded from an earlier process's
@@ -118,7 +118,11 @@ func (e *Engine) recoverLoaded(w *workflow) error {
 		// boot time.
 		rw := e.runWrite(st, now)
 		rw.OpenIndexed = st.Running()
-		c, seq, err := e.apply(&store.Batch{Runs: []*store.RunWrite{rw}})
+		f, err := e.fenceOf(w)
+		if err != nil {
+			return err
+		}
+		c, seq, err := e.apply(&store.Batch{Runs: []*store.RunWrite{rw}, Fence: f})
 		if err != nil {
 			return err
 		}
@@ -191,6 +195,9 @@ func (e *Engine) recoverDue() {
 		err := e.store.Due(ctx, from, e.bootTime, func(d store.DueEntry) error {
 			if d.Time.Equal(from) && seen[d.RunID] {
 				return nil
+			}
+			if !e.owns(d.Namespace, d.WorkflowID) {
+				return nil // another node's; a shard taken later is recovered then
 			}
 			page = append(page, d)
 			if len(page) == recoverPage {
@@ -334,9 +341,15 @@ func (e *Engine) clearStaleDue(ctx context.Context, d store.DueEntry) {
 	if err != nil || rec.Due.IsZero() || rec.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return
 	}
+	var f *store.Fence
+	if e.own != nil {
+		if f, _, err = e.leaseOf(wfKey{d.Namespace, d.WorkflowID}); err != nil {
+			return
+		}
+	}
 	prev := rec.Due
 	rec.Due = time.Time{}
-	if c, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{{Record: rec, PrevDue: prev}}}); err == nil {
+	if c, _, err := e.apply(&store.Batch{Runs: []*store.RunWrite{{Record: rec, PrevDue: prev}}, Fence: f}); err == nil {
 		_ = c.Wait()
 	}
 }
@@ -352,6 +365,9 @@ func (e *Engine) refillTimers() {
 		from, to := e.timers.advance(time.Now().Add(timerHorizon))
 		if to.After(from) {
 			err := e.store.Due(context.Background(), from, to, func(d store.DueEntry) error {
+				if !e.owns(d.Namespace, d.WorkflowID) {
+					return nil
+				}
 				e.timers.addEarlier(runRef{wfKey{d.Namespace, d.WorkflowID}, d.RunID}, d.Time)
 				return nil
 			})

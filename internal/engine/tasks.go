@@ -51,7 +51,9 @@ func (e *Engine) PollWorkflowTask(ctx context.Context, r *workflowservice.PollWo
 		}
 		var resp *workflowservice.PollWorkflowTaskQueueResponse
 		var err error
-		if t.QueryID != "" {
+		if e.remoteTask(t) { // its workflow is on another node (remote_tasks.go)
+			resp, err = e.startRemoteWorkflowTask(ctx, key, t, r.Identity, sticky)
+		} else if t.QueryID != "" {
 			resp, err = e.queryTask(ctx, t, sticky)
 		} else {
 			resp, err = e.startWorkflowTask(ctx, key, t, r.Identity, sticky)
@@ -271,27 +273,38 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 			return resp, err
 		}
 		var resp *workflowservice.PollActivityTaskQueueResponse
-		err := e.startTask(ctx, key, t, func(w *workflow) error {
-			st := w.cur
-			if st == nil || st.RunID != t.RunID {
-				return execution.ErrStaleTask
-			}
-			if a := st.Activities[t.ScheduledEventID]; a != nil && a.Attrs.TaskQueue.GetName() != key.Name {
-				return execution.ErrStaleTask // UpdateActivityOptions moved it to another queue
-			}
-			act, err := st.StartActivityTask(e.now(), t.ScheduledEventID, t.Attempt, uuid.NewString(), r.Identity)
-			if err != nil {
-				return err
-			}
-			w.dirty = true
-			resp = activityTaskResponse(st, act)
-			return nil
-		})
+		if e.remoteTask(t) { // its workflow is on another node (remote_tasks.go)
+			resp, err = e.startRemoteActivity(ctx, key, t, r.Identity)
+		} else {
+			resp, err = e.startActivity(ctx, key, t, r.Identity)
+		}
 		if errors.Is(err, execution.ErrStaleTask) {
 			continue
 		}
 		return resp, err
 	}
+}
+
+// startActivity starts an activity task taken from key for a poller.
+func (e *Engine) startActivity(ctx context.Context, key matching.Key, t matching.Task, identity string) (*workflowservice.PollActivityTaskQueueResponse, error) {
+	var resp *workflowservice.PollActivityTaskQueueResponse
+	err := e.startTask(ctx, key, t, func(w *workflow) error {
+		st := w.cur
+		if st == nil || st.RunID != t.RunID {
+			return execution.ErrStaleTask
+		}
+		if a := st.Activities[t.ScheduledEventID]; a != nil && a.Attrs.TaskQueue.GetName() != key.Name {
+			return execution.ErrStaleTask // UpdateActivityOptions moved it to another queue
+		}
+		act, err := st.StartActivityTask(e.now(), t.ScheduledEventID, t.Attempt, uuid.NewString(), identity)
+		if err != nil {
+			return err
+		}
+		w.dirty = true
+		resp = activityTaskResponse(st, act)
+		return nil
+	})
+	return resp, err
 }
 
 func activityTaskResponse(st *execution.State, act *execution.Activity) *workflowservice.PollActivityTaskQueueResponse {
@@ -462,4 +475,5 @@ func (e *Engine) ShutdownWorker(ctx context.Context, ns, stickyQueue string) {
 			return nil
 		})
 	}
+	e.shutdownWorkerElsewhere(ctx, ns, stickyQueue) // remote_tasks.go
 }

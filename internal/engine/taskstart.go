@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 
+	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
 )
 
@@ -18,8 +20,15 @@ func (e *Engine) startTask(ctx context.Context, key matching.Key, t matching.Tas
 		entered = true
 		return fn(w)
 	})
-	if err != nil && !entered {
-		e.match.Requeue(key, t)
+	if err != nil && !entered && IsNotOwner(err) {
+		// The run's shard moved: its new owner offers the task again.
+		return execution.ErrStaleTask
+	}
+	if err == nil || errors.Is(err, execution.ErrStaleTask) {
+		e.taskDone(key, t) // remote_tasks.go
+	}
+	if err != nil && !entered && ctx.Value(remoteStartKey{}) == nil {
+		e.match.Requeue(key, t) // (a remote start's caller requeues it on its node)
 	}
 	return err
 }

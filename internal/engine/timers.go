@@ -189,6 +189,10 @@ func (e *Engine) fire(r runRef) {
 		e.timers.set(r, w.cur.NextDeadline())
 		return nil
 	})
+	if err != nil && IsNotOwner(err) {
+		e.timers.set(r, time.Time{}) // the shard's new owner arms it
+		return
+	}
 	if err != nil {
 		e.log.Warn("timer processing failed; retrying", "workflow", r.key.id, "run", r.runID, "err", err)
 		e.timers.set(r, time.Now().Add(time.Second))

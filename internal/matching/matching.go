@@ -64,6 +64,7 @@ type Task struct {
 	Pinned bool
 
 	released bool      // Claim.Release: no task after all, wait again
+	evicted  bool      // Evict: the queue left this matcher, stop waiting
 	id       int64     // backlog task id (0: never waited in the backlog)
 	added    time.Time // when it joined the backlog
 }
@@ -221,6 +222,9 @@ func (m *Matcher) PollAs(ctx context.Context, k Key, p Poller) (t Task, ok bool)
 	case t = <-w.ch:
 		if t.released {
 			return m.PollAs(ctx, k, p)
+		}
+		if t.evicted {
+			return Task{}, false
 		}
 		if ctx.Err() != nil && t.Started == nil {
 			m.requeue(k, t)

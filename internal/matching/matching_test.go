@@ -495,3 +495,43 @@ func TestRateWindow(t *testing.T) {
 		t.Fatalf("rate a minute later = %v", got)
 	}
 }
+
+func TestEvictReleasesPollersAndReturnsTasks(t *testing.T) {
+	m := New()
+	gone := Key{Namespace: "ns", Name: "gone", Kind: Workflow}
+	kept := Key{Namespace: "ns", Name: "kept", Kind: Workflow}
+	m.Add(gone, Task{WorkflowID: "a"})
+	m.Add(kept, Task{WorkflowID: "b"})
+	if got := m.Evict(func(k Key) bool { return k == gone }); len(got) != 1 || got[0].WorkflowID != "a" {
+		t.Fatalf("evicted tasks %v, want a", got)
+	}
+	if m.Backlog(kept) != 1 {
+		t.Fatal("the kept queue lost its task")
+	}
+	done := make(chan bool)
+	go func() {
+		_, ok := m.Poll(context.Background(), gone, "w")
+		done <- ok
+	}()
+	for {
+		m.mu.Lock()
+		n := 0
+		if q := m.queues[gone]; q != nil {
+			n = len(q.waiters)
+		}
+		m.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	m.Evict(func(k Key) bool { return k == gone })
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("an evicted poller got a task")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the evicted poller kept waiting")
+	}
+}

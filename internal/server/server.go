@@ -76,6 +76,9 @@ type Config struct {
 	// Auth, when a credential file is set, requires a bearer token on every
 	// request (docs/SECURITY.md); unset, every caller may do anything.
 	Auth auth.Options
+	// Cluster, when set (with Postgres), makes the server a node of the
+	// cluster in that database (cluster.go).
+	Cluster *ClusterConfig
 }
 
 // Server is a running Sundial instance.
@@ -96,6 +99,7 @@ type Server struct {
 
 	metrics     *metrics.Metrics // nil when MetricsAddr is empty
 	metricsHTTP *metrics.Server
+	cluster     *clusterPart // nil when not a cluster node
 }
 
 // MaxRequestBytes is the largest request accepted, as in Temporal.
@@ -145,11 +149,20 @@ func Start(cfg Config) (*Server, error) {
 		}
 		l.Close()
 	}
+	cp, err := listenCluster(cfg)
+	if err != nil {
+		lis.Close()
+		if mlis != nil {
+			mlis.Close()
+		}
+		return nil, err
+	}
 	closeListeners := func() {
 		lis.Close()
 		if mlis != nil {
 			mlis.Close()
 		}
+		cp.close(log)
 	}
 	phases.mark("listen")
 	st, storeStats, dir, err := openStore(cfg)
@@ -159,7 +172,16 @@ func Start(cfg Config) (*Server, error) {
 	}
 	phases.mark("store")
 	phases.store(st)
-	eng, err := engine.New(st, engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true, CheckSnapshots: cfg.CheckSnapshots})
+	eopts := engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true, CheckSnapshots: cfg.CheckSnapshots}
+	if cp != nil {
+		if err := cp.join(cfg); err != nil {
+			st.Close()
+			closeListeners()
+			return nil, err
+		}
+		eopts.Ownership, eopts.Peers = cp.node, cp.fwd
+	}
+	eng, err := engine.New(st, eopts)
 	if err != nil {
 		st.Close()
 		closeListeners()
@@ -167,6 +189,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	phases.mark("engine")
 	phases.engine(eng)
+	if cp != nil {
+		cp.node.Watch(eng.ShardsChanged)
+	}
 	if err := setUp(eng, cfg); err != nil {
 		eng.Close()
 		st.Close()
@@ -200,6 +225,9 @@ func Start(cfg Config) (*Server, error) {
 		unary = append(unary, sec.authz.Unary())
 		stream = append(stream, sec.authz.Stream())
 	}
+	if cp != nil {
+		unary = append(unary, cp.fwd.Unary)
+	}
 	unary = append(unary, uncompressedReplies, frontend.Interceptor(log))
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
@@ -213,8 +241,13 @@ func Start(cfg Config) (*Server, error) {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(sec.tls)))
 	}
 	gs := grpc.NewServer(opts...)
-	workflowservice.RegisterWorkflowServiceServer(gs, frontend.WithSchedules(frontend.New(eng, log).WithBatches(batcher), sched))
-	operatorservice.RegisterOperatorServiceServer(gs, frontend.NewOperator(eng, log))
+	ws := frontend.WithSchedules(frontend.New(eng, log).WithBatches(batcher), sched)
+	ops := frontend.NewOperator(eng, log)
+	workflowservice.RegisterWorkflowServiceServer(gs, ws)
+	operatorservice.RegisterOperatorServiceServer(gs, ops)
+	if cp != nil {
+		cp.serve(ws, ops, eng, []grpc.UnaryServerInterceptor{cp.fwd.Unary, uncompressedReplies, frontend.Interceptor(log)})
+	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	// As Temporal's frontend: each served API answers SERVING under its full
@@ -227,7 +260,7 @@ func Start(cfg Config) (*Server, error) {
 	if sec.tls != nil {
 		httpsTLS = auth.HTTPSTLS(sec.tls)
 	}
-	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m}
+	s := &Server{security: sec.describe(), cfg: cfg, log: log, store: st, engine: eng, sched: sched, batch: batcher, grpc: gs, health: hs, lis: lis, done: make(chan error, 1), metrics: m, cluster: cp}
 	if m != nil {
 		m.Watch(metrics.Sources{Engine: eng, Store: storeStats})
 		s.metricsHTTP = m.Serve(mlis, httpsTLS)
@@ -315,6 +348,9 @@ func (s *Server) Stop() {
 	if s.ui != nil {
 		s.ui.Stop() // no new browser calls while the frontend drains
 	}
+	if n := s.Node(); n != nil {
+		n.Watch(nil) // the closing engine takes no more shards
+	}
 	s.health.Shutdown() // every service NOT_SERVING while we drain, as Temporal
 	s.sched.Close()     // no schedule fires into a closing engine
 	s.batch.Close()     // batch jobs stop where they are; they resume at the next start
@@ -326,6 +362,7 @@ func (s *Server) Stop() {
 	case <-time.After(10 * time.Second):
 		s.grpc.Stop()
 	}
+	s.cluster.close(s.log)
 	if err := s.store.Close(); err != nil {
 		s.log.Error("closing store", "err", err)
 	}

@@ -1,0 +1,130 @@
+package forward
+
+import (
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/tasktoken"
+)
+
+// TestRouteOfEveryRequest fills, in every WorkflowService request, the
+// fields that address a workflow (workflow_id, workflow_execution,
+// execution, update_ref, task_token, operations) and checks RouteOf finds
+// the workflow; requests without such fields must not be routed, and
+// polls are routed by their queue.
+func TestRouteOfEveryRequest(t *testing.T) {
+	sd := workflowservice.File_temporal_api_workflowservice_v1_service_proto.Services().Get(0)
+	tok := (&tasktoken.Token{Kind: tasktoken.Activity, Namespace: "ns", WorkflowID: "wf", RunID: "r"}).Encode()
+	routed := 0
+	for i := 0; i < sd.Methods().Len(); i++ {
+		m := sd.Methods().Get(i)
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(m.Input().FullName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := mt.New()
+		fields := msg.Descriptor().Fields()
+		addressed := false
+		if f := fields.ByName("namespace"); f != nil {
+			msg.Set(f, protoreflect.ValueOfString("ns"))
+		}
+		for _, name := range []protoreflect.Name{"workflow_id", "workflow_execution", "execution", "update_ref", "task_token", "operations"} {
+			f := fields.ByName(name)
+			if f == nil {
+				continue
+			}
+			addressed = true
+			switch {
+			case name == "workflow_id":
+				msg.Set(f, protoreflect.ValueOfString("wf"))
+			case name == "task_token":
+				msg.Set(f, protoreflect.ValueOfBytes(tok))
+			case name == "update_ref":
+				ref := msg.Mutable(f).Message()
+				ex := ref.Mutable(ref.Descriptor().Fields().ByName("workflow_execution")).Message()
+				ex.Set(ex.Descriptor().Fields().ByName("workflow_id"), protoreflect.ValueOfString("wf"))
+			case name == "operations":
+				op := msg.Mutable(f).List().AppendMutable().Message()
+				sw := op.Mutable(op.Descriptor().Fields().ByName("start_workflow")).Message()
+				sw.Set(sw.Descriptor().Fields().ByName("workflow_id"), protoreflect.ValueOfString("wf"))
+			default: // a WorkflowExecution
+				ex := msg.Mutable(f).Message()
+				ex.Set(ex.Descriptor().Fields().ByName("workflow_id"), protoreflect.ValueOfString("wf"))
+			}
+		}
+		ns, id, ok := RouteOf(msg.Interface())
+		if addressed && (!ok || ns != "ns" || id != "wf") {
+			t.Errorf("%s: RouteOf = %q, %q, %v; want ns, wf", m.Name(), ns, id, ok)
+		}
+		if !addressed && ok {
+			t.Errorf("%s: routed to %q/%q without a workflow field", m.Name(), ns, id)
+		}
+		if ok {
+			routed++
+		}
+	}
+	if routed < 30 {
+		t.Errorf("only %d requests routed", routed)
+	}
+	poll := &workflowservice.PollActivityTaskQueueRequest{Namespace: "ns"}
+	poll.TaskQueue = nil
+	if _, _, _, ok := QueueRouteOf(poll); ok {
+		t.Error("a poll without a queue was routed")
+	}
+	wp := &workflowservice.PollWorkflowTaskQueueRequest{Namespace: "ns"}
+	wp.TaskQueue = nil
+	if _, _, _, ok := QueueRouteOf(wp); ok {
+		t.Error("a workflow poll without a queue was routed")
+	}
+	sticky := &workflowservice.PollWorkflowTaskQueueRequest{Namespace: "ns", TaskQueue: &taskqueuepb.TaskQueue{Name: "sticky-q", Kind: enumspb.TASK_QUEUE_KIND_STICKY}}
+	if ns, key, name, ok := QueueRouteOf(sticky); !ok || ns != "ns" || name != "sticky-q" || key != matching.ShardKey(matching.Workflow, "sticky-q") {
+		t.Errorf("sticky poll routed to %q %q %q %v", ns, key, name, ok)
+	}
+	act := &workflowservice.PollActivityTaskQueueRequest{Namespace: "ns", TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}}
+	if _, key, _, ok := QueueRouteOf(act); !ok || key != matching.ShardKey(matching.Activity, "q") {
+		t.Errorf("activity poll routed by %q %v", key, ok)
+	}
+	if _, key, _, ok := QueueRouteOf(&workflowservice.PollNexusTaskQueueRequest{Namespace: "ns", TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}}); !ok || key != matching.ShardKey(matching.Nexus, "q") {
+		t.Errorf("Nexus poll routed by %q %v", key, ok)
+	}
+	if k := matching.ShardKey(matching.Workflow, "q"); k == matching.ShardKey(matching.Activity, "q") {
+		t.Errorf("workflow and activity queues share the shard key %q", k)
+	}
+}
+
+func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
+	for _, req := range []any{
+		&workflowservice.RecordWorkerHeartbeatRequest{Namespace: "ns"},
+		&workflowservice.ListWorkersRequest{Namespace: "ns"},
+		&workflowservice.CountWorkersRequest{Namespace: "ns"},
+		&workflowservice.DescribeWorkerRequest{Namespace: "ns"},
+	} {
+		if ns, key, _, ok := QueueRouteOf(req); !ok || ns != "ns" || key != WorkersKey {
+			t.Errorf("%T routed to %q %q %v", req, ns, key, ok)
+		}
+	}
+}
+
+func TestRefuseNotClustered(t *testing.T) {
+	for _, m := range []string{
+		"/temporal.api.workflowservice.v1.WorkflowService/CreateSchedule",
+		"/temporal.api.operatorservice.v1.OperatorService/DeleteNamespace",
+		"/temporal.api.workflowservice.v1.WorkflowService/StartNexusOperationExecution",
+		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkflowRule",
+	} {
+		if err := refuseNotClustered(m); status.Code(err) != codes.Unimplemented {
+			t.Errorf("%s: %v, want Unimplemented", m, err)
+		}
+	}
+	if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution"); err != nil {
+		t.Errorf("StartWorkflowExecution refused: %v", err)
+	}
+}

@@ -1,0 +1,92 @@
+package gosdk
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sundial-io/sundial/internal/store/pgstore/pgtest"
+)
+
+// TestClusterBench measures one-activity workflows (sundial-bench's
+// activity scenario) on one node on Pebble, one node on PostgreSQL, one
+// cluster node on PostgreSQL and three cluster nodes on PostgreSQL, one
+// after another on this machine. With three nodes the benchmark's client
+// and workers use node 0 only, so two thirds of the workflows are owned by
+// another node: the run measures the cost of forwarding and of task
+// queues across nodes, not a speed-up (all processes share the machine).
+// It logs each configuration's line and the sundial processes' CPU
+// seconds. Off unless SUNDIAL_CLUSTER_BENCH=1 (SUNDIAL_CLUSTER_BENCH_COUNT
+// sets the workflows per configuration, 2000 by default).
+func TestClusterBench(t *testing.T) {
+	if os.Getenv("SUNDIAL_CLUSTER_BENCH") != "1" {
+		t.Skip("set SUNDIAL_CLUSTER_BENCH=1 to run")
+	}
+	count := 2000
+	if n, err := strconv.Atoi(os.Getenv("SUNDIAL_CLUSTER_BENCH_COUNT")); err == nil && n > 0 {
+		count = n
+	}
+	dir := t.TempDir()
+	bin := binBuild(t, dir)
+	_, file, _, _ := runtime.Caller(0)
+	bench := filepath.Join(dir, "sundial-bench")
+	cmd := exec.Command("go", "build", "-o", bench, "./cmd/sundial-bench")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	pg := pgtest.Start(t, pgtest.Options{})
+	run := func(name string, pids []int, args ...string) {
+		before := cpuOf(t, pids)
+		out, err := exec.Command(bench, append([]string{"-scenarios", "activity", "-count", fmt.Sprint(count), "-concurrency", "50"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		var line string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "activity ") {
+				line = l
+			}
+		}
+		used := cpuOf(t, pids) - before
+		if len(pids) == 0 {
+			t.Logf("%-28s %s", name, line)
+			return
+		}
+		t.Logf("%-28s %s  | sundial CPU %.2f s over %d process(es), %.0f µs per workflow", name, line, used, len(pids), used/float64(count)*1e6)
+	}
+	run("1 node, Pebble", nil, "-server-bin", bin)
+	run("1 node, PostgreSQL", nil, "-server-bin", bin, "-server-postgres", pg.NewDatabase(t))
+	one := clusterBinStart(t, bin, pg.NewDatabase(t), "127.0.0.1:18520")
+	run("1 cluster node, PostgreSQL", []int{one.cmd.Process.Pid}, "-address", one.addr, "-server-pid", fmt.Sprint(one.cmd.Process.Pid))
+	url := pg.NewDatabase(t)
+	var nodes []*binProc
+	var pids []int
+	for i := range 3 {
+		p := clusterBinStart(t, bin, url, fmt.Sprintf("127.0.0.1:%d", 18521+i))
+		nodes = append(nodes, p)
+		pids = append(pids, p.cmd.Process.Pid)
+	}
+	run("3 cluster nodes, PostgreSQL", pids, "-address", nodes[0].addr)
+}
+
+// cpuOf sums the user and system CPU seconds of processes from /proc.
+func cpuOf(t *testing.T, pids []int) float64 {
+	var sum float64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		sum += (ut + st) / 100 // clock ticks (USER_HZ = 100)
+	}
+	return sum
+}
