@@ -76,6 +76,7 @@ func TestWorkerDeploymentRouting(t *testing.T) {
 		desc = d
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	if desc.Info.Name != name || desc.Info.CreateTime.IsZero() || desc.Info.RoutingConfig.CurrentVersion != nil {
 		t.Fatalf("fresh deployment: %+v", desc.Info)
 	}
@@ -349,6 +350,7 @@ func TestVersioningOverrideMovesQueuedTask(t *testing.T) {
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	w1.Stop()
 	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "2.0"}); err != nil {
 		t.Fatal(err)
@@ -408,6 +410,7 @@ func TestVersioningContinueAsNewInheritsPin(t *testing.T) {
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -451,6 +454,7 @@ func TestWorkerDeploymentSurvivesRestart(t *testing.T) {
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -512,6 +516,7 @@ func TestQueuedTasksFollowRouting(t *testing.T) {
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	w1.Stop()
 	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
 		t.Fatal(err)
@@ -572,6 +577,7 @@ func TestWorkerDeploymentMetrics(t *testing.T) {
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	w1.Stop()
 	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
 		t.Fatal(err)

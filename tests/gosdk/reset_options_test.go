@@ -52,6 +52,7 @@ func TestResetWithVersioningOverride(t *testing.T) {
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -182,11 +183,7 @@ func TestPinnedOverrideMustPollQueue(t *testing.T) {
 	name := "dep-" + uuid.NewString()[:8]
 	w := versionedWorker(e, worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}, "_v1")
 	defer w.Stop()
-	h := e.c.WorkerDeploymentClient().GetHandle(name)
-	waitFor(t, 10*time.Second, "version registered", func() bool {
-		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
-		return err == nil && len(d.Info.VersionSummaries) == 1
-	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0")
 	notPolling := func(err error) bool {
 		var fp *serviceerror.FailedPrecondition
 		return errors.As(err, &fp) && strings.Contains(err.Error(), "Pinned version '"+name+":2.0' is not present in task queue '"+e.tq+"' of type 'Workflow'")
@@ -238,6 +235,7 @@ func TestBatchResetWithVersioningOverride(t *testing.T) {
 		d, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
 		return err == nil && len(d.Info.VersionSummaries) == 2
 	})
+	waitVersionsPollWorkflowQueue(t, e, name, "1.0", "2.0")
 	if _, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "1.0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -288,5 +286,28 @@ func TestBatchResetWithVersioningOverride(t *testing.T) {
 		if err := e.c.GetWorkflow(ctx, run.GetID(), "").Get(ctx, &got); err != nil || got != "b_v2" {
 			t.Fatalf("%s: %q, %v; want b_v2", run.GetID(), got, err)
 		}
+	}
+}
+
+// waitVersionsPollWorkflowQueue waits until each build id of deployment
+// name has registered e's workflow task queue. A version is registered by
+// its first poll of any queue (often the activity queue); a pinned override
+// is refused until its version has polled the run's workflow queue.
+func waitVersionsPollWorkflowQueue(t *testing.T, e *env, name string, buildIDs ...string) {
+	t.Helper()
+	h := e.c.WorkerDeploymentClient().GetHandle(name)
+	for _, b := range buildIDs {
+		waitFor(t, 10*time.Second, "version "+b+" polling the workflow queue", func() bool {
+			d, err := h.DescribeVersion(e.ctx(), client.WorkerDeploymentDescribeVersionOptions{BuildID: b})
+			if err != nil {
+				return false
+			}
+			for _, q := range d.Info.TaskQueuesInfos {
+				if q.Name == e.tq && q.Type == client.TaskQueueTypeWorkflow {
+					return true
+				}
+			}
+			return false
+		})
 	}
 }
