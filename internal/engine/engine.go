@@ -59,6 +59,8 @@ type Engine struct {
 	nexusOps standaloneNexusOps // standalone Nexus operations (standalone_nexus.go)
 	deps     deploymentRegistry // worker deployments (deployments.go)
 	rules    workflowRules      // workflow rules (workflow_rules.go)
+	// goneSticky remembers shut-down workers' sticky queues (sticky_gone.go).
+	goneSticky goneSticky
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
@@ -565,6 +567,9 @@ func (e *Engine) mutate(ctx context.Context, ns, id string, fn func(w *workflow)
 	}
 	if w.cur != nil {
 		w.cur.SetActivityRules(e.activityRulesOf(ns)) // workflow rules (workflow_rules.go)
+		if e.goneSticky.has(ns, w.cur.StickyQueue) {
+			w.cur.ResetSticky() // its worker shut down (sticky_gone.go)
+		}
 	}
 	ferr := fn(w)
 	fx, perr := e.persist(w)

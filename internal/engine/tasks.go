@@ -454,6 +454,7 @@ func (e *Engine) ResetSticky(ctx context.Context, ns string, ex *commonpb.Workfl
 // worker's: queued tasks move back to the normal queues at once and later
 // tasks go there too, instead of waiting out the sticky timeout.
 func (e *Engine) ShutdownWorker(ctx context.Context, ns, stickyQueue string) {
+	e.goneSticky.add(ns, stickyQueue, e.now())
 	for _, t := range e.match.Drain(matching.Key{Namespace: ns, Name: stickyQueue, Kind: matching.Workflow}) {
 		if t.QueryID != "" {
 			e.queries.fail(t.QueryID, serviceerror.NewUnavailable("worker shut down"))
