@@ -286,6 +286,10 @@ type startArgs struct {
 	ParentExecution, ParentRoot                               []byte
 	ParentInitiatedID                                         int64
 	InheritedPinnedVersion, VersioningOverride                []byte
+	// Identity, LastCompletionResult and ContinuedFailure are set by
+	// schedules' starts (StartWorkflowOn).
+	Identity                               string `json:",omitempty"`
+	LastCompletionResult, ContinuedFailure []byte `json:",omitempty"`
 }
 
 // startChildOn starts a child workflow here or on its shard's owner.
@@ -297,7 +301,8 @@ func (e *Engine) startChildOn(ctx context.Context, p *StartParams) (*StartResult
 		WorkflowType: pbBytes(p.WorkflowType), Input: pbBytes(p.Input), UserMetadata: pbBytes(p.UserMetadata), RetryPolicy: pbBytes(p.RetryPolicy),
 		Memo: pbBytes(p.Memo), Search: pbBytes(p.Search), Header: pbBytes(p.Header), Priority: pbBytes(p.Priority),
 		ExecTimeout: p.ExecTimeout, RunTimeout: p.RunTimeout, TaskTimeout: p.TaskTimeout, ExecTimeoutSet: p.ExecTimeoutSet, RunTimeoutSet: p.RunTimeoutSet,
-		ReusePolicy: int32(p.ReusePolicy), InheritedPinnedVersion: pbBytes(p.InheritedPinnedVersion), VersioningOverride: pbBytes(p.VersioningOverride)}
+		ReusePolicy: int32(p.ReusePolicy), InheritedPinnedVersion: pbBytes(p.InheritedPinnedVersion), VersioningOverride: pbBytes(p.VersioningOverride),
+		Identity: p.Identity, LastCompletionResult: pbBytes(p.LastCompletionResult), ContinuedFailure: pbBytes(p.ContinuedFailure)}
 	if pa := p.Parent; pa != nil {
 		a.ParentNamespace, a.ParentExecution, a.ParentRoot, a.ParentInitiatedID = pa.Namespace, pbBytes(pa.Execution), pbBytes(pa.Root), pa.InitiatedID
 	}
@@ -311,9 +316,13 @@ func (e *Engine) startChildOn(ctx context.Context, p *StartParams) (*StartResult
 func (a startArgs) params() (*StartParams, error) {
 	p := &StartParams{Namespace: a.Namespace, WorkflowID: a.WorkflowID, TaskQueue: a.TaskQueue, RequestID: a.RequestID, CronSchedule: a.CronSchedule,
 		ExecTimeout: a.ExecTimeout, RunTimeout: a.RunTimeout, TaskTimeout: a.TaskTimeout, ExecTimeoutSet: a.ExecTimeoutSet, RunTimeoutSet: a.RunTimeoutSet,
-		ReusePolicy: enumspb.WorkflowIdReusePolicy(a.ReusePolicy)}
+		ReusePolicy: enumspb.WorkflowIdReusePolicy(a.ReusePolicy), Identity: a.Identity}
 	var errs []error
 	var err error
+	p.LastCompletionResult, err = pbFrom[commonpb.Payloads](a.LastCompletionResult)
+	errs = append(errs, err)
+	p.ContinuedFailure, err = pbFrom[failurepb.Failure](a.ContinuedFailure)
+	errs = append(errs, err)
 	p.WorkflowType, err = pbFrom[commonpb.WorkflowType](a.WorkflowType)
 	errs = append(errs, err)
 	p.Input, err = pbFrom[commonpb.Payloads](a.Input)

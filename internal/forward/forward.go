@@ -93,6 +93,9 @@ func (f *Forwarder) Unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	}
 	ns, id, ok := RouteOf(req)
 	what := "workflow " + strconv.Quote(id)
+	if sns, sid, isSched := ScheduleRouteOf(req); isSched {
+		ns, id, ok, what = sns, ScheduleKey(sid), true, "schedule "+strconv.Quote(sid)
+	}
 	if !ok {
 		var name string
 		if ns, id, name, ok = QueueRouteOf(req); !ok {

@@ -195,7 +195,11 @@ func (s *ScheduleService) CountSchedules(ctx context.Context, r *workflowservice
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.CountSchedulesResponse{Count: s.sched.Count(ctx, r.Namespace, m)}, nil
+	n, err := s.sched.Count(ctx, r.Namespace, m)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.CountSchedulesResponse{Count: n}, nil
 }
 
 func (s *ScheduleService) ListScheduleMatchingTimes(ctx context.Context, r *workflowservice.ListScheduleMatchingTimesRequest) (*workflowservice.ListScheduleMatchingTimesResponse, error) {

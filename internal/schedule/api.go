@@ -77,7 +77,12 @@ func (s *Scheduler) Create(ctx context.Context, r *workflowservice.CreateSchedul
 		Search:   r.SearchAttributes,
 		Cursor:   now,
 	}
-	sc := &sched{s: s, key: key{r.Namespace, r.ScheduleId}, st: st, spec: c, watched: map[string]bool{}}
+	fence, err := s.fenceFor(r.Namespace, r.ScheduleId)
+	if err != nil {
+		return nil, err
+	}
+	sc := s.newSched(key{r.Namespace, r.ScheduleId}, st, fence)
+	sc.spec = c
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -96,6 +101,7 @@ func (s *Scheduler) Create(ctx context.Context, r *workflowservice.CreateSchedul
 	}
 	if err := sc.save(); err != nil {
 		sc.deleted = true
+		sc.cancel()
 		s.mu.Lock()
 		delete(s.all, sc.key)
 		s.mu.Unlock()
@@ -257,14 +263,16 @@ func (s *Scheduler) Delete(ctx context.Context, ns, id string) error {
 		return err
 	}
 	defer sc.mu.Unlock()
-	c, err := s.st.Apply(&store.Batch{ScheduleDeletes: []store.ScheduleKey{{Namespace: ns, ScheduleID: id}}})
+	c, err := s.st.Apply(&store.Batch{Fence: sc.fence, ScheduleDeletes: []store.ScheduleKey{{Namespace: ns, ScheduleID: id}}})
 	if err == nil {
 		err = c.Wait()
 	}
+	s.checkFenced(err)
 	if err != nil {
 		return serviceerror.NewUnavailable("deleting schedule: " + err.Error())
 	}
 	sc.deleted = true
+	sc.cancel()
 	if sc.timer != nil {
 		sc.timer.Stop()
 	}
@@ -334,7 +342,11 @@ func (s *Scheduler) List(ctx context.Context, ns string, pageSize int, pageToken
 	}
 	after := string(pageToken)
 	resp := &workflowservice.ListSchedulesResponse{}
-	for _, sc := range s.list(ns) {
+	list, err := s.listed(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range list {
 		if after != "" && sc.key.id <= after {
 			continue
 		}
@@ -355,16 +367,29 @@ func (s *Scheduler) List(ctx context.Context, ns string, pageSize int, pageToken
 }
 
 // Count counts the schedules of a namespace that match.
-func (s *Scheduler) Count(ctx context.Context, ns string, match Matcher) int64 {
+func (s *Scheduler) Count(ctx context.Context, ns string, match Matcher) (int64, error) {
 	var n int64
-	for _, sc := range s.list(ns) {
+	list, err := s.listed(ctx, ns)
+	if err != nil {
+		return 0, err
+	}
+	for _, sc := range list {
 		sc.mu.Lock()
 		if !sc.deleted && (match == nil || match(sc.asExecution())) {
 			n++
 		}
 		sc.mu.Unlock()
 	}
-	return n
+	return n, nil
+}
+
+// listed is what List and Count walk: this node's schedules, or on a
+// cluster every node's, as stored.
+func (s *Scheduler) listed(ctx context.Context, ns string) ([]*sched, error) {
+	if s.cl != nil {
+		return s.stored(ctx, ns)
+	}
+	return s.list(ns), nil
 }
 
 // maxMatchingTimes bounds ListScheduleMatchingTimes' answer.

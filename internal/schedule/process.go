@@ -294,7 +294,7 @@ func (sc *sched) start(now time.Time, p *pending, overlapping bool) error {
 		// ALLOW_ALL runs do not take part in the chain of results.
 		params.LastCompletionResult, params.ContinuedFailure = sc.st.LastResult, sc.st.LastFailure
 	}
-	res, err := sc.s.eng.StartWorkflow(sc.s.ctx, params)
+	res, err := sc.s.eng.StartWorkflowOn(sc.ctx, params)
 	if err != nil {
 		sc.s.log.Warn("schedule could not start its workflow", "namespace", sc.key.ns, "schedule", sc.key.id, "workflow", params.WorkflowID, "err", err)
 		return err
@@ -347,11 +347,11 @@ func (sc *sched) stopRunning(terminate bool) {
 		target := &commonpb.WorkflowExecution{WorkflowId: ex.WorkflowId}
 		var err error
 		if terminate {
-			err = sc.s.eng.Terminate(sc.s.ctx, &workflowservice.TerminateWorkflowExecutionRequest{
+			err = sc.s.terminate(sc.ctx, &workflowservice.TerminateWorkflowExecutionRequest{
 				Namespace: sc.key.ns, WorkflowExecution: target, Reason: "terminated by schedule overlap policy", Identity: identity,
 			})
 		} else {
-			err = sc.s.eng.RequestCancel(sc.s.ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
+			err = sc.s.requestCancel(sc.ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
 				Namespace: sc.key.ns, WorkflowExecution: target, Reason: "canceled by schedule overlap policy", Identity: identity,
 				RequestId: sc.scheduledRequestID(time.Unix(0, 0)) + "-cancel-" + ex.WorkflowId,
 			})

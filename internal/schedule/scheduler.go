@@ -50,6 +50,14 @@ type Scheduler struct {
 	// the server to 2.5 GB). A few hundred in flight keep the store's
 	// group commits full; the rest wait here on a small stack.
 	steps chan struct{}
+
+	// On a cluster (NewOnCluster): the node, the forwarder, and the
+	// shards whose schedules are loaded here, with the lease epoch they
+	// were loaded under (guarded by mu). See cluster.go.
+	cl     Cluster
+	fwd    Forwarder
+	loaded map[int]int64
+	recon  chan struct{}
 }
 
 // maxConcurrentSteps is the size of Scheduler.steps.
@@ -68,52 +76,98 @@ type sched struct {
 	timer   *time.Timer
 	deleted bool
 	watched map[string]bool // workflow ids a watcher follows
+	// fence is the lease the schedule was loaded under on a cluster (nil
+	// on a single node): every write of the schedule carries it.
+	fence *store.Fence
+	// ctx ends the schedule's watchers when it is dropped (its shard
+	// lost) or the scheduler closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// newSched makes a schedule of s (not yet in s.all).
+func (s *Scheduler) newSched(k key, st *state, fence *store.Fence) *sched {
+	sc := &sched{s: s, key: k, st: st, watched: map[string]bool{}, fence: fence}
+	sc.ctx, sc.cancel = context.WithCancel(s.ctx)
+	return sc
 }
 
 // New loads every stored schedule and starts firing them.
 func New(eng *engine.Engine, st store.Store, log *slog.Logger) (*Scheduler, error) {
+	s := newScheduler(eng, st, log)
+	if err := s.load(nil); err != nil {
+		s.cancel()
+		return nil, fmt.Errorf("loading schedules: %w", err)
+	}
+	return s, nil
+}
+
+func newScheduler(eng *engine.Engine, st store.Store, log *slog.Logger) *Scheduler {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Scheduler{eng: eng, st: st, log: log, all: map[key]*sched{}, ctx: ctx, cancel: cancel, steps: make(chan struct{}, maxConcurrentSteps)}
+	return &Scheduler{eng: eng, st: st, log: log, all: map[key]*sched{}, ctx: ctx, cancel: cancel, steps: make(chan struct{}, maxConcurrentSteps)}
+}
+
+// load reads the stored schedules (on a cluster only those of the shards
+// in epochs, each under its shard's fence) that are not in memory yet,
+// and starts firing them.
+func (s *Scheduler) load(epochs map[int]int64) error {
 	var loaded []*sched
-	err := st.Schedules(ctx, "", func(r *store.ScheduleRecord) error {
+	err := s.st.Schedules(s.ctx, "", func(r *store.ScheduleRecord) error {
+		var fence *store.Fence
+		if s.cl != nil {
+			shard := s.shardOf(r.Namespace, r.ScheduleID)
+			epoch, ok := epochs[shard]
+			if !ok {
+				return nil
+			}
+			fence = &store.Fence{Shard: shard, Node: s.cl.ID(), Epoch: epoch}
+		}
 		state, err := unmarshalState(r.State)
 		if err != nil {
+			if s.cl != nil {
+				s.log.Error("stored schedule does not decode; not loaded", "namespace", r.Namespace, "schedule", r.ScheduleID, "err", err)
+				return nil
+			}
 			return fmt.Errorf("schedule %s/%s: %w", r.Namespace, r.ScheduleID, err)
 		}
-		sc := &sched{s: s, key: key{r.Namespace, r.ScheduleID}, st: state, watched: map[string]bool{}}
+		sc := s.newSched(key{r.Namespace, r.ScheduleID}, state, fence)
 		if sc.spec, err = spec.Compile(state.Schedule.GetSpec()); err != nil {
-			log.Error("stored schedule spec does not compile; the schedule will not fire", "namespace", r.Namespace, "schedule", r.ScheduleID, "err", err)
+			s.log.Error("stored schedule spec does not compile; the schedule will not fire", "namespace", r.Namespace, "schedule", r.ScheduleID, "err", err)
 		}
-		s.all[sc.key] = sc
-		loaded = append(loaded, sc)
+		s.mu.Lock()
+		if _, dup := s.all[sc.key]; !dup && !s.closed {
+			s.all[sc.key] = sc
+			loaded = append(loaded, sc)
+		}
+		s.mu.Unlock()
 		return nil
 	})
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("loading schedules: %w", err)
+		return err
 	}
 	for _, sc := range loaded {
 		sc.mu.Lock()
 		for _, ex := range sc.st.Info.GetRunningWorkflows() {
 			sc.watch(ex)
 		}
-		// Times that came due while the server was down make the timer
-		// fire at once; so do starts left in the buffer or backfills. A
-		// schedule with nothing due does not write at startup.
+		// Times that came due while the server was down (or the shard
+		// had no owner) make the timer fire at once; so do starts left in
+		// the buffer or backfills. A schedule with nothing due does not
+		// write when loaded.
 		after := time.Duration(-1)
 		if len(sc.st.Buffer) > 0 || len(sc.st.Backfills) > 0 {
 			after = 0
 		}
-		sc.arm(eng.Now(), after)
+		sc.arm(s.eng.Now(), after)
 		sc.mu.Unlock()
 	}
 	if len(loaded) > 0 {
-		log.Info("recovered schedules", "count", len(loaded))
+		s.log.Info("recovered schedules", "count", len(loaded))
 	}
-	return s, nil
+	return nil
 }
 
 // Close stops every timer and watcher. Call it before closing the engine.
@@ -142,6 +196,9 @@ func (s *Scheduler) Close() {
 
 // get returns a schedule locked, or NotFound.
 func (s *Scheduler) get(ns, id string) (*sched, error) {
+	if err := s.served(ns, id); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	sc := s.all[key{ns, id}]
 	s.mu.Unlock()
@@ -176,11 +233,12 @@ func (sc *sched) save() error {
 	if err != nil {
 		return fmt.Errorf("encoding schedule: %w", err)
 	}
-	c, err := sc.s.st.Apply(&store.Batch{Schedules: []*store.ScheduleRecord{{Namespace: sc.key.ns, ScheduleID: sc.key.id, State: b}}})
-	if err != nil {
-		return err
+	c, err := sc.s.st.Apply(&store.Batch{Fence: sc.fence, Schedules: []*store.ScheduleRecord{{Namespace: sc.key.ns, ScheduleID: sc.key.id, State: b}}})
+	if err == nil {
+		err = c.Wait()
 	}
-	return c.Wait()
+	sc.s.checkFenced(err)
+	return err
 }
 
 // retryDelay is how soon a schedule tries again after a failed write or
@@ -250,7 +308,7 @@ func (sc *sched) seed() string { return sc.key.ns + "-" + sc.key.id }
 
 // watch follows a workflow the schedule started until it closes.
 func (sc *sched) watch(ex *commonpb.WorkflowExecution) {
-	if sc.watched[ex.GetWorkflowId()] || sc.s.ctx.Err() != nil {
+	if sc.watched[ex.GetWorkflowId()] || sc.ctx.Err() != nil {
 		return
 	}
 	sc.watched[ex.GetWorkflowId()] = true

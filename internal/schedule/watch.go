@@ -19,16 +19,16 @@ import (
 // goroutine and no work while the workflow runs.
 func (s *Scheduler) follow(sc *sched, ex *commonpb.WorkflowExecution) {
 	runID := ex.GetRunId()
-	for s.ctx.Err() == nil {
-		ctx, cancel := context.WithTimeout(s.ctx, 70*time.Second)
-		resp, err := s.eng.History(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+	for sc.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(sc.ctx, 70*time.Second)
+		resp, err := s.history(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
 			Namespace:              sc.key.ns,
 			Execution:              &commonpb.WorkflowExecution{WorkflowId: ex.GetWorkflowId(), RunId: runID},
 			WaitNewEvent:           true,
 			HistoryEventFilterType: enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
 		})
 		cancel()
-		if s.ctx.Err() != nil {
+		if sc.ctx.Err() != nil {
 			return
 		}
 		var notFound *serviceerror.NotFound
@@ -39,7 +39,7 @@ func (s *Scheduler) follow(sc *sched, ex *commonpb.WorkflowExecution) {
 			return
 		case err != nil:
 			select {
-			case <-s.ctx.Done():
+			case <-sc.ctx.Done():
 				return
 			case <-time.After(retryDelay):
 			}

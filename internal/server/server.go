@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -189,8 +190,14 @@ func Start(cfg Config) (*Server, error) {
 	}
 	phases.mark("engine")
 	phases.engine(eng)
+	var schedWatch atomic.Pointer[schedule.Scheduler]
 	if cp != nil {
-		cp.node.Watch(eng.ShardsChanged)
+		cp.node.Watch(func(taken, lost []int) {
+			eng.ShardsChanged(taken, lost)
+			if sc := schedWatch.Load(); sc != nil {
+				sc.ShardsChanged(taken, lost)
+			}
+		})
 	}
 	if err := setUp(eng, cfg); err != nil {
 		eng.Close()
@@ -199,7 +206,15 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	phases.mark("setup")
-	sched, err := schedule.New(eng, st, log)
+	var sched *schedule.Scheduler
+	if cp != nil {
+		// Changes of shards before this are caught up by its load and
+		// its periodic reconcile.
+		sched, err = schedule.NewOnCluster(eng, st, log, cp.node, cp.fwd)
+		schedWatch.Store(sched)
+	} else {
+		sched, err = schedule.New(eng, st, log)
+	}
 	if err != nil {
 		eng.Close()
 		st.Close()
