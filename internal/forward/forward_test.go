@@ -115,7 +115,6 @@ func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
 
 func TestRefuseNotClustered(t *testing.T) {
 	for _, m := range []string{
-		"/temporal.api.workflowservice.v1.WorkflowService/CreateSchedule",
 		"/temporal.api.operatorservice.v1.OperatorService/DeleteNamespace",
 		"/temporal.api.workflowservice.v1.WorkflowService/StartNexusOperationExecution",
 		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkflowRule",
@@ -124,7 +123,42 @@ func TestRefuseNotClustered(t *testing.T) {
 			t.Errorf("%s: %v, want Unimplemented", m, err)
 		}
 	}
-	if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution"); err != nil {
-		t.Errorf("StartWorkflowExecution refused: %v", err)
+	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule"} {
+		if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/" + m); err != nil {
+			t.Errorf("%s refused: %v", m, err)
+		}
+	}
+}
+
+// Schedule RPCs naming a schedule go to the owner of the shard of
+// (namespace, "temporal-sys-scheduler:" + id); List and Count are
+// answered by any node.
+func TestScheduleRoutes(t *testing.T) {
+	for _, req := range []any{
+		&workflowservice.CreateScheduleRequest{Namespace: "ns", ScheduleId: "s"},
+		&workflowservice.DescribeScheduleRequest{Namespace: "ns", ScheduleId: "s"},
+		&workflowservice.UpdateScheduleRequest{Namespace: "ns", ScheduleId: "s"},
+		&workflowservice.PatchScheduleRequest{Namespace: "ns", ScheduleId: "s"},
+		&workflowservice.DeleteScheduleRequest{Namespace: "ns", ScheduleId: "s"},
+		&workflowservice.ListScheduleMatchingTimesRequest{Namespace: "ns", ScheduleId: "s"},
+	} {
+		if ns, id, ok := ScheduleRouteOf(req); !ok || ns != "ns" || id != "s" {
+			t.Errorf("%T routed to %q %q %v", req, ns, id, ok)
+		}
+		if _, _, ok := RouteOf(req); ok {
+			t.Errorf("%T is also routed as a workflow request", req)
+		}
+	}
+	for _, req := range []any{
+		&workflowservice.ListSchedulesRequest{Namespace: "ns"},
+		&workflowservice.CountSchedulesRequest{Namespace: "ns"},
+		&workflowservice.DescribeScheduleRequest{Namespace: "ns"}, // refused by the handler
+	} {
+		if _, _, ok := ScheduleRouteOf(req); ok {
+			t.Errorf("%T routed to an owner", req)
+		}
+	}
+	if k := ScheduleKey("s"); k != "temporal-sys-scheduler:s" {
+		t.Errorf("ScheduleKey = %q", k)
 	}
 }

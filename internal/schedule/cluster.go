@@ -170,6 +170,26 @@ func (sc *sched) drop() {
 	sc.mu.Unlock()
 }
 
+// held reports whether the node still holds the schedule's shard at the
+// epoch the schedule was loaded under (always on a single node). A step
+// of a schedule whose shard moved makes no start: its new owner fires it
+// from the stored record. This local check only narrows the moment a
+// node that was paused could start a workflow from a stale state (such
+// a start is one the record allowed, with the ids the new owner would
+// use, so it never doubles a nominal time); the fence keeps its writes
+// out of the store.
+func (sc *sched) held() bool {
+	if sc.fence == nil {
+		return true
+	}
+	f, _, ok := sc.s.cl.Lease(sc.fence.Shard)
+	if !ok || f.Epoch != sc.fence.Epoch {
+		sc.s.reconcileSoon()
+		return false
+	}
+	return true
+}
+
 // served checks, on a cluster, that this node serves schedule (ns, id):
 // it holds the shard and has loaded its schedules at the current epoch.
 // Requests reach a node that does not only when the shard moved after

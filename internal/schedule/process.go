@@ -64,6 +64,9 @@ func (sc *sched) canTakeScheduled() bool {
 // came due, make the starts the overlap policy allows, write the progress,
 // and set the timer again.
 func (sc *sched) step() {
+	if !sc.held() {
+		return // the shard moved: the new owner fires it (cluster.go)
+	}
 	now := sc.s.eng.Now()
 	more := sc.generate(now)
 	again := sc.drain(now)
