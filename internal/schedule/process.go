@@ -64,10 +64,14 @@ func (sc *sched) canTakeScheduled() bool {
 // came due, make the starts the overlap policy allows, write the progress,
 // and set the timer again.
 func (sc *sched) step() {
-	if !sc.held() {
-		return // the shard moved: the new owner fires it (cluster.go)
-	}
 	now := sc.s.eng.Now()
+	if !sc.held() {
+		// The shard moved (the new owner fires the schedule, and this
+		// one is dropped), or the lease is not offered until a renewal
+		// succeeds: try again then.
+		sc.arm(now, retryDelay)
+		return
+	}
 	more := sc.generate(now)
 	again := sc.drain(now)
 	if err := sc.save(); err != nil {
