@@ -1,7 +1,8 @@
 // Package schedule runs Temporal schedules (CreateSchedule and the other
-// schedule RPCs): it keeps every schedule in memory, fires it by the
-// engine's clock, starts its workflows through the engine, and writes its
-// definition and progress to the store.
+// schedule RPCs): it keeps every schedule in memory (on a cluster, those
+// of its node's shards: cluster.go), fires it by the engine's clock,
+// starts its workflows through the engine, and writes its definition and
+// progress to the store.
 //
 // A schedule never starts two workflows for one nominal time and never
 // misses one across a crash: the progress (a cursor over nominal times and
