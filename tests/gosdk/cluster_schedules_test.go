@@ -174,3 +174,69 @@ func TestClusterSchedules(t *testing.T) {
 	}
 	t.Log(fmt.Sprintf("%d workflows, one a second from %v, none doubled or skipped across the owner's death", len(ids), first))
 }
+
+// TestClusterSchedulesMoveOnJoin: one schedule per shard fires every
+// second on two nodes; a third joins and takes shards from the two live
+// owners (a hand-over while the old owner runs, not a crash). Every
+// schedule, moved or not, fires once per second throughout, none twice.
+func TestClusterSchedulesMoveOnJoin(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ids := make([]string, 16)
+	for n := 0; n < 16; {
+		id := "cjoin-" + uuid.NewString()[:8]
+		if s := cluster.ShardOf("default", forward.ScheduleKey(id), 16); ids[s] == "" {
+			ids[s] = id
+			n++
+		}
+	}
+	// No worker: the starts are what is checked.
+	wf := map[string]string{}
+	for i, id := range ids {
+		wf[id] = "cj-" + uuid.NewString()[:6]
+		if _, err := tc.nodes[i%2].c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+			ID: id, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
+			Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Second}}},
+			Action: &client.ScheduleWorkflowAction{ID: wf[id], Workflow: "SchedEcho", TaskQueue: tc.tq},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owners := map[string]int{}
+	for _, id := range ids {
+		owners[id] = tc.scheduleOwner(id)
+	}
+	time.Sleep(2 * time.Second)
+	tc.add()
+	tc.waitBalanced()
+	moved := 0
+	for _, id := range ids {
+		if tc.scheduleOwner(id) == 2 {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatalf("no schedule moved to the joiner: owners before %v", owners)
+	}
+	time.Sleep(3 * time.Second)
+	for _, id := range ids {
+		if err := tc.nodes[2].c.ScheduleClient().GetHandle(ctx, id).Pause(ctx, client.SchedulePauseOptions{}); err != nil {
+			t.Fatalf("pause %s: %v", id, err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	total := 0
+	for _, id := range ids {
+		d, err := tc.nodes[0].c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := schedWorkflowIDs(t, tc.nodes[1].c, id)
+		if n := requireEverySecond(t, wf[id], got); n != d.Info.NumActions || n < 5 {
+			t.Fatalf("%s (owner %d, then %d): %d workflows for %d actions: %v", id, owners[id], tc.scheduleOwner(id), n, d.Info.NumActions, got)
+		}
+		total += len(got)
+	}
+	t.Logf("%d schedules of 16 moved to the joiner; %d workflows, one per schedule and second", moved, total)
+}
