@@ -14,13 +14,25 @@ import (
 )
 
 // driver runs the client side of one workflow: start it, send its signals
-// and updates at random moments, send "done", wait for the result.
+// and updates at random moments, send "done", wait for the result. Each
+// request goes through a client picked at random among cs (one a server:
+// on a cluster, requests reach the workflow's owner through any node).
 type driver struct {
-	c    client.Client
+	cs   []client.Client
 	tq   string
 	ctx  context.Context // bounds the whole load + drain
 	t    *tally
 	logf func(string, ...any)
+}
+
+// pick returns the client for the next request (without drawing from rng
+// when there is one server, so a single server's runs replay by seed as
+// before).
+func (d *driver) pick(rng *rand.Rand) client.Client {
+	if len(d.cs) == 1 {
+		return d.cs[0]
+	}
+	return d.cs[rng.Intn(len(d.cs))]
 }
 
 func (d *driver) sleep(dur time.Duration) bool {
@@ -44,7 +56,7 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		run, err := d.c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{
+		run, err := d.pick(rng).ExecuteWorkflow(cctx, client.StartWorkflowOptions{
 			ID: id, TaskQueue: d.tq,
 			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -82,10 +94,10 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 			break
 		}
 		if isSignal {
-			d.signal(st, fmt.Sprintf("%s/s%d", id, ns))
+			d.signal(d.pick(rng), st, fmt.Sprintf("%s/s%d", id, ns))
 			ns++
 		} else {
-			d.update(st, fmt.Sprintf("%s/u%d", id, nu), rng.Intn(3)*30)
+			d.update(d.pick(rng), st, fmt.Sprintf("%s/u%d", id, nu), rng.Intn(3)*30)
 			nu++
 		}
 	}
@@ -93,7 +105,7 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 	// "done" may be sent any number of times.
 	for d.ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		err := d.c.SignalWorkflow(cctx, id, "", doneSignal, nil)
+		err := d.pick(rng).SignalWorkflow(cctx, id, "", doneSignal, nil)
 		cancel()
 		if err == nil {
 			st.mu.Lock()
@@ -110,7 +122,7 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 		st.mu.Unlock()
 		cctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 		var res Result
-		err := d.c.GetWorkflow(cctx, id, "").Get(cctx, &res)
+		err := d.pick(rng).GetWorkflow(cctx, id, "").Get(cctx, &res)
 		cancel()
 		st.mu.Lock()
 		if err == nil {
@@ -129,12 +141,12 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 
 // signal sends one signal once (the SDK retries transient errors itself,
 // with the same request id). Unacknowledged signals are "unknown".
-func (d *driver) signal(st *wfState, payload string) {
+func (d *driver) signal(c client.Client, st *wfState, payload string) {
 	st.mu.Lock()
 	st.signals[payload] = false
 	st.mu.Unlock()
 	cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-	err := d.c.SignalWorkflow(cctx, st.plan.ID, "", signalName, payload)
+	err := c.SignalWorkflow(cctx, st.plan.ID, "", signalName, payload)
 	cancel()
 	if err == nil {
 		st.mu.Lock()
@@ -146,7 +158,7 @@ func (d *driver) signal(st *wfState, payload string) {
 // update sends one update and waits for its result, retrying with the same
 // update id after errors. The validator rejects updates before the last run
 // of the chain; those are retried too (the rejection is not an error).
-func (d *driver) update(st *wfState, updateID string, sleepMs int) {
+func (d *driver) update(c client.Client, st *wfState, updateID string, sleepMs int) {
 	st.mu.Lock()
 	st.updates[updateID] = false
 	st.mu.Unlock()
@@ -162,7 +174,7 @@ func (d *driver) update(st *wfState, updateID string, sleepMs int) {
 	}()
 	for d.ctx.Err() == nil && time.Now().Before(deadline) {
 		cctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
-		h, err := d.c.UpdateWorkflow(cctx, client.UpdateWorkflowOptions{
+		h, err := c.UpdateWorkflow(cctx, client.UpdateWorkflowOptions{
 			WorkflowID: st.plan.ID, UpdateID: updateID, UpdateName: updateName,
 			Args: []any{sleepMs}, WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
