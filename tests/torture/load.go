@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"slices"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -46,6 +48,8 @@ func (d *driver) sleep(dur time.Duration) bool {
 
 func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{}) {
 	defer func() { <-sem }()
+	defer st.setStage("", nil)
+	st.setStage("start", nil)
 	rng := rand.New(rand.NewSource(seed))
 	rep := d.t.rep
 	id := st.plan.ID
@@ -88,6 +92,7 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 		kinds = append(kinds, false)
 	}
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	st.setStage("signals and updates", nil)
 	var ns, nu int
 	for _, isSignal := range kinds {
 		if !d.sleep(time.Duration(rng.Intn(300)) * time.Millisecond) {
@@ -103,9 +108,11 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 	}
 
 	// "done" may be sent any number of times.
+	st.setStage("done signal", nil)
 	for d.ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 		err := d.pick(rng).SignalWorkflow(cctx, id, "", doneSignal, nil)
+		st.setStage("done signal", err)
 		cancel()
 		if err == nil {
 			st.mu.Lock()
@@ -116,14 +123,19 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 		d.sleep(100 * time.Millisecond)
 	}
 
+	st.setStage("result wait", nil)
 	for d.ctx.Err() == nil {
 		st.mu.Lock()
 		st.waited = true
 		st.mu.Unlock()
 		cctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 		var res Result
-		err := d.pick(rng).GetWorkflow(cctx, id, "").Get(cctx, &res)
+		c := d.pick(rng)
+		err := c.GetWorkflow(cctx, id, "").Get(cctx, &res)
 		cancel()
+		if err != nil {
+			st.setStage("result wait", fmt.Errorf("through client %d: %w", slices.Index(d.cs, c), err))
+		}
 		st.mu.Lock()
 		if err == nil {
 			st.result, st.resultErr = &res, nil
@@ -200,5 +212,48 @@ func (d *driver) update(c client.Client, st *wfState, updateID string, sleepMs i
 		}
 		d.t.inc(&d.t.rep.UpdateRetries, 1)
 		d.sleep(100 * time.Millisecond)
+	}
+}
+
+// setStage records what the driver of st is doing, for waitDrivers.
+func (st *wfState) setStage(stage string, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if stage != st.stage {
+		st.stage, st.stageSince = stage, time.Now()
+	}
+	st.lastErr = err
+}
+
+// waitDrivers waits for every driver; every 20 s of waiting it logs the
+// drivers still busy (workflow, stage, for how long, last error), so a
+// drain that runs out its time says what it waited for.
+func waitDrivers(wg *sync.WaitGroup, wfs []*wfState, logf func(string, ...any)) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(20 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		var busy []string
+		for _, st := range wfs {
+			st.mu.Lock()
+			if st.stage != "" {
+				busy = append(busy, fmt.Sprintf("%s: %s for %v (last error: %v)", st.plan.ID, st.stage, time.Since(st.stageSince).Round(time.Second), st.lastErr))
+			}
+			st.mu.Unlock()
+		}
+		logf("torture: %d drivers still busy", len(busy))
+		for i, b := range busy {
+			if i == 10 {
+				logf("torture:   ... %d more", len(busy)-10)
+				break
+			}
+			logf("torture:   %s", b)
+		}
 	}
 }

@@ -160,7 +160,10 @@ type wfState struct {
 	signals    map[string]bool // payload -> acknowledged
 	updates    map[string]bool // update id -> acknowledged
 	doneSent   bool
-	waited     bool // the driver got to wait for the result
+	waited     bool      // the driver got to wait for the result
+	stage      string    // what the driver is doing now ("" when it returned)
+	stageSince time.Time // since when
+	lastErr    error     // the last error of the current stage
 	result     *Result
 	resultErr  error
 }
@@ -421,7 +424,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if killErr != nil {
 		return nil, fmt.Errorf("restart after kill %d: %w", kills.Load()+1, killErr)
 	}
-	wg.Wait()
+	waitDrivers(&wg, wfs, logf)
 	rep.Kills = int(kills.Load())
 
 	pctx, pcancel := context.WithTimeout(ctx, cfg.Drain)
