@@ -446,6 +446,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("final restart: %w", err)
 	}
 	rep.FinalKill = true
+	replaceWorkers() // a run the drain left open may still need one
 
 	logf("torture: verifying %d workflows", len(wfs))
 	vctx, vcancel := context.WithTimeout(ctx, cfg.Drain+time.Minute)
