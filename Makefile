@@ -1,7 +1,7 @@
 # Sundial: `make run` starts the server, `make test` runs every test.
 GO ?= go
 
-.PHONY: run build test test-go test-python test-cli temporal-cli conformance bench bench-pg bench-1m bench-schedules bench-sleepers fuzz torture
+.PHONY: run build test test-go test-python test-cli temporal-cli conformance bench bench-pg bench-1m bench-schedules bench-sleepers fuzz torture torture-cluster
 
 run:
 	$(GO) run ./cmd/sundial start
@@ -88,6 +88,12 @@ bench-sleepers: build
 # Long crash torture: 200 SIGKILLs under a mixed SDK load (~7 minutes).
 torture: build
 	$(GO) run ./cmd/sundial-torture -server-bin ./bin/sundial -kills 200 -kill-min 300ms -kill-max 1500ms -workflows 300 -concurrency 30
+
+# Cluster crash torture: 3 nodes on a throwaway PostgreSQL (Debian's postgresql
+# package; SUNDIAL_TEST_PG_PORTS=lo-hi confines its port), 50 SIGKILLs of
+# random nodes under the mixed load (~3 minutes). docs/CLUSTER.md.
+torture-cluster: build
+	$(GO) run ./cmd/sundial-torture -server-bin ./bin/sundial -nodes 3 -postgres auto -lease-period 1s -kills 50 -kill-min 1s -kill-max 3s -down-max 2s -workflows 300 -concurrency 30
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 2m ./internal/tasktoken

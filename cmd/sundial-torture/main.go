@@ -7,6 +7,11 @@
 // result is right and every history is well-formed. It prints the counts
 // and exits 1 on any violation (2 if the run could not be carried out).
 //
+// With -nodes 3 -postgres auto it runs a cluster instead: three sundial
+// processes with --node-addr on one (throwaway) PostgreSQL database, the
+// load spread over them, each kill SIGKILLing a random node and restarting
+// it at the same address (docs/CLUSTER.md).
+//
 // The logic lives in tests/torture, which `go test` also runs in a short
 // form.
 package main
@@ -44,6 +49,10 @@ func main() {
 	flag.BoolVar(&cfg.FreshWorker, "fresh-worker", true, "replace the worker and its client after every restart (false: one worker rides out every kill)")
 	flag.IntVar(&cfg.Schedules, "schedules", 3, "schedules firing every 1-2 s during the kills (the first limited to 4 actions)")
 	flag.BoolVar(&cfg.SDKLog, "sdk-log", false, "print the Go SDK's warnings and errors")
+	flag.IntVar(&cfg.Nodes, "nodes", 1, "sundial processes; > 1 runs a cluster of nodes on PostgreSQL (see -postgres)")
+	flag.StringVar(&cfg.Postgres, "postgres", "", `PostgreSQL URL of the cluster's database, or "auto" for a throwaway server (SUNDIAL_TEST_PG_PORTS=lo-hi confines its port); implies a cluster`)
+	flag.DurationVar(&cfg.LeasePeriod, "lease-period", time.Second, "the nodes' --lease-period (cluster only)")
+	flag.IntVar(&cfg.PortBase, "port-base", 0, "cluster only: node i listens on PORT-BASE+2i with node address 127.0.0.1:PORT-BASE+2i+1; 0: free ports")
 	flag.StringVar(&cfg.CacheSize, "cache-size", "", "the server's --cache-size (e.g. 4KiB: runs are evicted between steps and loaded cold); empty: the server's default")
 	flag.Parse()
 	if cfg.KillMax < cfg.KillMin || cfg.Kills < 0 || cfg.Concurrency < 1 || cfg.MaxRuns < 1 || cfg.MaxSteps < 1 {

@@ -28,6 +28,13 @@ func (s *State) hasPendingWork() bool {
 	if s.WFT == nil && s.firstTaskScheduled && s.failedWFTs > 0 {
 		return true // a transient retry not in history
 	}
+	if w := s.WFT; w != nil && w.Transient {
+		// Started or not, a reloaded copy has no workflow task (its events
+		// are not in history) and Recover schedules it again: with the
+		// started task's timeout as Due instead, a crash before it left
+		// the run with no workflow task at all.
+		return true
+	}
 	if w := s.WFT; w != nil && w.StartedEventID == 0 {
 		return true
 	}

@@ -62,11 +62,16 @@ type Forwarder struct {
 	mu    sync.Mutex
 	peers map[string]*grpc.ClientConn
 	outs  map[string]protoreflect.MessageType // method → response type
+
+	draining context.Context // done once Drain was called (drain.go)
+	drain    context.CancelFunc
 }
 
 // New returns a forwarder for node.
 func New(node Node) *Forwarder {
-	return &Forwarder{node: node, peers: map[string]*grpc.ClientConn{}, outs: map[string]protoreflect.MessageType{}}
+	f := &Forwarder{node: node, peers: map[string]*grpc.ClientConn{}, outs: map[string]protoreflect.MessageType{}}
+	f.draining, f.drain = context.WithCancel(context.Background())
+	return f
 }
 
 // Close closes the peer connections.
@@ -146,6 +151,8 @@ func (f *Forwarder) Invoke(ctx context.Context, addr, method string, req any) (a
 		octx, cancel = context.WithDeadline(octx, dl.Add(-50*time.Millisecond))
 		defer cancel()
 	}
+	octx, release := f.pollContext(octx, method)
+	defer release()
 	if err := conn.Invoke(octx, method, req, resp); err != nil {
 		if ctx.Err() == nil {
 			switch status.Code(err) {

@@ -370,6 +370,9 @@ func (s *Server) Stop() {
 	s.sched.Close()     // no schedule fires into a closing engine
 	s.batch.Close()     // batch jobs stop where they are; they resume at the next start
 	s.engine.Close()    // releases pollers and waiters first
+	if s.cluster != nil && s.cluster.fwd != nil {
+		s.cluster.fwd.Drain() // and the long polls this node forwarded to others
+	}
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
 	select {

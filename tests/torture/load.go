@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"slices"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -14,13 +16,25 @@ import (
 )
 
 // driver runs the client side of one workflow: start it, send its signals
-// and updates at random moments, send "done", wait for the result.
+// and updates at random moments, send "done", wait for the result. Each
+// request goes through a client picked at random among cs (one a server:
+// on a cluster, requests reach the workflow's owner through any node).
 type driver struct {
-	c    client.Client
+	cs   []client.Client
 	tq   string
 	ctx  context.Context // bounds the whole load + drain
 	t    *tally
 	logf func(string, ...any)
+}
+
+// pick returns the client for the next request (without drawing from rng
+// when there is one server, so a single server's runs replay by seed as
+// before).
+func (d *driver) pick(rng *rand.Rand) client.Client {
+	if len(d.cs) == 1 {
+		return d.cs[0]
+	}
+	return d.cs[rng.Intn(len(d.cs))]
 }
 
 func (d *driver) sleep(dur time.Duration) bool {
@@ -34,6 +48,8 @@ func (d *driver) sleep(dur time.Duration) bool {
 
 func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{}) {
 	defer func() { <-sem }()
+	defer st.setStage("", nil)
+	st.setStage("start", nil)
 	rng := rand.New(rand.NewSource(seed))
 	rep := d.t.rep
 	id := st.plan.ID
@@ -44,7 +60,7 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		run, err := d.c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{
+		run, err := d.pick(rng).ExecuteWorkflow(cctx, client.StartWorkflowOptions{
 			ID: id, TaskQueue: d.tq,
 			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -76,26 +92,32 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 		kinds = append(kinds, false)
 	}
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	st.setStage("signals and updates", nil)
 	var ns, nu int
 	for _, isSignal := range kinds {
 		if !d.sleep(time.Duration(rng.Intn(300)) * time.Millisecond) {
 			break
 		}
 		if isSignal {
-			d.signal(st, fmt.Sprintf("%s/s%d", id, ns))
+			d.signal(d.pick(rng), st, fmt.Sprintf("%s/s%d", id, ns))
 			ns++
 		} else {
-			d.update(st, fmt.Sprintf("%s/u%d", id, nu), rng.Intn(3)*30)
+			d.update(d.pick(rng), st, fmt.Sprintf("%s/u%d", id, nu), rng.Intn(3)*30)
 			nu++
 		}
 	}
 
 	// "done" may be sent any number of times.
+	st.setStage("done signal", nil)
 	for d.ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		err := d.c.SignalWorkflow(cctx, id, "", doneSignal, nil)
+		err := d.pick(rng).SignalWorkflow(cctx, id, "", doneSignal, nil)
+		st.setStage("done signal", err)
 		cancel()
-		if err == nil {
+		// "Already completed": an earlier attempt delivered "done" (its
+		// answer was lost with a killed node) and the workflow finished.
+		var nf *serviceerror.NotFound
+		if err == nil || errors.As(err, &nf) {
 			st.mu.Lock()
 			st.doneSent = true
 			st.mu.Unlock()
@@ -104,14 +126,19 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 		d.sleep(100 * time.Millisecond)
 	}
 
+	st.setStage("result wait", nil)
 	for d.ctx.Err() == nil {
 		st.mu.Lock()
 		st.waited = true
 		st.mu.Unlock()
 		cctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 		var res Result
-		err := d.c.GetWorkflow(cctx, id, "").Get(cctx, &res)
+		c := d.pick(rng)
+		err := c.GetWorkflow(cctx, id, "").Get(cctx, &res)
 		cancel()
+		if err != nil {
+			st.setStage("result wait", fmt.Errorf("through client %d: %w", slices.Index(d.cs, c), err))
+		}
 		st.mu.Lock()
 		if err == nil {
 			st.result, st.resultErr = &res, nil
@@ -129,12 +156,12 @@ func (d *driver) run(st *wfState, nsig, nupd int, seed int64, sem chan struct{})
 
 // signal sends one signal once (the SDK retries transient errors itself,
 // with the same request id). Unacknowledged signals are "unknown".
-func (d *driver) signal(st *wfState, payload string) {
+func (d *driver) signal(c client.Client, st *wfState, payload string) {
 	st.mu.Lock()
 	st.signals[payload] = false
 	st.mu.Unlock()
 	cctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-	err := d.c.SignalWorkflow(cctx, st.plan.ID, "", signalName, payload)
+	err := c.SignalWorkflow(cctx, st.plan.ID, "", signalName, payload)
 	cancel()
 	if err == nil {
 		st.mu.Lock()
@@ -146,7 +173,7 @@ func (d *driver) signal(st *wfState, payload string) {
 // update sends one update and waits for its result, retrying with the same
 // update id after errors. The validator rejects updates before the last run
 // of the chain; those are retried too (the rejection is not an error).
-func (d *driver) update(st *wfState, updateID string, sleepMs int) {
+func (d *driver) update(c client.Client, st *wfState, updateID string, sleepMs int) {
 	st.mu.Lock()
 	st.updates[updateID] = false
 	st.mu.Unlock()
@@ -162,7 +189,7 @@ func (d *driver) update(st *wfState, updateID string, sleepMs int) {
 	}()
 	for d.ctx.Err() == nil && time.Now().Before(deadline) {
 		cctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
-		h, err := d.c.UpdateWorkflow(cctx, client.UpdateWorkflowOptions{
+		h, err := c.UpdateWorkflow(cctx, client.UpdateWorkflowOptions{
 			WorkflowID: st.plan.ID, UpdateID: updateID, UpdateName: updateName,
 			Args: []any{sleepMs}, WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
@@ -188,5 +215,48 @@ func (d *driver) update(st *wfState, updateID string, sleepMs int) {
 		}
 		d.t.inc(&d.t.rep.UpdateRetries, 1)
 		d.sleep(100 * time.Millisecond)
+	}
+}
+
+// setStage records what the driver of st is doing, for waitDrivers.
+func (st *wfState) setStage(stage string, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if stage != st.stage {
+		st.stage, st.stageSince = stage, time.Now()
+	}
+	st.lastErr = err
+}
+
+// waitDrivers waits for every driver; every 20 s of waiting it logs the
+// drivers still busy (workflow, stage, for how long, last error), so a
+// drain that runs out its time says what it waited for.
+func waitDrivers(wg *sync.WaitGroup, wfs []*wfState, logf func(string, ...any)) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(20 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		var busy []string
+		for _, st := range wfs {
+			st.mu.Lock()
+			if st.stage != "" {
+				busy = append(busy, fmt.Sprintf("%s: %s for %v (last error: %v)", st.plan.ID, st.stage, time.Since(st.stageSince).Round(time.Second), st.lastErr))
+			}
+			st.mu.Unlock()
+		}
+		logf("torture: %d drivers still busy", len(busy))
+		for i, b := range busy {
+			if i == 10 {
+				logf("torture:   ... %d more", len(busy)-10)
+				break
+			}
+			logf("torture:   %s", b)
+		}
 	}
 }

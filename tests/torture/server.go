@@ -13,11 +13,13 @@ import (
 	"time"
 )
 
-// server runs the sundial binary on a fixed 127.0.0.1 port and data dir and
-// can SIGKILL and restart it.
+// server runs the sundial binary on a fixed 127.0.0.1 port and data dir (or,
+// as a cluster node, on a fixed port and node address with its store in
+// PostgreSQL, given by extra) and can SIGKILL and restart it.
 type server struct {
-	bin, dir string
+	bin, dir string // dir "": no --data-dir (the store is named in extra)
 	port     int
+	name     string    // "node 1" in a cluster, "" for the single server
 	log      io.Writer // server stdout+stderr of every incarnation
 	extra    []string  // more flags for `sundial start`
 
@@ -56,7 +58,11 @@ func (s *server) start() error {
 }
 
 func (s *server) startOnce() error {
-	args := append([]string{"start", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.port), "--data-dir", s.dir, "--log-level", "warn", "--headless"}, s.extra...)
+	args := []string{"start", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.port), "--log-level", "warn", "--headless"}
+	if s.dir != "" {
+		args = append(args, "--data-dir", s.dir)
+	}
+	args = append(args, s.extra...)
 	cmd := exec.Command(s.bin, args...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
@@ -70,7 +76,7 @@ func (s *server) startOnce() error {
 	s.starts++
 	n := s.starts
 	s.mu.Unlock()
-	fmt.Fprintf(s.log, "--- torture: start #%d pid %d at %s\n", n, cmd.Process.Pid, time.Now().Format(time.RFC3339Nano))
+	fmt.Fprintf(s.log, "--- torture: %s start #%d pid %d at %s\n", s.name, n, cmd.Process.Pid, time.Now().Format(time.RFC3339Nano))
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -135,6 +141,7 @@ func (s *server) kill() {
 	if cmd == nil {
 		return
 	}
+	fmt.Fprintf(s.log, "--- torture: %s SIGKILL pid %d at %s\n", s.name, cmd.Process.Pid, time.Now().Format(time.RFC3339Nano))
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	<-ex
 }

@@ -51,7 +51,20 @@ type Config struct {
 	// CacheSize, when set, is the server's --cache-size (e.g. "4KiB": a
 	// tiny cache evicts runs between steps, so they are loaded cold).
 	CacheSize string
-	Logf      func(format string, args ...any)
+	// Nodes > 1 (or Postgres set) runs a cluster: Nodes sundial processes
+	// sharing the PostgreSQL database Postgres ("auto": a throwaway server
+	// started through pgtest, SUNDIAL_TEST_PG_PORTS confining its port),
+	// each with its own public port and --node-addr, leases of
+	// LeasePeriod. Every kill picks a random node; clients, workers and
+	// drivers' requests are spread over the nodes. Schedules are left out
+	// (a cluster refuses them).
+	Nodes       int
+	Postgres    string
+	LeasePeriod time.Duration
+	// PortBase, when set, gives node i the public port PortBase+2i and the
+	// node address 127.0.0.1:PortBase+2i+1; 0 picks free ports.
+	PortBase int
+	Logf     func(format string, args ...any)
 }
 
 // Short is the form run by `go test`.
@@ -147,7 +160,10 @@ type wfState struct {
 	signals    map[string]bool // payload -> acknowledged
 	updates    map[string]bool // update id -> acknowledged
 	doneSent   bool
-	waited     bool // the driver got to wait for the result
+	waited     bool      // the driver got to wait for the result
+	stage      string    // what the driver is doing now ("" when it returned)
+	stageSince time.Time // since when
+	lastErr    error     // the last error of the current stage
 	result     *Result
 	resultErr  error
 }
@@ -163,6 +179,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{}
 	rng := rand.New(rand.NewSource(cfg.Seed))
 	logf("torture: seed %d, %d kills every %v..%v, >= %d workflows, concurrency %d", cfg.Seed, cfg.Kills, cfg.KillMin, cfg.KillMax, cfg.Workflows, cfg.Concurrency)
+	if cfg.clustered() {
+		if cfg.Nodes < 1 {
+			cfg.Nodes = 1
+		}
+		if cfg.Postgres == "" {
+			cfg.Postgres = "auto"
+		}
+		if cfg.LeasePeriod <= 0 {
+			cfg.LeasePeriod = time.Second
+		}
+		cfg.Schedules = 0 // refused on a cluster (internal/forward/notclustered.go)
+		logf("torture: cluster of %d nodes on PostgreSQL, leases of %v", cfg.Nodes, cfg.LeasePeriod)
+	}
 
 	dir := cfg.DataDir
 	if dir == "" {
@@ -175,30 +204,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			defer os.RemoveAll(d)
 		}
 	}
-	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	fl, err := newFleet(cfg, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	srv := &server{bin: cfg.ServerBin, dir: filepath.Join(dir, "data"), port: port, log: &syncWriter{f: logFile}}
-	if cfg.CacheSize != "" {
-		srv.extra = []string{"--cache-size", cfg.CacheSize}
-	}
-	if err := srv.start(); err != nil {
+	defer fl.close()
+	if err := fl.start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.ServerBin, err)
 	}
-	defer srv.kill()
-	logf("torture: server on %s, data %s, log %s", srv.addr(), srv.dir, logFile.Name())
+	logf("torture: %s", fl.describe())
 
 	var sdkLog log.Logger = quietLogger{}
 	if cfg.SDKLog {
 		sdkLog = warnLogger{logf}
 	}
-	copts := client.Options{HostPort: srv.addr(), Logger: sdkLog}
+	copts := client.Options{Logger: sdkLog}
 	if cfg.SDKLog {
 		copts.ConnectionOptions.DialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(
 			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -211,24 +231,38 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return err
 			})}
 	}
-	c, err := client.Dial(copts)
-	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
+	// One client per server: client i talks to server i only.
+	optsFor := func(i int) client.Options {
+		o := copts
+		o.HostPort = fl.servers[i].addr()
+		return o
 	}
-	defer c.Close()
+	clients := make([]client.Client, len(fl.servers))
+	for i := range clients {
+		ci, err := client.Dial(optsFor(i))
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", fl.servers[i].name, err)
+		}
+		defer ci.Close()
+		clients[i] = ci
+	}
+	c := clients[0]
 	tq := fmt.Sprintf("torture-%d", cfg.Seed)
-	// The worker has its own client. With FreshWorker it is replaced after
-	// every restart (the old one is stopped in the background): the Go
-	// SDK's poll backoff otherwise keeps a worker idle for as long as the
-	// server keeps dying every second or two (BUGS.md #2).
+	// Each server has a worker with its own client. With FreshWorker they
+	// are replaced after every restart (the old ones are stopped in the
+	// background): the Go SDK's poll backoff otherwise keeps a worker
+	// idle for as long as the server keeps dying every second or two
+	// (BUGS.md #2). On a cluster every node's worker is replaced after a
+	// kill: the polls of all of them are forwarded to the queue's owner,
+	// which may be the node that died.
 	type workerRef struct {
 		c client.Client
 		w worker.Worker
 	}
-	startWorker := func() (*workerRef, error) {
+	startWorker := func(i int) (*workerRef, error) {
 		var last error
 		for attempt := 0; attempt < 20; attempt++ {
-			wc, err := client.Dial(copts)
+			wc, err := client.Dial(optsFor(i))
 			if err != nil {
 				last = err
 				time.Sleep(100 * time.Millisecond)
@@ -248,30 +282,36 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("worker: %w", last)
 	}
 	var workerMu sync.Mutex
-	curWorker, err := startWorker()
-	if err != nil {
-		return nil, err
+	workers := make([]*workerRef, len(fl.servers))
+	for i := range workers {
+		if workers[i], err = startWorker(i); err != nil {
+			return nil, err
+		}
 	}
 	defer func() {
 		workerMu.Lock()
 		defer workerMu.Unlock()
-		curWorker.w.Stop()
-		curWorker.c.Close()
+		for _, w := range workers {
+			w.w.Stop()
+			w.c.Close()
+		}
 	}()
-	replaceWorker := func() {
+	replaceWorkers := func() {
 		if !cfg.FreshWorker {
 			return
 		}
-		nw, err := startWorker()
-		if err != nil {
-			logf("torture: new worker after restart: %v (keeping the old one)", err)
-			return
+		for i := range workers {
+			nw, err := startWorker(i)
+			if err != nil {
+				logf("torture: new worker on %s after restart: %v (keeping the old one)", fl.servers[i].name, err)
+				continue
+			}
+			workerMu.Lock()
+			old := workers[i]
+			workers[i] = nw
+			workerMu.Unlock()
+			go func() { old.w.Stop(); old.c.Close() }()
 		}
-		workerMu.Lock()
-		old := curWorker
-		curWorker = nw
-		workerMu.Unlock()
-		go func() { old.w.Stop(); old.c.Close() }()
 	}
 
 	t := &tally{rep: rep}
@@ -279,7 +319,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	scheds := createSchedules(ctx, c, cfg.Seed, cfg.Schedules, logf)
 
-	// The killer: SIGKILL at random moments, restart on the same dir and port.
+	// The killer: SIGKILL a random server at random moments, restart it on
+	// the same dir (or database) and port.
 	loadCtx, stopLoad := context.WithTimeout(ctx, cfg.MaxDuration)
 	defer stopLoad()
 	var kills atomic.Int64
@@ -297,21 +338,33 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			case <-time.After(d):
 			}
 			srvMu.Lock()
-			if !srv.alive() {
-				violate(&rep.ServerCrashes, "server exited on its own before kill %d (see %s)", kills.Load()+1, logFile.Name())
+			for i, s := range fl.servers {
+				if !s.alive() {
+					violate(&rep.ServerCrashes, "%s exited on its own before kill %d (see %s)", s.name, kills.Load()+1, fl.logs[i])
+				}
 			}
+			victim := 0
+			if len(fl.servers) > 1 {
+				victim = krng.Intn(len(fl.servers))
+			}
+			srv := fl.servers[victim]
 			srv.kill()
+			var down time.Duration
 			if cfg.DownMax > 0 {
-				time.Sleep(time.Duration(krng.Int63n(int64(cfg.DownMax))))
+				down = time.Duration(krng.Int63n(int64(cfg.DownMax)))
+				time.Sleep(down)
 			}
 			err := srv.start()
 			srvMu.Unlock()
 			if err != nil {
-				killErr = err
+				killErr = fmt.Errorf("%s: %w", srv.name, err)
 				stopLoad()
 				return
 			}
-			replaceWorker()
+			if len(fl.servers) > 1 {
+				logf("torture: kill %d: %s, down %v", kills.Load()+1, srv.name, down.Round(time.Millisecond))
+			}
+			replaceWorkers()
 			n := kills.Add(1)
 			if n%10 == 0 || n == int64(cfg.Kills) {
 				logf("torture: %d kills", n)
@@ -325,7 +378,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		wfs   []*wfState
 		wg    sync.WaitGroup
 		sem   = make(chan struct{}, cfg.Concurrency)
-		drive = &driver{c: c, tq: tq, t: t, logf: logf}
+		drive = &driver{cs: clients, tq: tq, t: t, logf: logf}
 	)
 	drainCtx, stopDrain := context.WithTimeout(ctx, cfg.MaxDuration+cfg.Drain)
 	defer stopDrain()
@@ -371,26 +424,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if killErr != nil {
 		return nil, fmt.Errorf("restart after kill %d: %w", kills.Load()+1, killErr)
 	}
-	wg.Wait()
+	waitDrivers(&wg, wfs, logf)
 	rep.Kills = int(kills.Load())
 
 	pctx, pcancel := context.WithTimeout(ctx, cfg.Drain)
 	pauseSchedules(pctx, c, scheds, logf)
 	pcancel()
 
-	// One more kill -9 so that everything verified below is read back from
-	// disk by a freshly started server.
+	// One more kill -9 (of every node) so that everything verified below is
+	// read back from disk (or the database) by freshly started servers.
 	srvMu.Lock()
-	if !srv.alive() {
-		violate(&rep.ServerCrashes, "server exited on its own (see %s)", logFile.Name())
+	for i, s := range fl.servers {
+		if !s.alive() {
+			violate(&rep.ServerCrashes, "%s exited on its own (see %s)", s.name, fl.logs[i])
+		}
 	}
-	srv.kill()
-	err = srv.start()
+	fl.killAll()
+	err = fl.start()
 	srvMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("final restart: %w", err)
 	}
 	rep.FinalKill = true
+	replaceWorkers() // a run the drain left open may still need one
 
 	logf("torture: verifying %d workflows", len(wfs))
 	vctx, vcancel := context.WithTimeout(ctx, cfg.Drain+time.Minute)
@@ -411,11 +467,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, s := range scheds {
 		v.checkSchedule(s)
 	}
-	if !srv.alive() {
-		violate(&rep.ServerCrashes, "server exited on its own during verification (see %s)", logFile.Name())
+	for i, s := range fl.servers {
+		if !s.alive() {
+			violate(&rep.ServerCrashes, "%s exited on its own during verification (see %s)", s.name, fl.logs[i])
+		}
 	}
-	if err := srv.stop(); err != nil {
-		violate(&rep.ServerCrashes, "server did not stop cleanly on SIGTERM: %v", err)
+	for _, s := range fl.servers {
+		if err := s.stop(); err != nil {
+			violate(&rep.ServerCrashes, "%s did not stop cleanly on SIGTERM: %v", s.name, err)
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
