@@ -397,8 +397,27 @@ func (s *State) advance(ev *historypb.HistoryEvent) {
 // the history does not hold (see store.RunRecord).
 func Replay(namespace, workflowID, runID string, events []*historypb.HistoryEvent) *State {
 	s := New(namespace, workflowID, runID)
+	lastWFTFailed := false
 	for _, ev := range events {
 		s.apply(ev)
+		switch ev.EventType {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+			lastWFTFailed = true
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+			lastWFTFailed = false
+		}
+	}
+	// A failed or timed-out workflow task is always followed by a new one;
+	// when history ends at the failure, that one was a transient retry
+	// (not in history), so the failure counted as an attempt, whatever
+	// queue the task had been scheduled on. A task scheduled sticky and
+	// moved to the normal queue without an event (a sticky timeout of a
+	// held-back task, ResetStickyTaskQueue, ShutdownWorker, recovery) is
+	// counted live but looks sticky here: without this the rebuilt run had
+	// no workflow task and nothing for Recover to schedule (found by the
+	// cluster crash torture: a run stuck after a task timeout).
+	if lastWFTFailed && s.WFT == nil && s.failedWFTs == 0 && s.Running() {
+		s.failedWFTs = 1
 	}
 	s.out = Outbox{}
 	return s
