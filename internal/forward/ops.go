@@ -103,6 +103,11 @@ func (f *Forwarder) Call(ctx context.Context, namespace, key, op string, args, r
 	resp := &OpResponse{}
 	ctx = metadata.AppendToOutgoingContext(ctx, MarkerKey, f.node.ID())
 	if err := conn.Invoke(ctx, OpMethod, &OpRequest{Op: op, Namespace: namespace, Key: key, Args: b}, resp, grpc.CallContentSubtype(codecName)); err != nil {
+		if ctx.Err() == nil && status.Code(err) == codes.Canceled {
+			// The owner dropped the call (it is stopping, or reset the
+			// stream) while our caller still waits: retryable, as in Invoke.
+			return serviceerror.NewUnavailablef("sundial: node %s dropped the internal call %s (%v); retry", addr, op, err)
+		}
 		return serviceerror.FromStatus(status.Convert(err))
 	}
 	if result != nil && len(resp.Result) > 0 {
