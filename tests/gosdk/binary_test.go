@@ -124,8 +124,16 @@ var readyLine = regexp.MustCompile(`sundial ready in \S+: listening on (\S+),`)
 // flags, and waits for its ready line.
 func binStart(t *testing.T, bin, dir string, port int, extra ...string) *binProc {
 	t.Helper()
-	p := &binProc{t: t, exited: make(chan struct{})}
 	args := append([]string{"start", "--ip", "127.0.0.1", "--port", fmt.Sprint(port), "--data-dir", dir, "--log-level", "warn", "--headless"}, extra...)
+	return binRun(t, bin, args...)
+}
+
+// binRun starts bin with args, keeps its output, kills it when the test
+// ends, and waits (30 s at most) for its "ready" line, whose address it
+// records. Every test that runs the sundial binary starts it here.
+func binRun(t *testing.T, bin string, args ...string) *binProc {
+	t.Helper()
+	p := &binProc{t: t, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -167,8 +175,8 @@ func binStart(t *testing.T, bin, dir string, port int, extra ...string) *binProc
 	case p.addr = <-ready:
 	case <-p.exited:
 		t.Fatalf("sundial exited before ready: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.out(), p.errOut())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("sundial not ready after 15s\nstdout:\n%s\nstderr:\n%s", p.out(), p.errOut())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sundial not ready after 30s\nstdout:\n%s\nstderr:\n%s", p.out(), p.errOut())
 	}
 	return p
 }

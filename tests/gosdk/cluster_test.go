@@ -1,14 +1,12 @@
 package gosdk
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -621,48 +619,9 @@ func clusterBinStart(t *testing.T, bin, url, nodeAddr string) *binProc {
 // clusterBinStartArgs starts a cluster node with extra flags.
 func clusterBinStartArgs(t *testing.T, bin, url, nodeAddr string, extra ...string) *binProc {
 	t.Helper()
-	p := &binProc{t: t, exited: make(chan struct{})}
 	args := append([]string{"start", "--ip", "127.0.0.1", "--postgres", url, "--node-addr", nodeAddr,
 		"--lease-period", "1s", "--log-level", "warn", "--headless"}, extra...)
-	p.cmd = exec.Command(bin, args...)
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.stdout.WriteString(line + "\n")
-			p.mu.Unlock()
-			if m := readyLine.FindStringSubmatch(line); m != nil {
-				ready <- m[1]
-			}
-		}
-	}()
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	select {
-	case p.addr = <-ready:
-	case <-p.exited:
-		t.Fatalf("sundial exited before ready: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.out(), p.errOut())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sundial not ready after 30s\nstdout:\n%s\nstderr:\n%s", p.out(), p.errOut())
-	}
-	return p
+	return binRun(t, bin, args...)
 }
 
 // TestClusterBinarySIGKILL runs three sundial processes as one cluster

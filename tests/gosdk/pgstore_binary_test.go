@@ -1,10 +1,8 @@
 package gosdk
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,46 +22,7 @@ import (
 // its ready line (binStart's counterpart for a PostgreSQL store).
 func pgBinStart(t *testing.T, bin, url string) *binProc {
 	t.Helper()
-	p := &binProc{t: t, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "start", "--ip", "127.0.0.1", "--port", "0", "--postgres", url, "--log-level", "warn", "--headless")
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.stdout.WriteString(line + "\n")
-			p.mu.Unlock()
-			if m := readyLine.FindStringSubmatch(line); m != nil {
-				ready <- m[1]
-			}
-		}
-	}()
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	select {
-	case p.addr = <-ready:
-	case <-p.exited:
-		t.Fatalf("sundial exited before ready: %v\nstdout:\n%s\nstderr:\n%s", p.err, p.out(), p.errOut())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sundial not ready after 30s\nstdout:\n%s\nstderr:\n%s", p.out(), p.errOut())
-	}
-	return p
+	return binRun(t, bin, "start", "--ip", "127.0.0.1", "--port", "0", "--postgres", url, "--log-level", "warn", "--headless")
 }
 
 // TestPostgresBinarySIGKILL: the binary on PostgreSQL names the database in
