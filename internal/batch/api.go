@@ -69,9 +69,14 @@ func (b *Batcher) validate(r *workflowservice.StartBatchOperationRequest) error 
 		return nil
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return validateReset(op.ResetOperation, b.opts.PostResetOptions)
-	default:
-		return serviceerror.NewInvalidArgumentf("The batch operation %s is not offered by Sundial; terminate, cancel, signal, delete and reset are.", operationName(r))
 	}
+	if handled, err := b.validateOptionOp(r); handled {
+		if err == nil && b.opts.Service == nil {
+			err = errNoService
+		}
+		return err
+	}
+	return serviceerror.NewInvalidArgumentf("The operation type %T is not supported", r.Operation)
 }
 
 // Start starts a job. The job's record is durable before it returns.

@@ -1,6 +1,8 @@
 // Package batch runs Temporal's batch operations (StartBatchOperation and
-// the other batch RPCs): terminate, cancel, signal, delete or reset every
-// workflow a visibility query matches, or each of a list of executions.
+// the other batch RPCs): terminate, cancel, signal, delete, reset, update
+// the options of, or unpause, reset or update the options of the
+// activities of, every workflow a visibility query matches, or each of a
+// list of executions.
 //
 // Temporal runs each job as a system workflow; here a job is a record in
 // the store (its request and progress) and a goroutine that works through
@@ -45,6 +47,14 @@ type Options struct {
 	// them into option changes (the frontend's, for ResetWorkflowExecution
 	// too); nil: batch resets with post-reset operations are refused.
 	PostResetOptions func([]*workflowpb.PostResetOperation) ([]execution.OptionsMerge, error)
+	// Service answers the single RPCs the option and activity operations
+	// make for each workflow (options_ops.go); nil: those operations are
+	// refused.
+	Service Service
+	// CheckWorkflowOptions checks an update-options job's mask and options
+	// at its start as UpdateWorkflowExecutionOptions checks them (nil: each
+	// workflow's update checks them).
+	CheckWorkflowOptions CheckWorkflowOptions
 }
 
 func (o Options) withDefaults() Options {

@@ -106,6 +106,16 @@ func operationType(r *workflowservice.StartBatchOperationRequest) enumspb.BatchO
 		return enumspb.BATCH_OPERATION_TYPE_DELETE
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return enumspb.BATCH_OPERATION_TYPE_RESET
+	case *workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation:
+		// The legacy name, as the five above, which is what Temporal's
+		// frontend records for these jobs.
+		return enumspb.BATCH_OPERATION_TYPE_UPDATE_EXECUTION_OPTIONS
+	case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
+		return enumspb.BATCH_OPERATION_TYPE_UNPAUSE_ACTIVITY
+	case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
+		return enumspb.BATCH_OPERATION_TYPE_RESET_ACTIVITY
+	case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+		return enumspb.BATCH_OPERATION_TYPE_UPDATE_ACTIVITY_OPTIONS
 	}
 	return enumspb.BATCH_OPERATION_TYPE_UNSPECIFIED
 }
@@ -124,6 +134,14 @@ func identity(r *workflowservice.StartBatchOperationRequest) string {
 		return op.DeletionOperation.GetIdentity()
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return op.ResetOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation:
+		return op.UpdateWorkflowOptionsOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
+		return op.UnpauseActivitiesOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
+		return op.ResetActivitiesOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+		return op.UpdateActivityOptionsOperation.GetIdentity()
 	}
 	return ""
 }

@@ -20,16 +20,21 @@ import (
 )
 
 // compile parses a job's query as Temporal's batcher runs it: terminate,
-// cancel and signal only ever apply to running workflows, so their query
-// is narrowed to ExecutionStatus='Running'; delete and reset take the
-// query as given.
+// cancel, signal and the option and activity operations only ever apply
+// to running workflows, so their query is narrowed to
+// ExecutionStatus='Running' (and see optionQuery); delete and reset take
+// the query as given.
 func (b *Batcher) compile(ctx context.Context, r *workflowservice.StartBatchOperationRequest) (*visibility.Query, error) {
 	query := r.VisibilityQuery
 	switch r.Operation.(type) {
 	case *workflowservice.StartBatchOperationRequest_TerminationOperation,
 		*workflowservice.StartBatchOperationRequest_CancellationOperation,
-		*workflowservice.StartBatchOperationRequest_SignalOperation:
-		query = "(" + query + ") AND ExecutionStatus='Running'"
+		*workflowservice.StartBatchOperationRequest_SignalOperation,
+		*workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation,
+		*workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation,
+		*workflowservice.StartBatchOperationRequest_ResetActivitiesOperation,
+		*workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+		query = optionQuery(r, "("+query+") AND ExecutionStatus='Running'")
 	}
 	custom, err := b.eng.SearchAttributes(ctx, r.Namespace)
 	if err != nil {
@@ -303,6 +308,9 @@ func (b *Batcher) apply(ctx context.Context, j *job, ex *commonpb.WorkflowExecut
 		return b.eng.DeleteWorkflow(ctx, ns, ex)
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return b.reset(ctx, j, ex, op.ResetOperation)
+	}
+	if handled, err := b.applyOptionOp(ctx, j, ex); handled {
+		return err
 	}
 	return serviceerror.NewInvalidArgumentf("batch operation %s is not offered", operationName(j.req))
 }

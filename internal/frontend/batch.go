@@ -9,9 +9,11 @@ import (
 	"github.com/sundial-io/sundial/internal/batch"
 )
 
-// Batch operations (terminate, cancel, signal, delete or reset every
-// workflow a query matches, or a list of them) are run by package batch;
-// these handlers check the namespace and hand the request over.
+// Batch operations (terminate, cancel, signal, delete, reset or update
+// the options of every workflow a query matches, or a list of them, or
+// unpause, reset or update the options of their activities) are run by
+// package batch; these handlers check the namespace and hand the request
+// over.
 
 // WithBatches makes s answer the batch RPCs with b.
 func (s *Service) WithBatches(b *batch.Batcher) *Service {

@@ -160,3 +160,11 @@ func (s *Service) UnpauseWorkflowExecution(ctx context.Context, r *workflowservi
 	}
 	return &workflowservice.UnpauseWorkflowExecutionResponse{}, nil
 }
+
+// CheckOptionsUpdate checks an update mask and the options it names as
+// UpdateWorkflowExecutionOptions does (a batch update-options job checks
+// its request with it when it starts).
+func CheckOptionsUpdate(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions) error {
+	_, err := optionsMerge(maskPaths, opts)
+	return err
+}

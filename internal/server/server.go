@@ -222,7 +222,10 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	phases.mark("schedules")
-	batcher, err := batch.New(eng, st, log, batch.Options{PostResetOptions: frontend.PostResetMerges})
+	// The batcher makes the single RPCs of its option and activity jobs on
+	// the frontend (created here, before the jobs resume).
+	fe := frontend.New(eng, log)
+	batcher, err := batch.New(eng, st, log, batch.Options{PostResetOptions: frontend.PostResetMerges, Service: fe, CheckWorkflowOptions: frontend.CheckOptionsUpdate})
 	if err != nil {
 		sched.Close()
 		eng.Close()
@@ -256,7 +259,7 @@ func Start(cfg Config) (*Server, error) {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(sec.tls)))
 	}
 	gs := grpc.NewServer(opts...)
-	ws := frontend.WithSchedules(frontend.New(eng, log).WithBatches(batcher), sched)
+	ws := frontend.WithSchedules(fe.WithBatches(batcher), sched)
 	ops := frontend.NewOperator(eng, log)
 	workflowservice.RegisterWorkflowServiceServer(gs, ws)
 	operatorservice.RegisterOperatorServiceServer(gs, ops)
