@@ -84,6 +84,18 @@ func (b *Batcher) Start(ctx context.Context, r *workflowservice.StartBatchOperat
 	if err := b.validate(r); err != nil {
 		return err
 	}
+	fence, err := b.fenceFor(r.Namespace, r.JobId)
+	if err != nil {
+		return err
+	}
+	// On a cluster the namespace's other jobs may run on other nodes: the
+	// limit counts them in the store.
+	var stored []*job
+	if b.cl != nil {
+		if stored, err = b.storedJobs(ctx, r.Namespace); err != nil {
+			return err
+		}
+	}
 	var total int64
 	if r.VisibilityQuery != "" {
 		q, err := b.compile(ctx, r)
@@ -110,13 +122,21 @@ func (b *Batcher) Start(ctx context.Context, r *workflowservice.StartBatchOperat
 		return serviceerror.NewWorkflowExecutionAlreadyStarted("Batch operation with job id "+r.JobId+" already exists.", "", "")
 	}
 	running := 0
-	for jk, j := range b.jobs {
-		if jk.ns == k.ns {
-			j.mu.Lock()
-			if j.running() {
+	if b.cl != nil {
+		for _, j := range stored {
+			if j.key != k && j.running() {
 				running++
 			}
-			j.mu.Unlock()
+		}
+	} else {
+		for jk, j := range b.jobs {
+			if jk.ns == k.ns {
+				j.mu.Lock()
+				if j.running() {
+					running++
+				}
+				j.mu.Unlock()
+			}
 		}
 	}
 	if running >= b.opts.MaxConcurrentPerNamespace {
@@ -130,10 +150,12 @@ func (b *Batcher) Start(ctx context.Context, r *workflowservice.StartBatchOperat
 		Request: enc, State: int32(enumspb.BATCH_OPERATION_STATE_RUNNING),
 		StartTime: b.eng.Now().UTC(), Total: total,
 	})
+	j.fence = fence
 	j.mu.Lock()
 	err = b.save(j)
 	j.mu.Unlock()
 	if err != nil {
+		b.lostShard(err)
 		return serviceerror.NewUnavailable("writing batch job: " + err.Error())
 	}
 	b.jobs[k] = j
@@ -146,6 +168,12 @@ func (b *Batcher) get(ns, id string) (*job, error) {
 	j := b.jobs[key{ns, id}]
 	b.mu.Unlock()
 	if j == nil {
+		// On a cluster, a job not in memory is not found only if this
+		// node serves its shard (the shard may have moved after the
+		// request was forwarded: then the client retries).
+		if _, err := b.fenceFor(ns, id); err != nil {
+			return nil, err
+		}
 		return nil, serviceerror.NewNotFoundf("Batch operation %q not found.", id)
 	}
 	return j, nil
@@ -181,6 +209,7 @@ func (b *Batcher) Stop(ctx context.Context, r *workflowservice.StopBatchOperatio
 	if err := b.save(j); err != nil {
 		*j.st = prev
 		j.mu.Unlock()
+		b.lostShard(err)
 		return serviceerror.NewUnavailable("writing batch job: " + err.Error())
 	}
 	close(j.stop)
@@ -225,7 +254,8 @@ func (b *Batcher) Describe(ctx context.Context, ns, id string) (*workflowservice
 
 // List returns a page of a namespace's jobs in Temporal's visibility
 // order: running ones first, newest start first; then the others, newest
-// close first. The page token is an offset.
+// close first. The page token is an offset. On a cluster the jobs are
+// read from the store (this node holds only its own shards' jobs).
 func (b *Batcher) List(ctx context.Context, r *workflowservice.ListBatchOperationsRequest) (*workflowservice.ListBatchOperationsResponse, error) {
 	off := 0
 	if len(r.NextPageToken) > 0 {
@@ -239,12 +269,24 @@ func (b *Batcher) List(ctx context.Context, r *workflowservice.ListBatchOperatio
 	if size <= 0 || size > 1000 {
 		size = 1000
 	}
-	b.mu.Lock()
-	var infos []*batchpb.BatchOperationInfo
-	for k, j := range b.jobs {
-		if k.ns != r.Namespace {
-			continue
+	var jobs []*job
+	if b.cl != nil {
+		var err error
+		if jobs, err = b.storedJobs(ctx, r.Namespace); err != nil {
+			return nil, err
 		}
+	} else {
+		b.mu.Lock()
+		for k, j := range b.jobs {
+			if k.ns == r.Namespace {
+				jobs = append(jobs, j)
+			}
+		}
+		b.mu.Unlock()
+	}
+	var infos []*batchpb.BatchOperationInfo
+	for _, j := range jobs {
+		k := j.key
 		j.mu.Lock()
 		info := &batchpb.BatchOperationInfo{JobId: k.id, State: enumspb.BatchOperationState(j.st.State), StartTime: timestamppb.New(j.st.StartTime), OperationType: j.kind}
 		if !j.st.CloseTime.IsZero() {
@@ -253,7 +295,6 @@ func (b *Batcher) List(ctx context.Context, r *workflowservice.ListBatchOperatio
 		j.mu.Unlock()
 		infos = append(infos, info)
 	}
-	b.mu.Unlock()
 	sort.Slice(infos, func(a, c int) bool {
 		x, y := infos[a], infos[c]
 		xr, yr := x.State == enumspb.BATCH_OPERATION_STATE_RUNNING, y.State == enumspb.BATCH_OPERATION_STATE_RUNNING
@@ -282,3 +323,7 @@ func (b *Batcher) List(ctx context.Context, r *workflowservice.ListBatchOperatio
 
 // errStopped ends a job's goroutine without recording anything.
 var errStopped = errors.New("batch job stopped")
+
+// errNotHeld ends the goroutine of a job whose shard this node no longer
+// holds, without recording anything (cluster.go).
+var errNotHeld = errors.New("batch job's shard moved to another node")

@@ -84,18 +84,22 @@ type Batcher struct {
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// On a cluster (cluster.go): the node, the forwarder to other nodes,
+	// the shards whose jobs are loaded (at which epoch), and the signal to
+	// reconcile them. Nil outside a cluster.
+	cl     Cluster
+	fwd    Forwarder
+	loaded map[int]int64
+	recon  chan struct{}
 }
 
 // New loads every stored job and resumes the ones still running. Call it
 // after the engine has recovered its runs.
 func New(eng *engine.Engine, st store.Store, log *slog.Logger, opts Options) (*Batcher, error) {
-	if log == nil {
-		log = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &Batcher{eng: eng, st: st, log: log, opts: opts.withDefaults(), jobs: map[key]*job{}, ctx: ctx, cancel: cancel}
+	b := newBatcher(eng, st, log, opts)
 	var resume []*job
-	err := st.BatchJobs(ctx, "", func(r *store.BatchJobRecord) error {
+	err := st.BatchJobs(b.ctx, "", func(r *store.BatchJobRecord) error {
 		state, req, err := unmarshalState(r.State)
 		if err != nil {
 			return fmt.Errorf("batch job %s/%s: %w", r.Namespace, r.JobID, err)
@@ -110,7 +114,7 @@ func New(eng *engine.Engine, st store.Store, log *slog.Logger, opts Options) (*B
 		return nil
 	})
 	if err != nil {
-		cancel()
+		b.cancel()
 		return nil, fmt.Errorf("loading batch jobs: %w", err)
 	}
 	for _, j := range resume {
@@ -118,9 +122,17 @@ func New(eng *engine.Engine, st store.Store, log *slog.Logger, opts Options) (*B
 	}
 	b.startRetention()
 	if len(resume) > 0 {
-		log.Info("resumed batch operations", "count", len(resume))
+		b.log.Info("resumed batch operations", "count", len(resume))
 	}
 	return b, nil
+}
+
+func newBatcher(eng *engine.Engine, st store.Store, log *slog.Logger, opts Options) *Batcher {
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Batcher{eng: eng, st: st, log: log, opts: opts.withDefaults(), jobs: map[key]*job{}, ctx: ctx, cancel: cancel}
 }
 
 func newJob(k key, req *workflowservice.StartBatchOperationRequest, st *jobState) *job {
@@ -141,14 +153,14 @@ func (b *Batcher) Close() {
 	b.wg.Wait()
 }
 
-// save writes the job's state and waits until it is durable. Called with
-// j.mu held.
+// save writes the job's state and waits until it is durable, under the
+// job's fence on a cluster. Called with j.mu held.
 func (b *Batcher) save(j *job) error {
 	rec, err := j.record()
 	if err != nil {
 		return fmt.Errorf("encoding batch job: %w", err)
 	}
-	c, err := b.st.Apply(&store.Batch{BatchJobs: []*store.BatchJobRecord{rec}})
+	c, err := b.st.Apply(&store.Batch{Fence: j.fence, BatchJobs: []*store.BatchJobRecord{rec}})
 	if err != nil {
 		return err
 	}

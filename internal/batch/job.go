@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -59,10 +60,15 @@ type job struct {
 	req  *workflowservice.StartBatchOperationRequest
 	kind enumspb.BatchOperationType
 
-	mu   sync.Mutex
-	st   *jobState
-	stop chan struct{} // closed by StopBatchOperation
-	done chan struct{} // closed when the job's goroutine has returned
+	// fence is, on a cluster, the lease of the job's shard it was loaded
+	// or started under; its writes carry it (nil on a single node).
+	fence *store.Fence
+
+	mu     sync.Mutex
+	st     *jobState
+	stop   chan struct{}      // closed by StopBatchOperation
+	done   chan struct{}      // closed when the job's goroutine has returned
+	cancel context.CancelFunc // ends the job's goroutine (set by launch)
 }
 
 func (j *job) running() bool {

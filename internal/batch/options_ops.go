@@ -172,7 +172,8 @@ func sqlString(s string) string {
 }
 
 // applyOptionOp makes the single RPC of the job's operation for one
-// workflow; handled is false for the other operations.
+// workflow, here or on its owner (onOwner); handled is false for the
+// other operations.
 func (b *Batcher) applyOptionOp(ctx context.Context, j *job, ex *commonpb.WorkflowExecution) (handled bool, err error) {
 	ns := j.key.ns
 	svc := b.opts.Service
@@ -182,10 +183,14 @@ func (b *Batcher) applyOptionOp(ctx context.Context, j *job, ex *commonpb.Workfl
 		if svc == nil {
 			return true, errNoService
 		}
-		_, err := svc.UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+		req := &workflowservice.UpdateWorkflowExecutionOptionsRequest{
 			Namespace: ns, WorkflowExecution: ex, Identity: u.GetIdentity(),
 			WorkflowExecutionOptions: u.GetWorkflowExecutionOptions(),
 			UpdateMask:               &fieldmaskpb.FieldMask{Paths: u.GetUpdateMask().GetPaths()},
+		}
+		_, err := b.onOwner(ctx, ns, ex.GetWorkflowId(), methodOptions, req, func() error {
+			_, err := svc.UpdateWorkflowExecutionOptions(ctx, req)
+			return err
 		})
 		return true, err
 	case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
@@ -203,7 +208,10 @@ func (b *Batcher) applyOptionOp(ctx context.Context, j *job, ex *commonpb.Workfl
 		default:
 			req.Activity = &workflowservice.UnpauseActivityRequest_UnpauseAll{UnpauseAll: true}
 		}
-		_, err := svc.UnpauseActivity(ctx, req)
+		_, err := b.onOwner(ctx, ns, ex.GetWorkflowId(), methodUnpause, req, func() error {
+			_, err := svc.UnpauseActivity(ctx, req)
+			return err
+		})
 		return true, err
 	case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
 		u := op.ResetActivitiesOperation
@@ -221,7 +229,10 @@ func (b *Batcher) applyOptionOp(ctx context.Context, j *job, ex *commonpb.Workfl
 		default:
 			req.Activity = &workflowservice.ResetActivityRequest_MatchAll{MatchAll: true}
 		}
-		_, err := svc.ResetActivity(ctx, req)
+		_, err := b.onOwner(ctx, ns, ex.GetWorkflowId(), methodResetAct, req, func() error {
+			_, err := svc.ResetActivity(ctx, req)
+			return err
+		})
 		return true, err
 	case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
 		u := op.UpdateActivityOptionsOperation
@@ -241,7 +252,10 @@ func (b *Batcher) applyOptionOp(ctx context.Context, j *job, ex *commonpb.Workfl
 		default:
 			req.Activity = &workflowservice.UpdateActivityOptionsRequest_MatchAll{MatchAll: true}
 		}
-		_, err := svc.UpdateActivityOptions(ctx, req)
+		_, err := b.onOwner(ctx, ns, ex.GetWorkflowId(), methodActOpts, req, func() error {
+			_, err := svc.UpdateActivityOptions(ctx, req)
+			return err
+		})
 		return true, err
 	}
 	return false, nil

@@ -99,11 +99,17 @@ func (b *Batcher) reset(ctx context.Context, j *job, ex *commonpb.WorkflowExecut
 			return err
 		}
 	}
-	_, err := b.eng.ResetWithOptions(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+	r := &workflowservice.ResetWorkflowExecutionRequest{
 		Namespace: j.key.ns, WorkflowExecution: ex, Reason: j.req.Reason, RequestId: reqID,
 		WorkflowTaskFinishEventId: eventID, ResetReapplyType: reapply, ResetReapplyExcludeTypes: exclude, Identity: op.GetIdentity(),
 		PostResetOperations: op.GetPostResetOperations(),
-	}, merges)
+	}
+	// On another node the owner's ResetWorkflowExecution turns the
+	// post-reset operations into the same option changes.
+	_, err := b.onOwner(ctx, j.key.ns, ex.GetWorkflowId(), methodReset, r, func() error {
+		_, err := b.eng.ResetWithOptions(ctx, r, merges)
+		return err
+	})
 	return err
 }
 
@@ -115,9 +121,17 @@ func (b *Batcher) reset(ctx context.Context, j *job, ex *commonpb.WorkflowExecut
 // The reset fails that task, so the new run goes on from just before the
 // build's first decision.
 func (b *Batcher) buildIDResetPoint(ctx context.Context, ns string, ex *commonpb.WorkflowExecution, buildID string, currentRunOnly bool) (*commonpb.WorkflowExecution, int64, error) {
-	d, err := b.eng.Describe(ctx, ns, ex)
+	var d *workflowservice.DescribeWorkflowExecutionResponse
+	resp, err := b.onOwner(ctx, ns, ex.GetWorkflowId(), methodDescribe, &workflowservice.DescribeWorkflowExecutionRequest{Namespace: ns, Execution: ex}, func() error {
+		var err error
+		d, err = b.eng.Describe(ctx, ns, ex)
+		return err
+	})
 	if err != nil {
 		return nil, 0, err
+	}
+	if resp != nil {
+		d = resp.(*workflowservice.DescribeWorkflowExecutionResponse)
 	}
 	described := d.GetWorkflowExecutionInfo().GetExecution().GetRunId() // ex's run, or the current one
 	for _, p := range d.GetWorkflowExecutionInfo().GetAutoResetPoints().GetPoints() {
@@ -145,9 +159,17 @@ func (b *Batcher) resetPoint(ctx context.Context, ns string, ex *commonpb.Workfl
 	req := &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: ex, MaximumPageSize: 1000}
 	completed := false
 	for {
-		resp, err := b.eng.History(ctx, req)
+		var resp *workflowservice.GetWorkflowExecutionHistoryResponse
+		remote, err := b.onOwner(ctx, ns, ex.GetWorkflowId(), methodHistory, req, func() error {
+			var err error
+			resp, err = b.eng.History(ctx, req)
+			return err
+		})
 		if err != nil {
 			return 0, err
+		}
+		if remote != nil {
+			resp = remote.(*workflowservice.GetWorkflowExecutionHistoryResponse)
 		}
 		for _, ev := range resp.GetHistory().GetEvents() {
 			switch ev.GetEventType() {

@@ -42,7 +42,7 @@ func (b *Batcher) PurgeExpired(ctx context.Context) (int, error) {
 	now := b.eng.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var del []store.BatchJobKey
+	var del []*job
 	retention := map[string]time.Duration{}
 	for k, j := range b.jobs {
 		j.mu.Lock()
@@ -63,21 +63,41 @@ func (b *Batcher) PurgeExpired(ctx context.Context) (int, error) {
 			continue // no retention set: kept
 		}
 		if ret < 0 || closeTime.Add(ret).Before(now) {
-			del = append(del, store.BatchJobKey{Namespace: k.ns, JobID: k.id})
+			del = append(del, j)
 		}
 	}
 	if len(del) == 0 {
 		return 0, nil
 	}
-	c, err := b.st.Apply(&store.Batch{BatchJobDeletes: del})
-	if err == nil {
-		err = c.Wait()
+	// One write on a single node; on a cluster one per shard, each under
+	// that shard's fence.
+	byFence := map[*store.Fence][]store.BatchJobKey{}
+	fences := map[int]*store.Fence{}
+	for _, j := range del {
+		f := j.fence
+		if f != nil {
+			if g, ok := fences[f.Shard]; ok {
+				f = g
+			} else {
+				fences[f.Shard] = f
+			}
+		}
+		byFence[f] = append(byFence[f], store.BatchJobKey{Namespace: j.key.ns, JobID: j.key.id})
 	}
-	if err != nil {
-		return 0, err
+	n := 0
+	for f, keys := range byFence {
+		c, err := b.st.Apply(&store.Batch{Fence: f, BatchJobDeletes: keys})
+		if err == nil {
+			err = c.Wait()
+		}
+		if err != nil {
+			b.lostShard(err)
+			return n, err
+		}
+		for _, k := range keys {
+			delete(b.jobs, key{k.Namespace, k.JobID})
+		}
+		n += len(keys)
 	}
-	for _, k := range del {
-		delete(b.jobs, key{k.Namespace, k.JobID})
-	}
-	return len(del), nil
+	return n, nil
 }

@@ -115,6 +115,9 @@ func (b *Batcher) page(ctx context.Context, j *job, q *visibility.Query) ([]targ
 // launch starts the job's goroutine.
 func (b *Batcher) launch(j *job) {
 	ctx, cancel := context.WithCancel(b.ctx)
+	j.mu.Lock()
+	j.cancel = cancel
+	j.mu.Unlock()
 	b.wg.Add(1)
 	go func() {
 		select {
@@ -128,7 +131,7 @@ func (b *Batcher) launch(j *job) {
 		defer close(j.done)
 		defer cancel()
 		err := b.run(ctx, j)
-		if err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, errNotHeld) && !b.lostShard(err) {
 			b.finish(j, err)
 		}
 	}()
@@ -176,6 +179,9 @@ func (b *Batcher) run(ctx context.Context, j *job) error {
 		for _, t := range targets {
 			if err := limit.Wait(ctx); err != nil {
 				return ctx.Err()
+			}
+			if !b.held(j) {
+				return errNotHeld // the shard's new owner resumes the job
 			}
 			err := b.act(ctx, j, t)
 			if ctx.Err() != nil {
@@ -238,7 +244,9 @@ func (b *Batcher) finish(j *job, cause error) error {
 	}
 	if err := b.save(j); err != nil {
 		*j.st = prev
-		b.log.Error("batch operation: writing its end failed; it resumes at the next start", "namespace", j.key.ns, "job", j.key.id, "err", err)
+		if !b.lostShard(err) {
+			b.log.Error("batch operation: writing its end failed; it resumes at the next start", "namespace", j.key.ns, "job", j.key.id, "err", err)
+		}
 		return nil
 	}
 	if cause != nil {
@@ -255,8 +263,13 @@ func requestID(j *job, ex *commonpb.WorkflowExecution) string {
 }
 
 // attempts bounds the tries of one execution on errors that may pass
-// (Unavailable, ResourceExhausted).
-const attempts = 5
+// (Unavailable, ResourceExhausted): with the growing pause between them
+// (maxRetryPause at most), about half a minute, longer than a cluster
+// takes to move the shards of a node that died (a lease period).
+const attempts = 20
+
+// maxRetryPause bounds the pause between two tries.
+const maxRetryPause = 2 * time.Second
 
 // act applies the job's operation to one execution, retrying errors that
 // may pass. NotFound counts as success, as in Temporal: the workflow has
@@ -273,7 +286,7 @@ func (b *Batcher) act(ctx context.Context, j *job, t target) error {
 		if !retryable(err) || attempt >= attempts || ctx.Err() != nil {
 			return err
 		}
-		if !sleep(ctx, time.Duration(attempt)*200*time.Millisecond) {
+		if !sleep(ctx, min(time.Duration(attempt)*200*time.Millisecond, maxRetryPause)) {
 			return ctx.Err()
 		}
 	}
@@ -286,26 +299,35 @@ func retryable(err error) bool {
 	return errors.As(err, &un) || errors.As(err, &re) || errors.As(err, &de)
 }
 
-// apply makes the engine call of the job's operation.
+// apply makes the engine call of the job's operation, here or, on a
+// cluster, on the workflow's owner (onOwner).
 func (b *Batcher) apply(ctx context.Context, j *job, ex *commonpb.WorkflowExecution) error {
-	ns, reason := j.key.ns, j.req.Reason
+	ns, reason, id := j.key.ns, j.req.Reason, ex.GetWorkflowId()
 	switch op := j.req.Operation.(type) {
 	case *workflowservice.StartBatchOperationRequest_TerminationOperation:
-		return b.eng.Terminate(ctx, &workflowservice.TerminateWorkflowExecutionRequest{
+		r := &workflowservice.TerminateWorkflowExecutionRequest{
 			Namespace: ns, WorkflowExecution: ex, Reason: reason, Identity: op.TerminationOperation.GetIdentity(),
-		})
+		}
+		_, err := b.onOwner(ctx, ns, id, methodTerminate, r, func() error { return b.eng.Terminate(ctx, r) })
+		return err
 	case *workflowservice.StartBatchOperationRequest_CancellationOperation:
-		return b.eng.RequestCancel(ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
+		r := &workflowservice.RequestCancelWorkflowExecutionRequest{
 			Namespace: ns, WorkflowExecution: ex, Reason: reason, Identity: op.CancellationOperation.GetIdentity(), RequestId: requestID(j, ex),
-		})
+		}
+		_, err := b.onOwner(ctx, ns, id, methodCancel, r, func() error { return b.eng.RequestCancel(ctx, r) })
+		return err
 	case *workflowservice.StartBatchOperationRequest_SignalOperation:
 		s := op.SignalOperation
-		return b.eng.Signal(ctx, &workflowservice.SignalWorkflowExecutionRequest{
+		r := &workflowservice.SignalWorkflowExecutionRequest{
 			Namespace: ns, WorkflowExecution: ex, SignalName: s.GetSignal(), Input: s.GetInput(), Header: s.GetHeader(),
 			Identity: s.GetIdentity(), RequestId: requestID(j, ex),
-		})
+		}
+		_, err := b.onOwner(ctx, ns, id, methodSignal, r, func() error { return b.eng.Signal(ctx, r) })
+		return err
 	case *workflowservice.StartBatchOperationRequest_DeletionOperation:
-		return b.eng.DeleteWorkflow(ctx, ns, ex)
+		r := &workflowservice.DeleteWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: ex}
+		_, err := b.onOwner(ctx, ns, id, methodDelete, r, func() error { return b.eng.DeleteWorkflow(ctx, ns, ex) })
+		return err
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return b.reset(ctx, j, ex, op.ResetOperation)
 	}

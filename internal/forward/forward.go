@@ -101,6 +101,9 @@ func (f *Forwarder) Unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	if sns, sid, isSched := ScheduleRouteOf(req); isSched {
 		ns, id, ok, what = sns, ScheduleKey(sid), true, "schedule "+strconv.Quote(sid)
 	}
+	if bns, bid, isBatch := BatchRouteOf(req); isBatch {
+		ns, id, ok, what = bns, BatchJobKey(bid), true, "batch job "+strconv.Quote(bid)
+	}
 	if !ok {
 		var name string
 		if ns, id, name, ok = QueueRouteOf(req); !ok {

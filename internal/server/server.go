@@ -191,11 +191,15 @@ func Start(cfg Config) (*Server, error) {
 	phases.mark("engine")
 	phases.engine(eng)
 	var schedWatch atomic.Pointer[schedule.Scheduler]
+	var batchWatch atomic.Pointer[batch.Batcher]
 	if cp != nil {
 		cp.node.Watch(func(taken, lost []int) {
 			eng.ShardsChanged(taken, lost)
 			if sc := schedWatch.Load(); sc != nil {
 				sc.ShardsChanged(taken, lost)
+			}
+			if b := batchWatch.Load(); b != nil {
+				b.ShardsChanged(taken, lost)
 			}
 		})
 	}
@@ -225,7 +229,16 @@ func Start(cfg Config) (*Server, error) {
 	// The batcher makes the single RPCs of its option and activity jobs on
 	// the frontend (created here, before the jobs resume).
 	fe := frontend.New(eng, log)
-	batcher, err := batch.New(eng, st, log, batch.Options{PostResetOptions: frontend.PostResetMerges, Service: fe, CheckWorkflowOptions: frontend.CheckOptionsUpdate})
+	bopts := batch.Options{PostResetOptions: frontend.PostResetMerges, Service: fe, CheckWorkflowOptions: frontend.CheckOptionsUpdate}
+	var batcher *batch.Batcher
+	if cp != nil {
+		// Each node runs the jobs of the shards it holds (changes of
+		// shards before this are caught up by its load and reconcile).
+		batcher, err = batch.NewOnCluster(eng, st, log, bopts, cp.node, cp.fwd)
+		batchWatch.Store(batcher)
+	} else {
+		batcher, err = batch.New(eng, st, log, bopts)
+	}
 	if err != nil {
 		sched.Close()
 		eng.Close()

@@ -309,12 +309,12 @@ func TestClusterForwarding(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Features whose state lives in one node's memory are refused
-	// (schedules were, until they were divided by shard: see
-	// TestClusterSchedules).
-	_, err = tc.nodes[1].c.WorkflowService().StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: "b", VisibilityQuery: "WorkflowType = 'x'", Reason: "r"})
+	// (schedules and batch operations were, until they were divided by
+	// shard: see TestClusterSchedules and TestClusterBatch).
+	_, err = tc.nodes[1].c.WorkflowService().StartActivityExecution(ctx, &workflowservice.StartActivityExecutionRequest{Namespace: "default", ActivityId: "a"})
 	var unimpl *serviceerror.Unimplemented
-	if !errors.As(err, &unimpl) || !strings.Contains(err.Error(), "batch operations") {
-		t.Errorf("StartBatchOperation on a cluster: %v, want Unimplemented naming batch operations", err)
+	if !errors.As(err, &unimpl) || !strings.Contains(err.Error(), "standalone activities") {
+		t.Errorf("StartActivityExecution on a cluster: %v, want Unimplemented naming standalone activities", err)
 	}
 }
 
