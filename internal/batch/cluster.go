@@ -260,6 +260,7 @@ func (b *Batcher) fenceFor(ns, id string) (*store.Fence, error) {
 // without recording anything, and the batcher drops the shard's jobs.
 func (b *Batcher) lostShard(err error) bool {
 	if b.cl != nil && errors.Is(err, store.ErrFenced) {
+		b.log.Warn("batch job write fenced: shard lost", "err", err)
 		b.reconcileSoon()
 		return true
 	}
