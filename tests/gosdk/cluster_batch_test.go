@@ -13,8 +13,10 @@ import (
 	batchpb "go.temporal.io/api/batch/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/forward"
@@ -103,9 +105,9 @@ func signalsOf(ctx context.Context, t *testing.T, c client.Client, ex *commonpb.
 	return n
 }
 
-// TestClusterBatch: a signal job over a query and a terminate job over a
-// list, each held by one node, started, described and listed through the
-// others, change workflows owned by every node; the per-namespace limit of
+// TestClusterBatch: a signal job over a query, an update-options job and a
+// terminate job over a list, each held by one node, started, described and
+// listed through the others, change workflows owned by every node; the per-namespace limit of
 // running jobs counts jobs held by other nodes.
 func TestClusterBatch(t *testing.T) {
 	tc := newCluster(t, 3)
@@ -141,6 +143,29 @@ func TestClusterBatch(t *testing.T) {
 		}
 	}
 
+	// An update-options job held by node 2 sets the priority of each run
+	// through its owner's UpdateWorkflowExecutionOptions.
+	job3 := tc.batchJobOn(2)
+	if _, err := tc.nodes[0].c.WorkflowService().StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{
+		Namespace: "default", JobId: job3, Reason: "prio", VisibilityQuery: "WorkflowType = 'ClusterBatchIdle'",
+		Operation: &workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation{UpdateWorkflowOptionsOperation: &batchpb.BatchOperationUpdateWorkflowExecutionOptions{
+			WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 2}},
+			UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"priority.priority_key"}},
+		}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d = waitBatchOn(ctx, t, tc.nodes[1].c, job3, batchDone)
+	if d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED || d.CompleteOperationCount != int64(len(runs)) || d.FailureOperationCount != 0 {
+		t.Fatalf("update-options job: %v", d)
+	}
+	for _, ex := range runs {
+		dw, err := tc.nodes[1].c.DescribeWorkflowExecution(ctx, ex.WorkflowId, ex.RunId)
+		if err != nil || dw.WorkflowExecutionInfo.GetPriority().GetPriorityKey() != 2 {
+			t.Fatalf("%s (owner node %d) after the update-options job: %v %v", ex.WorkflowId, tc.ownerOf(ex.WorkflowId), err, dw.GetWorkflowExecutionInfo().GetPriority())
+		}
+	}
+
 	job2 := tc.batchJobOn(1)
 	var list []*commonpb.WorkflowExecution
 	for _, ex := range runs {
@@ -172,7 +197,7 @@ func TestClusterBatch(t *testing.T) {
 		for _, in := range l.OperationInfo {
 			seen[in.JobId] = in.State == enumspb.BATCH_OPERATION_STATE_COMPLETED
 		}
-		if !seen[job] || !seen[job2] {
+		if !seen[job] || !seen[job2] || !seen[job3] {
 			t.Fatalf("node %d lists %v", i, l.OperationInfo)
 		}
 	}
