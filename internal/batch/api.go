@@ -22,6 +22,9 @@ const maxIDLength = 1000
 // job id, reason, a query or a list of executions but not both, and one
 // supported operation with what it needs.
 func (b *Batcher) validate(r *workflowservice.StartBatchOperationRequest) error {
+	if err := refuseStandaloneActivities(r); err != nil {
+		return err // Temporal's frontend answers this before any other check
+	}
 	if r.JobId == "" {
 		return serviceerror.NewInvalidArgument("JobId is not set on request.")
 	}

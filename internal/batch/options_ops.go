@@ -130,16 +130,23 @@ func (b *Batcher) validateOptionOp(r *workflowservice.StartBatchOperationRequest
 			return true, serviceerror.NewInvalidArgument(err.Error())
 		}
 		return true, nil
+	}
+	return false, nil
+}
+
+// refuseStandaloneActivities refuses the batches of standalone activities
+// (cancel, terminate, delete activities). Temporal puts them behind a
+// namespace setting that is off by default
+// (frontend.enableBatchOperationsForStandaloneActivities) and answers so
+// when it is off; Sundial does not offer them.
+func refuseStandaloneActivities(r *workflowservice.StartBatchOperationRequest) error {
+	switch op := r.Operation.(type) {
 	case *workflowservice.StartBatchOperationRequest_CancelActivitiesOperation,
 		*workflowservice.StartBatchOperationRequest_TerminateActivitiesOperation,
 		*workflowservice.StartBatchOperationRequest_DeleteActivitiesOperation:
-		// Batches of standalone activities are behind a namespace setting
-		// that is off by default in Temporal
-		// (frontend.enableBatchOperationsForStandaloneActivities), which
-		// answers so; Sundial does not offer them.
-		return true, serviceerror.NewInvalidArgumentf("The operation type %T is not supported for this namespace", op)
+		return serviceerror.NewInvalidArgumentf("The operation type %T is not supported for this namespace", op)
 	}
-	return false, nil
+	return nil
 }
 
 func checkJitter(d interface{ AsDuration() time.Duration }) error {
