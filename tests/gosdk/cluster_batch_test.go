@@ -118,7 +118,7 @@ func TestClusterBatch(t *testing.T) {
 	job := tc.batchJobOn(0)
 	svc1 := tc.nodes[1].c.WorkflowService()
 	if _, err := svc1.StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{
-		Namespace: "default", JobId: job, Reason: "poke", VisibilityQuery: "WorkflowType = 'ClusterBatchIdle'", MaxOperationsPerSecond: 20,
+		Namespace: "default", JobId: job, Reason: "poke", VisibilityQuery: "WorkflowType = 'ClusterBatchIdle'", MaxOperationsPerSecond: 4,
 		Operation: &workflowservice.StartBatchOperationRequest_SignalOperation{SignalOperation: &batchpb.BatchOperationSignal{Signal: "poke", Identity: "cb"}},
 	}); err != nil {
 		t.Fatal(err)
