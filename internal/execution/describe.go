@@ -25,6 +25,7 @@ const maxResetPoints = 20
 // waiting out a retry backoff.
 func (s *State) Describe(now time.Time) *workflowservice.DescribeWorkflowExecutionResponse {
 	info := s.Info()
+	info.Status = s.ExecutionStatus() // PAUSED for a paused run (workflow_pause.go)
 	info.AutoResetPoints = s.AutoResetPoints()
 	if info.Memo == nil {
 		info.Memo = &commonpb.Memo{}
@@ -39,6 +40,7 @@ func (s *State) Describe(now time.Time) *workflowservice.DescribeWorkflowExecuti
 		OriginalStartTime: timestamppb.New(s.StartTime),
 		CancelRequested:   s.CancelRequested,
 		RequestIdInfos:    map[string]*workflowpb.RequestIdInfo{},
+		PauseInfo:         s.WorkflowPauseInfo(),
 	}
 	if ext.ExecutionExpirationTime.AsTime().Unix() <= 0 {
 		ext.ExecutionExpirationTime = nil
