@@ -20,8 +20,8 @@ import (
 )
 
 // compile parses a job's query as Temporal's batcher runs it: terminate,
-// cancel and signal only ever apply to running workflows, so their query
-// is narrowed to ExecutionStatus='Running'; delete and reset take the
+// cancel and signal only ever apply to open workflows, so their query
+// is narrowed to running or paused ones; delete and reset take the
 // query as given.
 func (b *Batcher) compile(ctx context.Context, r *workflowservice.StartBatchOperationRequest) (*visibility.Query, error) {
 	query := r.VisibilityQuery
@@ -29,7 +29,7 @@ func (b *Batcher) compile(ctx context.Context, r *workflowservice.StartBatchOper
 	case *workflowservice.StartBatchOperationRequest_TerminationOperation,
 		*workflowservice.StartBatchOperationRequest_CancellationOperation,
 		*workflowservice.StartBatchOperationRequest_SignalOperation:
-		query = "(" + query + ") AND ExecutionStatus='Running'"
+		query = "(" + query + ") AND (ExecutionStatus='Running' OR ExecutionStatus='Paused')"
 	}
 	custom, err := b.eng.SearchAttributes(ctx, r.Namespace)
 	if err != nil {

@@ -25,7 +25,6 @@ const maxResetPoints = 20
 // waiting out a retry backoff.
 func (s *State) Describe(now time.Time) *workflowservice.DescribeWorkflowExecutionResponse {
 	info := s.Info()
-	info.Status = s.ExecutionStatus() // PAUSED for a paused run (workflow_pause.go)
 	info.AutoResetPoints = s.AutoResetPoints()
 	if info.Memo == nil {
 		info.Memo = &commonpb.Memo{}

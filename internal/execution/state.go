@@ -442,6 +442,9 @@ type Outbox struct {
 	// RecordChanged is set when the run record changed without new history
 	// events (an event was buffered); it must still be written.
 	RecordChanged bool
+	// StatusChanged is set when the run moved between the open statuses
+	// (paused or unpaused): its index entries must be written again.
+	StatusChanged bool
 }
 
 // TakeOutbox returns and clears what the last operations produced.

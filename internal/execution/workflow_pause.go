@@ -187,12 +187,13 @@ func (s *State) mutatePause(ev *historypb.HistoryEvent) bool {
 	switch ev.Attributes.(type) {
 	case *historypb.HistoryEvent_WorkflowExecutionPausedEventAttributes:
 		s.paused = ev
-		return true
 	case *historypb.HistoryEvent_WorkflowExecutionUnpausedEventAttributes:
 		s.paused = nil
-		return true
+	default:
+		return false
 	}
-	return false
+	s.out.StatusChanged = true
+	return true
 }
 
 // workflowPauseEntries are the TemporalPauseInfo entries of a paused run,
