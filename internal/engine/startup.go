@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/store"
 )
