@@ -132,6 +132,9 @@ func capabilities() *namespacepb.NamespaceInfo_Capabilities {
 		StandaloneActivityOperatorCommands: true,
 		// StartNexusOperationExecution and friends (standalone_nexus.go).
 		StandaloneNexusOperation: true,
+		// PauseWorkflowExecution / UnpauseWorkflowExecution
+		// (workflow_pause.go); the Web UI shows its Pause button for it.
+		WorkflowPause: true,
 	}
 }
 
