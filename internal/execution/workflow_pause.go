@@ -18,8 +18,12 @@ import (
 //     a workflow task runs, so a task in flight is left alone and its
 //     completion, failure or timeout is accepted as usual). A workflow task
 //     scheduled but not yet taken by a worker is failed at once with cause
-//     WORKFLOW_PAUSE_REQUESTED_BEFORE_TASK_STARTED (a held-back transient or
-//     speculative one is just dropped), and the attempt count starts over.
+//     WORKFLOW_PAUSE_REQUESTED_BEFORE_TASK_STARTED, which does not count as
+//     a failed attempt; a held-back one is just dropped (a speculative task's
+//     updates wait for the unpause; a transient retry is scheduled again by
+//     the unpause, with its attempt count: history cannot tell it from a
+//     task that failed while paused, so replay could not restart it at 1
+//     as Temporal does).
 //   - While paused no workflow task is scheduled: signals, timers, activity
 //     results, cancel requests and child results are recorded and wait.
 //     Updates are refused (FailedPrecondition), queries rejected with status
@@ -102,8 +106,9 @@ func (s *State) PauseWorkflow(now time.Time, identity, reason, requestID string)
 
 // failUnstartedWFTForPause resolves a workflow task no worker has taken:
 // dispatching it now would run workflow code while paused, and nothing
-// else would end it. A task in history fails (its retry would be attempt
-// 1 again); a held-back one is dropped. A started task is left to finish.
+// else would end it. A task in history fails; a held-back one is dropped
+// (discardSpec restores the attempt count it was scheduled with). A
+// started task is left to finish.
 func (s *State) failUnstartedWFTForPause(now time.Time) {
 	w := s.WFT
 	if w == nil || w.StartedEventID != 0 {
@@ -112,7 +117,6 @@ func (s *State) failUnstartedWFTForPause(now time.Time) {
 	s.StickyQueue = ""
 	if w.Speculative || w.Transient {
 		s.discardSpec()
-		s.failedWFTs = 0
 		return
 	}
 	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
@@ -122,7 +126,6 @@ func (s *State) failUnstartedWFTForPause(now time.Time) {
 			Identity:         pauseIdentity,
 		}}
 	})
-	s.failedWFTs = 0
 }
 
 // UnpauseWorkflow ends the pause: the workflow task held back is

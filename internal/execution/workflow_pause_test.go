@@ -7,6 +7,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 )
 
 const (
@@ -210,4 +211,76 @@ func TestWorkflowPauseStartDelay(t *testing.T) {
 	h.wantStep()
 	h.unpause()
 	h.wantStep(evUnpaused, evWFTSched)
+}
+
+// TestWorkflowPauseHeldBackTasks: a pending workflow task whose events are
+// held back is dropped by the pause without an event: a transient retry
+// (the unpause schedules it again, attempt 2) and a speculative task for
+// an update admitted before the pause (the update waits and is delivered
+// by the task the unpause schedules).
+func TestWorkflowPauseHeldBackTasks(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.poll()
+	h.s.FailWorkflowTask(h.now, enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, nil, "worker")
+	h.sync("FailWorkflowTask")
+	if w := h.s.WFT; w == nil || !w.Transient || w.Attempt != 2 {
+		t.Fatalf("retry: %+v", w)
+	}
+	h.pause("p")
+	h.wantStep(evPaused)
+	if h.s.WFT != nil || h.s.failedWFTs != 1 {
+		t.Fatalf("after pause: WFT %+v failed %d", h.s.WFT, h.s.failedWFTs)
+	}
+	h.unpause()
+	h.wantStep(evUnpaused)
+	if w := h.s.WFT; w == nil || !w.Transient || w.Attempt != 2 {
+		t.Fatalf("after unpause: %+v, want the transient retry", w)
+	}
+	h.pollComplete()
+
+	if _, err := h.s.AdmitUpdate(h.now, updateRequest("u1"), false); err != nil {
+		t.Fatal(err)
+	}
+	h.sync("AdmitUpdate")
+	if w := h.s.WFT; w == nil || !w.Speculative {
+		t.Fatalf("speculative task: %+v", w)
+	}
+	h.pause("p2")
+	h.wantStep(evPaused)
+	if h.s.WFT != nil || h.s.Updates["u1"].State != UpdateAdmitted {
+		t.Fatalf("after pause: WFT %+v update %v", h.s.WFT, h.s.Updates["u1"].State)
+	}
+	h.unpause()
+	h.wantStep(evUnpaused, evWFTSched)
+	if msgs := h.poll(); len(msgs) != 1 || msgs[0].ProtocolInstanceId != "u1" {
+		t.Fatalf("messages of the task after the unpause: %v", msgs)
+	}
+}
+
+// TestWorkflowPauseStickyTaskFails: a task on a sticky queue that fails
+// while the run is paused leaves no task; the unpause schedules its retry
+// (replay counts the failure as an attempt, and so does the live state).
+func TestWorkflowPauseStickyTaskFails(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.poll()
+	if err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{StickyAttributes: withSticky("sticky-1", DefaultStickyTimeout)}); err != nil {
+		t.Fatal(err)
+	}
+	h.signal("s", "")
+	if w := h.s.WFT; w == nil || !w.Sticky {
+		t.Fatalf("sticky task: %+v", w)
+	}
+	h.poll()
+	h.pause("p")
+	h.s.FailWorkflowTask(h.now, enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE, nil, "worker")
+	h.sync("FailWorkflowTask")
+	h.wantStep(evWFTFailed, evPaused)
+	if h.s.WFT != nil {
+		t.Fatalf("a retry while paused: %+v", h.s.WFT)
+	}
+	h.unpause()
+	if w := h.s.WFT; w == nil || w.Sticky || w.Attempt != 2 {
+		t.Fatalf("after unpause: %+v, want the retry on the normal queue", w)
+	}
+	h.pollComplete(completeWF("ok"))
 }

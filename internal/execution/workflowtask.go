@@ -240,6 +240,12 @@ func (s *State) afterWFTFailure(now time.Time) {
 		}
 	}
 	s.flushBuffered()
+	if s.Paused() && s.failedWFTs == 0 {
+		// No task follows while paused; Replay counts a failure no task
+		// follows as an attempt (whatever queue it was on), and so must the
+		// live state: the unpause schedules the retry.
+		s.failedWFTs = 1
+	}
 	s.scheduleWFT(now)
 }
 

@@ -316,7 +316,8 @@ func TestWorkflowPauseTimerAndActivity(t *testing.T) {
 // first task no worker has taken fails that task with cause
 // WORKFLOW_PAUSE_REQUESTED_BEFORE_TASK_STARTED (as Temporal does); a
 // worker that starts then gets nothing until the unpause. A cancel request
-// while paused is recorded and waits; terminate works on a paused run.
+// while paused is recorded and waits; terminate and reset work on a paused
+// run (the reset run is not paused).
 // Bad requests get InvalidArgument naming the field, unknown workflows
 // NotFound.
 func TestWorkflowPauseUnstartedTaskAndTerminate(t *testing.T) {
@@ -382,6 +383,37 @@ func TestWorkflowPauseUnstartedTaskAndTerminate(t *testing.T) {
 	var nf *serviceerror.NotFound
 	if !errors.As(err, &nf) {
 		t.Fatalf("unpause of a terminated workflow: %v, want NotFound", err)
+	}
+
+	// Reset a paused run: the reset run is not paused (pause is per run),
+	// the paused one is terminated by the reset.
+	run3, err := e.c.ExecuteWorkflow(e.ctx(), e.opts("wfpause-reset"), wfPauseSignalWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = waitEvents(t, e, run3.GetID(), "", enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1)
+	if _, err := svc.PauseWorkflowExecution(e.ctx(), pauseReq(run3.GetID(), "", "")); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := e.c.ResetWorkflowExecution(e.ctx(), &workflowservice.ResetWorkflowExecutionRequest{Namespace: "default",
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: run3.GetID(), RunId: run3.GetRunID()}, Reason: "redo",
+		WorkflowTaskFinishEventId: nthEvent(t, evs, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1), RequestId: "reset-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.c.DescribeWorkflowExecution(e.ctx(), run3.GetID(), rr.RunId)
+	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || d.WorkflowExtendedInfo.GetPauseInfo() != nil {
+		t.Fatalf("describe the reset run: %v %v", d, err)
+	}
+	d, err = e.c.DescribeWorkflowExecution(e.ctx(), run3.GetID(), run3.GetRunID())
+	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("describe the paused run after the reset: %v %v", d.GetWorkflowExecutionInfo(), err)
+	}
+	if err := e.c.SignalWorkflow(e.ctx(), run3.GetID(), "", "step", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.GetWorkflow(e.ctx(), run3.GetID(), "").Get(e.ctx(), nil); err != nil {
+		t.Fatalf("reset run: %v", err)
 	}
 
 	// Validation.
