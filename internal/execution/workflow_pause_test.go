@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -283,4 +284,26 @@ func TestWorkflowPauseStickyTaskFails(t *testing.T) {
 		t.Fatalf("after unpause: %+v, want the retry on the normal queue", w)
 	}
 	h.pollComplete(completeWF("ok"))
+}
+
+// TestWorkflowPauseCloseInFlight: a task in flight that tries to close
+// the run when it was paused meanwhile is failed (UNHANDLED_COMMAND: the
+// paused event waits behind it, as a signal would), and no retry runs
+// until the unpause; then the run can close.
+func TestWorkflowPauseCloseInFlight(t *testing.T) {
+	h := newHarness(t, startAttrs())
+	h.poll()
+	h.pause("p")
+	err := h.completeReq(&workflowservice.RespondWorkflowTaskCompletedRequest{Commands: []*commandpb.Command{completeWF("ok")}})
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
+		t.Fatalf("completion while paused: %v", err)
+	}
+	h.wantStep(evWFTFailed, evPaused)
+	if !h.s.Running() || h.s.WFT != nil {
+		t.Fatalf("after the refused close: running %v WFT %+v", h.s.Running(), h.s.WFT)
+	}
+	h.unpause()
+	h.pollComplete(completeWF("ok"))
+	h.wantStatus(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 }
