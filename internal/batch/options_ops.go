@@ -157,7 +157,7 @@ func checkJitter(d interface{ AsDuration() time.Duration }) error {
 }
 
 // optionQuery is the visibility query a query job of these operations
-// runs, given the job's query (already narrowed to running workflows).
+// runs, given the job's query (already narrowed to open workflows).
 // Unpausing activities of one type looks only at workflows with an
 // activity of that type paused (Temporal's TemporalPauseInfo search
 // attribute). Temporal's frontend replaces the job's query with that

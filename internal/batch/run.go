@@ -21,9 +21,8 @@ import (
 
 // compile parses a job's query as Temporal's batcher runs it: terminate,
 // cancel, signal and the option and activity operations only ever apply
-// to running workflows, so their query is narrowed to
-// ExecutionStatus='Running' (and see optionQuery); delete and reset take
-// the query as given.
+// to open workflows, so their query is narrowed to running or paused
+// ones (and see optionQuery); delete and reset take the query as given.
 func (b *Batcher) compile(ctx context.Context, r *workflowservice.StartBatchOperationRequest) (*visibility.Query, error) {
 	query := r.VisibilityQuery
 	switch r.Operation.(type) {
@@ -34,7 +33,7 @@ func (b *Batcher) compile(ctx context.Context, r *workflowservice.StartBatchOper
 		*workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation,
 		*workflowservice.StartBatchOperationRequest_ResetActivitiesOperation,
 		*workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
-		query = optionQuery(r, "("+query+") AND ExecutionStatus='Running'")
+		query = optionQuery(r, "("+query+") AND (ExecutionStatus='Running' OR ExecutionStatus='Paused')")
 	}
 	custom, err := b.eng.SearchAttributes(ctx, r.Namespace)
 	if err != nil {

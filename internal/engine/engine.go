@@ -401,10 +401,11 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	}
 	fx.runs.note(cur, o.Events)
 	isNew := len(o.Events) > 0 && o.Events[0].EventId == 1
-	// A run stored before and still running has its index entries already.
+	// A run stored before and still running has its index entries already
+	// (unless it was paused or unpaused: its status entries move).
 	now := e.now()
 	rw := e.runWrite(cur, now)
-	rw.Events, rw.SetCurrent, rw.OpenIndexed = o.Events, isNew, !isNew && cur.Running()
+	rw.Events, rw.SetCurrent, rw.OpenIndexed = o.Events, isNew, !isNew && cur.Running() && !o.StatusChanged
 	b := &store.Batch{Runs: []*store.RunWrite{rw}}
 	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {

@@ -51,6 +51,9 @@ func stateErr(err error) error {
 		return &serviceerror.ResourceExhausted{Cause: enumspb.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW, Scope: enumspb.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE, Message: err.Error()}
 	case errors.Is(err, execution.ErrStaleTask):
 		return serviceerror.NewNotFound("task not found: it was already completed, timed out or superseded")
+	case errors.Is(err, execution.ErrWorkflowPaused), errors.Is(err, execution.ErrPausedForceCreate),
+		errors.Is(err, execution.ErrWorkflowAlreadyPaused), errors.Is(err, execution.ErrWorkflowNotPaused):
+		return serviceerror.NewFailedPrecondition(err.Error()) // workflow_pause.go
 	}
 	return err
 }

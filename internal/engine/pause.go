@@ -166,15 +166,3 @@ func (e *Engine) UpdateWorkflowOptions(ctx context.Context, ns string, ex *commo
 	}
 	return out, err
 }
-
-// UnpauseWorkflow answers an unpause as Temporal does with workflow pause
-// off (Sundial does not offer it): NotFound for a missing or closed run,
-// else FailedPrecondition, since no run is ever paused.
-func (e *Engine) UnpauseWorkflow(ctx context.Context, ns, wfID, runID string) error {
-	return e.mutate(ctx, ns, wfID, func(w *workflow) error {
-		if _, err := openRun(w, runID); err != nil {
-			return err
-		}
-		return serviceerror.NewFailedPrecondition("workflow is not paused.")
-	})
-}

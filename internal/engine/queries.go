@@ -119,8 +119,10 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	var st *execution.State
 	var queue string
 	var routing execution.Routing
+	paused := false
 	err := e.view(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), func(s *execution.State) error {
 		st = s
+		paused = s.Paused()
 		queue = s.TaskQueue()
 		routing = s.Routing()
 		if s.StickyQueue != "" && e.match.HasPoller(matching.Key{Namespace: r.Namespace, Name: s.StickyQueue, Kind: matching.Workflow}, 10*time.Second) {
@@ -140,6 +142,11 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 		if !st.Running() && st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 			return &workflowservice.QueryWorkflowResponse{QueryRejected: &querypb.QueryRejected{Status: st.Status}}, nil
 		}
+	}
+	if paused {
+		// As Temporal: no workflow code runs while paused, so a query is
+		// rejected whatever the reject condition.
+		return &workflowservice.QueryWorkflowResponse{QueryRejected: &querypb.QueryRejected{Status: enumspb.WORKFLOW_EXECUTION_STATUS_PAUSED}}, nil
 	}
 	if !st.Running() && st.PrevStartedEventID == 0 {
 		// No worker ever ran the workflow code: there is nothing to query.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
@@ -71,7 +70,7 @@ func (e *Engine) deleteClosed(ctx context.Context, ns, id, runID string) error {
 		return serviceerror.NewUnavailable("reading run: " + err.Error())
 	}
 	isCurrent := w.cur != nil && w.cur.RunID == runID
-	if (isCurrent && w.cur.Running()) || rec.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if (isCurrent && w.cur.Running()) || store.Open(rec.Info.GetStatus()) {
 		w.mu.Unlock()
 		return serviceerror.NewFailedPrecondition("Workflow execution is still running.")
 	}

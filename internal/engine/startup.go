@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/store"
 )
@@ -338,7 +336,7 @@ func (e *Engine) releaseRecovered(runs []recoveredRun) {
 // clearStaleDue rewrites a non-current run's record without a Due.
 func (e *Engine) clearStaleDue(ctx context.Context, d store.DueEntry) {
 	rec, err := e.store.Run(ctx, d.Namespace, d.RunID)
-	if err != nil || rec.Due.IsZero() || rec.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if err != nil || rec.Due.IsZero() || store.Open(rec.Info.GetStatus()) {
 		return
 	}
 	var f *store.Fence
@@ -402,16 +400,17 @@ func (e *Engine) countOpenRuns() error {
 		}
 	}
 	e.nsMu.RUnlock()
-	running := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	cl, ok := e.store.(store.CountLater)
 	if !ok {
 		var n int64
 		for _, ns := range names {
-			c, err := e.store.CountRuns(context.Background(), ns, store.CountBy{}, running)
-			if err != nil {
-				return err
+			for _, open := range store.OpenStatuses {
+				c, err := e.store.CountRuns(context.Background(), ns, store.CountBy{}, open)
+				if err != nil {
+					return err
+				}
+				n += c
 			}
-			n += c
 		}
 		e.openRuns.Add(n)
 		return nil
@@ -419,15 +418,17 @@ func (e *Engine) countOpenRuns() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	var counts []func() (int64, error)
 	for _, ns := range names {
-		count, err := cl.CountRunsLater(ctx, ns, store.CountBy{}, running)
-		if err != nil {
-			cancel()
-			for _, c := range counts {
-				_, _ = c() // releases the iterator (canceled: stops within 65,536 keys)
+		for _, open := range store.OpenStatuses {
+			count, err := cl.CountRunsLater(ctx, ns, store.CountBy{}, open)
+			if err != nil {
+				cancel()
+				for _, c := range counts {
+					_, _ = c() // releases the iterator (canceled: stops within 65,536 keys)
+				}
+				return err
 			}
-			return err
+			counts = append(counts, count)
 		}
-		counts = append(counts, count)
 	}
 	e.wg.Add(1)
 	go func() {

@@ -185,6 +185,9 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 				}
 			}
 		}
+		if err := st.CheckCompletion(r.ForceCreateNewWorkflowTask); err != nil {
+			return stateErr(err) // a paused run (workflow_pause.go)
+		}
 		st.SetNexusEndpoints(e.nexusEndpointsOf(r))
 		firstEventID := st.NextEventID
 		if cerr := st.CompleteWorkflowTask(e.now(), r, newRunID); cerr != nil {

@@ -31,7 +31,9 @@ func (c *cmdCtx) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttrib
 			UseWorkflowBuildId: a.UseWorkflowBuildId, Priority: a.Priority,
 		}}
 	})
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1, FairnessKey: a.Priority.GetFairnessKey(), FairnessWeight: a.Priority.GetFairnessWeight()})
+	if !s.Paused() { // a paused run's activities are offered when it is unpaused
+		s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1, FairnessKey: a.Priority.GetFairnessKey(), FairnessWeight: a.Priority.GetFairnessWeight()})
+	}
 }
 
 // activityTimeouts fills in unset activity timeouts as Temporal does: from
@@ -111,8 +113,8 @@ func (s *State) pendingActivity(scheduledID int64, attempt int32) (*Activity, er
 // activity closes, with the final attempt number (as Temporal does).
 func (s *State) StartActivityTask(now time.Time, scheduledID int64, attempt int32, requestID, identity string) (*Activity, error) {
 	act := s.Activities[scheduledID]
-	if !s.Running() || act == nil || act.Attempt != attempt || !act.NextAttemptTime.IsZero() || act.Paused {
-		return nil, ErrStaleTask
+	if !s.Running() || act == nil || act.Attempt != attempt || !act.NextAttemptTime.IsZero() || act.Paused || s.Paused() {
+		return nil, ErrStaleTask // a paused run's task is offered again by the unpause
 	}
 	if act.Started {
 		if act.StartedRequestID == requestID && requestID != "" {
@@ -139,7 +141,7 @@ func (s *State) StartActivityTask(now time.Time, scheduledID int64, attempt int3
 // workflow that is still running qualify. The SDKs ask only for activities
 // on the workflow's own task queue and only as many as they have free slots.
 func (s *State) StartEagerActivities(now time.Time, firstEventID int64, cmds []*commandpb.Command, identity string, requestID func() string) []*Activity {
-	if !s.Running() {
+	if !s.Running() || s.Paused() {
 		return nil
 	}
 	var started []*Activity
@@ -316,7 +318,9 @@ func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure
 func (s *State) dispatchActivity(now time.Time, act *Activity) {
 	act.NextAttemptTime = time.Time{}
 	act.AttemptScheduledTime = now
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: act.Attrs.TaskQueue.GetName(), ScheduledEventID: act.ScheduledEventID, Attempt: act.Attempt, FairnessKey: act.Attrs.Priority.GetFairnessKey(), FairnessWeight: act.Attrs.Priority.GetFairnessWeight()})
+	if !s.Paused() { // else the unpause offers it
+		s.out.Tasks = append(s.out.Tasks, activityTask(act))
+	}
 }
 
 // timeoutActivity handles an expired activity timeout as Temporal does:

@@ -32,7 +32,7 @@ func (s *State) afterFlush(ev *historypb.HistoryEvent) {
 }
 
 func (s *State) mutate(ev *historypb.HistoryEvent) {
-	if s.applyNexus(ev) {
+	if s.applyNexus(ev) || s.mutatePause(ev) {
 		return
 	}
 	t := ev.EventTime.AsTime()
@@ -79,7 +79,8 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		cause := a.WorkflowTaskFailedEventAttributes.Cause
 		s.closeAttempted = cause == enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
 		if s.WFT != nil && !s.WFT.Sticky && cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND &&
-			cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE {
+			cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE &&
+			cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_PAUSE_REQUESTED_BEFORE_TASK_STARTED {
 			s.failedWFTs++
 		}
 		s.applyResetTaskFailed(ev, a.WorkflowTaskFailedEventAttributes)

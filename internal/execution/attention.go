@@ -25,7 +25,8 @@ func (s *State) hasPendingWork() bool {
 	if !s.Running() {
 		return false
 	}
-	if s.WFT == nil && s.firstTaskScheduled && s.failedWFTs > 0 {
+	paused := s.Paused() // its workflow task and activity attempts wait for the unpause
+	if s.WFT == nil && s.firstTaskScheduled && s.failedWFTs > 0 && !paused {
 		return true // a transient retry not in history
 	}
 	if w := s.WFT; w != nil && w.Transient {
@@ -39,7 +40,7 @@ func (s *State) hasPendingWork() bool {
 		return true
 	}
 	for _, a := range s.Activities {
-		if !a.Started && a.NextAttemptTime.IsZero() && !a.Paused {
+		if activityWaitsForWorker(a) && !paused {
 			return true
 		}
 	}

@@ -143,7 +143,7 @@ func (s *State) Recover(now time.Time) Outbox {
 	}
 	// A transient retry of a failed workflow task is not in history:
 	// schedule it again.
-	if s.WFT == nil && s.firstTaskScheduled && s.failedWFTs > 0 {
+	if s.WFT == nil && s.firstTaskScheduled && s.failedWFTs > 0 && !s.Paused() {
 		s.scheduleWFT(now)
 		o.Tasks = append(o.Tasks, s.out.Tasks...)
 		s.out.Tasks = nil
@@ -159,8 +159,8 @@ func (s *State) recoverRest(o Outbox, skipWFT bool) Outbox {
 		o.Tasks = append(o.Tasks, Task{Kind: WorkflowTaskKind, Queue: w.Queue, ScheduledEventID: w.ScheduledEventID, Attempt: w.Attempt})
 	}
 	for _, a := range s.Activities {
-		if !a.Started && a.NextAttemptTime.IsZero() && !a.Paused {
-			o.Tasks = append(o.Tasks, Task{Kind: ActivityTaskKind, Queue: a.Attrs.TaskQueue.GetName(), ScheduledEventID: a.ScheduledEventID, Attempt: a.Attempt, FairnessKey: a.Attrs.Priority.GetFairnessKey(), FairnessWeight: a.Attrs.Priority.GetFairnessWeight()})
+		if activityWaitsForWorker(a) && !s.Paused() { // a paused run's wait for the unpause
+			o.Tasks = append(o.Tasks, activityTask(a))
 		}
 	}
 	for id, c := range s.Children {

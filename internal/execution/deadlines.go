@@ -31,7 +31,7 @@ func (s *State) NextDeadline() time.Time {
 	if exp := s.expiration(); !exp.IsZero() {
 		min(exp)
 	}
-	if !s.firstTaskScheduled {
+	if !s.firstTaskScheduled && !s.Paused() {
 		min(s.ExecutionTime())
 	}
 	if w := s.WFT; w != nil {

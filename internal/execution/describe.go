@@ -39,6 +39,7 @@ func (s *State) Describe(now time.Time) *workflowservice.DescribeWorkflowExecuti
 		OriginalStartTime: timestamppb.New(s.StartTime),
 		CancelRequested:   s.CancelRequested,
 		RequestIdInfos:    map[string]*workflowpb.RequestIdInfo{},
+		PauseInfo:         s.WorkflowPauseInfo(),
 	}
 	if ext.ExecutionExpirationTime.AsTime().Unix() <= 0 {
 		ext.ExecutionExpirationTime = nil

@@ -108,6 +108,10 @@ func eventType(ev *historypb.HistoryEvent) enumspb.EventType {
 		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED
 	case *historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes:
 		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED
+	case *historypb.HistoryEvent_WorkflowExecutionPausedEventAttributes:
+		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED
+	case *historypb.HistoryEvent_WorkflowExecutionUnpausedEventAttributes:
+		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED
 	case *historypb.HistoryEvent_NexusOperationScheduledEventAttributes:
 		return enumspb.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED
 	case *historypb.HistoryEvent_NexusOperationStartedEventAttributes:

@@ -232,6 +232,7 @@ func snapshot(s *State) string {
 	p("start=%s", pt(s.Start))
 	p("memo=%s", pt(s.Memo))
 	p("search=%s", pt(s.Search))
+	p("paused=%s", pt(s.paused))
 	p("nextDeadline=%s", tm(s.NextDeadline()))
 	if w := s.WFT; w != nil {
 		queue, sticky := w.Queue, w.Sticky

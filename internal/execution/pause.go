@@ -445,13 +445,15 @@ func (s *State) rescheduleAttempt(now time.Time, act *Activity) {
 }
 
 // pauseInfoAttribute is Temporal's TemporalPauseInfo search attribute of
-// the run: "property:activityType=<type>" for each type with a paused
-// activity (sorted), nil when none is paused. It is derived from the
+// the run: for a paused run "Workflow:<id>" and "Reason:<reason>"
+// (workflow_pause.go), then "property:activityType=<type>" for each type
+// with a paused activity (sorted), nil when nothing is paused. It is derived from the
 // activities, never stored in history, so Info adds it to a copy of the
 // run's search attributes; `TemporalPauseInfo = '...'` queries (and batch
 // unpause by query) find the run through it.
 func (s *State) pauseInfoAttribute() *commonpb.Payload {
-	var types []string
+	wf := s.workflowPauseEntries()
+	types := wf
 	seen := map[string]bool{}
 	for _, a := range s.Activities {
 		t := a.Attrs.GetActivityType().GetName()
@@ -463,7 +465,7 @@ func (s *State) pauseInfoAttribute() *commonpb.Payload {
 	if len(types) == 0 {
 		return nil
 	}
-	sort.Strings(types)
+	sort.Strings(types[len(wf):])
 	p, err := visibility.EncodeValue(types, enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST)
 	if err != nil {
 		return nil // a list of strings always encodes

@@ -170,7 +170,7 @@ func (s *State) Info() *workflowpb.WorkflowExecutionInfo {
 		Type:                 st.GetWorkflowType(),
 		StartTime:            ts(s.StartTime),
 		CloseTime:            ts(s.CloseTime),
-		Status:               s.Status,
+		Status:               s.ExecutionStatus(), // PAUSED for a paused run (workflow_pause.go)
 		HistoryLength:        s.NextEventID - 1,
 		ExecutionTime:        ts(s.ExecutionTime()),
 		Memo:                 s.Memo,

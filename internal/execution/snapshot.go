@@ -93,6 +93,10 @@ const (
 	snCloseAttempted     protowire.Number = 35
 	snAttachedCallback   protowire.Number = 36
 	snAttachedRequestID  protowire.Number = 37
+	// snPaused (the WorkflowExecutionPaused event of a paused run) is
+	// numbered apart from the sequence above so that branches adding
+	// fields at the same time do not pick the same number.
+	snPaused protowire.Number = 60
 )
 
 // Snapshot encodes the run's state for its record, or returns nil when the
@@ -212,6 +216,7 @@ func (s *State) encodeSnapshot(w *snapWriter) {
 	for _, r := range sortedKeys(s.attached.requestIDs) {
 		w.strAlways(snAttachedRequestID, r)
 	}
+	w.msg(snPaused, s.paused)
 }
 
 // LoadSnapshot rebuilds a run from its record's snapshot: the same State
@@ -370,6 +375,8 @@ func (s *State) decodeField(f snapField) error {
 			s.attached.requestIDs = map[string]bool{}
 		}
 		s.attached.requestIDs[f.str()] = true
+	case snPaused:
+		s.paused, err = snapMsg(f, &historypb.HistoryEvent{})
 	}
 	return err
 }

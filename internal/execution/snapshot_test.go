@@ -108,6 +108,7 @@ var snapshotFields = map[string]string{
 	"State.specSnap": "read only while spec is set", "State.dropped": "set within one operation",
 	"State.closeAttempted": "encoded", "State.completing": "set within one operation",
 	"State.attached": "encoded", "State.out": "outbox, taken by every write",
+	"State.paused": "encoded",
 
 	"WorkflowTask.ScheduledEventID": "encoded", "WorkflowTask.StartedEventID": "encoded",
 	"WorkflowTask.Attempt": "encoded", "WorkflowTask.Queue": "encoded", "WorkflowTask.Sticky": "encoded",

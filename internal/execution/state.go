@@ -83,6 +83,9 @@ type State struct {
 	// or re-driven signal is applied once.
 	signalRequests  map[string]bool
 	CancelRequested bool
+	// paused is the WorkflowExecutionPaused event of a paused run, nil
+	// when it is not paused (workflow_pause.go).
+	paused *historypb.HistoryEvent
 	// Reset links the run to resets (see ResetInfo).
 	Reset  ResetInfo
 	Memo   *commonpb.Memo
@@ -402,7 +405,9 @@ func Replay(namespace, workflowID, runID string, events []*historypb.HistoryEven
 		s.apply(ev)
 		switch ev.EventType {
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
-			lastWFTFailed = true
+			// A task a pause failed before any worker took it is not
+			// retried; the unpause schedules attempt 1.
+			lastWFTFailed = ev.GetWorkflowTaskFailedEventAttributes().GetCause() != enumspb.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_PAUSE_REQUESTED_BEFORE_TASK_STARTED
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
 			lastWFTFailed = false
 		}
@@ -437,6 +442,9 @@ type Outbox struct {
 	// RecordChanged is set when the run record changed without new history
 	// events (an event was buffered); it must still be written.
 	RecordChanged bool
+	// StatusChanged is set when the run moved between the open statuses
+	// (paused or unpaused): its index entries must be written again.
+	StatusChanged bool
 }
 
 // TakeOutbox returns and clears what the last operations produced.

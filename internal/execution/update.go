@@ -49,6 +49,9 @@ func (s *State) AdmitUpdate(now time.Time, req *updatepb.Request, pinned bool) (
 	if !s.Running() {
 		return nil, ErrClosed
 	}
+	if s.Paused() {
+		return nil, ErrWorkflowPaused
+	}
 	s.updateSeq++
 	u := &Update{ID: id, State: UpdateAdmitted, Request: req, Pinned: pinned, seq: s.updateSeq}
 	s.Updates[id] = u

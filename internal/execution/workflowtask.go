@@ -67,9 +67,10 @@ func (s *State) wftAttempt() int32 {
 	return s.failedWFTs + 1
 }
 
-// scheduleWFT schedules a workflow task if the run needs one and has none.
+// scheduleWFT schedules a workflow task if the run needs one and has none;
+// a paused run gets it when it is unpaused (workflow_pause.go).
 func (s *State) scheduleWFT(now time.Time) {
-	if !s.Running() || s.WFT != nil {
+	if !s.Running() || s.WFT != nil || s.Paused() {
 		return
 	}
 	// A retry of a failed task is transient: its events stay out of
@@ -239,6 +240,12 @@ func (s *State) afterWFTFailure(now time.Time) {
 		}
 	}
 	s.flushBuffered()
+	if s.Paused() && s.failedWFTs == 0 {
+		// No task follows while paused; Replay counts a failure no task
+		// follows as an attempt (whatever queue it was on), and so must the
+		// live state: the unpause schedules the retry.
+		s.failedWFTs = 1
+	}
 	s.scheduleWFT(now)
 }
 

@@ -120,47 +120,6 @@ func checkPriority(p *commonpb.Priority) error {
 	return nil
 }
 
-// Workflow pause (PauseWorkflowExecution, UnpauseWorkflowExecution) is an
-// experimental Temporal feature that is off unless the
-// frontend.WorkflowPauseEnabled dynamic config turns it on, and whose
-// WorkflowExecutionPaused events the pinned Go SDK (1.50) does not know
-// (they are not marked worker_may_ignore, so a worker fails the run's next
-// workflow task). Sundial does not offer it and answers as Temporal does
-// when it is off.
-
-func workflowPauseNotOffered(ns string) error {
-	return serviceerror.NewUnimplementedf("workflow pause is not enabled for namespace: %s (Sundial does not offer Temporal's experimental workflow pause; pause activities with PauseActivity instead)", ns)
-}
-
-// PauseWorkflowExecution answers that workflow pause is not offered.
-// Like Temporal's frontend, it checks nothing before saying so.
-func (s *Service) PauseWorkflowExecution(ctx context.Context, r *workflowservice.PauseWorkflowExecutionRequest) (*workflowservice.PauseWorkflowExecutionResponse, error) {
-	return nil, workflowPauseNotOffered(r.Namespace)
-}
-
-// UnpauseWorkflowExecution answers as Temporal does with workflow pause
-// off: no run can be paused, so a running one is "not paused".
-func (s *Service) UnpauseWorkflowExecution(ctx context.Context, r *workflowservice.UnpauseWorkflowExecutionRequest) (*workflowservice.UnpauseWorkflowExecutionResponse, error) {
-	if err := s.ns(r.Namespace); err != nil {
-		return nil, err
-	}
-	for _, f := range []struct{ name, v string }{{"reason", r.Reason}, {"request id", r.RequestId}, {"identity", r.Identity}} {
-		if len(f.v) > maxIDLength {
-			return nil, invalid("%s is too long.", f.name)
-		}
-	}
-	if err := checkID("WorkflowId", r.WorkflowId); err != nil {
-		return nil, err
-	}
-	if err := checkRunID(r.RunId); err != nil {
-		return nil, err
-	}
-	if err := s.e.UnpauseWorkflow(ctx, r.Namespace, r.WorkflowId, r.RunId); err != nil {
-		return nil, err
-	}
-	return &workflowservice.UnpauseWorkflowExecutionResponse{}, nil
-}
-
 // CheckOptionsUpdate checks an update mask and the options it names as
 // UpdateWorkflowExecutionOptions does (a batch update-options job checks
 // its request with it when it starts).

@@ -51,7 +51,8 @@ type Store interface {
 	// fromEventID, in order (limit <= 0 means all).
 	History(ctx context.Context, namespace, runID string, fromEventID int64, limit int) ([]*historypb.HistoryEvent, error)
 
-	// OpenRuns calls fn for every run whose status is RUNNING, in any order.
+	// OpenRuns calls fn for every open run (status RUNNING or PAUSED, see
+	// Open), in any order.
 	OpenRuns(ctx context.Context, fn func(*RunRecord) error) error
 
 	// Runs calls fn for every run of a namespace, newest start time first

@@ -13,12 +13,18 @@ import (
 // status, which is also what the Web UI and `temporal workflow count` ask
 // most often.
 
-const runningStatus = int64(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)
+const (
+	runningStatus = int64(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)
+	// pausedStatus is open too: a paused run is still running.
+	pausedStatus = int64(enumspb.WORKFLOW_EXECUTION_STATUS_PAUSED)
+)
 
-// Partitions reports whether open (Running) and closed runs can match at
-// all, judged from the top-level AND terms on ExecutionStatus and
-// `CloseTime IS [NOT] NULL`. It is conservative: true, true means "could
-// be either".
+func openStatus(v any) bool { return v.(int64) == runningStatus || v.(int64) == pausedStatus }
+
+// Partitions reports whether open (Running or Paused) and closed runs can
+// match at all, judged from the top-level AND terms on ExecutionStatus and
+// `CloseTime IS [NOT] NULL` (an OR of such terms counts as the union of
+// its sides). It is conservative: true, true means "could be either".
 func (q *Query) Partitions() (open, closed bool) {
 	open, closed = true, true
 	for _, n := range conjuncts(q.where) {
@@ -30,6 +36,10 @@ func (q *Query) Partitions() (open, closed bool) {
 
 func termPartitions(n node) (open, closed bool) {
 	switch n := n.(type) {
+	case orNode:
+		lo, lc := termPartitions(n.l)
+		ro, rc := termPartitions(n.r)
+		return lo || ro, lc || rc
 	case isNullNode:
 		if n.a.field == CloseTime {
 			return !n.not, n.not
@@ -41,7 +51,7 @@ func termPartitions(n node) (open, closed bool) {
 		switch n.op {
 		case opEq, opIn:
 			for _, v := range n.vals {
-				if v.(int64) == runningStatus {
+				if openStatus(v) {
 					open = true
 				} else {
 					closed = true
@@ -49,7 +59,7 @@ func termPartitions(n node) (open, closed bool) {
 			}
 			return open, closed
 		case opNe, opNotIn:
-			if slices.Contains(n.vals, any(runningStatus)) {
+			if slices.Contains(n.vals, any(runningStatus)) && slices.Contains(n.vals, any(pausedStatus)) {
 				return false, true
 			}
 		}

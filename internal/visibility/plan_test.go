@@ -15,7 +15,12 @@ func TestPartitions(t *testing.T) {
 		{"", true, true},
 		{"ExecutionStatus = 'Running'", true, false},
 		{"ExecutionStatus = 'Completed' AND WorkflowType = 'x'", false, true},
-		{"WorkflowType = 'x' AND ExecutionStatus != 'Running'", false, true},
+		// A paused run is open too (workflow pause): != 'Running' may match it.
+		{"WorkflowType = 'x' AND ExecutionStatus != 'Running'", true, true},
+		{"ExecutionStatus NOT IN ('Running', 'Paused')", false, true},
+		{"ExecutionStatus = 'Paused'", true, false},
+		{"WorkflowType = 'x' AND (ExecutionStatus = 'Running' OR ExecutionStatus = 'Paused')", true, false},
+		{"ExecutionStatus = 'Running' OR ExecutionStatus = 'Failed'", true, true},
 		{"ExecutionStatus IN ('Running', 'Failed')", true, true},
 		{"ExecutionStatus = 'Running' OR WorkflowType = 'x'", true, true},
 		{"CloseTime IS NULL", true, false},

@@ -411,9 +411,9 @@ func optionsWaitWorkflow(ctx workflow.Context) (string, error) {
 // WorkflowExecutionOptionsUpdated event, describe shows it, a repeat
 // writes nothing, the worker replays the event and the run completes);
 // a one-time versioning override is refused as not offered (pinned and
-// auto-upgrade overrides are tested in deployments_test.go); workflow pause is
-// refused as Temporal refuses it when the feature is off, and unpausing
-// a running workflow says it is not paused.
+// auto-upgrade overrides are tested in deployments_test.go); unpausing a
+// running workflow that is not paused says so (workflow pause itself is
+// tested in workflow_pause_test.go).
 func TestUpdateWorkflowExecutionOptions(t *testing.T) {
 	e := newEnv(t)
 	e.worker(func(w worker.Worker) { w.RegisterWorkflow(optionsWaitWorkflow) })
@@ -469,10 +469,6 @@ func TestUpdateWorkflowExecutionOptions(t *testing.T) {
 		t.Fatalf("no mask: %v, want InvalidArgument naming UpdateMask", err)
 	}
 
-	_, err = svc.PauseWorkflowExecution(e.ctx(), &workflowservice.PauseWorkflowExecutionRequest{Namespace: "default", WorkflowId: run.GetID(), Reason: "r"})
-	if !errors.As(err, &un) || !strings.Contains(err.Error(), "workflow pause is not enabled") {
-		t.Fatalf("pause workflow: %v, want Unimplemented", err)
-	}
 	_, err = svc.UnpauseWorkflowExecution(e.ctx(), &workflowservice.UnpauseWorkflowExecutionRequest{Namespace: "default", WorkflowId: run.GetID()})
 	var fp *serviceerror.FailedPrecondition
 	if !errors.As(err, &fp) {

@@ -3,7 +3,7 @@ has no high-level call for it): PauseActivity stops a retrying activity and
 tells a running one through its heartbeat (the SDK cancels it with
 cancellation details saying "paused"), describe shows the pause, and
 UnpauseActivity / ResetActivity / UpdateActivityOptions act on it.
-Workflow pause is answered as Temporal answers it with the feature off."""
+Workflow pause is tested in test_workflow_pause.py."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
     PauseActivityRequest,
-    PauseWorkflowExecutionRequest,
     ResetActivityRequest,
     UnpauseActivityRequest,
     UpdateActivityOptionsRequest,
@@ -167,13 +166,3 @@ async def test_pause_running_activity_heartbeat(client, tq, wid):
         assert await result(h) == "second"
         names = await event_names(h)
         assert "ActivityTaskFailed" not in names and "ActivityTaskTimedOut" not in names, names
-
-
-@pytest.mark.asyncio
-async def test_pause_workflow_not_offered(client):
-    with pytest.raises(RPCError) as err:
-        await client.workflow_service.pause_workflow_execution(
-            PauseWorkflowExecutionRequest(namespace=client.namespace, workflow_id="any", reason="r")
-        )
-    assert err.value.status == RPCStatusCode.UNIMPLEMENTED
-    assert "workflow pause is not enabled" in err.value.message

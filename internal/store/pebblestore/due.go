@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
-	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/sundial-io/sundial/internal/store"
 )
@@ -111,7 +110,7 @@ func (s *Store) backfillDue() error {
 		if err != nil {
 			return err
 		}
-		if r.Info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || !r.Due.IsZero() {
+		if !store.Open(r.Info.GetStatus()) || !r.Due.IsZero() {
 			return nil
 		}
 		r.Due = time.Unix(1, 0).UTC()

@@ -108,11 +108,19 @@ func queueKey(ns, queue string, status enumspb.WorkflowExecutionStatus, runID st
 // closes at most once, so the old entries are computable from the new
 // record without reading the store.
 func indexRun(pb *pebble.Batch, r *store.RunRecord) error {
-	running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	status := r.Info.GetStatus()
 	wfType, queue := r.Info.GetType().GetName(), r.Info.GetTaskQueue()
 	open := visKey(r.Namespace, r.RunID, r.Info, false)
-	if running {
+	if store.Open(status) {
 		pb.Set(open, protowire.AppendString(nil, r.RunID), nil)
+		// A run paused or unpaused moves between the open statuses.
+		for _, st := range store.OpenStatuses {
+			if st != status {
+				pb.Delete(statusKey(r.Namespace, st, r.RunID), nil)
+				pb.Delete(typeKey(r.Namespace, wfType, st, r.RunID), nil)
+				pb.Delete(queueKey(r.Namespace, queue, st, r.RunID), nil)
+			}
+		}
 	} else {
 		v, err := summary(r)
 		if err != nil {
@@ -120,9 +128,11 @@ func indexRun(pb *pebble.Batch, r *store.RunRecord) error {
 		}
 		pb.Delete(open, nil)
 		pb.Set(visKey(r.Namespace, r.RunID, r.Info, true), v, nil)
-		pb.Delete(statusKey(r.Namespace, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
-		pb.Delete(typeKey(r.Namespace, wfType, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
-		pb.Delete(queueKey(r.Namespace, queue, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.RunID), nil)
+		for _, st := range store.OpenStatuses {
+			pb.Delete(statusKey(r.Namespace, st, r.RunID), nil)
+			pb.Delete(typeKey(r.Namespace, wfType, st, r.RunID), nil)
+			pb.Delete(queueKey(r.Namespace, queue, st, r.RunID), nil)
+		}
 	}
 	pb.Set(statusKey(r.Namespace, r.Info.GetStatus(), r.RunID), nil, nil)
 	pb.Set(typeKey(r.Namespace, wfType, r.Info.GetStatus(), r.RunID), nil, nil)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -176,7 +175,7 @@ func (s *Store) OpenRuns(ctx context.Context, fn func(*store.RunRecord) error) e
 		if err != nil {
 			return err
 		}
-		if r.Info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		if !store.Open(r.Info.GetStatus()) {
 			return nil // closed after the iterator's snapshot was taken
 		}
 		return fn(r)

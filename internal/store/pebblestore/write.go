@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble"
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -163,7 +162,7 @@ func encodeRun(pb *pebble.Batch, w *store.RunWrite, buf []byte) ([]byte, error) 
 	// An OpenIndexed run's open-run key and index entries are stored and
 	// unchanged; rewriting them on every workflow task was four memtable
 	// inserts per write for compaction to throw away.
-	if running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING; !running || !w.OpenIndexed {
+	if running := store.Open(r.Info.GetStatus()); !running || !w.OpenIndexed {
 		if running {
 			pb.Set(key(tableOpen, r.Namespace, r.RunID), nil, nil)
 		} else {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"google.golang.org/protobuf/proto"
@@ -230,7 +229,7 @@ func encodeRun(w *store.RunWrite) (runRow, error) {
 	// An open run already indexed keeps its row: what the row holds never
 	// changes while the run is open, and skipping it saves an index update
 	// on every workflow task.
-	running := r.Info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	running := store.Open(r.Info.GetStatus())
 	if !running || !w.OpenIndexed {
 		vis, err := encodeVis(r, running)
 		if err != nil {

@@ -128,7 +128,7 @@ func (s *Store) History(ctx context.Context, namespace, runID string, fromEventI
 	return out, nil
 }
 
-// OpenRuns calls fn for every RUNNING run, found through the partial index
+// OpenRuns calls fn for every open (RUNNING or PAUSED) run, found through the partial index
 // of open visibility rows, a page at a time.
 func (s *Store) OpenRuns(ctx context.Context, fn func(*store.RunRecord) error) error {
 	if err := s.waitAll(ctx); err != nil {
@@ -140,7 +140,7 @@ func (s *Store) OpenRuns(ctx context.Context, fn func(*store.RunRecord) error) e
 		var lastNS, lastID []byte
 		rows, err := s.pool.Query(ctx, `SELECT v.namespace, v.run_id, r.record FROM visibility v
 			JOIN runs r ON r.namespace = v.namespace AND r.run_id = v.run_id
-			WHERE v.status = 1 AND (v.namespace, v.run_id) > ($1, $2)
+			WHERE v.status IN (1, 8) AND (v.namespace, v.run_id) > ($1, $2)
 			ORDER BY v.namespace, v.run_id`+limitPage, afterNS, afterID)
 		if err != nil {
 			return fmt.Errorf("pgstore: read open runs: %w", err)
@@ -161,7 +161,7 @@ func (s *Store) OpenRuns(ctx context.Context, fn func(*store.RunRecord) error) e
 			if err != nil {
 				return err
 			}
-			if r.Info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			if !store.Open(r.Info.GetStatus()) {
 				continue
 			}
 			if err := fn(r); err != nil {

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListCursor", testListCursor},
 		{"ListMatch", testListMatch},
 		{"OpenIndexed", testOpenIndexed},
+		{"PausedRuns", testPausedRuns},
 		{"CountRuns", testCountRuns},
 		{"DeleteRun", testDeleteRun},
 		{"ClosedBefore", testClosedBefore},
