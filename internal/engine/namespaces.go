@@ -119,10 +119,9 @@ func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
 // capabilities are what the SDKs and the Web UI may use on a namespace:
 // of those Temporal's dev server turns on by default, the ones Sundial
 // implements. Not eager workflow start, not the TemporalReportedProblems
-// search attribute, not poller autoscaling decisions. Not workflow pause
-// either, though it is implemented (workflow_pause.go): the capability
-// changes the Web UI's workflow page, which the browser tests have not
-// been adapted to (docs/UI.md).
+// search attribute, not poller autoscaling decisions. Workflow pause
+// (workflow_pause.go) is on: it gives the Web UI's workflow page its
+// Pause button.
 func capabilities() *namespacepb.NamespaceInfo_Capabilities {
 	return &namespacepb.NamespaceInfo_Capabilities{
 		SyncUpdate:       true,
@@ -135,6 +134,7 @@ func capabilities() *namespacepb.NamespaceInfo_Capabilities {
 		StandaloneActivityOperatorCommands: true,
 		// StartNexusOperationExecution and friends (standalone_nexus.go).
 		StandaloneNexusOperation: true,
+		WorkflowPause:            true, // Pause/UnpauseWorkflowExecution
 	}
 }
 

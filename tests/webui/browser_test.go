@@ -174,12 +174,31 @@ func (b *browser) saveFailure(step string) {
 // first match is not always the one a person sees.
 func (b *browser) click(step, css, text string) {
 	b.t.Helper()
+	b.clickWhere(step, css, text, "includes")
+}
+
+// clickExact is click for an element whose whole text is text: the
+// workflow page has a "Pause Workflow" button as well as an activity's
+// "Pause".
+func (b *browser) clickExact(step, css, text string) {
+	b.t.Helper()
+	b.clickWhere(step, css, text, "exact")
+}
+
+// clickWhere clicks the first visible, enabled element matching css whose
+// text includes text (how "includes") or is text, trimmed (how "exact").
+func (b *browser) clickWhere(step, css, text, how string) {
+	b.t.Helper()
 	const mark = "data-webui-test-target"
+	match := "e.innerText.includes(%[3]q)"
+	if how == "exact" {
+		match = "e.innerText.trim() === %[3]q"
+	}
 	find := fmt.Sprintf(`(() => {
 		document.querySelectorAll('[%[1]s]').forEach(e => e.removeAttribute('%[1]s'));
 		const el = Array.from(document.querySelectorAll(%[2]q)).find(e =>
 			e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden' &&
-			!e.disabled && e.innerText.includes(%[3]q));
+			!e.disabled && `+match+`);
 		if (!el) return false;
 		el.setAttribute('%[1]s', '1');
 		return true;

@@ -287,7 +287,7 @@ func TestWebUIPages(t *testing.T) {
 		})
 		b.open("pending activities", ns+"/workflows/"+id+"/"+run.GetRunID()+"/pending-activities", "HeartbeatingWait", "STARTED", "Attempt")
 		checkPage(b, w, "pending activities")
-		b.click("choose Pause", "button", "Pause")
+		b.clickExact("choose the activity's Pause", "button", "Pause")
 		b.typeInto("type reason", `#activity-pause-reason`, reason)
 		b.click("confirm pause", `#activity-pause-confirmation-modal [data-testid="confirm-modal-button"]`, "")
 		checkPage(b, w, "pause submitted")
@@ -307,6 +307,71 @@ func TestWebUIPages(t *testing.T) {
 		b.open("paused activity", ns+"/workflows/"+id+"/"+run.GetRunID()+"/pending-activities", "HeartbeatingWait", "PAUSED", "Unpause")
 		checkPage(b, w, "paused activity")
 		b.screenshot("activity-paused")
+		if err := c.TerminateWorkflow(withTimeout(t, 10*time.Second), id, run.GetRunID(), "test done"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("PauseWorkflowFromUI", func(t *testing.T) {
+		b.t = t
+		const id, reason = "ui-pause-workflow", "workflow paused from the browser"
+		run, err := c.ExecuteWorkflow(withTimeout(t, 10*time.Second), client.StartWorkflowOptions{ID: id, TaskQueue: pagesQueue}, WaitOnActivity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := func() enumspb.WorkflowExecutionStatus {
+			d, err := c.DescribeWorkflowExecution(withTimeout(t, 10*time.Second), id, run.GetRunID())
+			if err != nil {
+				t.Fatalf("describe %s: %v", id, err)
+			}
+			return d.GetWorkflowExecutionInfo().GetStatus()
+		}
+		// events returns the run's events of type et.
+		events := func(et enumspb.EventType) []*historypb.HistoryEvent {
+			var out []*historypb.HistoryEvent
+			it := c.GetWorkflowHistory(withTimeout(t, 10*time.Second), id, run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for it.HasNext() {
+				e, err := it.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.GetEventType() == et {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+		page := ns + "/workflows/" + id + "/" + run.GetRunID() + "/history"
+		b.open("workflow to pause", page, id, "RUNNING", "Pause Workflow")
+		b.clickExact("choose Pause Workflow", "button", "Pause Workflow")
+		b.typeInto("type pause reason", `#workflow-pause-details`, reason)
+		b.click("confirm workflow pause", `#workflow-pause-confirmation-modal [data-testid="confirm-modal-button"]`, "")
+		waitUntil(t, withTimeout(t, 30*time.Second), "the workflow to be paused", func() error {
+			if s := status(); s != enumspb.WORKFLOW_EXECUTION_STATUS_PAUSED {
+				return errNotYet(s.String())
+			}
+			return nil
+		})
+		paused := events(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED)
+		if len(paused) != 1 || paused[0].GetWorkflowExecutionPausedEventAttributes().GetReason() != reason {
+			t.Fatalf("paused events %v, want one with reason %q (typed in the UI)", paused, reason)
+		}
+		b.open("paused workflow", page, id, "PAUSED", "Unpause Workflow")
+		checkPage(b, w, "paused workflow")
+		b.screenshot("workflow-paused")
+
+		b.clickExact("choose Unpause Workflow", "button", "Unpause Workflow")
+		b.click("confirm workflow unpause", `#workflow-unpause-confirmation-modal [data-testid="confirm-modal-button"]`, "")
+		waitUntil(t, withTimeout(t, 30*time.Second), "the workflow to run again", func() error {
+			if s := status(); s != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				return errNotYet(s.String())
+			}
+			return nil
+		})
+		if n := len(events(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED)); n != 1 {
+			t.Fatalf("%d unpaused events, want 1", n)
+		}
+		checkPage(b, w, "unpaused workflow")
 		if err := c.TerminateWorkflow(withTimeout(t, 10*time.Second), id, run.GetRunID(), "test done"); err != nil {
 			t.Fatal(err)
 		}
