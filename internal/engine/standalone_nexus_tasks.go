@@ -35,12 +35,12 @@ import (
 func (e *Engine) startStandaloneNexusTask(t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
 	m := &e.nexusOps
 	m.mu.Lock()
-	r := e.findNexusOp(t.Namespace, t.WorkflowID, t.RunID)
+	r := m.find(t.Namespace, t.WorkflowID, t.RunID)
 	if r == nil {
 		m.mu.Unlock()
 		return nil, nexusexec.ErrStale
 	}
-	o := r.o
+	o := r.x
 	now := e.now()
 	var err error
 	if t.NexusCancel {
@@ -52,7 +52,7 @@ func (e *Engine) startStandaloneNexusTask(t matching.Task) (*workflowservice.Pol
 		m.mu.Unlock()
 		return nil, err
 	}
-	e.armNexusOp(r)
+	m.arm(e, r)
 	seq := r.seq
 	kind := tasktoken.StandaloneNexus
 	if t.NexusCancel {
