@@ -128,6 +128,8 @@ func (e *Engine) fenced(shard int, err error) error {
 // shards have their workflows dropped at once; taken shards are recovered
 // in the background.
 func (e *Engine) ShardsChanged(taken, lost []int) {
+	e.acts.reconcileSoon() // standalone executions (standalone_cluster.go)
+	e.nexusOps.reconcileSoon()
 	if len(lost) > 0 {
 		e.dropShards(lost)
 	}

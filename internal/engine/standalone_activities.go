@@ -46,6 +46,7 @@ var activityKind = &standaloneKind[*activityexec.Execution]{
 		}
 		return nil
 	},
+	scan: scanActivityExecutions,
 }
 
 var errActivityExecutionNotFound = serviceerror.NewNotFound("activity execution not found")
@@ -57,22 +58,27 @@ var errActivityTaskNotFound = serviceerror.NewNotFound("activity task not found"
 // (an attempt a worker held before the restart goes on: its answer, or
 // its start-to-close timeout, decides).
 func (e *Engine) loadActivityExecutions() error {
-	var stored []*activityexec.Execution
-	err := e.store.ActivityExecutions(context.Background(), "", func(r *store.ActivityExecutionRecord) error {
+	open, err := e.acts.load(e, activityKind)
+	if err != nil {
+		return err
+	}
+	if len(open) > 0 {
+		e.log.Info("recovered open standalone activities", "count", len(open))
+	}
+	return nil
+}
+
+// scanActivityExecutions reads the stored executions of a namespace ("":
+// all).
+func scanActivityExecutions(e *Engine, ctx context.Context, ns string, yield func(*activityexec.Execution)) error {
+	return e.store.ActivityExecutions(ctx, ns, func(r *store.ActivityExecutionRecord) error {
 		x, err := activityexec.Decode(r.State)
 		if err != nil {
 			return fmt.Errorf("decoding activity execution %s/%s: %w", r.ActivityID, r.RunID, err)
 		}
-		stored = append(stored, x)
+		yield(x)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if open := e.acts.load(e, activityKind, stored); open > 0 {
-		e.log.Info("recovered open standalone activities", "count", open)
-	}
-	return nil
 }
 
 // mutateActivity is the write path of one execution (standaloneSet.mutate).
@@ -120,7 +126,7 @@ func takeDispatch(x *activityexec.Execution, now time.Time) *saTask {
 
 func (t *saTask) add(e *Engine) {
 	if t != nil {
-		e.match.Add(t.key, t.task)
+		e.addTask(t.key, t.task) // on a cluster, to the queue's owner (remote_tasks.go)
 	}
 }
 
@@ -133,6 +139,11 @@ func (e *Engine) StartActivityExecution(ctx context.Context, req *workflowservic
 	m := &e.acts
 	ns := req.Namespace
 	m.mu.Lock()
+	f, err := m.check(e, ns, req.ActivityId)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
 	var curRun *standaloneRun[*activityexec.Execution]
 	for _, r := range m.runs[saKey{ns, req.ActivityId}] {
 		if r.x.Start.GetRequestId() == req.RequestId {
@@ -162,7 +173,7 @@ func (e *Engine) StartActivityExecution(ctx context.Context, req *workflowservic
 		return resp, nil
 	}
 	x := activityexec.New(ns, newRunID(), req, e.now())
-	c, seq, due, err := m.add(e, x)
+	c, seq, due, err := m.add(e, x, f)
 	if err != nil {
 		m.mu.Unlock()
 		return nil, err
@@ -190,7 +201,8 @@ func startActivityResponse(x *activityexec.Execution, started bool) *workflowser
 
 // startStandaloneTask starts the attempt a polled task names for the
 // poller; activityexec.ErrStale says the task is no longer current (the
-// poller then waits for another).
+// poller then waits for another). On a cluster the poller may be another
+// node's (handleStartTask), and the task's offer ends here.
 func (e *Engine) startStandaloneTask(t matching.Task, identity string) (*workflowservice.PollActivityTaskQueueResponse, error) {
 	var resp *workflowservice.PollActivityTaskQueueResponse
 	err := e.mutateActivity(t.Namespace, t.WorkflowID, t.RunID, func(x *activityexec.Execution) (bool, error) {
@@ -203,7 +215,10 @@ func (e *Engine) startStandaloneTask(t matching.Task, identity string) (*workflo
 		return true, nil
 	})
 	if errors.Is(err, errActivityExecutionNotFound) {
-		return nil, activityexec.ErrStale
+		err = activityexec.ErrStale
+	}
+	if err == nil || errors.Is(err, activityexec.ErrStale) {
+		e.taskDone(matching.Key{Namespace: t.Namespace, Kind: matching.Activity}, t)
 	}
 	return resp, err
 }

@@ -108,8 +108,8 @@ func (e *Engine) DeleteActivityExecution(ctx context.Context, ns, id, runID stri
 // matchingActivities returns the list entries of the namespace's
 // executions the filter matches, newest first, and the sequence number
 // every one is durable at.
-func (e *Engine) matchingActivities(ns string, f *activityexec.Filter) ([]*activitypb.ActivityExecutionListInfo, uint64) {
-	return matchingStandalone(&e.acts, ns, f.Match, (*activityexec.Execution).ListInfo)
+func (e *Engine) matchingActivities(ctx context.Context, ns string, f *activityexec.Filter) ([]*activitypb.ActivityExecutionListInfo, uint64, error) {
+	return matchingStandalone(ctx, e, &e.acts, ns, f.Match, (*activityexec.Execution).ListInfo)
 }
 
 // parseActivityQuery parses a list or count query with the namespace's
@@ -129,7 +129,10 @@ func (e *Engine) ListActivityExecutions(ctx context.Context, r *workflowservice.
 	if err != nil {
 		return nil, err
 	}
-	list, seq := e.matchingActivities(r.Namespace, f)
+	list, seq, err := e.matchingActivities(ctx, r.Namespace, f)
+	if err != nil {
+		return nil, err
+	}
 	page, next, err := listPage(list, r.NextPageToken, r.PageSize, "NextPageToken")
 	if err != nil {
 		return nil, err
@@ -147,7 +150,10 @@ func (e *Engine) CountActivityExecutions(ctx context.Context, r *workflowservice
 	if err != nil {
 		return nil, err
 	}
-	list, seq := e.matchingActivities(r.Namespace, f)
+	list, seq, err := e.matchingActivities(ctx, r.Namespace, f)
+	if err != nil {
+		return nil, err
+	}
 	if err := e.settle(nil, seq); err != nil {
 		return nil, err
 	}

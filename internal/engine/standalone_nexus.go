@@ -49,6 +49,10 @@ var nexusOpKind = &standaloneKind[*nexusexec.Operation]{
 		}
 		return func() { e.dispatchNexusOp(d) }
 	},
+	scan: scanNexusOperations,
+	// Which worker held a task is not stored: an operation read back has
+	// its tasks due again.
+	recover: (*nexusexec.Operation).Recover,
 }
 
 // recordKindNexusOperation is the store.KeyedRecord kind of standalone
@@ -84,25 +88,16 @@ func isNexusOpNotFound(err error) bool {
 // task is not stored) and checks, in the background, whether the handler
 // workflow of a started one closed while its completion was undelivered.
 func (e *Engine) loadNexusOperations() error {
-	var stored, started []*nexusexec.Operation
-	err := e.store.Records(context.Background(), recordKindNexusOperation, func(r *store.KeyedRecord) error {
-		o, err := nexusexec.Decode(r.State)
-		if err != nil {
-			return fmt.Errorf("decoding Nexus operation record %q: %w", r.Key, err)
-		}
-		if o.Running() {
-			o.Recover()
-			if o.Started {
-				started = append(started, o)
-			}
-		}
-		stored = append(stored, o)
-		return nil
-	})
+	open, err := e.nexusOps.load(e, nexusOpKind)
 	if err != nil {
 		return err
 	}
-	open := e.nexusOps.load(e, nexusOpKind, stored)
+	var started []*nexusexec.Operation
+	for _, o := range open {
+		if o.Started {
+			started = append(started, o)
+		}
+	}
 	if len(started) > 0 {
 		e.wg.Add(1)
 		go func() {
@@ -112,10 +107,25 @@ func (e *Engine) loadNexusOperations() error {
 			}
 		}()
 	}
-	if open > 0 {
-		e.log.Info("recovered open standalone Nexus operations", "count", open)
+	if len(open) > 0 {
+		e.log.Info("recovered open standalone Nexus operations", "count", len(open))
 	}
 	return nil
+}
+
+// scanNexusOperations reads the stored operations of a namespace ("":
+// all).
+func scanNexusOperations(e *Engine, ctx context.Context, ns string, yield func(*nexusexec.Operation)) error {
+	return e.store.Records(ctx, recordKindNexusOperation, func(r *store.KeyedRecord) error {
+		o, err := nexusexec.Decode(r.State)
+		if err != nil {
+			return fmt.Errorf("decoding Nexus operation record %q: %w", r.Key, err)
+		}
+		if ns == "" || o.Namespace == ns {
+			yield(o)
+		}
+		return nil
+	})
 }
 
 // mutateNexusOp is the write path of one operation (standaloneSet.mutate).
@@ -207,6 +217,11 @@ func (e *Engine) StartNexusOperationExecution(ctx context.Context, req *workflow
 	ns := req.Namespace
 	k := saKey{ns, req.OperationId}
 	m.mu.Lock()
+	f, err := m.check(e, ns, req.OperationId)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
 	var curRun *standaloneRun[*nexusexec.Operation]
 	for _, r := range m.runs[k] {
 		if r.x.HasStartRequest(req.RequestId) {
@@ -229,7 +244,7 @@ func (e *Engine) StartNexusOperationExecution(ctx context.Context, req *workflow
 	if choice != nexusexec.StartNew {
 		var c store.Commit
 		if choice == nexusexec.UseExisting && cur.AttachOnConflict(req) {
-			if c, _, err = m.write(e, curRun); err != nil {
+			if c, _, err = m.write(e, curRun, f); err != nil {
 				m.mu.Unlock()
 				return nil, err
 			}
@@ -243,7 +258,7 @@ func (e *Engine) StartNexusOperationExecution(ctx context.Context, req *workflow
 		return resp, nil
 	}
 	o := nexusexec.New(ns, newRunID(), endpointID, uuid.NewString(), req, e.now())
-	c, seq, due, err := m.add(e, o)
+	c, seq, due, err := m.add(e, o, f)
 	if err != nil {
 		m.mu.Unlock()
 		return nil, err

@@ -106,8 +106,8 @@ func (e *Engine) DeleteNexusOperationExecution(ctx context.Context, ns, id, runI
 // matchingNexusOps returns the list entries of the namespace's operations
 // the filter matches, newest first, and the sequence number every one is
 // durable at.
-func (e *Engine) matchingNexusOps(ns string, f *nexusexec.Filter) ([]*nexuspb.NexusOperationExecutionListInfo, uint64) {
-	return matchingStandalone(&e.nexusOps, ns, f.Match, (*nexusexec.Operation).ListInfo)
+func (e *Engine) matchingNexusOps(ctx context.Context, ns string, f *nexusexec.Filter) ([]*nexuspb.NexusOperationExecutionListInfo, uint64, error) {
+	return matchingStandalone(ctx, e, &e.nexusOps, ns, f.Match, (*nexusexec.Operation).ListInfo)
 }
 
 func (e *Engine) parseNexusOpQuery(ctx context.Context, ns, query string) (*nexusexec.Filter, error) {
@@ -125,7 +125,10 @@ func (e *Engine) ListNexusOperationExecutions(ctx context.Context, r *workflowse
 	if err != nil {
 		return nil, err
 	}
-	list, seq := e.matchingNexusOps(r.Namespace, f)
+	list, seq, err := e.matchingNexusOps(ctx, r.Namespace, f)
+	if err != nil {
+		return nil, err
+	}
 	page, next, err := listPage(list, r.NextPageToken, r.PageSize, "next_page_token")
 	if err != nil {
 		return nil, err
@@ -144,7 +147,10 @@ func (e *Engine) CountNexusOperationExecutions(ctx context.Context, r *workflows
 	if err != nil {
 		return nil, err
 	}
-	list, seq := e.matchingNexusOps(r.Namespace, f)
+	list, seq, err := e.matchingNexusOps(ctx, r.Namespace, f)
+	if err != nil {
+		return nil, err
+	}
 	if err := e.settle(nil, seq); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -31,6 +32,12 @@ type standaloneSet[X standaloneState] struct {
 	// deletedSeq is the newest write that deleted executions: an answer
 	// that one is not found waits until that write is durable.
 	deletedSeq uint64
+	// shards are, in cluster mode, the shards whose executions are in
+	// runs, by the lease epoch they were read from the store under
+	// (standalone_cluster.go); an execution of any other shard, or of a
+	// shard held now at another epoch, is not served here.
+	shards map[int]int64
+	cluster standaloneClusterState
 }
 
 // standaloneState is what the set needs of an execution's state
@@ -60,6 +67,11 @@ type standaloneKind[X standaloneState] struct {
 	// returns what hands them to matching once the state is durable (nil
 	// when there are none).
 	takeDispatch func(e *Engine, x X) func()
+	// scan reads the stored executions of a namespace ("": all), ready to
+	// be served (as after a restart).
+	scan func(e *Engine, ctx context.Context, ns string, yield func(X)) error
+	// recover, if set, readies an open execution read back from the store.
+	recover func(X)
 }
 
 type saKey struct{ ns, id string }
@@ -84,43 +96,53 @@ func (r *standaloneRun[X]) wake() {
 	r.changed = make(chan struct{})
 }
 
-// load replaces the set's executions with those read from the store at
-// startup, arms the timers of the open ones and dispatches the tasks due;
-// it returns how many are open.
-func (s *standaloneSet[X]) load(e *Engine, kind *standaloneKind[X], stored []X) int {
+// load reads the stored executions at startup, arms the timers of the
+// open ones and dispatches their tasks due; it returns the open ones. In
+// cluster mode it reads nothing: the executions of each shard are read
+// when the node holds it (standalone_cluster.go).
+func (s *standaloneSet[X]) load(e *Engine, kind *standaloneKind[X]) ([]X, error) {
 	s.kind = kind
 	s.runs = map[saKey][]*standaloneRun[X]{}
+	if e.own != nil {
+		s.shards = map[int]int64{}
+		s.cluster.own = e.own
+		s.startReconciling(e)
+		return nil, nil
+	}
 	var open []*standaloneRun[X]
-	for _, x := range stored {
+	err := kind.scan(e, context.Background(), "", func(x X) {
 		r := newStandaloneRun(x)
 		k := kind.ident(x)
 		s.runs[k] = append(s.runs[k], r)
 		if x.Running() {
+			if kind.recover != nil {
+				kind.recover(x)
+			}
 			open = append(open, r)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, runs := range s.runs {
-		slices.SortFunc(runs, func(a, b *standaloneRun[X]) int {
-			if c := kind.schedule(a.x).Compare(kind.schedule(b.x)); c != 0 {
-				return c
-			}
-			return strings.Compare(kind.runID(a.x), kind.runID(b.x))
-		})
+		s.sortRuns(runs)
 	}
 	// Timers may fire as soon as they are armed: hold the lock they take.
 	var due []func()
+	var states []X
 	s.mu.Lock()
 	for _, r := range open {
 		s.arm(e, r)
 		if d := kind.takeDispatch(e, r.x); d != nil {
 			due = append(due, d)
 		}
+		states = append(states, r.x)
 	}
 	s.mu.Unlock()
 	for _, d := range due {
 		d()
 	}
-	return len(open)
+	return states, nil
 }
 
 // find returns the run of an id (runID "": the newest); the caller holds
@@ -155,15 +177,19 @@ func (s *standaloneSet[X]) notFound(e *Engine, id string) error {
 // write hands the execution's record to the store (still under s.mu, so
 // the order on disk is the order of changes) and wakes long polls; the
 // caller waits for the commit after unlocking.
-func (s *standaloneSet[X]) write(e *Engine, r *standaloneRun[X]) (store.Commit, uint64, error) {
+func (s *standaloneSet[X]) write(e *Engine, r *standaloneRun[X], f *store.Fence) (store.Commit, uint64, error) {
 	data, err := r.x.Encode()
 	if err != nil {
 		return nil, 0, err
 	}
-	b := &store.Batch{}
+	b := &store.Batch{Fence: f}
 	s.kind.put(b, r.x, data)
 	c, seq, err := e.apply(b)
 	if err != nil {
+		if f != nil && IsNotOwner(err) {
+			// Fenced: the node lost the shard; forget its changed state.
+			s.dropShardsLocked(map[int]bool{f.Shard: true})
+		}
 		return nil, 0, err
 	}
 	r.seq = seq
@@ -171,12 +197,12 @@ func (s *standaloneSet[X]) write(e *Engine, r *standaloneRun[X]) (store.Commit, 
 	return c, seq, nil
 }
 
-// add writes a new execution (under s.mu), adds it to the set and arms
-// its timer; it returns the commit to wait for and what dispatches its
-// tasks once durable.
-func (s *standaloneSet[X]) add(e *Engine, x X) (store.Commit, uint64, func(), error) {
+// add writes a new execution (under s.mu, with the fence check returned)
+// adds it to the set and arms its timer; it returns the commit to wait
+// for and what dispatches its tasks once durable.
+func (s *standaloneSet[X]) add(e *Engine, x X, f *store.Fence) (store.Commit, uint64, func(), error) {
 	r := newStandaloneRun(x)
-	c, seq, err := s.write(e, r)
+	c, seq, err := s.write(e, r, f)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -195,6 +221,11 @@ func (s *standaloneSet[X]) mutate(e *Engine, ns, id, runID string, fn func(x X) 
 		return err
 	}
 	s.mu.Lock()
+	f, err := s.check(e, ns, id)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	r := s.find(ns, id, runID)
 	if r == nil {
 		return s.notFound(e, id)
@@ -203,7 +234,7 @@ func (s *standaloneSet[X]) mutate(e *Engine, ns, id, runID string, fn func(x X) 
 	var c store.Commit
 	if write {
 		var err error
-		if c, _, err = s.write(e, r); err != nil {
+		if c, _, err = s.write(e, r, f); err != nil {
 			s.mu.Unlock()
 			return err
 		}
@@ -212,7 +243,7 @@ func (s *standaloneSet[X]) mutate(e *Engine, ns, id, runID string, fn func(x X) 
 	s.arm(e, r)
 	due := s.kind.takeDispatch(e, r.x)
 	s.mu.Unlock()
-	if err := e.settle(c, seq); err != nil {
+	if err := s.settle(e, c, seq, f); err != nil {
 		return err
 	}
 	if due != nil {
@@ -225,6 +256,10 @@ func (s *standaloneSet[X]) mutate(e *Engine, ns, id, runID string, fn func(x X) 
 // fn saw is durable.
 func (s *standaloneSet[X]) read(e *Engine, ns, id, runID string, fn func(x X)) error {
 	s.mu.Lock()
+	if _, err := s.check(e, ns, id); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	r := s.find(ns, id, runID)
 	if r == nil {
 		return s.notFound(e, id)
@@ -242,6 +277,10 @@ func (s *standaloneSet[X]) wait(ctx context.Context, e *Engine, ns, id, runID st
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
+		if _, err := s.check(e, ns, id); err != nil {
+			s.mu.Unlock()
+			return false, err
+		}
 		r := s.find(ns, id, runID)
 		if r == nil {
 			return false, s.notFound(e, id)
@@ -280,7 +319,8 @@ func (s *standaloneSet[X]) arm(e *Engine, r *standaloneRun[X]) {
 	r.timer = time.AfterFunc(max(0, d.Sub(e.now())), func() { s.tick(e, k, runID) })
 }
 
-// tick fires the deadlines of one execution that came due.
+// tick fires the deadlines of one execution that came due (on a cluster,
+// a node that lost its shard leaves that to the new owner).
 func (s *standaloneSet[X]) tick(e *Engine, k saKey, runID string) {
 	e.mu.Lock()
 	if e.closed {
@@ -294,7 +334,7 @@ func (s *standaloneSet[X]) tick(e *Engine, k saKey, runID string) {
 		return x.Tick(e.now()), nil
 	})
 	var nf *serviceerror.NotFound
-	if err != nil && !errors.As(err, &nf) {
+	if err != nil && !errors.As(err, &nf) && !IsNotOwner(err) {
 		// The store refused (a full disk): try again shortly.
 		e.log.Warn(s.kind.name+" timer", "id", k.id, "run", runID, "err", err)
 		time.AfterFunc(time.Second, func() { s.tick(e, k, runID) })
@@ -308,12 +348,17 @@ func (s *standaloneSet[X]) remove(e *Engine, ns, id, runID string, terminate fun
 		return err
 	}
 	s.mu.Lock()
+	f, err := s.check(e, ns, id)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	r := s.find(ns, id, runID)
 	if r == nil {
 		return s.notFound(e, id)
 	}
 	k := saKey{ns, id}
-	b := &store.Batch{}
+	b := &store.Batch{Fence: f}
 	s.kind.del(b, k, s.kind.runID(r.x))
 	c, seq, err := e.apply(b)
 	if err != nil {
@@ -333,7 +378,7 @@ func (s *standaloneSet[X]) remove(e *Engine, ns, id, runID string, terminate fun
 	r.wake()
 	s.deletedSeq = seq
 	s.mu.Unlock()
-	return e.settle(c, seq)
+	return s.settle(e, c, seq, f)
 }
 
 // purgeExpired deletes closed executions older than their namespace's
@@ -350,16 +395,29 @@ func (s *standaloneSet[X]) purgeExpired(e *Engine) (int, error) {
 	}
 	now := e.now()
 	s.mu.Lock()
-	b := &store.Batch{}
+	batches := map[int]*store.Batch{} // by shard (one, -1, outside cluster mode)
 	n := 0
 	for k, runs := range s.runs {
 		ret, known := retention[k.ns]
+		shard, f := -1, (*store.Fence)(nil)
+		if e.own != nil {
+			var err error
+			if f, err = s.check(e, k.ns, k.id); err != nil {
+				continue // the shard's new owner purges it
+			}
+			shard = f.Shard
+		}
 		kept := runs[:0]
 		for _, r := range runs {
 			expired := !known || (!r.x.Running() && ret > 0 && s.kind.closed(r.x).Add(ret).Before(now))
 			if !expired || n >= retentionBatch {
 				kept = append(kept, r)
 				continue
+			}
+			b := batches[shard]
+			if b == nil {
+				b = &store.Batch{Fence: f}
+				batches[shard] = b
 			}
 			s.kind.del(b, k, s.kind.runID(r.x))
 			n++
@@ -378,39 +436,66 @@ func (s *standaloneSet[X]) purgeExpired(e *Engine) (int, error) {
 		s.mu.Unlock()
 		return 0, nil
 	}
-	c, seq, err := e.apply(b)
-	if err == nil {
+	type written struct {
+		c   store.Commit
+		seq uint64
+		f   *store.Fence
+	}
+	var writes []written
+	var firstErr error
+	for _, b := range batches {
+		c, seq, err := e.apply(b)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
 		s.deletedSeq = seq
+		writes = append(writes, written{c, seq, b.Fence})
 	}
 	s.mu.Unlock()
-	if err != nil {
-		return 0, err
+	for _, w := range writes {
+		firstErr = cmp.Or(firstErr, s.settle(e, w.c, w.seq, w.f))
 	}
-	return n, e.settle(c, seq)
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return n, nil
 }
 
 // matchingStandalone returns the list entries of the namespace's
 // executions match accepts, newest first (built under the lock, so later
 // changes do not reach them), and the sequence number every one is
-// durable at.
-func matchingStandalone[X standaloneState, I listEntry](s *standaloneSet[X], ns string, match func(X) bool, info func(X) I) ([]I, uint64) {
-	s.mu.Lock()
+// durable at. On a cluster, where each node holds only its shards', they
+// are read from the store every node writes to.
+func matchingStandalone[X standaloneState, I listEntry](ctx context.Context, e *Engine, s *standaloneSet[X], ns string, match func(X) bool, info func(X) I) ([]I, uint64, error) {
 	var out []I
 	var seq uint64
-	for k, runs := range s.runs {
-		if k.ns != ns {
-			continue
+	if e.own != nil {
+		err := s.kind.scan(e, ctx, ns, func(x X) {
+			if match(x) {
+				out = append(out, info(x))
+			}
+		})
+		if err != nil {
+			return nil, 0, serviceerror.NewUnavailable("reading the store: " + err.Error())
 		}
-		for _, r := range runs {
-			if match(r.x) {
-				out = append(out, info(r.x))
-				seq = max(seq, r.seq)
+	} else {
+		s.mu.Lock()
+		for k, runs := range s.runs {
+			if k.ns != ns {
+				continue
+			}
+			for _, r := range runs {
+				if match(r.x) {
+					out = append(out, info(r.x))
+					seq = max(seq, r.seq)
+				}
 			}
 		}
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	slices.SortFunc(out, newestFirst)
-	return out, seq
+	return out, seq, nil
 }
 
 // listEntry is a standalone execution's list entry
