@@ -36,7 +36,7 @@ type standaloneSet[X standaloneState] struct {
 	// runs, by the lease epoch they were read from the store under
 	// (standalone_cluster.go); an execution of any other shard, or of a
 	// shard held now at another epoch, is not served here.
-	shards map[int]int64
+	shards  map[int]int64
 	cluster standaloneClusterState
 }
 
