@@ -14,6 +14,7 @@ import (
 	"github.com/sundial-io/sundial/internal/activityexec"
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/nexusexec"
 )
 
 // Task queues across nodes (docs/CLUSTER.md), as Temporal splits history
@@ -303,6 +304,11 @@ func (e *Engine) handleStartTask(ctx context.Context, args []byte) (any, error) 
 		}
 	case a.Key.Kind == matching.Activity:
 		resp, err = e.startActivity(ctx, a.Key, a.Task, a.Identity)
+	case a.Key.Kind == matching.Nexus && a.Task.Standalone:
+		resp, err = e.startStandaloneNexusTask(a.Task)
+		if errors.Is(err, nexusexec.ErrStale) {
+			err = execution.ErrStaleTask
+		}
 	case a.Key.Kind == matching.Nexus:
 		resp, err = e.startNexus(ctx, a.Key, a.Task)
 	default:

@@ -214,7 +214,7 @@ func (s *standaloneSet[X]) readShards(e *Engine, taken map[int]int64) {
 		return
 	}
 	var due []func()
-	open := 0
+	var open []X
 	s.mu.Lock()
 	for shard, epoch := range taken {
 		if f, _, ok := e.own.Lease(shard); !ok || f.Epoch != epoch {
@@ -231,7 +231,7 @@ func (s *standaloneSet[X]) readShards(e *Engine, taken map[int]int64) {
 				if s.kind.recover != nil {
 					s.kind.recover(x)
 				}
-				open++
+				open = append(open, x)
 				s.arm(e, r)
 				if d := s.kind.takeDispatch(e, x); d != nil {
 					due = append(due, d)
@@ -247,8 +247,11 @@ func (s *standaloneSet[X]) readShards(e *Engine, taken map[int]int64) {
 	for _, d := range due {
 		d()
 	}
-	if open > 0 {
-		e.log.Info("took over open "+s.kind.name+" executions", "count", open, "shards", len(taken))
+	if s.kind.readBack != nil {
+		s.kind.readBack(e, open)
+	}
+	if len(open) > 0 {
+		e.log.Info("took over open "+s.kind.name+" executions", "count", len(open), "shards", len(taken))
 	}
 }
 

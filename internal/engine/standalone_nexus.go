@@ -52,7 +52,8 @@ var nexusOpKind = &standaloneKind[*nexusexec.Operation]{
 	scan: scanNexusOperations,
 	// Which worker held a task is not stored: an operation read back has
 	// its tasks due again.
-	recover: (*nexusexec.Operation).Recover,
+	recover:  (*nexusexec.Operation).Recover,
+	readBack: checkStartedNexusOps,
 }
 
 // recordKindNexusOperation is the store.KeyedRecord kind of standalone
@@ -85,32 +86,39 @@ func isNexusOpNotFound(err error) bool {
 
 // loadNexusOperations reads every stored operation at startup, arms the
 // timers of the open ones, queues their tasks again (which worker held a
-// task is not stored) and checks, in the background, whether the handler
-// workflow of a started one closed while its completion was undelivered.
+// task is not stored) and checks their handler workflows
+// (checkStartedNexusOps).
 func (e *Engine) loadNexusOperations() error {
 	open, err := e.nexusOps.load(e, nexusOpKind)
 	if err != nil {
 		return err
 	}
+	if len(open) > 0 {
+		e.log.Info("recovered open standalone Nexus operations", "count", len(open))
+	}
+	return nil
+}
+
+// checkStartedNexusOps checks, in the background, whether the handler
+// workflow of a started operation read back from the store closed while
+// its completion was undelivered.
+func checkStartedNexusOps(e *Engine, open []*nexusexec.Operation) {
 	var started []*nexusexec.Operation
 	for _, o := range open {
 		if o.Started {
 			started = append(started, o)
 		}
 	}
-	if len(started) > 0 {
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			for _, o := range started {
-				e.checkStandaloneNexusHandler(o)
-			}
-		}()
+	if len(started) == 0 {
+		return
 	}
-	if len(open) > 0 {
-		e.log.Info("recovered open standalone Nexus operations", "count", len(open))
-	}
-	return nil
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		for _, o := range started {
+			e.checkStandaloneNexusHandler(o)
+		}
+	}()
 }
 
 // scanNexusOperations reads the stored operations of a namespace ("":
@@ -170,7 +178,7 @@ func (e *Engine) dispatchNexusOp(d snDispatch) {
 			}()
 			continue
 		}
-		e.match.Add(matching.Key{Namespace: tns, Name: queue, Kind: matching.Nexus}, matching.Task{
+		e.addTask(matching.Key{Namespace: tns, Name: queue, Kind: matching.Nexus}, matching.Task{
 			Namespace: d.ns, WorkflowID: d.id, RunID: d.runID, Attempt: t.Attempt, NexusCancel: t.Cancel, Standalone: true,
 		})
 	}

@@ -72,6 +72,10 @@ type standaloneKind[X standaloneState] struct {
 	scan func(e *Engine, ctx context.Context, ns string, yield func(X)) error
 	// recover, if set, readies an open execution read back from the store.
 	recover func(X)
+	// readBack, if set, is told of the open executions read back from the
+	// store (at startup, or when the node takes their shard), once they
+	// are served.
+	readBack func(e *Engine, open []X)
 }
 
 type saKey struct{ ns, id string }
@@ -141,6 +145,9 @@ func (s *standaloneSet[X]) load(e *Engine, kind *standaloneKind[X]) ([]X, error)
 	s.mu.Unlock()
 	for _, d := range due {
 		d()
+	}
+	if kind.readBack != nil {
+		kind.readBack(e, states)
 	}
 	return states, nil
 }

@@ -15,7 +15,6 @@ import (
 // (docs/CLUSTER.md, "Not built yet").
 var notClustered = map[string]string{
 	"StartBatchOperation":               "batch operations",
-	"StartNexusOperationExecution":      "standalone Nexus operations",
 	"CreateWorkflowRule":                "workflow rules",
 	"CreateWorkerDeployment":            "worker deployments",
 	"CreateWorkerDeploymentVersion":     "worker deployments",

@@ -10,18 +10,23 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nexus-rpc/sdk-go/nexus"
 	enumspb "go.temporal.io/api/enums/v1"
+	nexuspb "go.temporal.io/api/nexus/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// Standalone activities on a cluster (docs/CLUSTER.md, "Standalone
-// activities and Nexus operations"): each belongs to the node owning the
-// shard of its id; requests by id or task token reach it from any node,
-// its tasks reach workers polling any node, and a node that takes its
-// shard carries it on.
+// Standalone activities and Nexus operations on a cluster
+// (docs/CLUSTER.md, "Standalone activities and Nexus operations"): each
+// belongs to the node owning the shard of its id; requests by id or task
+// token reach it from any node, its tasks reach workers polling any node,
+// and a node that takes its shard carries it on.
 
 // idsOwnedBy returns n activity ids whose shard node i holds.
 func (tc *testCluster) idsOwnedBy(prefix string, i, n int) []string {
@@ -231,5 +236,143 @@ func TestClusterStandaloneActivityOwnerKilled(t *testing.T) {
 	}
 	if got := listActivityIDs(ctx, t, c2, "ExecutionStatus = 'Completed'"); len(got) != 3 {
 		t.Fatalf("list after the kill: %v", got)
+	}
+}
+
+// pollNexusOp long-polls a standalone Nexus operation through c until it
+// reached stage.
+func pollNexusOp(ctx context.Context, t *testing.T, c client.Client, id string, stage enumspb.NexusOperationWaitStage) *workflowservice.PollNexusOperationExecutionResponse {
+	t.Helper()
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := c.WorkflowService().PollNexusOperationExecution(pctx, &workflowservice.PollNexusOperationExecutionRequest{
+			Namespace: "default", OperationId: id, WaitStage: stage})
+		cancel()
+		if err != nil {
+			t.Fatalf("PollNexusOperationExecution %s: %v", id, err)
+		}
+		if resp.WaitStage != enumspb.NEXUS_OPERATION_WAIT_STAGE_UNSPECIFIED {
+			return resp
+		}
+	}
+	t.Fatalf("operation %s never reached %v", id, stage)
+	return nil
+}
+
+// TestClusterStandaloneNexus: standalone Nexus operations owned by all
+// three nodes, started through node 2 on an endpoint created through node
+// 1, handled by the only worker, on node 0 (synchronous ones, and
+// workflow-run ones whose handler workflow is on another node than the
+// operation, its completion sent to the operation's owner), polled
+// through node 1, described and listed through every node. Then the
+// owner of a started operation is killed: the handler workflow's
+// completion reaches the node that took the operation's shard.
+func TestClusterStandaloneNexus(t *testing.T) {
+	tc := newCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	endpoint := "sn-cluster-ep-" + tc.tq
+	_, err := tc.nodes[1].c.OperatorService().CreateNexusEndpoint(ctx, &operatorservice.CreateNexusEndpointRequest{Spec: &nexuspb.EndpointSpec{
+		Name: endpoint, Target: &nexuspb.EndpointTarget{Variant: &nexuspb.EndpointTarget_Worker_{Worker: &nexuspb.EndpointTarget_Worker{Namespace: "default", TaskQueue: tc.tq}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.workersOn(tc.nodes[:1], func(w worker.Worker) {
+		w.RegisterWorkflow(nexusAsyncHandlerWF)
+		sync := nexus.NewService(nexusTestService)
+		sync.MustRegister(nexusHello)
+		async := nexus.NewService(nexusAsyncService)
+		async.MustRegister(nexusRunOp)
+		w.RegisterNexusService(sync)
+		w.RegisterNexusService(async)
+	})
+	start := func(via int, id, service, op string, in any) string {
+		t.Helper()
+		resp, err := tc.nodes[via].c.WorkflowService().StartNexusOperationExecution(ctx, &workflowservice.StartNexusOperationExecutionRequest{
+			Namespace: "default", Identity: "cluster-test", RequestId: uuid.NewString(), OperationId: id,
+			Endpoint: endpoint, Service: service, Operation: op, Input: snPayload(t, in),
+			ScheduleToCloseTimeout: durationpb.New(time.Minute),
+		})
+		if err != nil || !resp.Started {
+			t.Fatalf("start %s through node %d: %v, %v", id, via, resp, err)
+		}
+		return resp.RunId
+	}
+	// handlerElsewhere returns a handler workflow id owned by another node
+	// than the operation's.
+	handlerElsewhere := func(opID string) string {
+		for {
+			hid := "handler-" + uuid.NewString()[:8]
+			if tc.ownerOf(hid) != tc.ownerOf(opID) {
+				return hid
+			}
+		}
+	}
+	ids := tc.idsOnEveryNode("snx", 2)
+	want := map[string]string{}
+	var handlers []string
+	for i, id := range ids {
+		if i%2 == 0 {
+			start(2, id, nexusTestService, "hello", id)
+			want[id] = "Hello, " + id
+			continue
+		}
+		hid := handlerElsewhere(id)
+		handlers = append(handlers, hid)
+		start(2, id, nexusAsyncService, "run", asyncIn{ID: hid, Mode: "wait"})
+		if p := pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED); p.OperationToken == "" {
+			t.Fatalf("%s: started without an operation token: %v", id, p)
+		}
+		if err := tc.nodes[2].c.SignalWorkflow(ctx, hid, "", "finish", id); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = "Finished " + id
+	}
+	for _, id := range ids {
+		p := pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED)
+		if got := snResult(t, p.GetResult()); got != want[id] {
+			t.Fatalf("%s (owner node %d): result %q (failure %v), want %q", id, tc.ownerOf(id), got, p.GetFailure(), want[id])
+		}
+	}
+	for i, nd := range tc.nodes {
+		for _, id := range ids {
+			d, err := nd.c.WorkflowService().DescribeNexusOperationExecution(ctx, &workflowservice.DescribeNexusOperationExecutionRequest{Namespace: "default", OperationId: id})
+			if err != nil || d.Info.Status != enumspb.NEXUS_OPERATION_EXECUTION_STATUS_COMPLETED || d.Info.Attempt != 1 {
+				t.Fatalf("%s described through node %d: %v, %v", id, i, d, err)
+			}
+		}
+		l, err := nd.c.WorkflowService().ListNexusOperationExecutions(ctx, &workflowservice.ListNexusOperationExecutionsRequest{Namespace: "default", Query: "Endpoint = '" + endpoint + "'"})
+		if err != nil || len(l.Operations) != len(ids) {
+			t.Fatalf("list through node %d: %d operations, %v", i, len(l.GetOperations()), err)
+		}
+	}
+	cnt, err := tc.nodes[1].c.WorkflowService().CountNexusOperationExecutions(ctx, &workflowservice.CountNexusOperationExecutionsRequest{Namespace: "default", Query: "ExecutionStatus = 'Completed'"})
+	if err != nil || cnt.Count != int64(len(ids)) {
+		t.Fatalf("count: %v, %v", cnt, err)
+	}
+	for _, hid := range handlers {
+		if n := count(historyOf(t, tc.nodes[0].c, hid), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED); n != 1 {
+			t.Errorf("handler %s: %d completions", hid, n)
+		}
+	}
+
+	// The owner of a started operation dies; its handler workflow (on
+	// node 0 or 1) completes afterwards.
+	id := tc.idsOwnedBy("snx-kill", 2, 1)[0]
+	var hid string
+	for hid == "" || tc.ownerOf(hid) == 2 {
+		hid = "handler-" + uuid.NewString()[:8]
+	}
+	start(1, id, nexusAsyncService, "run", asyncIn{ID: hid, Mode: "wait"})
+	pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED)
+	tc.nodes[2].kill()
+	tc.waitBalanced()
+	if err := tc.nodes[0].c.SignalWorkflow(ctx, hid, "", "finish", "after"); err != nil {
+		t.Fatal(err)
+	}
+	p := pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED)
+	if got := snResult(t, p.GetResult()); got != "Finished after" {
+		t.Fatalf("after its owner was killed: result %q (failure %v)", got, p.GetFailure())
 	}
 }
