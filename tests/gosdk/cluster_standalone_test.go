@@ -14,6 +14,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	nexuspb "go.temporal.io/api/nexus/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -248,6 +249,10 @@ func pollNexusOp(ctx context.Context, t *testing.T, c client.Client, id string, 
 		resp, err := c.WorkflowService().PollNexusOperationExecution(pctx, &workflowservice.PollNexusOperationExecutionRequest{
 			Namespace: "default", OperationId: id, WaitStage: stage})
 		cancel()
+		if isUnavailable(err) {
+			time.Sleep(100 * time.Millisecond) // a shard moving between nodes: retry
+			continue
+		}
 		if err != nil {
 			t.Fatalf("PollNexusOperationExecution %s: %v", id, err)
 		}
@@ -289,11 +294,16 @@ func TestClusterStandaloneNexus(t *testing.T) {
 	})
 	start := func(via int, id, service, op string, in any) string {
 		t.Helper()
-		resp, err := tc.nodes[via].c.WorkflowService().StartNexusOperationExecution(ctx, &workflowservice.StartNexusOperationExecutionRequest{
+		req := &workflowservice.StartNexusOperationExecutionRequest{
 			Namespace: "default", Identity: "cluster-test", RequestId: uuid.NewString(), OperationId: id,
 			Endpoint: endpoint, Service: service, Operation: op, Input: snPayload(t, in),
 			ScheduleToCloseTimeout: durationpb.New(time.Minute),
-		})
+		}
+		resp, err := tc.nodes[via].c.WorkflowService().StartNexusOperationExecution(ctx, req)
+		for isUnavailable(err) { // a shard moving between nodes: retry (same request id)
+			time.Sleep(100 * time.Millisecond)
+			resp, err = tc.nodes[via].c.WorkflowService().StartNexusOperationExecution(ctx, req)
+		}
 		if err != nil || !resp.Started {
 			t.Fatalf("start %s through node %d: %v, %v", id, via, resp, err)
 		}
@@ -338,6 +348,10 @@ func TestClusterStandaloneNexus(t *testing.T) {
 	for i, nd := range tc.nodes {
 		for _, id := range ids {
 			d, err := nd.c.WorkflowService().DescribeNexusOperationExecution(ctx, &workflowservice.DescribeNexusOperationExecutionRequest{Namespace: "default", OperationId: id})
+			for isUnavailable(err) {
+				time.Sleep(100 * time.Millisecond)
+				d, err = nd.c.WorkflowService().DescribeNexusOperationExecution(ctx, &workflowservice.DescribeNexusOperationExecutionRequest{Namespace: "default", OperationId: id})
+			}
 			if err != nil || d.Info.Status != enumspb.NEXUS_OPERATION_EXECUTION_STATUS_COMPLETED || d.Info.Attempt != 1 {
 				t.Fatalf("%s described through node %d: %v, %v", id, i, d, err)
 			}
@@ -375,4 +389,9 @@ func TestClusterStandaloneNexus(t *testing.T) {
 	if got := snResult(t, p.GetResult()); got != "Finished after" {
 		t.Fatalf("after its owner was killed: result %q (failure %v)", got, p.GetFailure())
 	}
+}
+
+func isUnavailable(err error) bool {
+	var u *serviceerror.Unavailable
+	return errors.As(err, &u)
 }
