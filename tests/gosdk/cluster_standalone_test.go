@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -145,6 +146,32 @@ func TestClusterStandaloneActivities(t *testing.T) {
 	d, err := c2.GetActivityHandle(client.GetActivityHandleOptions{ActivityID: hbID}).Describe(ctx, client.DescribeActivityOptions{IncludeHeartbeatDetails: true})
 	if err != nil || d.Status != enumspb.ACTIVITY_EXECUTION_STATUS_CANCELED || d.TotalHeartbeatCount < 2 {
 		t.Fatalf("described after cancel: %+v, %v", d, err)
+	}
+
+	// Completed by id (no workflow id, no token) through a node that does
+	// not own it, then deleted through another.
+	byID := tc.idsOwnedBy("sa-byid", 0, 1)[0]
+	if _, err := tc.nodes[0].c.ExecuteActivity(ctx, client.StartActivityOptions{ID: byID, TaskQueue: "nobody-" + tc.tq, ScheduleToCloseTimeout: time.Minute}, "Manual"); err != nil {
+		t.Fatal(err)
+	}
+	result, _ := converter.GetDefaultDataConverter().ToPayloads("by id")
+	if _, err := tc.nodes[1].c.WorkflowService().RespondActivityTaskCompletedById(ctx, &workflowservice.RespondActivityTaskCompletedByIdRequest{
+		Namespace: "default", ActivityId: byID, Result: result}); err != nil {
+		t.Fatalf("complete by id through node 1: %v", err)
+	}
+	var got string
+	if err := c2.GetActivityHandle(client.GetActivityHandleOptions{ActivityID: byID}).Get(ctx, &got); err != nil || got != "by id" {
+		t.Fatalf("completed by id: %q, %v", got, err)
+	}
+	if _, err := tc.nodes[1].c.WorkflowService().DeleteActivityExecution(ctx, &workflowservice.DeleteActivityExecutionRequest{Namespace: "default", ActivityId: byID}); err != nil {
+		t.Fatalf("delete through node 1: %v", err)
+	}
+	var nf *serviceerror.NotFound
+	if _, err := c2.GetActivityHandle(client.GetActivityHandleOptions{ActivityID: byID}).Describe(ctx, client.DescribeActivityOptions{}); !errors.As(err, &nf) {
+		t.Fatalf("describe after delete through node 2: %v", err)
+	}
+	if got := listActivityIDs(ctx, t, tc.nodes[0].c, "ActivityId = '"+byID+"'"); len(got) != 0 {
+		t.Fatalf("listed after delete: %v", got)
 	}
 }
 
