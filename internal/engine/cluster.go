@@ -183,15 +183,8 @@ func (e *Engine) dropShards(shards []int) {
 // owner may have held their tasks or effects in memory), those due within
 // the timer horizon get a timer.
 func (e *Engine) recoverShards(shards []int) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := e.untilStop()
 	defer cancel()
-	go func() {
-		select {
-		case <-e.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	set := make(map[int]bool, len(shards))
 	for _, s := range shards {
 		set[s] = true
@@ -227,6 +220,20 @@ func (e *Engine) recoverShards(shards []int) {
 	if len(recover) > 0 {
 		e.log.Info("recovered the runs of taken shards", "shards", shards, "runs", len(recover))
 	}
+}
+
+// untilStop returns a context canceled when the engine stops (or when
+// cancel is called).
+func (e *Engine) untilStop() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-e.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // reloadNamespace looks for a namespace this node does not know in the

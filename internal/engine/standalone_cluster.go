@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -191,15 +190,8 @@ func (s *standaloneSet[X]) shardOf(ns, id string) int { return s.cluster.own.Sha
 // from the store and serves them from now on: the open ones get their
 // timers and their due tasks are offered again.
 func (s *standaloneSet[X]) readShards(e *Engine, taken map[int]int64) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := e.untilStop()
 	defer cancel()
-	go func() {
-		select {
-		case <-e.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	byShard := map[int][]X{}
 	err := s.kind.scan(e, ctx, "", func(x X) {
 		k := s.kind.ident(x)

@@ -170,6 +170,23 @@ func (s *standaloneSet[X]) find(ns, id, runID string) *standaloneRun[X] {
 	return nil
 }
 
+// locate locks s.mu and returns the run of an id (runID "": the newest)
+// with the fence its writes carry (standaloneSet.check); on an error
+// (not served here, not found) s.mu is unlocked again.
+func (s *standaloneSet[X]) locate(e *Engine, ns, id, runID string) (*standaloneRun[X], *store.Fence, error) {
+	s.mu.Lock()
+	f, err := s.check(e, ns, id)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	r := s.find(ns, id, runID)
+	if r == nil {
+		return nil, nil, s.notFound(e, id)
+	}
+	return r, f, nil
+}
+
 // notFound unlocks s.mu and answers the kind's NotFound for id once a
 // deletion it may rest on is durable.
 func (s *standaloneSet[X]) notFound(e *Engine, id string) error {
@@ -227,15 +244,9 @@ func (s *standaloneSet[X]) mutate(e *Engine, ns, id, runID string, fn func(x X) 
 	if err := e.writable(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	f, err := s.check(e, ns, id)
+	r, f, err := s.locate(e, ns, id, runID)
 	if err != nil {
-		s.mu.Unlock()
 		return err
-	}
-	r := s.find(ns, id, runID)
-	if r == nil {
-		return s.notFound(e, id)
 	}
 	write, ferr := fn(r.x)
 	var c store.Commit
@@ -262,14 +273,9 @@ func (s *standaloneSet[X]) mutate(e *Engine, ns, id, runID string, fn func(x X) 
 // read runs fn on an execution under the lock and returns once the state
 // fn saw is durable.
 func (s *standaloneSet[X]) read(e *Engine, ns, id, runID string, fn func(x X)) error {
-	s.mu.Lock()
-	if _, err := s.check(e, ns, id); err != nil {
-		s.mu.Unlock()
+	r, _, err := s.locate(e, ns, id, runID)
+	if err != nil {
 		return err
-	}
-	r := s.find(ns, id, runID)
-	if r == nil {
-		return s.notFound(e, id)
 	}
 	fn(r.x)
 	seq := r.seq
@@ -283,14 +289,9 @@ func (s *standaloneSet[X]) wait(ctx context.Context, e *Engine, ns, id, runID st
 	deadline := time.NewTimer(time.Until(pollDeadline(ctx)))
 	defer deadline.Stop()
 	for {
-		s.mu.Lock()
-		if _, err := s.check(e, ns, id); err != nil {
-			s.mu.Unlock()
+		r, _, err := s.locate(e, ns, id, runID)
+		if err != nil {
 			return false, err
-		}
-		r := s.find(ns, id, runID)
-		if r == nil {
-			return false, s.notFound(e, id)
 		}
 		if done(r.x) {
 			seq := r.seq
@@ -354,15 +355,9 @@ func (s *standaloneSet[X]) remove(e *Engine, ns, id, runID string, terminate fun
 	if err := e.writable(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	f, err := s.check(e, ns, id)
+	r, f, err := s.locate(e, ns, id, runID)
 	if err != nil {
-		s.mu.Unlock()
 		return err
-	}
-	r := s.find(ns, id, runID)
-	if r == nil {
-		return s.notFound(e, id)
 	}
 	k := saKey{ns, id}
 	b := &store.Batch{Fence: f}

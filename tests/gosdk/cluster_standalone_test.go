@@ -267,14 +267,14 @@ func TestClusterStandaloneActivityOwnerKilled(t *testing.T) {
 	}
 }
 
-// pollNexusOp long-polls a standalone Nexus operation through c until it
-// reached stage.
-func pollNexusOp(ctx context.Context, t *testing.T, c client.Client, id string, stage enumspb.NexusOperationWaitStage) *workflowservice.PollNexusOperationExecutionResponse {
+// pollNexusOp long-polls a standalone Nexus operation (runID "": the
+// latest run) through c until it reached stage.
+func pollNexusOp(ctx context.Context, t *testing.T, c client.Client, id, runID string, stage enumspb.NexusOperationWaitStage) *workflowservice.PollNexusOperationExecutionResponse {
 	t.Helper()
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		resp, err := c.WorkflowService().PollNexusOperationExecution(pctx, &workflowservice.PollNexusOperationExecutionRequest{
-			Namespace: "default", OperationId: id, WaitStage: stage})
+			Namespace: "default", OperationId: id, RunId: runID, WaitStage: stage})
 		cancel()
 		if isUnavailable(err) {
 			time.Sleep(100 * time.Millisecond) // a shard moving between nodes: retry
@@ -358,7 +358,7 @@ func TestClusterStandaloneNexus(t *testing.T) {
 		hid := handlerElsewhere(id)
 		handlers = append(handlers, hid)
 		start(2, id, nexusAsyncService, "run", asyncIn{ID: hid, Mode: "wait"})
-		if p := pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED); p.OperationToken == "" {
+		if p := pollNexusOp(ctx, t, tc.nodes[1].c, id, "", enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED); p.OperationToken == "" {
 			t.Fatalf("%s: started without an operation token: %v", id, p)
 		}
 		if err := tc.nodes[2].c.SignalWorkflow(ctx, hid, "", "finish", id); err != nil {
@@ -367,7 +367,7 @@ func TestClusterStandaloneNexus(t *testing.T) {
 		want[id] = "Finished " + id
 	}
 	for _, id := range ids {
-		p := pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED)
+		p := pollNexusOp(ctx, t, tc.nodes[1].c, id, "", enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED)
 		if got := snResult(t, p.GetResult()); got != want[id] {
 			t.Fatalf("%s (owner node %d): result %q (failure %v), want %q", id, tc.ownerOf(id), got, p.GetFailure(), want[id])
 		}
@@ -406,13 +406,13 @@ func TestClusterStandaloneNexus(t *testing.T) {
 		hid = "handler-" + uuid.NewString()[:8]
 	}
 	start(1, id, nexusAsyncService, "run", asyncIn{ID: hid, Mode: "wait"})
-	pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED)
+	pollNexusOp(ctx, t, tc.nodes[1].c, id, "", enumspb.NEXUS_OPERATION_WAIT_STAGE_STARTED)
 	tc.nodes[2].kill()
 	tc.waitBalanced()
 	if err := tc.nodes[0].c.SignalWorkflow(ctx, hid, "", "finish", "after"); err != nil {
 		t.Fatal(err)
 	}
-	p := pollNexusOp(ctx, t, tc.nodes[1].c, id, enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED)
+	p := pollNexusOp(ctx, t, tc.nodes[1].c, id, "", enumspb.NEXUS_OPERATION_WAIT_STAGE_CLOSED)
 	if got := snResult(t, p.GetResult()); got != "Finished after" {
 		t.Fatalf("after its owner was killed: result %q (failure %v)", got, p.GetFailure())
 	}
