@@ -38,6 +38,8 @@ type Ownership interface {
 	// clock) it took the shard at that epoch; ok is false when the node
 	// does not hold it.
 	Lease(shard int) (fence *store.Fence, since time.Time, ok bool)
+	// Owned returns the shards the node holds and their epochs.
+	Owned() map[int]int64
 }
 
 // NotOwnerError is returned for a workflow whose shard this node does not

@@ -345,7 +345,8 @@ func (e *Engine) startRemote(ctx context.Context, key matching.Key, t matching.T
 }
 
 // remoteTask reports whether a task taken from this node's matcher
-// belongs to a workflow (or standalone activity) held by another node.
+// belongs to a workflow (or standalone activity or Nexus operation) held
+// by another node.
 func (e *Engine) remoteTask(t matching.Task) bool {
 	return e.clustered() && !e.owns(t.Namespace, t.WorkflowID)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // Standalone executions on a cluster (docs/CLUSTER.md, "Standalone
-// activities"). A standalone execution belongs to the shard of
+// activities and Nexus operations"). A standalone execution belongs to the shard of
 // (namespace, its id), as a workflow with that id would; only the node
 // holding that shard keeps it in memory and serves it:
 //
@@ -23,7 +23,7 @@ import (
 //     client retries, and the forwarder sends it to the owner);
 //   - every write carries the fence of that epoch, so a node that lost
 //     the shard can never write it; a fenced write drops the shard;
-//   - reconcile (every reconcileEvery, and at once when the node's
+//   - reconcile (every standaloneReconcileEvery, and at once when the node's
 //     shards change) drops the executions of shards no longer held at
 //     the epoch they were read under, and reads the shards held but not
 //     read: their open executions get their timers and their tasks are
@@ -42,9 +42,6 @@ type standaloneClusterState struct {
 	kick chan struct{} // asks the reconcile loop to run now
 	mu   sync.Mutex    // serializes reconcile
 }
-
-// reconciler is what the engine's cluster hooks need of a set.
-type reconciler interface{ reconcileSoon() }
 
 // check says whether this node serves the executions of (ns, id) now and
 // returns the fence their writes carry (nil outside cluster mode); the
@@ -124,20 +121,13 @@ func (s *standaloneSet[X]) reconcileSoon() {
 	}
 }
 
-// ownedShards is the node's list of its shards and their epochs.
-type ownedShards interface{ Owned() map[int]int64 }
-
 // reconcile drops the executions of shards the node no longer holds at
 // the epoch they were read under and reads the shards it holds but has
 // not read.
 func (s *standaloneSet[X]) reconcile(e *Engine) {
-	on, ok := e.own.(ownedShards)
-	if !ok {
-		return
-	}
 	s.cluster.mu.Lock()
 	defer s.cluster.mu.Unlock()
-	owned := on.Owned()
+	owned := e.own.Owned()
 	lost := map[int]bool{}
 	taken := map[int]int64{}
 	s.mu.Lock()
