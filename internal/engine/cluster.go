@@ -38,6 +38,8 @@ type Ownership interface {
 	// clock) it took the shard at that epoch; ok is false when the node
 	// does not hold it.
 	Lease(shard int) (fence *store.Fence, since time.Time, ok bool)
+	// Owned returns the shards the node holds and their epochs.
+	Owned() map[int]int64
 }
 
 // NotOwnerError is returned for a workflow whose shard this node does not
@@ -128,6 +130,8 @@ func (e *Engine) fenced(shard int, err error) error {
 // shards have their workflows dropped at once; taken shards are recovered
 // in the background.
 func (e *Engine) ShardsChanged(taken, lost []int) {
+	e.acts.reconcileSoon() // standalone executions (standalone_cluster.go)
+	e.nexusOps.reconcileSoon()
 	if len(lost) > 0 {
 		e.dropShards(lost)
 	}
@@ -181,15 +185,8 @@ func (e *Engine) dropShards(shards []int) {
 // owner may have held their tasks or effects in memory), those due within
 // the timer horizon get a timer.
 func (e *Engine) recoverShards(shards []int) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := e.untilStop()
 	defer cancel()
-	go func() {
-		select {
-		case <-e.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	set := make(map[int]bool, len(shards))
 	for _, s := range shards {
 		set[s] = true
@@ -225,6 +222,20 @@ func (e *Engine) recoverShards(shards []int) {
 	if len(recover) > 0 {
 		e.log.Info("recovered the runs of taken shards", "shards", shards, "runs", len(recover))
 	}
+}
+
+// untilStop returns a context canceled when the engine stops (or when
+// cancel is called).
+func (e *Engine) untilStop() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-e.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // reloadNamespace looks for a namespace this node does not know in the

@@ -191,7 +191,7 @@ func (e *Engine) deliverNexusCallback(ctx context.Context, run *execution.State,
 		o.OperationToken = headerValue(n.Header, "nexus-operation-id")
 	}
 	if tok.Operation != "" {
-		return e.completeStandaloneNexus(tok, o)
+		return e.deliverStandaloneNexus(ctx, tok, o) // here or on its owner
 	}
 	err := e.nexusCompleted(ctx, tok.Namespace, tok.WorkflowID, tok.ScheduledEventID, tok.RequestID, o) // remote.go
 	if retryable(err) {

@@ -53,7 +53,7 @@ func (e *Engine) PollNexusTask(ctx context.Context, r *workflowservice.PollNexus
 			e.match.Requeue(key, t)
 			return nil, ctx.Err()
 		}
-		if t.Standalone { // a standalone operation's task (standalone_nexus_tasks.go)
+		if t.Standalone && !e.remoteTask(t) { // a standalone operation's task (standalone_nexus_tasks.go)
 			resp, err := e.startStandaloneNexusTask(t)
 			if errors.Is(err, nexusexec.ErrStale) {
 				continue

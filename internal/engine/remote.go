@@ -98,6 +98,8 @@ func (e *Engine) HandleOp(ctx context.Context, op string, args []byte) (any, err
 			return nil, err
 		}
 		return nil, e.nexusCompletedLocal(ctx, a.Namespace, a.WorkflowID, a.ScheduledEventID, a.RequestID, o)
+	case opStandaloneNexusDone: // standalone_nexus_remote.go
+		return nil, e.handleStandaloneNexusDone(args)
 	}
 	if h := e.taskOps[op]; h != nil { // task queues across nodes (remote_tasks.go)
 		return h(ctx, args)

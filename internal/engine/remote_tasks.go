@@ -11,8 +11,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sundial-io/sundial/internal/activityexec"
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
+	"github.com/sundial-io/sundial/internal/nexusexec"
 )
 
 // Task queues across nodes (docs/CLUSTER.md), as Temporal splits history
@@ -295,8 +297,18 @@ func (e *Engine) handleStartTask(ctx context.Context, args []byte) (any, error) 
 		resp, err = e.queryTask(ctx, a.Task, a.Sticky)
 	case a.Key.Kind == matching.Workflow:
 		resp, err = e.startWorkflowTask(ctx, a.Key, a.Task, a.Identity, a.Sticky)
+	case a.Key.Kind == matching.Activity && a.Task.Standalone:
+		resp, err = e.startStandaloneTask(a.Task, a.Identity)
+		if errors.Is(err, activityexec.ErrStale) {
+			err = execution.ErrStaleTask
+		}
 	case a.Key.Kind == matching.Activity:
 		resp, err = e.startActivity(ctx, a.Key, a.Task, a.Identity)
+	case a.Key.Kind == matching.Nexus && a.Task.Standalone:
+		resp, err = e.startStandaloneNexusTask(a.Task)
+		if errors.Is(err, nexusexec.ErrStale) {
+			err = execution.ErrStaleTask
+		}
 	case a.Key.Kind == matching.Nexus:
 		resp, err = e.startNexus(ctx, a.Key, a.Task)
 	default:
@@ -333,9 +345,10 @@ func (e *Engine) startRemote(ctx context.Context, key matching.Key, t matching.T
 }
 
 // remoteTask reports whether a task taken from this node's matcher
-// belongs to a workflow held by another node.
+// belongs to a workflow (or standalone activity or Nexus operation) held
+// by another node.
 func (e *Engine) remoteTask(t matching.Task) bool {
-	return e.clustered() && !t.Standalone && !e.owns(t.Namespace, t.WorkflowID)
+	return e.clustered() && !e.owns(t.Namespace, t.WorkflowID)
 }
 
 // startRemoteWorkflowTask, startRemoteNexus and startRemoteActivity ask

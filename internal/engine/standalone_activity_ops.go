@@ -3,73 +3,19 @@ package engine
 import (
 	"context"
 	"encoding/binary"
-	"slices"
-	"strings"
-	"time"
 
 	activitypb "go.temporal.io/api/activity/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundial-io/sundial/internal/activityexec"
-	"github.com/sundial-io/sundial/internal/store"
 )
 
 // readActivity runs fn on an execution under the lock and returns once
 // the state fn saw is durable.
 func (e *Engine) readActivity(ns, id, runID string, fn func(x *activityexec.Execution)) error {
-	m := &e.acts
-	m.mu.Lock()
-	r := e.findActivity(ns, id, runID)
-	if r == nil {
-		return e.activityNotFound()
-	}
-	fn(r.x)
-	seq := r.seq
-	m.mu.Unlock()
-	return e.settle(nil, seq)
-}
-
-// waitActivity long-polls: it calls done under the lock until it returns
-// true, and returns false when ctx's poll deadline passes first.
-func (e *Engine) waitActivity(ctx context.Context, ns, id, runID string, done func(x *activityexec.Execution) bool) (bool, error) {
-	deadline := time.NewTimer(time.Until(pollDeadline(ctx)))
-	defer deadline.Stop()
-	m := &e.acts
-	for {
-		m.mu.Lock()
-		r := e.findActivity(ns, id, runID)
-		if r == nil {
-			return false, e.activityNotFound()
-		}
-		if done(r.x) {
-			seq := r.seq
-			m.mu.Unlock()
-			return true, e.settle(nil, seq)
-		}
-		ch := r.changed
-		m.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline.C:
-			return false, nil
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-e.stop:
-			return false, serviceerror.NewUnavailable("server is shutting down")
-		}
-	}
-}
-
-// longPollToken is DescribeActivityExecution's token: the execution's
-// state transition count when described.
-func longPollToken(x *activityexec.Execution) []byte {
-	if !x.Running() {
-		return nil
-	}
-	return binary.BigEndian.AppendUint64(nil, uint64(x.Transitions))
+	return e.acts.read(e, ns, id, runID, fn)
 }
 
 // DescribeActivityExecution reports an execution; with a long-poll token
@@ -80,7 +26,7 @@ func (e *Engine) DescribeActivityExecution(ctx context.Context, r *workflowservi
 		resp := &workflowservice.DescribeActivityExecutionResponse{
 			RunId:         x.RunID,
 			Info:          x.Info(e.now(), r.IncludeHeartbeatDetails, r.IncludeLastFailure),
-			LongPollToken: longPollToken(x),
+			LongPollToken: longPollToken(x.Running(), x.Transitions),
 		}
 		if r.IncludeInput {
 			resp.Input = x.Start.Input
@@ -99,7 +45,7 @@ func (e *Engine) DescribeActivityExecution(ctx context.Context, r *workflowservi
 		return nil, serviceerror.NewInvalidArgument("invalid long poll token")
 	}
 	seen := int64(binary.BigEndian.Uint64(r.LongPollToken))
-	ok, err := e.waitActivity(ctx, r.Namespace, r.ActivityId, r.RunId, func(x *activityexec.Execution) bool {
+	ok, err := e.acts.wait(ctx, e, r.Namespace, r.ActivityId, r.RunId, func(x *activityexec.Execution) bool {
 		if x.Transitions == seen && x.Running() {
 			return false
 		}
@@ -119,7 +65,7 @@ func (e *Engine) DescribeActivityExecution(ctx context.Context, r *workflowservi
 // deadline it answers without one, and the caller polls again.
 func (e *Engine) PollActivityExecution(ctx context.Context, r *workflowservice.PollActivityExecutionRequest) (*workflowservice.PollActivityExecutionResponse, error) {
 	resp := &workflowservice.PollActivityExecutionResponse{}
-	_, err := e.waitActivity(ctx, r.Namespace, r.ActivityId, r.RunId, func(x *activityexec.Execution) bool {
+	_, err := e.acts.wait(ctx, e, r.Namespace, r.ActivityId, r.RunId, func(x *activityexec.Execution) bool {
 		resp.RunId = x.RunID
 		if x.Running() {
 			return false
@@ -154,75 +100,16 @@ func (e *Engine) TerminateActivityExecution(ctx context.Context, r *workflowserv
 // DeleteActivityExecution removes an execution (terminating it first if it
 // runs, which the deletion makes moot) in one durable write.
 func (e *Engine) DeleteActivityExecution(ctx context.Context, ns, id, runID string) error {
-	if err := e.writable(); err != nil {
-		return err
-	}
-	m := &e.acts
-	m.mu.Lock()
-	r := e.findActivity(ns, id, runID)
-	if r == nil {
-		return e.activityNotFound()
-	}
-	c, seq, err := e.apply(&store.Batch{ActivityExecutionDeletes: []store.ActivityExecutionKey{
-		{Namespace: ns, ActivityID: id, RunID: r.x.RunID}}})
-	if err != nil {
-		m.mu.Unlock()
-		return err
-	}
-	if r.x.Running() {
-		_ = r.x.Terminate(e.now(), "", "Delete activity execution", "")
-	}
-	if r.timer != nil {
-		r.timer.Stop()
-	}
-	k := saKey{ns, id}
-	m.runs[k] = slices.DeleteFunc(m.runs[k], func(o *saRun) bool { return o == r })
-	if len(m.runs[k]) == 0 {
-		delete(m.runs, k)
-	}
-	r.wake()
-	m.deletedSeq = seq
-	m.mu.Unlock()
-	return e.settle(c, seq)
-}
-
-// activityPageToken is where a listing resumes: after the entry with this
-// schedule time and run id (newest first).
-func activityPageToken(info *activitypb.ActivityExecutionListInfo) []byte {
-	b := binary.BigEndian.AppendUint64(nil, uint64(info.GetScheduleTime().AsTime().UnixNano()))
-	return append(b, info.GetRunId()...)
-}
-
-func activityOrder(a, b *activitypb.ActivityExecutionListInfo) int {
-	if c := b.GetScheduleTime().AsTime().Compare(a.GetScheduleTime().AsTime()); c != 0 {
-		return c
-	}
-	return strings.Compare(b.GetRunId(), a.GetRunId())
+	return e.acts.remove(e, ns, id, runID, func(x *activityexec.Execution) {
+		_ = x.Terminate(e.now(), "", "Delete activity execution", "")
+	})
 }
 
 // matchingActivities returns the list entries of the namespace's
-// executions the filter matches, newest first (built under the lock, so
-// later changes do not reach them), and the sequence number every one is
-// durable at.
-func (e *Engine) matchingActivities(ns string, f *activityexec.Filter) ([]*activitypb.ActivityExecutionListInfo, uint64) {
-	m := &e.acts
-	m.mu.Lock()
-	var out []*activitypb.ActivityExecutionListInfo
-	var seq uint64
-	for k, runs := range m.runs {
-		if k.ns != ns {
-			continue
-		}
-		for _, r := range runs {
-			if f.Match(r.x) {
-				out = append(out, r.x.ListInfo())
-				seq = max(seq, r.seq)
-			}
-		}
-	}
-	m.mu.Unlock()
-	slices.SortFunc(out, activityOrder)
-	return out, seq
+// executions the filter matches, newest first, and the sequence number
+// every one is durable at.
+func (e *Engine) matchingActivities(ctx context.Context, ns string, f *activityexec.Filter) ([]*activitypb.ActivityExecutionListInfo, uint64, error) {
+	return matchingStandalone(ctx, e, &e.acts, ns, f.Match, (*activityexec.Execution).ListInfo)
 }
 
 // parseActivityQuery parses a list or count query with the namespace's
@@ -242,34 +129,18 @@ func (e *Engine) ListActivityExecutions(ctx context.Context, r *workflowservice.
 	if err != nil {
 		return nil, err
 	}
-	size := int(r.PageSize)
-	if size <= 0 || size > 1000 {
-		size = 1000
+	list, seq, err := e.matchingActivities(ctx, r.Namespace, f)
+	if err != nil {
+		return nil, err
 	}
-	var after *activitypb.ActivityExecutionListInfo
-	if len(r.NextPageToken) > 0 {
-		if len(r.NextPageToken) < 8 {
-			return nil, serviceerror.NewInvalidArgument("invalid NextPageToken")
-		}
-		after = &activitypb.ActivityExecutionListInfo{ScheduleTime: timestamppb.New(time.Unix(0, int64(binary.BigEndian.Uint64(r.NextPageToken)))),
-			RunId: string(r.NextPageToken[8:])}
+	page, next, err := listPage(list, r.NextPageToken, r.PageSize, "NextPageToken")
+	if err != nil {
+		return nil, err
 	}
-	list, seq := e.matchingActivities(r.Namespace, f)
 	if err := e.settle(nil, seq); err != nil {
 		return nil, err
 	}
-	resp := &workflowservice.ListActivityExecutionsResponse{}
-	for _, info := range list {
-		if after != nil && activityOrder(info, after) <= 0 {
-			continue
-		}
-		if len(resp.Executions) == size {
-			resp.NextPageToken = activityPageToken(resp.Executions[size-1])
-			break
-		}
-		resp.Executions = append(resp.Executions, info)
-	}
-	return resp, nil
+	return &workflowservice.ListActivityExecutionsResponse{Executions: page, NextPageToken: next}, nil
 }
 
 // CountActivityExecutions counts a namespace's executions the query
@@ -279,7 +150,10 @@ func (e *Engine) CountActivityExecutions(ctx context.Context, r *workflowservice
 	if err != nil {
 		return nil, err
 	}
-	list, seq := e.matchingActivities(r.Namespace, f)
+	list, seq, err := e.matchingActivities(ctx, r.Namespace, f)
+	if err != nil {
+		return nil, err
+	}
 	if err := e.settle(nil, seq); err != nil {
 		return nil, err
 	}
@@ -297,55 +171,6 @@ func (e *Engine) CountActivityExecutions(ctx context.Context, r *workflowservice
 	return resp, nil
 }
 
-// purgeExpiredActivities deletes closed executions older than their
-// namespace's retention (Temporal keeps a closed standalone activity as
-// long as a closed workflow), and every execution of a namespace that no
-// longer exists; it returns how many it deleted.
-func (e *Engine) purgeExpiredActivities() (int, error) {
-	if err := e.writable(); err != nil {
-		return 0, err
-	}
-	retention := map[string]time.Duration{}
-	for _, n := range e.ListNamespaces() {
-		retention[n.GetNamespaceInfo().GetName()] = n.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
-	}
-	now := e.now()
-	m := &e.acts
-	m.mu.Lock()
-	b := &store.Batch{}
-	for k, runs := range m.runs {
-		ret, known := retention[k.ns]
-		kept := runs[:0]
-		for _, r := range runs {
-			expired := !known || (!r.x.Running() && ret > 0 && r.x.CloseTime.Add(ret).Before(now))
-			if !expired || len(b.ActivityExecutionDeletes) >= retentionBatch {
-				kept = append(kept, r)
-				continue
-			}
-			b.ActivityExecutionDeletes = append(b.ActivityExecutionDeletes, store.ActivityExecutionKey{Namespace: k.ns, ActivityID: k.id, RunID: r.x.RunID})
-			if r.timer != nil {
-				r.timer.Stop()
-			}
-			r.wake()
-		}
-		if len(kept) == 0 {
-			delete(m.runs, k)
-		} else {
-			m.runs[k] = kept
-		}
-	}
-	n := len(b.ActivityExecutionDeletes)
-	if n == 0 {
-		m.mu.Unlock()
-		return 0, nil
-	}
-	c, seq, err := e.apply(b)
-	if err == nil {
-		m.deletedSeq = seq
-	}
-	m.mu.Unlock()
-	if err != nil {
-		return 0, err
-	}
-	return n, e.settle(c, seq)
-}
+// purgeExpiredActivities deletes the executions past their namespace's
+// retention (standaloneSet.purgeExpired).
+func (e *Engine) purgeExpiredActivities() (int, error) { return e.acts.purgeExpired(e) }

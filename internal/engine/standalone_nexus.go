@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,41 +19,41 @@ import (
 	"github.com/sundial-io/sundial/internal/store"
 )
 
-// standaloneNexusOps holds every standalone Nexus operation
-// (StartNexusOperationExecution), open and closed, in memory, each stored
-// as one keyed record (kind recordKindNexusOperation) that is written,
-// and synced, before a change is acknowledged or its task dispatched. One
-// mutex covers them all, as for standalone activities: changes are small
-// and touch one operation. Each open operation has a timer for its next
-// deadline (nexusexec.Operation.NextDeadline). Its start and cancel tasks
-// go to the endpoint target's Nexus task queue through matching, marked
-// Standalone (standalone_nexus_tasks.go).
-type standaloneNexusOps struct {
-	mu   sync.Mutex
-	runs map[snKey][]*snRun // by namespace and operation id, oldest first
-	// deletedSeq is the newest write that deleted operations: an answer
-	// that one is not found waits until that write is durable.
-	deletedSeq uint64
-}
+// standaloneNexusOps are the standalone Nexus operations
+// (StartNexusOperationExecution), each stored as one keyed record (kind
+// recordKindNexusOperation; standalone_set.go). Each open operation has a
+// timer for its next deadline (nexusexec.Operation.NextDeadline). Its
+// start and cancel tasks go to the endpoint target's Nexus task queue
+// through matching, marked Standalone (standalone_nexus_tasks.go).
+type standaloneNexusOps = standaloneSet[*nexusexec.Operation]
 
-type snKey struct{ ns, id string }
-
-type snRun struct {
-	o     *nexusexec.Operation
-	timer *time.Timer
-	seq   uint64 // the write that made the state; reads wait until it is durable
-	// changed is closed (and replaced) after every change and when the
-	// operation is deleted, waking long polls.
-	changed chan struct{}
-}
-
-func newSNRun(o *nexusexec.Operation) *snRun {
-	return &snRun{o: o, changed: make(chan struct{})}
-}
-
-func (r *snRun) wake() {
-	close(r.changed)
-	r.changed = make(chan struct{})
+var nexusOpKind = &standaloneKind[*nexusexec.Operation]{
+	name:     "standalone Nexus operation",
+	ident:    func(o *nexusexec.Operation) saKey { return saKey{o.Namespace, o.OperationID} },
+	runID:    func(o *nexusexec.Operation) string { return o.RunID },
+	schedule: func(o *nexusexec.Operation) time.Time { return o.ScheduleTime },
+	closed:   func(o *nexusexec.Operation) time.Time { return o.CloseTime },
+	notFound: nexusOpNotFoundError,
+	put: func(b *store.Batch, o *nexusexec.Operation, data []byte) {
+		b.Records = append(b.Records, &store.KeyedRecord{
+			Kind: recordKindNexusOperation, Key: nexusOpKey(o.Namespace, o.OperationID, o.RunID), State: data,
+		})
+	},
+	del: func(b *store.Batch, k saKey, runID string) {
+		b.RecordDeletes = append(b.RecordDeletes, store.RecordKey{Kind: recordKindNexusOperation, Key: nexusOpKey(k.ns, k.id, runID)})
+	},
+	takeDispatch: func(e *Engine, o *nexusexec.Operation) func() {
+		d := takeNexusDispatch(o)
+		if len(d.tasks) == 0 {
+			return nil
+		}
+		return func() { e.dispatchNexusOp(d) }
+	},
+	scan: scanNexusOperations,
+	// Which worker held a task is not stored: an operation read back has
+	// its tasks due again.
+	recover:  (*nexusexec.Operation).Recover,
+	readBack: checkStartedNexusOps,
 }
 
 // recordKindNexusOperation is the store.KeyedRecord kind of standalone
@@ -88,59 +86,12 @@ func isNexusOpNotFound(err error) bool {
 
 // loadNexusOperations reads every stored operation at startup, arms the
 // timers of the open ones, queues their tasks again (which worker held a
-// task is not stored) and checks, in the background, whether the handler
-// workflow of a started one closed while its completion was undelivered.
+// task is not stored) and checks their handler workflows
+// (checkStartedNexusOps).
 func (e *Engine) loadNexusOperations() error {
-	m := &e.nexusOps
-	m.runs = map[snKey][]*snRun{}
-	var open []*snRun
-	err := e.store.Records(context.Background(), recordKindNexusOperation, func(r *store.KeyedRecord) error {
-		o, err := nexusexec.Decode(r.State)
-		if err != nil {
-			return fmt.Errorf("decoding Nexus operation record %q: %w", r.Key, err)
-		}
-		run := newSNRun(o)
-		k := snKey{o.Namespace, o.OperationID}
-		m.runs[k] = append(m.runs[k], run)
-		if o.Running() {
-			o.Recover()
-			open = append(open, run)
-		}
-		return nil
-	})
+	open, err := e.nexusOps.load(e, nexusOpKind)
 	if err != nil {
 		return err
-	}
-	for _, runs := range m.runs {
-		slices.SortFunc(runs, func(a, b *snRun) int {
-			if c := a.o.ScheduleTime.Compare(b.o.ScheduleTime); c != 0 {
-				return c
-			}
-			return strings.Compare(a.o.RunID, b.o.RunID)
-		})
-	}
-	var due []snDispatch
-	var started []*nexusexec.Operation
-	m.mu.Lock()
-	for _, r := range open {
-		e.armNexusOp(r)
-		due = append(due, takeNexusDispatch(r.o))
-		if r.o.Started {
-			started = append(started, r.o)
-		}
-	}
-	m.mu.Unlock()
-	for _, d := range due {
-		e.dispatchNexusOp(d)
-	}
-	if len(started) > 0 {
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			for _, o := range started {
-				e.checkStandaloneNexusHandler(o)
-			}
-		}()
 	}
 	if len(open) > 0 {
 		e.log.Info("recovered open standalone Nexus operations", "count", len(open))
@@ -148,86 +99,46 @@ func (e *Engine) loadNexusOperations() error {
 	return nil
 }
 
-// findNexusOp returns the run of an operation id (runID "": the newest);
-// the caller holds e.nexusOps.mu.
-func (e *Engine) findNexusOp(ns, id, runID string) *snRun {
-	runs := e.nexusOps.runs[snKey{ns, id}]
-	if runID == "" {
-		if len(runs) == 0 {
-			return nil
-		}
-		return runs[len(runs)-1]
-	}
-	for _, r := range runs {
-		if r.o.RunID == runID {
-			return r
+// checkStartedNexusOps checks, in the background, whether the handler
+// workflow of a started operation read back from the store closed while
+// its completion was undelivered.
+func checkStartedNexusOps(e *Engine, open []*nexusexec.Operation) {
+	var started []*nexusexec.Operation
+	for _, o := range open {
+		if o.Started {
+			started = append(started, o)
 		}
 	}
-	return nil
+	if len(started) == 0 {
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		for _, o := range started {
+			e.checkStandaloneNexusHandler(o)
+		}
+	}()
 }
 
-// nexusOpNotFound unlocks e.nexusOps.mu and answers NotFound for id once
-// a deletion it may rest on is durable.
-func (e *Engine) nexusOpNotFound(id string) error {
-	seq := e.nexusOps.deletedSeq
-	e.nexusOps.mu.Unlock()
-	if err := e.settle(nil, seq); err != nil {
-		return err
-	}
-	return nexusOpNotFoundError(id)
+// scanNexusOperations reads the stored operations of a namespace ("":
+// all).
+func scanNexusOperations(e *Engine, ctx context.Context, ns string, yield func(*nexusexec.Operation)) error {
+	return e.store.Records(ctx, recordKindNexusOperation, func(r *store.KeyedRecord) error {
+		o, err := nexusexec.Decode(r.State)
+		if err != nil {
+			return fmt.Errorf("decoding Nexus operation record %q: %w", r.Key, err)
+		}
+		if ns == "" || o.Namespace == ns {
+			yield(o)
+		}
+		return nil
+	})
 }
 
-// writeNexusOp hands the operation's record to the store (still under
-// e.nexusOps.mu, so the order on disk is the order of changes) and wakes
-// long polls; the caller waits for the commit after unlocking.
-func (e *Engine) writeNexusOp(r *snRun) (store.Commit, uint64, error) {
-	data, err := r.o.Encode()
-	if err != nil {
-		return nil, 0, err
-	}
-	c, seq, err := e.apply(&store.Batch{Records: []*store.KeyedRecord{{
-		Kind: recordKindNexusOperation, Key: nexusOpKey(r.o.Namespace, r.o.OperationID, r.o.RunID), State: data,
-	}}})
-	if err != nil {
-		return nil, 0, err
-	}
-	r.seq = seq
-	r.wake()
-	return c, seq, nil
-}
-
-// mutateNexusOp is the write path of one operation: fn changes it under
-// the lock and says whether there is something to write; the write is
-// durable before mutateNexusOp returns, and only then are the tasks that
-// came due dispatched.
+// mutateNexusOp is the write path of one operation (standaloneSet.mutate).
 func (e *Engine) mutateNexusOp(ns, id, runID string, fn func(o *nexusexec.Operation) (bool, error)) error {
-	if err := e.writable(); err != nil {
-		return err
-	}
-	m := &e.nexusOps
-	m.mu.Lock()
-	r := e.findNexusOp(ns, id, runID)
-	if r == nil {
-		return e.nexusOpNotFound(id)
-	}
-	write, ferr := fn(r.o)
-	var c store.Commit
-	if write {
-		var err error
-		if c, _, err = e.writeNexusOp(r); err != nil {
-			m.mu.Unlock()
-			return err
-		}
-	}
-	seq := r.seq
-	e.armNexusOp(r)
-	due := takeNexusDispatch(r.o)
-	m.mu.Unlock()
-	if err := e.settle(c, seq); err != nil {
-		return err
-	}
-	e.dispatchNexusOp(due)
-	return ferr
+	return e.nexusOps.mutate(e, ns, id, runID, fn)
 }
 
 // nexusOpChanged runs a state change and reports whether it counted a
@@ -267,7 +178,7 @@ func (e *Engine) dispatchNexusOp(d snDispatch) {
 			}()
 			continue
 		}
-		e.match.Add(matching.Key{Namespace: tns, Name: queue, Kind: matching.Nexus}, matching.Task{
+		e.addTask(matching.Key{Namespace: tns, Name: queue, Kind: matching.Nexus}, matching.Task{
 			Namespace: d.ns, WorkflowID: d.id, RunID: d.runID, Attempt: t.Attempt, NexusCancel: t.Cancel, Standalone: true,
 		})
 	}
@@ -298,41 +209,6 @@ func (e *Engine) nexusOpEndpointGone(d snDispatch, t nexusexec.Task) {
 	}
 }
 
-// armNexusOp sets the operation's timer to its next deadline; the caller
-// holds e.nexusOps.mu.
-func (e *Engine) armNexusOp(r *snRun) {
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
-	d := r.o.NextDeadline()
-	if d.IsZero() {
-		return
-	}
-	ns, id, run := r.o.Namespace, r.o.OperationID, r.o.RunID
-	r.timer = time.AfterFunc(max(0, d.Sub(e.now())), func() { e.tickNexusOp(ns, id, run) })
-}
-
-// tickNexusOp fires the deadlines of one operation that came due.
-func (e *Engine) tickNexusOp(ns, id, runID string) {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return
-	}
-	e.wg.Add(1)
-	e.mu.Unlock()
-	defer e.wg.Done()
-	err := e.mutateNexusOp(ns, id, runID, func(o *nexusexec.Operation) (bool, error) {
-		return o.Tick(e.now()), nil
-	})
-	if err != nil && !isNexusOpNotFound(err) {
-		// The store refused (a full disk): try again shortly.
-		e.log.Warn("standalone Nexus operation timer", "operation", id, "run", runID, "err", err)
-		time.AfterFunc(time.Second, func() { e.tickNexusOp(ns, id, runID) })
-	}
-}
-
 // StartNexusOperationExecution starts a standalone Nexus operation; req
 // must be validated and normalized (nexusexec.Normalize) and carry a
 // request id. The endpoint is looked up by name now (NotFound if it does
@@ -347,21 +223,26 @@ func (e *Engine) StartNexusOperationExecution(ctx context.Context, req *workflow
 	}
 	m := &e.nexusOps
 	ns := req.Namespace
-	k := snKey{ns, req.OperationId}
+	k := saKey{ns, req.OperationId}
 	m.mu.Lock()
-	var curRun *snRun
+	f, err := m.check(e, ns, req.OperationId)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, err
+	}
+	var curRun *standaloneRun[*nexusexec.Operation]
 	for _, r := range m.runs[k] {
-		if r.o.HasStartRequest(req.RequestId) {
+		if r.x.HasStartRequest(req.RequestId) {
 			curRun = r // a retried start: the operation it made
 			break
 		}
 	}
 	if curRun == nil {
-		curRun = e.findNexusOp(ns, req.OperationId, "")
+		curRun = m.find(ns, req.OperationId, "")
 	}
 	var cur *nexusexec.Operation
 	if curRun != nil {
-		cur = curRun.o
+		cur = curRun.x
 	}
 	choice, err := nexusexec.ResolveStart(cur, req)
 	if err != nil {
@@ -371,7 +252,7 @@ func (e *Engine) StartNexusOperationExecution(ctx context.Context, req *workflow
 	if choice != nexusexec.StartNew {
 		var c store.Commit
 		if choice == nexusexec.UseExisting && cur.AttachOnConflict(req) {
-			if c, _, err = e.writeNexusOp(curRun); err != nil {
+			if c, _, err = m.write(e, curRun, f); err != nil {
 				m.mu.Unlock()
 				return nil, err
 			}
@@ -384,20 +265,19 @@ func (e *Engine) StartNexusOperationExecution(ctx context.Context, req *workflow
 		}
 		return resp, nil
 	}
-	r := newSNRun(nexusexec.New(ns, newRunID(), endpointID, uuid.NewString(), req, e.now()))
-	c, seq, err := e.writeNexusOp(r)
+	o := nexusexec.New(ns, newRunID(), endpointID, uuid.NewString(), req, e.now())
+	c, seq, due, err := m.add(e, o, f)
 	if err != nil {
 		m.mu.Unlock()
 		return nil, err
 	}
-	m.runs[k] = append(m.runs[k], r)
-	e.armNexusOp(r)
-	due := takeNexusDispatch(r.o)
-	resp := &workflowservice.StartNexusOperationExecutionResponse{RunId: r.o.RunID, Started: true}
+	resp := &workflowservice.StartNexusOperationExecutionResponse{RunId: o.RunID, Started: true}
 	m.mu.Unlock()
 	if err := e.settle(c, seq); err != nil {
 		return nil, err
 	}
-	e.dispatchNexusOp(due)
+	if due != nil {
+		due()
+	}
 	return resp, nil
 }

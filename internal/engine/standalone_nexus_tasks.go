@@ -30,17 +30,31 @@ import (
 
 // startStandaloneNexusTask gives the task a poller took to it;
 // nexusexec.ErrStale says the task is no longer current (the poller then
-// waits for another). Holding a task is not stored, so nothing is
+// waits for another). On a cluster the poller may be another node's
+// (handleStartTask). Holding a task is not stored, so nothing is
 // written: the state that made the task is durable already.
 func (e *Engine) startStandaloneNexusTask(t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
+	resp, err := e.startStandaloneNexusTaskLocal(t)
+	if err == nil || errors.Is(err, nexusexec.ErrStale) {
+		// On a cluster the operation's offer of the task ends here.
+		e.taskDone(matching.Key{Namespace: t.Namespace, Kind: matching.Nexus}, t)
+	}
+	return resp, err
+}
+
+func (e *Engine) startStandaloneNexusTaskLocal(t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
 	m := &e.nexusOps
 	m.mu.Lock()
-	r := e.findNexusOp(t.Namespace, t.WorkflowID, t.RunID)
+	if _, err := m.check(e, t.Namespace, t.WorkflowID); err != nil {
+		m.mu.Unlock()
+		return nil, err // not served here (now): the task goes back to its queue
+	}
+	r := m.find(t.Namespace, t.WorkflowID, t.RunID)
 	if r == nil {
 		m.mu.Unlock()
 		return nil, nexusexec.ErrStale
 	}
-	o := r.o
+	o := r.x
 	now := e.now()
 	var err error
 	if t.NexusCancel {
@@ -52,7 +66,7 @@ func (e *Engine) startStandaloneNexusTask(t matching.Task) (*workflowservice.Pol
 		m.mu.Unlock()
 		return nil, err
 	}
-	e.armNexusOp(r)
+	m.arm(e, r)
 	seq := r.seq
 	kind := tasktoken.StandaloneNexus
 	if t.NexusCancel {

@@ -162,15 +162,8 @@ func (e *Engine) StartRecovery() {
 // meanwhile; a run they reach first is recovered on load and moved out of
 // the range, so it is skipped here.
 func (e *Engine) recoverDue() {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := e.untilStop()
 	defer cancel()
-	go func() {
-		select {
-		case <-e.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	defer close(e.recoveryDone)
 	began := time.Now()
 	// Each page's runs are released while the next page is recovered

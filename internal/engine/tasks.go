@@ -265,7 +265,7 @@ func (e *Engine) PollActivityTask(ctx context.Context, r *workflowservice.PollAc
 			e.match.Requeue(key, t)
 			return nil, ctx.Err()
 		}
-		if t.Standalone {
+		if t.Standalone && !e.remoteTask(t) {
 			resp, err := e.startStandaloneTask(t, r.Identity)
 			if errors.Is(err, activityexec.ErrStale) {
 				continue

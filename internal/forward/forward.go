@@ -105,6 +105,10 @@ func (f *Forwarder) Unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 		ns, id, ok, what = bns, BatchJobKey(bid), true, "batch job "+strconv.Quote(bid)
 	}
 	if !ok {
+		ns, id, ok = StandaloneRouteOf(req)
+		what = "standalone execution " + strconv.Quote(id)
+	}
+	if !ok {
 		var name string
 		if ns, id, name, ok = QueueRouteOf(req); !ok {
 			return h(ctx, req)
@@ -235,9 +239,10 @@ func (f *Forwarder) responseType(method string) (protoreflect.MessageType, error
 }
 
 // RouteOf returns the workflow a request is addressed to: its namespace
-// and workflow id, from the request's fields or its task token. Requests
-// not addressed to one workflow (lists, namespaces, schedules, polls,
-// standalone activities) return false.
+// and workflow id, from the request's fields or its task token (a
+// standalone activity's token: its activity id). Requests not addressed
+// to one workflow (lists, namespaces, schedules, polls, standalone
+// activities by id: StandaloneRouteOf) return false.
 func RouteOf(req any) (ns, id string, ok bool) {
 	r, isNS := req.(interface{ GetNamespace() string })
 	if !isNS {
@@ -247,9 +252,11 @@ func RouteOf(req any) (ns, id string, ok bool) {
 	switch q := req.(type) {
 	case interface{ GetTaskToken() []byte }:
 		t, err := tasktoken.Decode(q.GetTaskToken())
-		if err != nil || t.Kind == tasktoken.StandaloneActivity {
+		if err != nil {
 			return "", "", false // the handler refuses a bad token
 		}
+		// A standalone activity's or operation's token names its id as
+		// the workflow id: the key of its shard.
 		return t.Namespace, t.WorkflowID, t.WorkflowID != ""
 	case *workflowservice.PollWorkflowExecutionUpdateRequest:
 		id = q.GetUpdateRef().GetWorkflowExecution().GetWorkflowId()

@@ -116,14 +116,13 @@ func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
 func TestRefuseNotClustered(t *testing.T) {
 	for _, m := range []string{
 		"/temporal.api.operatorservice.v1.OperatorService/DeleteNamespace",
-		"/temporal.api.workflowservice.v1.WorkflowService/StartNexusOperationExecution",
 		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkflowRule",
 	} {
 		if err := refuseNotClustered(m); status.Code(err) != codes.Unimplemented {
 			t.Errorf("%s: %v, want Unimplemented", m, err)
 		}
 	}
-	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule"} {
+	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "StartActivityExecution", "StartNexusOperationExecution"} {
 		if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/" + m); err != nil {
 			t.Errorf("%s refused: %v", m, err)
 		}

@@ -14,8 +14,6 @@ import (
 // Unimplemented naming the feature, rather than misbehave
 // (docs/CLUSTER.md, "Not built yet").
 var notClustered = map[string]string{
-	"StartActivityExecution":            "standalone activities",
-	"StartNexusOperationExecution":      "standalone Nexus operations",
 	"CreateWorkflowRule":                "workflow rules",
 	"CreateWorkerDeployment":            "worker deployments",
 	"CreateWorkerDeploymentVersion":     "worker deployments",

@@ -309,12 +309,13 @@ func TestClusterForwarding(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Features whose state lives in one node's memory are refused
-	// (schedules and batch operations were, until they were divided by
-	// shard: see TestClusterSchedules and TestClusterBatch).
-	_, err = tc.nodes[1].c.WorkflowService().StartActivityExecution(ctx, &workflowservice.StartActivityExecutionRequest{Namespace: "default", ActivityId: "a"})
+	// (schedules, batch operations and standalone executions were, until
+	// they were divided by shard: see TestClusterSchedules, TestClusterBatch
+	// and TestClusterStandaloneActivities).
+	_, err = tc.nodes[1].c.WorkflowService().CreateWorkerDeployment(ctx, &workflowservice.CreateWorkerDeploymentRequest{Namespace: "default", DeploymentName: "d"})
 	var unimpl *serviceerror.Unimplemented
-	if !errors.As(err, &unimpl) || !strings.Contains(err.Error(), "standalone activities") {
-		t.Errorf("StartActivityExecution on a cluster: %v, want Unimplemented naming standalone activities", err)
+	if !errors.As(err, &unimpl) || !strings.Contains(err.Error(), "worker deployments") {
+		t.Errorf("CreateWorkerDeployment on a cluster: %v, want Unimplemented naming worker deployments", err)
 	}
 }
 

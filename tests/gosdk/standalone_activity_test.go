@@ -344,18 +344,7 @@ func TestStandaloneActivityListCountDelete(t *testing.T) {
 	}
 	list := func(q string) []string {
 		t.Helper()
-		res, err := e.c.ListActivities(e.ctx(), client.ListActivitiesOptions{Query: q})
-		if err != nil {
-			t.Fatalf("ListActivities(%q): %v", q, err)
-		}
-		var ids []string
-		for info, err := range res.Results {
-			if err != nil {
-				t.Fatalf("ListActivities(%q): %v", q, err)
-			}
-			ids = append(ids, info.ActivityID)
-		}
-		return ids
+		return listActivityIDs(e.ctx(), t, e.c, q)
 	}
 	if got := list("ActivityType = 'Waiting'"); len(got) != 2 || got[0] != waiting[1].GetID() || got[1] != waiting[0].GetID() {
 		t.Fatalf("list Waiting = %v (want newest first)", got)

@@ -86,20 +86,9 @@ func (s *snEnv) start(t *testing.T, req *workflowservice.StartNexusOperationExec
 // poll long-polls until the operation reached stage.
 func (s *snEnv) poll(t *testing.T, id, runID string, stage enumspb.NexusOperationWaitStage) *workflowservice.PollNexusOperationExecutionResponse {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		resp, err := s.svc().PollNexusOperationExecution(ctx, &workflowservice.PollNexusOperationExecutionRequest{
-			Namespace: "default", OperationId: id, RunId: runID, WaitStage: stage})
-		cancel()
-		if err != nil {
-			t.Fatalf("PollNexusOperationExecution %s: %v", id, err)
-		}
-		if resp.WaitStage != enumspb.NEXUS_OPERATION_WAIT_STAGE_UNSPECIFIED {
-			return resp
-		}
-	}
-	t.Fatalf("operation %s never reached %v", id, stage)
-	return nil
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return pollNexusOp(ctx, t, s.c, id, runID, stage)
 }
 
 func (s *snEnv) describe(t *testing.T, id, runID string) *workflowservice.DescribeNexusOperationExecutionResponse {
