@@ -31,7 +31,7 @@ func (c *cmdCtx) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttrib
 			UseWorkflowBuildId: a.UseWorkflowBuildId, Priority: a.Priority,
 		}}
 	})
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1, FairnessKey: a.Priority.GetFairnessKey(), FairnessWeight: a.Priority.GetFairnessWeight()})
+	s.out.Tasks = append(s.out.Tasks, s.activityTask(tq.Name, ev.EventId, 1, a.Priority))
 }
 
 // activityTimeouts fills in unset activity timeouts as Temporal does: from
@@ -316,7 +316,7 @@ func (s *State) retryActivity(now time.Time, act *Activity, f *failurepb.Failure
 func (s *State) dispatchActivity(now time.Time, act *Activity) {
 	act.NextAttemptTime = time.Time{}
 	act.AttemptScheduledTime = now
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: act.Attrs.TaskQueue.GetName(), ScheduledEventID: act.ScheduledEventID, Attempt: act.Attempt, FairnessKey: act.Attrs.Priority.GetFairnessKey(), FairnessWeight: act.Attrs.Priority.GetFairnessWeight()})
+	s.out.Tasks = append(s.out.Tasks, s.activityTask(act.Attrs.TaskQueue.GetName(), act.ScheduledEventID, act.Attempt, act.Attrs.Priority))
 }
 
 // timeoutActivity handles an expired activity timeout as Temporal does:
