@@ -116,6 +116,8 @@ type queue struct {
 	added, dispatched *rateWindow // tasks per second (queries excluded)
 
 	rl *limiter // dispatch rate limits (ratelimit.go); nil: none
+
+	byLevel [priorityLevels]*levelRates // per priority level (priority_stats.go)
 }
 
 type waiter struct {
@@ -150,7 +152,7 @@ func (m *Matcher) Add(k Key, t Task) {
 	defer m.mu.Unlock()
 	q := m.q(k)
 	if t.QueryID == "" {
-		q.added.add(time.Now(), 1)
+		q.countAdded(t, time.Now())
 	}
 	// A task joins a backlog that has tasks (possible with rate limits),
 	// so that pump picks the first in dispatch order.
@@ -171,7 +173,7 @@ func (q *queue) taken(t Task) {
 	if t.QueryID != "" || t.released {
 		return
 	}
-	q.dispatched.add(time.Now(), 1)
+	q.countDispatched(t, time.Now())
 	if t.id > q.ackLevel {
 		q.ackLevel = t.id
 	}
@@ -316,7 +318,7 @@ func (c *Claim) Identity() string { return c.w.identity }
 // as dispatched).
 func (c *Claim) Deliver(t Task) {
 	c.m.mu.Lock()
-	c.q.added.add(time.Now(), 1)
+	c.q.countAdded(t, time.Now())
 	c.m.mu.Unlock()
 	c.w.ch <- t
 }

@@ -251,3 +251,39 @@ func TestManyFairnessKeys(t *testing.T) {
 		t.Fatalf("%d idle fairness keys kept", n)
 	}
 }
+
+// Statistics per priority key: each level's backlog, oldest age and rates;
+// the default key is always reported; a queue of one level reports that
+// level's rates equal to the queue's.
+func TestStatsByPriority(t *testing.T) {
+	m := New()
+	defer m.Close()
+	if _, got := m.StatsByPriority(actKey); len(got) != 1 || got[DefaultPriorityKey] != (Stats{}) {
+		t.Fatalf("unused queue: %+v", got)
+	}
+	m.Add(actKey, Task{ScheduledEventID: 1, PriorityKey: 1})
+	m.Add(actKey, Task{ScheduledEventID: 2, PriorityKey: 1})
+	m.Add(actKey, Task{ScheduledEventID: 3, PriorityKey: 9})
+	m.Add(actKey, Task{QueryID: "q", PriorityKey: 5})
+	time.Sleep(10 * time.Millisecond)
+	_, got := m.StatsByPriority(actKey)
+	if len(got) != 3 || got[1].Backlog != 2 || got[5].Backlog != 1 || got[3].Backlog != 0 || got[1].OldestAge < 10*time.Millisecond || got[1].AddRate <= 0 {
+		t.Fatalf("by priority %+v", got)
+	}
+	pollAll(t, m, actKey, 2) // key 1's two (the query waits at level 5)
+	_, got = m.StatsByPriority(actKey)
+	if got[1].Backlog != 0 || got[1].DispatchRate <= 0 || got[5].Backlog != 1 || got[5].DispatchRate != 0 {
+		t.Fatalf("after dispatch %+v", got)
+	}
+
+	m2 := New()
+	defer m2.Close()
+	m2.Add(wfKey, Task{ScheduledEventID: 1})
+	all, by := m2.StatsByPriority(wfKey)
+	if st := m2.Stats(wfKey); st.Backlog != all.Backlog || st.LastID != all.LastID {
+		t.Fatalf("Stats %+v, StatsByPriority's total %+v", st, all)
+	}
+	if len(by) != 1 || by[DefaultPriorityKey].AddRate != all.AddRate || by[DefaultPriorityKey].Backlog != all.Backlog {
+		t.Fatalf("one level: queue %+v, by priority %+v", all, by)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
@@ -139,6 +140,20 @@ func TestPriorityOrderActivities(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPendingActivities(t, e, len(acts), run.GetID())
+	// DescribeTaskQueue reports the backlog per priority key.
+	d, err := e.c.WorkflowService().DescribeTaskQueue(e.ctx(), &workflowservice.DescribeTaskQueueRequest{
+		Namespace: "default", TaskQueue: &taskqueuepb.TaskQueue{Name: aq}, TaskQueueType: enumspb.TASK_QUEUE_TYPE_ACTIVITY, ReportStats: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backlogs := map[int32]int64{}
+	for k, st := range d.StatsByPriorityKey {
+		backlogs[k] = st.ApproximateBacklogCount
+	}
+	if got := fmt.Sprint(backlogs); got != "map[1:2 2:1 3:1 4:2 5:3]" || d.Stats.GetApproximateBacklogCount() != 9 {
+		t.Fatalf("backlog by priority key %s (total %d), want map[1:2 2:1 3:1 4:2 5:3] (9)", got, d.Stats.GetApproximateBacklogCount())
+	}
 	rec := &orderRecorder{}
 	startOneSlotWorker(t, e, aq, rec)
 	if err := run.Get(e.ctx(), nil); err != nil {
