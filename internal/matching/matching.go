@@ -154,9 +154,10 @@ func (m *Matcher) Add(k Key, t Task) {
 	if t.QueryID == "" {
 		q.countAdded(t, time.Now())
 	}
-	// A task joins a backlog that has tasks (possible with rate limits),
-	// so that pump picks the first in dispatch order.
-	if len(q.waiters) == 0 || q.tasks.len() > 0 || !q.admit(t, time.Now()) || !q.handOff(t) {
+	// With rate limits pollers may wait while tasks wait for tokens: a new
+	// task then joins the backlog, so that pump picks the first in
+	// dispatch order (priority.go).
+	if len(q.waiters) == 0 || (q.rl != nil && q.tasks.len() > 0) || !q.admit(t, time.Now()) || !q.handOff(t) {
 		if t.QueryID == "" {
 			q.lastID++
 			t.id, t.added = q.lastID, time.Now()
