@@ -73,3 +73,25 @@ func BenchmarkDispatchHandOff(b *testing.B) {
 	b.StopTimer()
 	m.Close()
 }
+
+// BenchmarkDispatchBacklogSteady keeps a backlog of 1000 tasks of 10
+// fairness keys and 5 priority keys: each op adds one task and polls one.
+func BenchmarkDispatchBacklogSteady(b *testing.B) {
+	m := New()
+	k := Key{Namespace: "ns", Name: "q", Kind: Activity}
+	ctx := context.Background()
+	mk := func(i int) Task {
+		return Task{WorkflowID: "wf", ScheduledEventID: int64(i), PriorityKey: int32(i%5 + 1), FairnessKey: benchKeys[i%10]}
+	}
+	for i := range 1000 {
+		m.Add(k, mk(i))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Add(k, mk(i))
+		if _, ok := m.Poll(ctx, k, "w"); !ok {
+			b.Fatal("no task")
+		}
+	}
+}

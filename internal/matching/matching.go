@@ -41,6 +41,9 @@ type Task struct {
 	RunID            string
 	ScheduledEventID int64
 	Attempt          int32
+	// PriorityKey (with FairnessKey and FairnessWeight below) is the task's
+	// priority (common.v1.Priority), which orders the backlog (priority.go).
+	PriorityKey int32
 	// QueryID is set for a query task (a workflow-queue task that asks a
 	// worker to answer a query without changing the run).
 	QueryID string
@@ -56,10 +59,9 @@ type Task struct {
 	// Started, when set, is the engine's response for a task it already
 	// started for this poller (see Claim); the poller returns it as is.
 	Started any
-	// PriorityKey, FairnessKey and FairnessWeight are the task's priority
-	// (common.v1.Priority): they order the backlog (priority.go), and
+	// FairnessKey and FairnessWeight are the rest of the task's priority:
+	// they order the backlog within a priority level (priority.go), and
 	// per-key rate limits count tasks by fairness key (see Limits).
-	PriorityKey    int32
 	FairnessKey    string
 	FairnessWeight float32
 	// Pinned: the task belongs to its queue's version (a pinned run), so
@@ -68,10 +70,10 @@ type Task struct {
 
 	released bool      // Claim.Release: no task after all, wait again
 	evicted  bool      // Evict: the queue left this matcher, stop waiting
-	id       int64     // backlog task id (0: never waited in the backlog)
+	hasPass  bool      // pass is set: the task waited in the backlog before
+	id       int64     // backlog task id (0: never waited in the backlog); orders equal passes
 	added    time.Time // when it joined the backlog
 	pass     int64     // backlog order within its priority level (priority.go)
-	seq      int64     // backlog order among equal passes
 }
 
 // Poller describes a recent poller, for DescribeTaskQueue.
@@ -151,16 +153,18 @@ func (m *Matcher) Add(k Key, t Task) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.q(k)
+	now := time.Now()
+	t.hasPass = false // a pass from another queue (Drain) means nothing here
 	if t.QueryID == "" {
-		q.countAdded(t, time.Now())
+		q.countAdded(t, now)
 	}
 	// With rate limits pollers may wait while tasks wait for tokens: a new
 	// task then joins the backlog, so that pump picks the first in
 	// dispatch order (priority.go).
-	if len(q.waiters) == 0 || (q.rl != nil && q.tasks.len() > 0) || !q.admit(t, time.Now()) || !q.handOff(t) {
+	if len(q.waiters) == 0 || (q.rl != nil && q.tasks.len() > 0) || !q.admit(t, now) || !q.handOff(t) {
 		if t.QueryID == "" {
 			q.lastID++
-			t.id, t.added = q.lastID, time.Now()
+			t.id, t.added = q.lastID, now
 		}
 		q.tasks.push(t, q.weights)
 		if q.rl != nil {

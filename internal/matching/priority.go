@@ -61,19 +61,19 @@ func stride(w float32) int64 {
 	return max(1, int64(strideFactor/float64(w)))
 }
 
-// backlog holds a queue's waiting tasks in dispatch order.
+// backlog holds a queue's waiting tasks in dispatch order. Tasks of equal
+// pass go in the order of their ids (given in order as they join the
+// backlog, queue.lastID).
 type backlog struct {
 	levels [priorityLevels]level
-	n      int   // tasks held, queries included
-	seq    int64 // last sequence number given (ties between equal passes)
-	front  int64 // last (negative) sequence number given to a task put back at the front
+	n      int // tasks held, queries included
 }
 
 // level is one priority level of a backlog.
 type level struct {
 	queries []Task
 	keys    map[string]*fairKey
-	heap    []*fairKey // keys with tasks, ordered by their first task's (pass, seq)
+	heap    []*fairKey // keys with tasks, ordered by their first task's (pass, id)
 	vtime   int64      // virtual time: pass of the last task dispatched in order
 	n       int
 	sweepAt int
@@ -96,8 +96,6 @@ func (b *backlog) push(t Task, overrides map[string]float32) {
 	lv := &b.levels[priorityLevel(t.PriorityKey)]
 	b.n++
 	lv.n++
-	b.seq++
-	t.seq = b.seq
 	if t.QueryID != "" {
 		lv.queries = append(lv.queries, t)
 		return
@@ -108,6 +106,7 @@ func (b *backlog) push(t Task, overrides map[string]float32) {
 	if fk.used {
 		t.pass = max(lv.vtime, fk.last+inc)
 	}
+	t.hasPass = true
 	fk.last, fk.inc, fk.used = t.pass, inc, true
 	fk.tasks = append(fk.tasks, t)
 	if fk.idx < 0 {
@@ -121,9 +120,10 @@ func (b *backlog) pushFront(t Task) {
 	lv := &b.levels[priorityLevel(t.PriorityKey)]
 	b.n++
 	lv.n++
-	if t.seq == 0 {
-		b.front--
-		t.seq, t.pass = b.front, lv.vtime
+	if !t.hasPass {
+		// Ahead of every other key's first task (none is below the
+		// virtual time).
+		t.pass, t.hasPass = lv.vtime-1, true
 	}
 	if t.QueryID != "" {
 		lv.queries = append([]Task{t}, lv.queries...)
@@ -325,7 +325,7 @@ func (lv *level) less(i, j int) bool {
 	if a.pass != b.pass {
 		return a.pass < b.pass
 	}
-	return a.seq < b.seq
+	return a.id < b.id
 }
 
 func (lv *level) swap(i, j int) {
