@@ -52,7 +52,7 @@ func (e *Engine) doAction(a pendingAction) error {
 	src := a.run
 	switch a.Kind {
 	case execution.StartChild:
-		return e.startChild(ctx, src, a.Child)
+		return e.startChild(ctx, src, a.Child, a.ChildPriority)
 	case execution.NotifyParent:
 		return e.notifyParent(ctx, src)
 	case execution.ApplyParentClose:
@@ -117,7 +117,7 @@ func (e *Engine) onSource(ctx context.Context, src *execution.State, fn func(*ex
 	return nil
 }
 
-func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *execution.Child) error {
+func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *execution.Child, priority *commonpb.Priority) error {
 	a := c.Attrs
 	root := parent.Start.GetRootWorkflowExecution()
 	if root == nil {
@@ -129,7 +129,7 @@ func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *exe
 		ExecTimeoutSet: a.WorkflowExecutionTimeout != nil, RunTimeoutSet: true, UserMetadata: c.UserMetadata,
 		TaskTimeout: a.WorkflowTaskTimeout.AsDuration(), RequestID: fmt.Sprintf("%s:%d", parent.RunID, c.InitiatedEventID),
 		ReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, Memo: a.Memo, Search: a.SearchAttributes, CronSchedule: a.CronSchedule,
-		Header: a.Header, Priority: a.Priority,
+		Header: a.Header, Priority: priority,
 		Parent: &ParentInfo{Namespace: parent.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: parent.WorkflowID, RunId: parent.RunID},
 			InitiatedID: c.InitiatedEventID, Root: root},
 	}

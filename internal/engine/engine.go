@@ -621,7 +621,7 @@ func (e *Engine) dispatch(fx *effects) {
 		}
 		e.addTask(key, matching.Task{
 			Namespace: fx.ns, WorkflowID: fx.wfid, RunID: fx.runID, ScheduledEventID: t.ScheduledEventID, Attempt: t.Attempt, Pinned: pinned,
-			FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
+			PriorityKey: t.PriorityKey, FairnessKey: t.FairnessKey, FairnessWeight: t.FairnessWeight,
 			NexusCancel: t.Kind == execution.NexusCancelTaskKind,
 		})
 	}

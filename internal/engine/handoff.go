@@ -24,6 +24,7 @@ type handoff struct {
 	ns     string
 	runID  string
 	sticky bool
+	prio   int32 // the task's priority key (matching's statistics count it there)
 	resp   *workflowservice.PollWorkflowTaskQueueResponse
 	spec   []*historypb.HistoryEvent
 }
@@ -52,7 +53,7 @@ func (e *Engine) handOff(st *execution.State) *handoff {
 			return nil
 		}
 		st.DropTask(execution.WorkflowTaskKind, t.ScheduledEventID)
-		return &handoff{claim: c, ns: st.Namespace, runID: st.RunID, sticky: t.Sticky && key.Name == t.Queue,
+		return &handoff{claim: c, ns: st.Namespace, runID: st.RunID, sticky: t.Sticky && key.Name == t.Queue, prio: t.PriorityKey,
 			resp: workflowTaskResponse(st, msgs), spec: st.SpeculativeEvents()}
 	}
 	return nil
@@ -61,7 +62,7 @@ func (e *Engine) handOff(st *execution.State) *handoff {
 // deliver answers the claimed poll; call it once the write is durable.
 func (h *handoff) deliver() {
 	if h != nil {
-		h.claim.Deliver(matching.Task{Started: h})
+		h.claim.Deliver(matching.Task{Started: h, PriorityKey: h.prio})
 	}
 }
 

@@ -120,11 +120,13 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	var queue string
 	var routing execution.Routing
 	paused := false
+	var priority int32 // a query waits at its run's priority level, as in Temporal
 	err := e.view(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), func(s *execution.State) error {
 		st = s
 		paused = s.Paused()
 		queue = s.TaskQueue()
 		routing = s.Routing()
+		priority = s.Priority().GetPriorityKey()
 		if s.StickyQueue != "" && e.match.HasPoller(matching.Key{Namespace: r.Namespace, Name: s.StickyQueue, Kind: matching.Workflow}, 10*time.Second) {
 			queue = s.StickyQueue
 		}
@@ -160,7 +162,7 @@ func (e *Engine) Query(ctx context.Context, r *workflowservice.QueryWorkflowRequ
 	p := &pendingQuery{query: r.Query, st: st, done: make(chan queryAnswer, 1)}
 	e.queries.add(id, p)
 	defer e.queries.remove(id)
-	qt := matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id}
+	qt := matching.Task{Namespace: r.Namespace, WorkflowID: st.WorkflowID, RunID: st.RunID, QueryID: id, PriorityKey: priority}
 	defer e.taskDone(key, qt) // a cluster's offer of it (remote_tasks.go)
 	e.addTask(key, qt)
 	// As Temporal's matching: a second before the caller's deadline a query

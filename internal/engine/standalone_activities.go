@@ -117,10 +117,12 @@ func takeDispatch(x *activityexec.Execution, now time.Time) *saTask {
 	if !x.TakeDispatch(now) {
 		return nil
 	}
+	p := x.Options.GetPriority()
 	return &saTask{
 		key: matching.Key{Namespace: x.Namespace, Name: x.Options.TaskQueue.GetName(), Kind: matching.Activity},
 		task: matching.Task{Namespace: x.Namespace, WorkflowID: x.ActivityID, RunID: x.RunID,
-			ScheduledEventID: x.Stamp, Attempt: x.Attempt, Standalone: true},
+			ScheduledEventID: x.Stamp, Attempt: x.Attempt, Standalone: true,
+			PriorityKey: p.GetPriorityKey(), FairnessKey: p.GetFairnessKey(), FairnessWeight: p.GetFairnessWeight()},
 	}
 }
 

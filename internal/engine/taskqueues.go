@@ -27,9 +27,6 @@ const (
 	systemQueueRate = 1000
 	// defaultPollerRate is reported for a poller that set no rate.
 	defaultPollerRate = 100000
-	// defaultPriorityKey is the middle of Temporal's 5 priority levels: every
-	// Sundial task is reported under it.
-	defaultPriorityKey = 3
 	// taskIDRange is the size of the task id blocks a queue reports.
 	taskIDRange = 100000
 	// unversionedVersion names the current version of a queue with no
@@ -73,6 +70,7 @@ func (e *Engine) DescribeTaskQueue(r *workflowservice.DescribeTaskQueueRequest) 
 func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *workflowservice.DescribeTaskQueueResponse {
 	resp := &workflowservice.DescribeTaskQueueResponse{}
 	var st matching.Stats
+	byPriority := map[int32]matching.Stats{matching.DefaultPriorityKey: {}}
 	rps, source := float32(systemQueueRate), enumspb.RATE_LIMIT_SOURCE_SYSTEM
 	if kind, ok := matchKind(r.TaskQueueType); ok {
 		key := matching.Key{Namespace: r.Namespace, Name: r.TaskQueue.GetName(), Kind: kind}
@@ -80,7 +78,11 @@ func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *wo
 		// (deployments.go); the queue's pollers and stats are all of them.
 		for _, k := range e.queueKeys(key) {
 			resp.Pollers = append(resp.Pollers, pollerInfos(e.match.Pollers(k, pollerTTL))...)
-			st = addStats(st, e.match.Stats(k))
+			all, byP := e.match.StatsByPriority(k)
+			st = addStats(st, all)
+			for p, s := range byP {
+				byPriority[p] = addStats(byPriority[p], s)
+			}
 		}
 		rps, source = e.effectiveRate(key)
 	}
@@ -99,7 +101,10 @@ func (e *Engine) describeLegacy(r *workflowservice.DescribeTaskQueueRequest) *wo
 	}
 	if r.ReportStats {
 		resp.Stats = queueStats(st)
-		resp.StatsByPriorityKey = map[int32]*taskqueuepb.TaskQueueStats{defaultPriorityKey: queueStats(st)}
+		resp.StatsByPriorityKey = map[int32]*taskqueuepb.TaskQueueStats{}
+		for p, s := range byPriority {
+			resp.StatsByPriorityKey[p] = queueStats(s)
+		}
 	}
 	if kind, ok := matchKind(r.TaskQueueType); ok && r.TaskQueue.GetKind() != enumspb.TASK_QUEUE_KIND_STICKY {
 		resp.VersioningInfo = e.queueVersioningInfo(r.Namespace, r.TaskQueue.GetName(), kind)

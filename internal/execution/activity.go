@@ -32,7 +32,7 @@ func (c *cmdCtx) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttrib
 		}}
 	})
 	if !s.Paused() { // a paused run's activities are offered when it is unpaused
-		s.out.Tasks = append(s.out.Tasks, Task{Kind: ActivityTaskKind, Queue: tq.Name, ScheduledEventID: ev.EventId, Attempt: 1, FairnessKey: a.Priority.GetFairnessKey(), FairnessWeight: a.Priority.GetFairnessWeight()})
+		s.out.Tasks = append(s.out.Tasks, s.activityTask(tq.Name, ev.EventId, 1, a.Priority))
 	}
 }
 
@@ -319,7 +319,7 @@ func (s *State) dispatchActivity(now time.Time, act *Activity) {
 	act.NextAttemptTime = time.Time{}
 	act.AttemptScheduledTime = now
 	if !s.Paused() { // else the unpause offers it
-		s.out.Tasks = append(s.out.Tasks, activityTask(act))
+		s.out.Tasks = append(s.out.Tasks, s.attemptTask(act))
 	}
 }
 

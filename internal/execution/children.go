@@ -156,16 +156,16 @@ func (s *State) recoverRest(o Outbox, skipWFT bool) Outbox {
 	if w := s.WFT; w != nil && w.StartedEventID == 0 && !skipWFT {
 		// Stickiness is not persisted; the normal queue is always safe.
 		w.Sticky, w.Queue = false, s.TaskQueue()
-		o.Tasks = append(o.Tasks, Task{Kind: WorkflowTaskKind, Queue: w.Queue, ScheduledEventID: w.ScheduledEventID, Attempt: w.Attempt})
+		o.Tasks = append(o.Tasks, s.workflowTask(w.Queue, false, w.ScheduledEventID, w.Attempt))
 	}
 	for _, a := range s.Activities {
 		if activityWaitsForWorker(a) && !s.Paused() { // a paused run's wait for the unpause
-			o.Tasks = append(o.Tasks, activityTask(a))
+			o.Tasks = append(o.Tasks, s.attemptTask(a))
 		}
 	}
 	for id, c := range s.Children {
 		if !c.Started {
-			o.Actions = append(o.Actions, Action{Kind: StartChild, InitiatedEventID: id, Child: c})
+			o.Actions = append(o.Actions, s.startChildAction(id, c))
 		}
 	}
 	for id, e := range s.ExternalSignals {

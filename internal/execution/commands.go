@@ -398,5 +398,5 @@ func (c *cmdCtx) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttri
 			Header: a.Header, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Priority: a.Priority,
 		}}
 	})
-	s.out.Actions = append(s.out.Actions, Action{Kind: StartChild, InitiatedEventID: ev.EventId, Child: s.Children[ev.EventId]})
+	s.out.Actions = append(s.out.Actions, s.startChildAction(ev.EventId, s.Children[ev.EventId]))
 }

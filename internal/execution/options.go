@@ -51,6 +51,7 @@ func (s *State) UpdateWorkflowOptions(now time.Time, o *workflowpb.WorkflowExecu
 	if proto.Equal(o, s.WorkflowOptions()) {
 		return false, nil
 	}
+	s.redispatchForPriority(o.GetPriority())
 	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
 		ev.WorkerMayIgnore = true // as Temporal marks it: workers skip it on replay
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes{WorkflowExecutionOptionsUpdatedEventAttributes: &historypb.WorkflowExecutionOptionsUpdatedEventAttributes{

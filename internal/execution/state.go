@@ -472,8 +472,10 @@ type Task struct {
 	Sticky           bool
 	ScheduledEventID int64
 	Attempt          int32
-	// FairnessKey and FairnessWeight are an activity task's priority
-	// fields that the queue's per-key rate limits count it under.
+	// PriorityKey, FairnessKey and FairnessWeight are the task's priority
+	// (priority.go): they order the queue's backlog, and per-key rate
+	// limits count the task under its fairness key.
+	PriorityKey    int32
 	FairnessKey    string
 	FairnessWeight float32
 }
@@ -496,8 +498,11 @@ type Action struct {
 	Kind             ActionKind
 	InitiatedEventID int64
 	Child            *Child
-	External         *External
-	Children         []*Child // for ApplyParentClose
+	// ChildPriority is a StartChild's priority: its command's merged over
+	// the parent run's when the action was made (priority.go).
+	ChildPriority *commonpb.Priority
+	External      *External
+	Children      []*Child // for ApplyParentClose
 }
 
 // Outbox returns what the operations since the last TakeOutbox produced,

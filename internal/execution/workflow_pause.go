@@ -156,7 +156,7 @@ func (s *State) UnpauseWorkflow(now time.Time, identity, reason, requestID strin
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		if a := s.Activities[id]; activityWaitsForWorker(a) {
-			s.out.Tasks = append(s.out.Tasks, activityTask(a))
+			s.out.Tasks = append(s.out.Tasks, s.attemptTask(a))
 		}
 	}
 	return nil
@@ -178,10 +178,9 @@ func activityWaitsForWorker(a *Activity) bool {
 	return !a.Started && a.NextAttemptTime.IsZero() && !a.Paused
 }
 
-// activityTask is the matching task of the activity's current attempt.
-func activityTask(a *Activity) Task {
-	return Task{Kind: ActivityTaskKind, Queue: a.Attrs.TaskQueue.GetName(), ScheduledEventID: a.ScheduledEventID, Attempt: a.Attempt,
-		FairnessKey: a.Attrs.Priority.GetFairnessKey(), FairnessWeight: a.Attrs.Priority.GetFairnessWeight()}
+// attemptTask is the matching task of the activity's current attempt.
+func (s *State) attemptTask(a *Activity) Task {
+	return s.activityTask(a.Attrs.TaskQueue.GetName(), a.ScheduledEventID, a.Attempt, a.Attrs.Priority)
 }
 
 // mutatePause applies the pause events (from mutate) and reports whether

@@ -98,7 +98,7 @@ func (s *State) scheduleWFT(now time.Time) {
 			Attempt:             s.wftAttempt(),
 		}}
 	})
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: WorkflowTaskKind, Queue: name, Sticky: kind == enumspb.TASK_QUEUE_KIND_STICKY, ScheduledEventID: ev.EventId, Attempt: s.WFT.Attempt})
+	s.out.Tasks = append(s.out.Tasks, s.workflowTask(name, kind == enumspb.TASK_QUEUE_KIND_STICKY, ev.EventId, s.WFT.Attempt))
 }
 
 func normalName(kind enumspb.TaskQueueKind, normal string) string {
@@ -277,7 +277,7 @@ func (s *State) stickyTimedOut() {
 	s.StickyQueue = ""
 	w.Sticky = false
 	w.Queue = s.TaskQueue()
-	s.out.Tasks = append(s.out.Tasks, Task{Kind: WorkflowTaskKind, Queue: w.Queue, ScheduledEventID: w.ScheduledEventID, Attempt: w.Attempt})
+	s.out.Tasks = append(s.out.Tasks, s.workflowTask(w.Queue, false, w.ScheduledEventID, w.Attempt))
 }
 
 // ResetSticky clears the run's sticky queue (ResetStickyTaskQueue,

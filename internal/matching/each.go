@@ -11,15 +11,21 @@ func (m *Matcher) EachStats(fn func(Key, Stats)) {
 	now := time.Now()
 	for k, q := range m.queues {
 		st := Stats{LastID: q.lastID, AckLevel: q.ackLevel}
-		for _, t := range q.tasks {
-			if t.QueryID != "" {
-				continue
-			}
-			if st.Backlog == 0 && !t.added.IsZero() {
-				st.OldestAge = now.Sub(t.added)
-			}
-			st.Backlog++
-		}
+		q.backlogStats(now, &st)
 		fn(k, st)
 	}
+}
+
+// backlogStats fills in the backlog count and the age of its oldest task
+// (queries excluded; called with Matcher.mu held).
+func (q *queue) backlogStats(now time.Time, st *Stats) {
+	q.tasks.each(func(t *Task) {
+		if t.QueryID != "" {
+			return
+		}
+		if !t.added.IsZero() {
+			st.OldestAge = max(st.OldestAge, now.Sub(t.added))
+		}
+		st.Backlog++
+	})
 }

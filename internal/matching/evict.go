@@ -12,8 +12,7 @@ func (m *Matcher) Evict(drop func(Key) bool) []Task {
 		if !drop(k) {
 			continue
 		}
-		out = append(out, q.tasks...)
-		q.tasks = nil
+		out = append(out, q.tasks.drain()...)
 		var keep []*waiter
 		for _, w := range q.waiters {
 			if w.claimed {

@@ -3,7 +3,8 @@
 // Queues live only in memory: every task can be re-derived from the
 // durable state of its run (see execution.State.Recover), so after a
 // restart the engine simply adds them again. A task is handed straight to
-// a waiting poller when there is one, otherwise it waits in FIFO order.
+// a waiting poller when there is one, otherwise it waits in the backlog,
+// ordered by priority and fairness as in Temporal (priority.go).
 package matching
 
 import (
@@ -40,6 +41,9 @@ type Task struct {
 	RunID            string
 	ScheduledEventID int64
 	Attempt          int32
+	// PriorityKey (with FairnessKey and FairnessWeight below) is the task's
+	// priority (common.v1.Priority), which orders the backlog (priority.go).
+	PriorityKey int32
 	// QueryID is set for a query task (a workflow-queue task that asks a
 	// worker to answer a query without changing the run).
 	QueryID string
@@ -55,8 +59,9 @@ type Task struct {
 	// Started, when set, is the engine's response for a task it already
 	// started for this poller (see Claim); the poller returns it as is.
 	Started any
-	// FairnessKey and FairnessWeight are the task's priority fields that
-	// per-key rate limits use (see Limits).
+	// FairnessKey and FairnessWeight are the rest of the task's priority:
+	// they order the backlog within a priority level (priority.go), and
+	// per-key rate limits count tasks by fairness key (see Limits).
 	FairnessKey    string
 	FairnessWeight float32
 	// Pinned: the task belongs to its queue's version (a pinned run), so
@@ -65,8 +70,10 @@ type Task struct {
 
 	released bool      // Claim.Release: no task after all, wait again
 	evicted  bool      // Evict: the queue left this matcher, stop waiting
-	id       int64     // backlog task id (0: never waited in the backlog)
+	hasPass  bool      // pass is set: the task waited in the backlog before
+	id       int64     // backlog task id (0: never waited in the backlog); orders equal passes
 	added    time.Time // when it joined the backlog
+	pass     int64     // backlog order within its priority level (priority.go)
 }
 
 // Poller describes a recent poller, for DescribeTaskQueue.
@@ -88,12 +95,16 @@ type Matcher struct {
 	// limiters are the rate limits in force, by task queue (a key without
 	// version), shared by its sub-queues (ratelimit.go).
 	limiters map[Key]*limiter
-	closed   bool
-	done     chan struct{}
+	// weights are the fairness weight overrides, by task queue, shared by
+	// its sub-queues (they order backlogs even when no rate is limited).
+	weights map[Key]map[string]float32
+	closed  bool
+	done    chan struct{}
 }
 
 type queue struct {
-	tasks   []Task
+	tasks   backlog
+	weights map[string]float32 // fairness weight overrides (Matcher.weights)
 	waiters []*waiter
 	pollers map[string]Poller
 	// lastPoll is when the latest poll began (Temporal's "last poller"
@@ -107,6 +118,8 @@ type queue struct {
 	added, dispatched *rateWindow // tasks per second (queries excluded)
 
 	rl *limiter // dispatch rate limits (ratelimit.go); nil: none
+
+	byLevel [priorityLevels]*levelRates // per priority level (priority_stats.go)
 }
 
 type waiter struct {
@@ -118,14 +131,14 @@ type waiter struct {
 
 // New returns an empty matcher.
 func New() *Matcher {
-	return &Matcher{queues: map[Key]*queue{}, limiters: map[Key]*limiter{}, done: make(chan struct{})}
+	return &Matcher{queues: map[Key]*queue{}, limiters: map[Key]*limiter{}, weights: map[Key]map[string]float32{}, done: make(chan struct{})}
 }
 
 func (m *Matcher) q(k Key) *queue {
 	q := m.queues[k]
 	if q == nil {
 		now := time.Now()
-		q = &queue{pollers: map[string]Poller{}, added: newRateWindow(now), dispatched: newRateWindow(now)}
+		q = &queue{pollers: map[string]Poller{}, added: newRateWindow(now), dispatched: newRateWindow(now), weights: m.weights[k.base()]}
 		m.queues[k] = q
 		if rl := m.limiters[k.base()]; rl != nil { // a new version's sub-queue shares its queue's limits
 			q.rl = rl
@@ -140,15 +153,20 @@ func (m *Matcher) Add(k Key, t Task) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.q(k)
+	now := time.Now()
+	t.hasPass = false // a pass from another queue (Drain) means nothing here
 	if t.QueryID == "" {
-		q.added.add(time.Now(), 1)
+		q.countAdded(t, now)
 	}
-	if len(q.waiters) == 0 || !q.admit(t, time.Now()) || !q.handOff(t) {
+	// With rate limits pollers may wait while tasks wait for tokens: a new
+	// task then joins the backlog, so that pump picks the first in
+	// dispatch order (priority.go).
+	if len(q.waiters) == 0 || (q.rl != nil && q.tasks.len() > 0) || !q.admit(t, now) || !q.handOff(t) {
 		if t.QueryID == "" {
 			q.lastID++
-			t.id, t.added = q.lastID, time.Now()
+			t.id, t.added = q.lastID, now
 		}
-		q.tasks = append(q.tasks, t)
+		q.tasks.push(t, q.weights)
 		if q.rl != nil {
 			m.pump(k, q)
 		}
@@ -160,7 +178,7 @@ func (q *queue) taken(t Task) {
 	if t.QueryID != "" || t.released {
 		return
 	}
-	q.dispatched.add(time.Now(), 1)
+	q.countDispatched(t, time.Now())
 	if t.id > q.ackLevel {
 		q.ackLevel = t.id
 	}
@@ -213,7 +231,7 @@ func (m *Matcher) PollAs(ctx context.Context, k Key, p Poller) (t Task, ok bool)
 	}
 	w := &waiter{ch: make(chan Task, 1), ctx: ctx, identity: identity}
 	q.waiters = append(q.waiters, w)
-	if q.rl != nil && len(q.tasks) > 0 {
+	if q.rl != nil && q.tasks.len() > 0 {
 		m.pump(k, q) // the backlog waits for tokens: wake this poller when one comes
 	}
 	m.mu.Unlock()
@@ -305,7 +323,7 @@ func (c *Claim) Identity() string { return c.w.identity }
 // as dispatched).
 func (c *Claim) Deliver(t Task) {
 	c.m.mu.Lock()
-	c.q.added.add(time.Now(), 1)
+	c.q.countAdded(t, time.Now())
 	c.m.mu.Unlock()
 	c.w.ch <- t
 }
@@ -315,7 +333,7 @@ func (c *Claim) Deliver(t Task) {
 func (c *Claim) Release() { c.w.ch <- Task{released: true} }
 
 // requeue gives a task back: to the next waiting poller, or to the front
-// of the queue.
+// of its fairness key in the backlog.
 func (m *Matcher) requeue(k Key, t Task) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -325,7 +343,7 @@ func (m *Matcher) requeue(k Key, t Task) {
 			q.lastID++
 			t.id, t.added = q.lastID, time.Now()
 		}
-		q.tasks = append([]Task{t}, q.tasks...)
+		q.tasks.pushFront(t)
 	}
 }
 
@@ -409,15 +427,7 @@ func (m *Matcher) Stats(k Key) Stats {
 	}
 	now := time.Now()
 	st := Stats{AddRate: q.added.rate(now), DispatchRate: q.dispatched.rate(now), LastID: q.lastID, AckLevel: q.ackLevel}
-	for _, t := range q.tasks {
-		if t.QueryID != "" {
-			continue
-		}
-		if st.Backlog == 0 && !t.added.IsZero() {
-			st.OldestAge = now.Sub(t.added)
-		}
-		st.Backlog++
-	}
+	q.backlogStats(now, &st)
 	return st
 }
 
@@ -426,7 +436,7 @@ func (m *Matcher) Backlog(k Key) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if q := m.queues[k]; q != nil {
-		return len(q.tasks)
+		return q.tasks.len()
 	}
 	return 0
 }
@@ -449,7 +459,5 @@ func (m *Matcher) Drain(k Key) []Task {
 	if q == nil {
 		return nil
 	}
-	out := q.tasks
-	q.tasks = nil
-	return out
+	return q.tasks.drain()
 }

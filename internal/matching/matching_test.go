@@ -474,6 +474,10 @@ func TestStats(t *testing.T) {
 	if st.AddRate <= 0 || st.DispatchRate != 0 {
 		t.Fatalf("rates after adds %+v", st)
 	}
+	// A query goes ahead of the tasks of its priority level (priority.go).
+	if tk, ok := m.Poll(context.Background(), wfKey, "w"); !ok || tk.QueryID != "q1" {
+		t.Fatalf("poll %v %v", tk, ok)
+	}
 	if tk, ok := m.Poll(context.Background(), wfKey, "w"); !ok || tk.RunID != "a" {
 		t.Fatalf("poll %v %v", tk, ok)
 	}

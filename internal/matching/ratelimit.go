@@ -108,14 +108,7 @@ func (l *limiter) idle() bool {
 // weight is a fairness key's weight: its override, else what the task
 // carries, else 1.
 func (l *limiter) weight(key string, carried float32) float32 {
-	w, ok := l.weights[key]
-	if !ok {
-		w = carried
-	}
-	if w <= 0 {
-		return 1
-	}
-	return max(w, minWeight)
+	return effectiveWeight(l.weights, key, carried)
 }
 
 func (l *limiter) keyBucket(t Task, now time.Time) *rate.Limiter {
@@ -183,9 +176,9 @@ func until(b *rate.Limiter, now time.Time) (time.Duration, bool) {
 	return time.Duration((1 - tok) / r * float64(time.Second)), true
 }
 
-// delay is how long until one of the tasks may go; false: none ever will
-// under the present limits.
-func (l *limiter) delay(tasks []Task, now time.Time) (time.Duration, bool) {
+// delay is how long until one of the backlog's tasks may go; false: none
+// ever will under the present limits.
+func (l *limiter) delay(b *backlog, now time.Time) (time.Duration, bool) {
 	qd, ok := until(l.queue, now)
 	if !ok {
 		return 0, false
@@ -194,53 +187,37 @@ func (l *limiter) delay(tasks []Task, now time.Time) (time.Duration, bool) {
 		return qd, true
 	}
 	best, found := time.Duration(0), false
-	for i, t := range tasks {
-		if i == maxScan {
-			break
-		}
-		kd, ok := until(l.keyBucket(t, now), now)
+	b.heads(func(t *Task) bool {
+		kd, ok := until(l.keyBucket(*t, now), now)
 		if ok && (!found || kd < best) {
 			best, found = kd, true
 		}
-	}
+		return true
+	})
 	if !found {
 		return 0, false
 	}
 	return max(qd, best), true
 }
 
-// nextReady removes and returns the first backlog task the limits let go
-// now, spending its tokens (called with Matcher.mu held).
+// nextReady removes and returns the first backlog task, in dispatch order
+// (priority.go), that the limits let go now, spending its tokens (called
+// with Matcher.mu held). Queries are never limited.
 func (q *queue) nextReady(now time.Time) (Task, bool) {
-	if len(q.tasks) == 0 {
+	if q.tasks.len() == 0 {
 		return Task{}, false
 	}
-	if q.rl == nil || q.tasks[0].QueryID != "" {
-		return q.popAt(0), true
+	switch {
+	case q.rl == nil:
+		return q.tasks.next()
+	case !q.rl.queueReady(now):
+		return q.tasks.nextQuery()
+	case q.rl.keyRPS == nil:
+		t, ok := q.tasks.next()
+		q.rl.take(t, now)
+		return t, ok
 	}
-	if !q.rl.queueReady(now) {
-		return Task{}, false
-	}
-	for i, t := range q.tasks {
-		if i == maxScan {
-			break
-		}
-		if q.rl.take(t, now) {
-			return q.popAt(i), true
-		}
-	}
-	return Task{}, false
-}
-
-func (q *queue) popAt(i int) Task {
-	t := q.tasks[i]
-	if i == 0 {
-		q.tasks[0] = Task{}
-		q.tasks = q.tasks[1:]
-		return t
-	}
-	q.tasks = append(q.tasks[:i], q.tasks[i+1:]...)
-	return t
+	return q.tasks.nextWhere(func(t *Task) bool { return q.rl.take(*t, now) })
 }
 
 // admit reports whether a new task may go straight to a waiting poller
@@ -257,8 +234,9 @@ func (q *queue) admit(t Task, now time.Time) bool {
 // them are pumped.
 func (m *Matcher) pump(k Key, q *queue) {
 	if q.rl == nil {
-		for len(q.waiters) > 0 && len(q.tasks) > 0 {
-			q.handOff(q.popAt(0))
+		for len(q.waiters) > 0 && q.tasks.len() > 0 {
+			t, _ := q.tasks.next()
+			q.handOff(t)
 		}
 		return
 	}
@@ -287,10 +265,10 @@ func (m *Matcher) pumpShared(base Key, rl *limiter) {
 	}
 	wait, found := time.Duration(0), false
 	for _, q := range rl.subs {
-		if len(q.waiters) == 0 || len(q.tasks) == 0 {
+		if len(q.waiters) == 0 || q.tasks.len() == 0 {
 			continue
 		}
-		if d, ok := rl.delay(q.tasks, now); ok && (!found || d < wait) {
+		if d, ok := rl.delay(&q.tasks, now); ok && (!found || d < wait) {
 			wait, found = d, true
 		}
 	}
@@ -313,6 +291,7 @@ func (m *Matcher) SetLimits(k Key, l Limits) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.q(k)
+	m.setWeights(k.base(), l.Weights)
 	rl := m.limiters[k.base()]
 	if rl == nil {
 		rl = &limiter{}
