@@ -48,6 +48,14 @@ var (
 // aliases, other clusters, global namespaces) is refused with a message
 // that says so.
 func (e *Engine) UpdateNamespace(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
+	resp, err := e.updateNamespace(ctx, r)
+	if err == nil {
+		e.announceChange(ctx) // cluster_registries.go
+	}
+	return resp, err
+}
+
+func (e *Engine) updateNamespace(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
 	cur, ok := e.namespaces[r.Namespace]
@@ -146,6 +154,14 @@ func stateUpdateAllowed(from, to enumspb.NamespaceState) bool {
 // DeprecateNamespace marks a namespace DEPRECATED: its workflows go on, but
 // new ones cannot be started (CheckNamespaceForStart).
 func (e *Engine) DeprecateNamespace(ctx context.Context, name string) error {
+	err := e.deprecateNamespace(name)
+	if err == nil {
+		e.announceChange(ctx)
+	}
+	return err
+}
+
+func (e *Engine) deprecateNamespace(name string) error {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
 	cur, ok := e.namespaces[name]

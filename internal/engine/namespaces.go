@@ -59,8 +59,17 @@ func (e *Engine) CheckNamespace(ns string) error {
 	return checkNamespaceState(n)
 }
 
-// RegisterNamespace creates a namespace.
+// RegisterNamespace creates a namespace (and tells the other nodes of a
+// cluster: cluster_registries.go).
 func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
+	n, err := e.registerNamespace(ctx, r)
+	if err == nil {
+		e.announceChange(ctx)
+	}
+	return n, err
+}
+
+func (e *Engine) registerNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
 	if err := e.lockFreeName(ctx, r.Namespace); err != nil {
 		return nil, err
 	}
@@ -101,8 +110,18 @@ func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.Regis
 	return n, nil
 }
 
-// DescribeNamespace returns one namespace by name or id.
+// DescribeNamespace returns one namespace by name or id. On a cluster a
+// namespace not known here is looked for in the store (another node may
+// have registered it and its announcement not arrived yet).
 func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
+	n, err := e.describeNamespace(name, id)
+	if err != nil && e.own != nil && e.refreshNamespaces(context.Background()) == nil {
+		return e.describeNamespace(name, id)
+	}
+	return n, err
+}
+
+func (e *Engine) describeNamespace(name, id string) (*store.Namespace, error) {
 	e.nsMu.RLock()
 	defer e.nsMu.RUnlock()
 	for _, n := range e.namespaces {

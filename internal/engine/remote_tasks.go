@@ -139,9 +139,12 @@ func (e *Engine) initOffers() {
 			opAddTask:        e.handleAddTask,
 			opStartTask:      e.handleStartTask,
 			opShutdownWorker: e.handleShutdownWorker,
+			// cluster-wide records (cluster_registries.go)
+			opRegistriesChanged: e.handleRegistriesChanged,
 		}
-		e.wg.Add(1)
+		e.wg.Add(2)
 		go func() { defer e.wg.Done(); e.reofferLoop() }()
+		go func() { defer e.wg.Done(); e.registrySyncLoop() }()
 	})
 }
 
