@@ -72,6 +72,7 @@ func (e *Engine) registrySyncLoop() {
 		if err := e.refreshRegistries(ctx, false); err != nil {
 			e.log.Debug("re-reading namespaces and workflow rules failed; retried at the next refresh", "err", err)
 		}
+		e.resumeClusterPurges(ctx, "") // namespace_purge_cluster.go
 		cancel()
 	}
 }

@@ -30,6 +30,9 @@ func (e *Engine) loadNamespaces() error {
 		e.namespaces[n.NamespaceInfo.GetName()] = n
 	}
 	e.markInterruptedPurges()
+	if e.own != nil && e.purgePending(DefaultNamespace) {
+		return nil // registered again by the purge (namespace_purge_cluster.go)
+	}
 	if _, ok := e.namespaces[DefaultNamespace]; !ok && e.purging[DefaultNamespace] == nil {
 		_, err := e.RegisterNamespace(context.Background(), defaultNamespaceRequest())
 		return err
@@ -70,6 +73,16 @@ func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.Regis
 }
 
 func (e *Engine) registerNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
+	if e.own != nil {
+		// On a cluster: wait out a deletion of the name run anywhere, and
+		// know the namespaces other nodes registered.
+		if err := e.waitClusterNameFree(ctx, r.Namespace); err != nil {
+			return nil, err
+		}
+		if err := e.refreshNamespaces(ctx); err != nil {
+			return nil, serviceerror.NewUnavailable(err.Error())
+		}
+	}
 	if err := e.lockFreeName(ctx, r.Namespace); err != nil {
 		return nil, err
 	}

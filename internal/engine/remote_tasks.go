@@ -141,6 +141,8 @@ func (e *Engine) initOffers() {
 			opShutdownWorker: e.handleShutdownWorker,
 			// cluster-wide records (cluster_registries.go)
 			opRegistriesChanged: e.handleRegistriesChanged,
+			opStartPurge:        e.handleStartPurge, // namespace_purge_cluster.go
+			opDeleteRun:         e.handleDeleteRun,
 		}
 		e.wg.Add(2)
 		go func() { defer e.wg.Done(); e.reofferLoop() }()

@@ -115,7 +115,7 @@ func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
 
 func TestRefuseNotClustered(t *testing.T) {
 	for _, m := range []string{
-		"/temporal.api.operatorservice.v1.OperatorService/DeleteNamespace",
+		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkerDeployment",
 		"/temporal.api.workflowservice.v1.WorkflowService/StartNexusOperationExecution",
 		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkflowRule",
 	} {
@@ -123,7 +123,7 @@ func TestRefuseNotClustered(t *testing.T) {
 			t.Errorf("%s: %v, want Unimplemented", m, err)
 		}
 	}
-	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule"} {
+	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "DeleteNamespace"} {
 		if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/" + m); err != nil {
 			t.Errorf("%s refused: %v", m, err)
 		}

@@ -23,7 +23,6 @@ var notClustered = map[string]string{
 	"SetWorkerDeploymentCurrentVersion": "worker deployments",
 	"SetWorkerDeploymentRampingVersion": "worker deployments",
 	"UpdateTaskQueueConfig":             "task queue rate limits",
-	"DeleteNamespace":                   "namespace deletion",
 }
 
 // refuseNotClustered returns the Unimplemented error for an RPC not

@@ -152,3 +152,133 @@ func TestClusterNamespaceChanges(t *testing.T) {
 		t.Errorf("start through node 1 in a namespace deprecated through node 0: %v, want NamespaceInvalidState", err)
 	}
 }
+
+// TestClusterDeleteNamespace deletes, through node 1, a namespace whose
+// workflows (running and closed) belong to both nodes: every node forgets
+// the name at once and knows the renamed namespace; the runs are deleted
+// on their owners; the name is free again (registered through node 0,
+// it has none of the old runs and the default search attributes); the
+// renamed record goes once its delay passed.
+func TestClusterDeleteNamespace(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ns := "nsdel-" + uuid.NewString()[:6]
+	ws0, ws1 := tc.nodes[0].c.WorkflowService(), tc.nodes[1].c.WorkflowService()
+	if _, err := ws0.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.nodes[0].c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns,
+		SearchAttributes: map[string]enumspb.IndexedValueType{"DoomedAttr": enumspb.INDEXED_VALUE_TYPE_KEYWORD}}); err != nil {
+		t.Fatal(err)
+	}
+	c1 := tc.dialNS(1, ns)
+	var ids []string
+	for owner := range 2 {
+		for i := range 3 {
+			id := tc.idOwnedBy(ns, fmt.Sprintf("nsdel-%d", i), owner)
+			ids = append(ids, id)
+			if _, err := c1.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "nobody"}, ClusterWorkflow, "x"); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 { // one closed run per node, the others running
+				if err := c1.TerminateWorkflow(ctx, id, "", "closed"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	d, err := ws1.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsID := d.GetNamespaceInfo().GetId()
+
+	resp, err := tc.nodes[1].c.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{Namespace: ns,
+		NamespaceDeleteDelay: durationpb.New(2 * time.Second)})
+	if err != nil {
+		t.Fatalf("DeleteNamespace on a cluster: %v", err)
+	}
+	deleted := ns + "-deleted-" + nsID[:5]
+	if resp.GetDeletedNamespace() != deleted {
+		t.Fatalf("deleted namespace %q, want %q", resp.GetDeletedNamespace(), deleted)
+	}
+	// Every node forgets the name and knows the renamed namespace at once.
+	for i, ws := range []workflowservice.WorkflowServiceClient{ws0, ws1} {
+		_, err := ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+		if !errors.As(err, new(*serviceerror.NamespaceNotFound)) {
+			t.Errorf("node %d describes the deleted name: %v, want NamespaceNotFound", i, err)
+		}
+		d, err := ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: deleted})
+		if err != nil || d.GetNamespaceInfo().GetState() != enumspb.NAMESPACE_STATE_DELETED {
+			t.Errorf("node %d describes the renamed namespace: %v %v", i, d.GetNamespaceInfo(), err)
+		}
+	}
+	// Deleting again through the other node answers the same name.
+	again, err := tc.nodes[0].c.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{NamespaceId: nsID})
+	if err != nil || again.GetDeletedNamespace() != deleted {
+		t.Errorf("second delete through node 0: %v %v", again, err)
+	}
+
+	// The name is free again once the old runs are gone: registered
+	// through node 0 (the registration waits for the purge), it is empty.
+	if _, err := ws0.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
+		t.Fatalf("register the name again: %v", err)
+	}
+	c0 := tc.dialNS(0, ns)
+	for _, c := range []client.Client{c0, c1} {
+		for _, id := range ids {
+			if _, err := c.DescribeWorkflowExecution(ctx, id, ""); !errors.As(err, new(*serviceerror.NotFound)) {
+				t.Errorf("workflow %s of the deleted namespace (owner node %d): %v, want NotFound", id, tc.ownerIn(ns, id), err)
+			}
+		}
+		l, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns})
+		if err != nil || len(l.GetExecutions()) != 0 {
+			t.Errorf("list in the new namespace: %d runs (%v), want 0", len(l.GetExecutions()), err)
+		}
+	}
+	sa, err := tc.nodes[1].c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sa.GetCustomAttributes()["DoomedAttr"]; ok {
+		t.Errorf("the new namespace has the deleted one's search attribute DoomedAttr")
+	}
+	d, err = ws1.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+	if err != nil || d.GetNamespaceInfo().GetId() == nsID || d.GetNamespaceInfo().GetState() != enumspb.NAMESPACE_STATE_REGISTERED {
+		t.Errorf("node 1 describes the new namespace: %v %v", d.GetNamespaceInfo(), err)
+	}
+	// A workflow id of the old namespace starts afresh.
+	run, err := c1.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ids[1], TaskQueue: "nobody"}, ClusterWorkflow, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c1.GetWorkflowHistory(ctx, ids[1], run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for h.HasNext() {
+		if _, err := h.Next(); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("the new run of %s has %d events, want 2 (started, task scheduled)", ids[1], n)
+	}
+
+	// The renamed record goes after its 2 s delay, on every node.
+	deadline := time.Now().Add(15 * time.Second)
+	for i, ws := range []workflowservice.WorkflowServiceClient{ws0, ws1} {
+		for {
+			_, err := ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: deleted})
+			if errors.As(err, new(*serviceerror.NamespaceNotFound)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d still describes the renamed namespace: %v", i, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
