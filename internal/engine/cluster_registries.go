@@ -115,6 +115,11 @@ func (e *Engine) refreshNamespaces(ctx context.Context) error {
 func (e *Engine) refreshWorkflowRules(ctx context.Context, reparseAll bool) error {
 	e.rules.mu.Lock()
 	defer e.rules.mu.Unlock()
+	return e.refreshWorkflowRulesLocked(ctx, reparseAll)
+}
+
+// refreshWorkflowRulesLocked is refreshWorkflowRules with e.rules.mu held.
+func (e *Engine) refreshWorkflowRulesLocked(ctx context.Context, reparseAll bool) error {
 	stored, err := e.readWorkflowRules(ctx)
 	if err != nil {
 		return err

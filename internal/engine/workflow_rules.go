@@ -180,6 +180,9 @@ func (e *Engine) createWorkflowRule(ctx context.Context, ns string, spec *rulesp
 	}
 	e.rules.mu.Lock()
 	defer e.rules.mu.Unlock()
+	if err := e.currentRulesLocked(ctx); err != nil {
+		return nil, err
+	}
 	rules := e.rules.byNS[ns]
 	var dropped string
 	if len(rules) >= maxWorkflowRules {
@@ -208,6 +211,19 @@ func (e *Engine) createWorkflowRule(ctx context.Context, ns string, spec *rulesp
 	e.rules.byNS[ns][spec.GetId()] = rule
 	e.reparseRules(ns)
 	return rule, nil
+}
+
+// currentRulesLocked makes sure, on a cluster, that the checks of a
+// change (limit, ids) see the rules other nodes stored: it re-reads them
+// (with e.rules.mu held). Nothing to do on a single node.
+func (e *Engine) currentRulesLocked(ctx context.Context) error {
+	if e.own == nil {
+		return nil
+	}
+	if err := e.refreshWorkflowRulesLocked(ctx, false); err != nil {
+		return serviceerror.NewUnavailable(err.Error())
+	}
+	return nil
 }
 
 // earliestExpiring is the rule Temporal drops to make room: the one with
@@ -249,6 +265,9 @@ func (e *Engine) DeleteWorkflowRule(ns, id string) error {
 func (e *Engine) deleteWorkflowRule(ns, id string) error {
 	e.rules.mu.Lock()
 	defer e.rules.mu.Unlock()
+	if err := e.currentRulesLocked(context.Background()); err != nil {
+		return err
+	}
 	if e.rules.byNS[ns][id] == nil {
 		return errRuleNotFound
 	}

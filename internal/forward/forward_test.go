@@ -117,13 +117,13 @@ func TestRefuseNotClustered(t *testing.T) {
 	for _, m := range []string{
 		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkerDeployment",
 		"/temporal.api.workflowservice.v1.WorkflowService/StartNexusOperationExecution",
-		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkflowRule",
+		"/temporal.api.workflowservice.v1.WorkflowService/SetWorkerDeploymentCurrentVersion",
 	} {
 		if err := refuseNotClustered(m); status.Code(err) != codes.Unimplemented {
 			t.Errorf("%s: %v, want Unimplemented", m, err)
 		}
 	}
-	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "DeleteNamespace"} {
+	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "DeleteNamespace", "CreateWorkflowRule"} {
 		if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/" + m); err != nil {
 			t.Errorf("%s refused: %v", m, err)
 		}

@@ -17,7 +17,6 @@ var notClustered = map[string]string{
 	"StartBatchOperation":               "batch operations",
 	"StartActivityExecution":            "standalone activities",
 	"StartNexusOperationExecution":      "standalone Nexus operations",
-	"CreateWorkflowRule":                "workflow rules",
 	"CreateWorkerDeployment":            "worker deployments",
 	"CreateWorkerDeploymentVersion":     "worker deployments",
 	"SetWorkerDeploymentCurrentVersion": "worker deployments",
