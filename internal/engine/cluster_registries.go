@@ -84,6 +84,9 @@ func (e *Engine) refreshRegistries(ctx context.Context, announced bool) error {
 	if err := e.refreshNamespaces(ctx); err != nil {
 		return err
 	}
+	if err := e.refreshTaskQueueConfigs(ctx); err != nil { // taskqueue_config_cluster.go
+		return err
+	}
 	return e.refreshWorkflowRules(ctx, announced)
 }
 

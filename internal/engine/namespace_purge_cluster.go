@@ -176,9 +176,14 @@ func (e *Engine) resumeClusterPurges(ctx context.Context, orig string) {
 func (e *Engine) runClusterPurge(orig string, rec purgeRecord) {
 	ctx := context.Background()
 	if !rec.RunsGone {
-		// Rules set through other nodes must be known here to be dropped.
+		// Rules and task queue configurations set through other nodes must
+		// be known here to be dropped.
 		if err := e.refreshWorkflowRules(ctx, false); err != nil {
 			e.log.Warn("reading workflow rules before a namespace purge", "namespace", orig, "err", err)
+			return
+		}
+		if err := e.refreshTaskQueueConfigs(ctx); err != nil {
+			e.log.Warn("reading task queue configurations before a namespace purge", "namespace", orig, "err", err)
 			return
 		}
 		if !e.purgeRuns(orig) {

@@ -281,7 +281,8 @@ const WorkersKey = "\x00workers"
 
 // QueueRouteOf returns the task queue a poll is addressed to: its
 // namespace, shard key (matching.ShardKey) and name: workflow (sticky
-// ones included), activity and Nexus polls go to the queue's owner.
+// ones included), activity and Nexus polls go to the queue's owner, and
+// so do DescribeTaskQueue and UpdateTaskQueueConfig.
 func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 	var kind matching.Kind
 	var tq interface{ GetName() string }
@@ -301,6 +302,22 @@ func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 			return "", "", "", false
 		}
 		return ns, WorkersKey, "workers", true
+	case *workflowservice.UpdateTaskQueueConfigRequest:
+		// Its owner enforces the configuration and serializes its changes.
+		ns = r.GetNamespace()
+		switch r.GetTaskQueueType() {
+		case enumspb.TASK_QUEUE_TYPE_ACTIVITY:
+			kind = matching.Activity
+		case enumspb.TASK_QUEUE_TYPE_NEXUS:
+			kind = matching.Nexus
+		default:
+			kind = matching.Workflow
+		}
+		name = r.GetTaskQueue()
+		if ns == "" || name == "" {
+			return "", "", "", false // the handler refuses it
+		}
+		return ns, matching.ShardKey(kind, name), name, true
 	case *workflowservice.DescribeTaskQueueRequest:
 		// The queue's pollers, backlog and statistics are its owner's. The
 		// enhanced mode's several types are answered by the owner of the

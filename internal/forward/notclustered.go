@@ -21,7 +21,6 @@ var notClustered = map[string]string{
 	"CreateWorkerDeploymentVersion":     "worker deployments",
 	"SetWorkerDeploymentCurrentVersion": "worker deployments",
 	"SetWorkerDeploymentRampingVersion": "worker deployments",
-	"UpdateTaskQueueConfig":             "task queue rate limits",
 }
 
 // refuseNotClustered returns the Unimplemented error for an RPC not
