@@ -13,6 +13,7 @@ package forward
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,7 +25,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -65,6 +65,10 @@ type Forwarder struct {
 
 	draining context.Context // done once Drain was called (drain.go)
 	drain    context.CancelFunc
+
+	// secret and clientTLS protect calls to other nodes (security.go).
+	secret    string
+	clientTLS *tls.Config
 }
 
 // New returns a forwarder for node.
@@ -178,7 +182,7 @@ func passOn(k string) bool {
 	switch {
 	case strings.HasPrefix(k, ":"), strings.HasPrefix(k, "grpc-"):
 		return false
-	case k == "content-type", k == "user-agent", k == "te", k == MarkerKey:
+	case k == "content-type", k == "user-agent", k == "te", k == MarkerKey, k == SecretKey:
 		return false
 	}
 	return true
@@ -190,8 +194,7 @@ func (f *Forwarder) peer(addr string) (*grpc.ClientConn, error) {
 	if c := f.peers[addr]; c != nil {
 		return c, nil
 	}
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(128<<20), grpc.MaxCallSendMsgSize(128<<20)))
+	c, err := grpc.NewClient(addr, f.dialOptions()...)
 	if err != nil {
 		return nil, err
 	}
