@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	rulespb "go.temporal.io/api/rules/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/sundial-io/sundial/internal/store"
 )
 
 // Cluster-wide registries (docs/CLUSTER.md, "Namespaces, rules and task
@@ -24,9 +27,11 @@ import (
 //     on the broadcast: the store is the truth, the broadcast only makes
 //     it seen sooner.
 //
-// A refresh replaces the in-memory copy with the stored one while holding
-// the registry's lock, so it cannot undo a change this node writes
-// concurrently (those hold the same lock across their durable write).
+// A refresh reads the store with no lock held (a slow database must not
+// stall the requests that check namespaces or rules), then replaces the
+// in-memory copy under the registry's lock, unless this node wrote a
+// registry in between (registryWrites moved): the read may predate that
+// write and would undo it in memory, so the refresh reads again.
 
 // registryRefresh is how often a node re-reads the cluster-wide records.
 const registryRefresh = 5 * time.Second
@@ -90,15 +95,54 @@ func (e *Engine) refreshRegistries(ctx context.Context, announced bool) error {
 	return e.refreshWorkflowRules(ctx, announced)
 }
 
+// errStaleRead says a registry read may predate a write this node made
+// meanwhile.
+var errStaleRead = errors.New("a registry changed here while it was read")
+
+// retryStale runs a refresh up to three times while its read was stale.
+func retryStale(refresh func() error) error {
+	var err error
+	for range 3 {
+		if err = refresh(); !errors.Is(err, errStaleRead) {
+			return err
+		}
+	}
+	return err
+}
+
+// noteRegistryWrite counts a durable write of a batch that changes a
+// cluster-wide registry (called once it is durable, before the writer
+// updates its memory under the registry's lock).
+func (e *Engine) noteRegistryWrite(b *store.Batch) {
+	touches := len(b.Namespaces) > 0 || len(b.DeleteNamespaces) > 0
+	for _, r := range b.Records {
+		touches = touches || r.Kind == recordKindWorkflowRule || r.Kind == recordKindTaskQueueConfig
+	}
+	for _, r := range b.RecordDeletes {
+		touches = touches || r.Kind == recordKindWorkflowRule || r.Kind == recordKindTaskQueueConfig
+	}
+	if touches {
+		e.registryWrites.Add(1)
+	}
+}
+
 // refreshNamespaces replaces the in-memory namespaces with the stored
 // ones: changes and registrations made through other nodes appear,
 // namespaces they deleted (renamed) or removed disappear.
 func (e *Engine) refreshNamespaces(ctx context.Context) error {
-	e.nsMu.Lock()
-	defer e.nsMu.Unlock()
+	return retryStale(func() error { return e.refreshNamespacesOnce(ctx) })
+}
+
+func (e *Engine) refreshNamespacesOnce(ctx context.Context) error {
+	gen := e.registryWrites.Load()
 	list, err := e.store.Namespaces(ctx)
 	if err != nil {
 		return err
+	}
+	e.nsMu.Lock()
+	defer e.nsMu.Unlock()
+	if e.registryWrites.Load() != gen {
+		return errStaleRead
 	}
 	stored := make(map[string]bool, len(list))
 	for _, n := range list {
@@ -116,17 +160,35 @@ func (e *Engine) refreshNamespaces(ctx context.Context) error {
 // refreshWorkflowRules replaces the in-memory rules with the stored ones,
 // parsing again the namespaces whose rules changed (all when reparseAll).
 func (e *Engine) refreshWorkflowRules(ctx context.Context, reparseAll bool) error {
-	e.rules.mu.Lock()
-	defer e.rules.mu.Unlock()
-	return e.refreshWorkflowRulesLocked(ctx, reparseAll)
+	return retryStale(func() error {
+		gen := e.registryWrites.Load()
+		stored, err := e.readWorkflowRules(ctx)
+		if err != nil {
+			return err
+		}
+		e.rules.mu.Lock()
+		defer e.rules.mu.Unlock()
+		if e.registryWrites.Load() != gen {
+			return errStaleRead
+		}
+		e.applyWorkflowRules(stored, reparseAll)
+		return nil
+	})
 }
 
-// refreshWorkflowRulesLocked is refreshWorkflowRules with e.rules.mu held.
+// refreshWorkflowRulesLocked re-reads the rules with e.rules.mu held (a
+// change's checks; rare).
 func (e *Engine) refreshWorkflowRulesLocked(ctx context.Context, reparseAll bool) error {
 	stored, err := e.readWorkflowRules(ctx)
 	if err != nil {
 		return err
 	}
+	e.applyWorkflowRules(stored, reparseAll)
+	return nil
+}
+
+// applyWorkflowRules replaces the rules in memory (e.rules.mu held).
+func (e *Engine) applyWorkflowRules(stored map[string]map[string]*rulespb.WorkflowRule, reparseAll bool) {
 	changed := map[string]bool{}
 	for ns, rules := range stored {
 		if reparseAll || !sameRules(rules, e.rules.byNS[ns]) {
@@ -142,7 +204,6 @@ func (e *Engine) refreshWorkflowRulesLocked(ctx context.Context, reparseAll bool
 	for ns := range changed {
 		e.reparseRules(ns)
 	}
-	return nil
 }
 
 func sameRules(a, b map[string]*rulespb.WorkflowRule) bool {

@@ -119,6 +119,7 @@ func (e *Engine) registerNamespace(ctx context.Context, r *workflowservice.Regis
 		return nil, serviceerror.NewUnavailable(err.Error())
 	}
 	e.markDurable(seq)
+	e.noteRegistryWrite(&store.Batch{Namespaces: []*store.Namespace{n}}) // cluster_registries.go
 	e.namespaces[r.Namespace] = n
 	return n, nil
 }

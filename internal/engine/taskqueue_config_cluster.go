@@ -42,16 +42,36 @@ func (e *Engine) readTaskQueueConfigs(ctx context.Context) (map[matching.Key]*ta
 // refreshTaskQueueConfigs replaces the in-memory configurations (and
 // matching's limits) with the stored ones.
 func (e *Engine) refreshTaskQueueConfigs(ctx context.Context) error {
-	e.tqcfg.mu.Lock()
-	defer e.tqcfg.mu.Unlock()
-	return e.refreshTaskQueueConfigsLocked(ctx)
+	return retryStale(func() error { // cluster_registries.go
+		gen := e.registryWrites.Load()
+		stored, err := e.readTaskQueueConfigs(ctx)
+		if err != nil {
+			return err
+		}
+		e.tqcfg.mu.Lock()
+		defer e.tqcfg.mu.Unlock()
+		if e.registryWrites.Load() != gen {
+			return errStaleRead
+		}
+		e.applyTaskQueueConfigs(stored)
+		return nil
+	})
 }
 
+// refreshTaskQueueConfigsLocked re-reads them with e.tqcfg.mu held (before
+// a change).
 func (e *Engine) refreshTaskQueueConfigsLocked(ctx context.Context) error {
 	stored, err := e.readTaskQueueConfigs(ctx)
 	if err != nil {
 		return err
 	}
+	e.applyTaskQueueConfigs(stored)
+	return nil
+}
+
+// applyTaskQueueConfigs replaces the configurations in memory and their
+// limits in matching (e.tqcfg.mu held).
+func (e *Engine) applyTaskQueueConfigs(stored map[matching.Key]*taskqueuepb.TaskQueueConfig) {
 	for k, c := range stored {
 		if !proto.Equal(c, e.tqcfg.cfg[k]) {
 			e.tqcfg.cfg[k] = c
@@ -64,5 +84,4 @@ func (e *Engine) refreshTaskQueueConfigsLocked(ctx context.Context) error {
 			e.match.SetLimits(k, matching.Limits{})
 		}
 	}
-	return nil
 }

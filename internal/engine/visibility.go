@@ -131,7 +131,11 @@ func (e *Engine) writeDurable(b *store.Batch) error {
 	if err != nil {
 		return err
 	}
-	return e.finish(&effects{commit: c, seq: seq})
+	if err := e.finish(&effects{commit: c, seq: seq}); err != nil {
+		return err
+	}
+	e.noteRegistryWrite(b) // cluster_registries.go
+	return nil
 }
 
 // ListVisibility streams run summaries of a namespace in Temporal's default

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundial-io/sundial/internal/cluster"
+	"github.com/sundial-io/sundial/internal/store"
+	"github.com/sundial-io/sundial/internal/store/pgstore"
 )
 
 // Namespaces and their search attributes across the nodes of a cluster
@@ -281,4 +283,41 @@ func TestClusterDeleteNamespace(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+}
+
+// TestClusterNamespaceRefreshBackstop changes a namespace record in the
+// database behind every node's back (as a node whose announcement was
+// lost would leave it): each node serves the change within its 5 s
+// refresh, without a restart.
+func TestClusterNamespaceRefreshBackstop(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws := []workflowservice.WorkflowServiceClient{tc.nodes[0].c.WorkflowService(), tc.nodes[1].c.WorkflowService()}
+	d, err := ws[0].DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := pgstore.Open(ctx, tc.url, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := &store.Namespace{NamespaceInfo: d.GetNamespaceInfo(), Config: d.GetConfig(), ReplicationConfig: d.GetReplicationConfig()}
+	n.NamespaceInfo.Description = "changed behind the nodes' backs"
+	c, err := st.Apply(&store.Batch{Namespaces: []*store.Namespace{n}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Now()
+	for i := range ws {
+		waitFor(t, 8*time.Second, fmt.Sprintf("node %d to read the changed namespace", i), func() bool {
+			d, err := ws[i].DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+			return err == nil && d.GetNamespaceInfo().GetDescription() == n.NamespaceInfo.Description
+		})
+	}
+	t.Logf("both nodes served the change %v after it was written", time.Since(changed).Round(10*time.Millisecond))
 }
