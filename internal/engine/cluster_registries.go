@@ -6,6 +6,7 @@ import (
 	"time"
 
 	rulespb "go.temporal.io/api/rules/v1"
+	"go.temporal.io/api/serviceerror"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sundial-io/sundial/internal/store"
@@ -144,6 +145,28 @@ func (e *Engine) refreshNamespacesOnce(ctx context.Context) error {
 	if e.registryWrites.Load() != gen {
 		return errStaleRead
 	}
+	e.applyNamespaces(list)
+	return nil
+}
+
+// syncNamespacesLocked re-reads the namespaces with e.nsMu held, on a
+// cluster, so that an administrative change (update, deprecate, delete)
+// starts from the stored records, not from a copy that missed another
+// node's change. Rare, so reading under the lock is fine.
+func (e *Engine) syncNamespacesLocked(ctx context.Context) error {
+	if e.own == nil {
+		return nil
+	}
+	list, err := e.store.Namespaces(ctx)
+	if err != nil {
+		return serviceerror.NewUnavailable("reading the namespaces: " + err.Error())
+	}
+	e.applyNamespaces(list)
+	return nil
+}
+
+// applyNamespaces makes the in-memory namespaces those stored (e.nsMu held).
+func (e *Engine) applyNamespaces(list []*store.Namespace) {
 	stored := make(map[string]bool, len(list))
 	for _, n := range list {
 		stored[n.NamespaceInfo.GetName()] = true
@@ -154,7 +177,6 @@ func (e *Engine) refreshNamespacesOnce(ctx context.Context) error {
 			delete(e.namespaces, name)
 		}
 	}
-	return nil
 }
 
 // refreshWorkflowRules replaces the in-memory rules with the stored ones,

@@ -58,6 +58,9 @@ func (e *Engine) UpdateNamespace(ctx context.Context, r *workflowservice.UpdateN
 func (e *Engine) updateNamespace(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
+	if err := e.syncNamespacesLocked(ctx); err != nil { // cluster_registries.go
+		return nil, err
+	}
 	cur, ok := e.namespaces[r.Namespace]
 	if !ok {
 		return nil, serviceerror.NewNamespaceNotFound(r.Namespace)
@@ -154,16 +157,19 @@ func stateUpdateAllowed(from, to enumspb.NamespaceState) bool {
 // DeprecateNamespace marks a namespace DEPRECATED: its workflows go on, but
 // new ones cannot be started (CheckNamespaceForStart).
 func (e *Engine) DeprecateNamespace(ctx context.Context, name string) error {
-	err := e.deprecateNamespace(name)
+	err := e.deprecateNamespace(ctx, name)
 	if err == nil {
 		e.announceChange(ctx)
 	}
 	return err
 }
 
-func (e *Engine) deprecateNamespace(name string) error {
+func (e *Engine) deprecateNamespace(ctx context.Context, name string) error {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
+	if err := e.syncNamespacesLocked(ctx); err != nil {
+		return err
+	}
 	cur, ok := e.namespaces[name]
 	if !ok {
 		return serviceerror.NewNamespaceNotFound(name)
@@ -209,6 +215,10 @@ func checkNamespaceState(n *store.Namespace) error {
 // namespace already renamed for deletion returns its name again.
 func (e *Engine) DeleteNamespace(ctx context.Context, name, id string, delay time.Duration) (string, error) {
 	e.nsMu.Lock()
+	if err := e.syncNamespacesLocked(ctx); err != nil {
+		e.nsMu.Unlock()
+		return "", err
+	}
 	var n *store.Namespace
 	for _, x := range e.namespaces {
 		if (name != "" && x.NamespaceInfo.GetName() == name) || (name == "" && x.NamespaceInfo.GetId() == id) {
