@@ -321,3 +321,87 @@ func TestClusterNamespaceRefreshBackstop(t *testing.T) {
 	}
 	t.Logf("both nodes served the change %v after it was written", time.Since(changed).Round(10*time.Millisecond))
 }
+
+// TestClusterDeleteDefaultNamespace: the default namespace deleted on a
+// cluster is registered again, empty and with a new id, by the node that
+// purged it, and every node serves the new one.
+func TestClusterDeleteDefaultNamespace(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := tc.idOwnedBy("default", "doomed", 1)
+	if _, err := tc.nodes[0].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "nobody"}, ClusterWorkflow, "x"); err != nil {
+		t.Fatal(err)
+	}
+	ws0, ws1 := tc.nodes[0].c.WorkflowService(), tc.nodes[1].c.WorkflowService()
+	old, err := ws1.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.nodes[0].c.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{Namespace: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, ws := range []workflowservice.WorkflowServiceClient{ws0, ws1} {
+		waitFor(t, 10*time.Second, fmt.Sprintf("node %d to serve a new default namespace", i), func() bool {
+			d, err := ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+			return err == nil && d.GetNamespaceInfo().GetId() != old.GetNamespaceInfo().GetId() &&
+				d.GetNamespaceInfo().GetState() == enumspb.NAMESPACE_STATE_REGISTERED
+		})
+	}
+	if _, err := tc.nodes[1].c.DescribeWorkflowExecution(ctx, id, ""); !errors.As(err, new(*serviceerror.NotFound)) {
+		t.Errorf("workflow of the deleted default namespace: %v, want NotFound", err)
+	}
+}
+
+// TestClusterNamespacePurgeMovesWithItsShard deletes a namespace whose
+// purge belongs to node 1 (the owner of the shard of the name and the
+// purge key) and kills node 1 at once: node 0 takes the shard and carries
+// the stored purge on from its record: the runs are gone, the name is
+// free, and the renamed namespace is removed after its delay.
+func TestClusterNamespacePurgeMovesWithItsShard(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	var ns string
+	for {
+		ns = "nsmove-" + uuid.NewString()[:6]
+		if _, ok := tc.nodes[1].srv.Node().Fence(cluster.ShardOf(ns, "temporal-sys-namespace-purge", 16)); ok {
+			break
+		}
+	}
+	ws0 := tc.nodes[0].c.WorkflowService()
+	if _, err := ws0.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	c0 := tc.dialNS(0, ns)
+	var ids []string
+	for owner := range 2 {
+		id := tc.idOwnedBy(ns, "nsmove", owner)
+		if _, err := c0.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "nobody"}, ClusterWorkflow, "x"); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	resp, err := tc.nodes[0].c.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{Namespace: ns,
+		NamespaceDeleteDelay: durationpb.New(3 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.nodes[1].kill()
+	killed := time.Now()
+	if _, err := ws0.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
+		t.Fatalf("register the name again after the purge owner died: %v", err)
+	}
+	for _, id := range ids {
+		if _, err := c0.DescribeWorkflowExecution(ctx, id, ""); !errors.As(err, new(*serviceerror.NotFound)) {
+			t.Errorf("workflow %s of the deleted namespace: %v, want NotFound", id, err)
+		}
+	}
+	waitFor(t, 20*time.Second, "the renamed namespace to be removed by the purge's new owner", func() bool {
+		_, err := ws0.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: resp.GetDeletedNamespace()})
+		return errors.As(err, new(*serviceerror.NamespaceNotFound))
+	})
+	t.Logf("renamed namespace removed %v after the purge owner was killed (delay 3 s)", time.Since(killed).Round(100*time.Millisecond))
+}
