@@ -13,9 +13,10 @@ import (
 )
 
 // Cluster-wide registries (docs/CLUSTER.md, "Namespaces, rules and task
-// queue configurations across nodes"). Every node keeps namespaces and
-// workflow rules in memory, but they are cluster-wide records in the
-// shared store: a change made through one node must reach all of them.
+// queue configurations across nodes"). Every node keeps namespaces,
+// workflow rules and task queue configurations in memory, but they are
+// cluster-wide records in the shared store: a change made through one node
+// must reach all of them.
 //
 //   - After the durable write of a change, the node that made it tells
 //     every other live node (opRegistriesChanged, a broadcast over the
