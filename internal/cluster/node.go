@@ -69,6 +69,8 @@ type Node struct {
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
+
+	secret string // the cluster's internal secret (secret.go)
 }
 
 // heldLease is a shard this node owns: its epoch, and the local
@@ -123,6 +125,10 @@ func Join(ctx context.Context, url string, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if n.shards, err = ensureMeta(ctx, pool, cfg.ShardCount); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if n.secret, err = ensureSecret(ctx, pool); err != nil { // secret.go
 		pool.Close()
 		return nil, err
 	}

@@ -137,7 +137,15 @@ func (e *Engine) ShardsChanged(taken, lost []int) {
 	}
 	if len(taken) > 0 {
 		e.wg.Add(1)
-		go func() { defer e.wg.Done(); e.recoverShards(taken) }()
+		go func() {
+			defer e.wg.Done()
+			// The taken queues' configurations, in case a change was missed
+			// (taskqueue_config_cluster.go).
+			if err := e.refreshTaskQueueConfigs(context.Background()); err != nil {
+				e.log.Warn("re-reading task queue configurations for taken shards; retried at the next refresh", "err", err)
+			}
+			e.recoverShards(taken)
+		}()
 	}
 }
 

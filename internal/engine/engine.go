@@ -64,6 +64,9 @@ type Engine struct {
 
 	nsMu       sync.RWMutex
 	namespaces map[string]*store.Namespace
+	// registryWrites counts this node's writes of cluster-wide registries
+	// (cluster_registries.go).
+	registryWrites atomic.Uint64
 	// purging holds, per original name, a channel closed when the runs of
 	// a deleted namespace are gone; purgeRunning the purges in progress
 	// (see namespace_admin.go). Both are guarded by nsMu.

@@ -48,8 +48,19 @@ var (
 // aliases, other clusters, global namespaces) is refused with a message
 // that says so.
 func (e *Engine) UpdateNamespace(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
+	resp, err := e.updateNamespace(ctx, r)
+	if err == nil {
+		e.announceChange(ctx) // cluster_registries.go
+	}
+	return resp, err
+}
+
+func (e *Engine) updateNamespace(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
+	if err := e.syncNamespacesLocked(ctx); err != nil { // cluster_registries.go
+		return nil, err
+	}
 	cur, ok := e.namespaces[r.Namespace]
 	if !ok {
 		return nil, serviceerror.NewNamespaceNotFound(r.Namespace)
@@ -146,8 +157,19 @@ func stateUpdateAllowed(from, to enumspb.NamespaceState) bool {
 // DeprecateNamespace marks a namespace DEPRECATED: its workflows go on, but
 // new ones cannot be started (CheckNamespaceForStart).
 func (e *Engine) DeprecateNamespace(ctx context.Context, name string) error {
+	err := e.deprecateNamespace(ctx, name)
+	if err == nil {
+		e.announceChange(ctx)
+	}
+	return err
+}
+
+func (e *Engine) deprecateNamespace(ctx context.Context, name string) error {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
+	if err := e.syncNamespacesLocked(ctx); err != nil {
+		return err
+	}
 	cur, ok := e.namespaces[name]
 	if !ok {
 		return serviceerror.NewNamespaceNotFound(name)
@@ -193,6 +215,10 @@ func checkNamespaceState(n *store.Namespace) error {
 // namespace already renamed for deletion returns its name again.
 func (e *Engine) DeleteNamespace(ctx context.Context, name, id string, delay time.Duration) (string, error) {
 	e.nsMu.Lock()
+	if err := e.syncNamespacesLocked(ctx); err != nil {
+		e.nsMu.Unlock()
+		return "", err
+	}
 	var n *store.Namespace
 	for _, x := range e.namespaces {
 		if (name != "" && x.NamespaceInfo.GetName() == name) || (name == "" && x.NamespaceInfo.GetId() == id) {
@@ -211,6 +237,10 @@ func (e *Engine) DeleteNamespace(ctx context.Context, name, id string, delay tim
 	cur := n.NamespaceInfo.GetName()
 	if orig, ok := originalName(n); ok {
 		e.nsMu.Unlock()
+		if e.own != nil {
+			e.kickPurge(ctx, orig) // namespace_purge_cluster.go
+			return cur, nil
+		}
 		e.startPurge(orig, cur, delay, nil) // no-op if it is running
 		return cur, nil
 	}
@@ -230,12 +260,28 @@ func (e *Engine) DeleteNamespace(ctx context.Context, name, id string, delay tim
 	renamed := proto.Clone(n).(*store.Namespace)
 	renamed.NamespaceInfo.Name = newName
 	renamed.NamespaceInfo.State = enumspb.NAMESPACE_STATE_DELETED
-	if err := e.writeDurable(&store.Batch{Namespaces: []*store.Namespace{renamed}, DeleteNamespaces: []string{cur}}); err != nil {
+	b := &store.Batch{Namespaces: []*store.Namespace{renamed}, DeleteNamespaces: []string{cur}}
+	if e.own != nil {
+		// On a cluster the purge is a stored record (namespace_purge_cluster.go).
+		kr, err := purgeRecordOf(cur, purgeRecord{Deleted: newName, RemoveAt: e.now().Add(delay)})
+		if err != nil {
+			e.nsMu.Unlock()
+			return "", err
+		}
+		b.Records = []*store.KeyedRecord{kr}
+	}
+	if err := e.writeDurable(b); err != nil {
 		e.nsMu.Unlock()
 		return "", err
 	}
 	delete(e.namespaces, cur)
 	e.namespaces[newName] = renamed
+	if e.own != nil {
+		e.nsMu.Unlock()
+		e.announceChange(ctx)
+		e.kickPurge(ctx, cur)
+		return newName, nil
+	}
 	e.markPurging(cur)
 	e.nsMu.Unlock()
 	e.startPurge(cur, newName, delay, nil)
@@ -293,6 +339,9 @@ func (e *Engine) lockFreeName(ctx context.Context, name string) error {
 // short, before anything may register them again (the default namespace
 // is registered at startup).
 func (e *Engine) markInterruptedPurges() {
+	if e.own != nil {
+		return // a cluster's purges are stored records (namespace_purge_cluster.go)
+	}
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
 	for _, n := range e.namespaces {
@@ -306,6 +355,9 @@ func (e *Engine) markInterruptedPurges() {
 // once the open runs are recovered. The default namespace, which exists
 // from the first start, is registered again when its old runs are gone.
 func (e *Engine) resumePurges() {
+	if e.own != nil {
+		return // a cluster's purges are stored records (namespace_purge_cluster.go)
+	}
 	e.nsMu.Lock()
 	type job struct{ orig, name string }
 	var jobs []job
@@ -449,7 +501,7 @@ func (e *Engine) deleteNamespaceRuns(ctx context.Context, ns string) error {
 			}
 		}
 		for _, ex := range runs {
-			err := e.DeleteWorkflow(ctx, ns, ex)
+			err := e.deleteRunAnywhere(ctx, ns, ex) // on its owner, on a cluster
 			var nf *serviceerror.NotFound
 			if err != nil && !errors.As(err, &nf) {
 				return err

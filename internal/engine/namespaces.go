@@ -30,6 +30,9 @@ func (e *Engine) loadNamespaces() error {
 		e.namespaces[n.NamespaceInfo.GetName()] = n
 	}
 	e.markInterruptedPurges()
+	if e.own != nil && e.purgePending(DefaultNamespace) {
+		return nil // registered again by the purge (namespace_purge_cluster.go)
+	}
 	if _, ok := e.namespaces[DefaultNamespace]; !ok && e.purging[DefaultNamespace] == nil {
 		_, err := e.RegisterNamespace(context.Background(), defaultNamespaceRequest())
 		return err
@@ -59,8 +62,27 @@ func (e *Engine) CheckNamespace(ns string) error {
 	return checkNamespaceState(n)
 }
 
-// RegisterNamespace creates a namespace.
+// RegisterNamespace creates a namespace (and tells the other nodes of a
+// cluster: cluster_registries.go).
 func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
+	n, err := e.registerNamespace(ctx, r)
+	if err == nil {
+		e.announceChange(ctx)
+	}
+	return n, err
+}
+
+func (e *Engine) registerNamespace(ctx context.Context, r *workflowservice.RegisterNamespaceRequest) (*store.Namespace, error) {
+	if e.own != nil {
+		// On a cluster: wait out a deletion of the name run anywhere, and
+		// know the namespaces other nodes registered.
+		if err := e.waitClusterNameFree(ctx, r.Namespace); err != nil {
+			return nil, err
+		}
+		if err := e.refreshNamespaces(ctx); err != nil {
+			return nil, serviceerror.NewUnavailable(err.Error())
+		}
+	}
 	if err := e.lockFreeName(ctx, r.Namespace); err != nil {
 		return nil, err
 	}
@@ -97,12 +119,23 @@ func (e *Engine) RegisterNamespace(ctx context.Context, r *workflowservice.Regis
 		return nil, serviceerror.NewUnavailable(err.Error())
 	}
 	e.markDurable(seq)
+	e.noteRegistryWrite(&store.Batch{Namespaces: []*store.Namespace{n}}) // cluster_registries.go
 	e.namespaces[r.Namespace] = n
 	return n, nil
 }
 
-// DescribeNamespace returns one namespace by name or id.
+// DescribeNamespace returns one namespace by name or id. On a cluster a
+// namespace not known here is looked for in the store (another node may
+// have registered it and its announcement not arrived yet).
 func (e *Engine) DescribeNamespace(name, id string) (*store.Namespace, error) {
+	n, err := e.describeNamespace(name, id)
+	if err != nil && e.own != nil && e.refreshNamespaces(context.Background()) == nil {
+		return e.describeNamespace(name, id)
+	}
+	return n, err
+}
+
+func (e *Engine) describeNamespace(name, id string) (*store.Namespace, error) {
 	e.nsMu.RLock()
 	defer e.nsMu.RUnlock()
 	for _, n := range e.namespaces {

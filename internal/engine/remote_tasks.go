@@ -141,9 +141,14 @@ func (e *Engine) initOffers() {
 			opAddTask:        e.handleAddTask,
 			opStartTask:      e.handleStartTask,
 			opShutdownWorker: e.handleShutdownWorker,
+			// cluster-wide records (cluster_registries.go)
+			opRegistriesChanged: e.handleRegistriesChanged,
+			opStartPurge:        e.handleStartPurge, // namespace_purge_cluster.go
+			opDeleteRun:         e.handleDeleteRun,
 		}
-		e.wg.Add(1)
+		e.wg.Add(2)
 		go func() { defer e.wg.Done(); e.reofferLoop() }()
+		go func() { defer e.wg.Done(); e.registrySyncLoop() }()
 	})
 }
 

@@ -105,6 +105,14 @@ const MaxFairnessWeightOverrides = 1000
 // limit but keeps who removed it and why); weight overrides are merged.
 // The new configuration is durable before it is returned and enforced.
 func (e *Engine) UpdateTaskQueueConfig(r *workflowservice.UpdateTaskQueueConfigRequest) (*taskqueuepb.TaskQueueConfig, error) {
+	c, err := e.updateTaskQueueConfig(r)
+	if err == nil {
+		e.announceChange(context.Background()) // every node keeps every configuration (taskqueue_config_cluster.go)
+	}
+	return c, err
+}
+
+func (e *Engine) updateTaskQueueConfig(r *workflowservice.UpdateTaskQueueConfigRequest) (*taskqueuepb.TaskQueueConfig, error) {
 	kind, ok := matchKind(r.TaskQueueType)
 	if !ok {
 		return nil, fmt.Errorf("unknown task queue type %v", r.TaskQueueType)
@@ -112,6 +120,11 @@ func (e *Engine) UpdateTaskQueueConfig(r *workflowservice.UpdateTaskQueueConfigR
 	k := matching.Key{Namespace: r.Namespace, Name: r.TaskQueue, Kind: kind}
 	e.tqcfg.mu.Lock()
 	defer e.tqcfg.mu.Unlock()
+	if e.own != nil {
+		if err := e.refreshTaskQueueConfigsLocked(context.Background()); err != nil {
+			return nil, serviceerror.NewUnavailable(err.Error())
+		}
+	}
 	c := proto.CloneOf(e.tqcfg.cfg[k])
 	if c == nil {
 		c = &taskqueuepb.TaskQueueConfig{}

@@ -60,7 +60,12 @@ func (e *Engine) ValidateSearchAttributes(ns string, sa *commonpb.SearchAttribut
 // AddSearchAttributes registers custom attributes. Adding one that exists
 // with the same type is a no-op (so scripts can re-run); with another type
 // it is rejected, as are reserved names and unknown types.
-func (e *Engine) AddSearchAttributes(ctx context.Context, ns string, add map[string]enumspb.IndexedValueType) error {
+func (e *Engine) AddSearchAttributes(ctx context.Context, ns string, add map[string]enumspb.IndexedValueType) (err error) {
+	defer func() {
+		if err == nil {
+			e.announceChange(ctx) // rules naming attributes parse again (cluster_registries.go)
+		}
+	}()
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	cur, err := e.SearchAttributes(ctx, ns)
@@ -88,7 +93,12 @@ func (e *Engine) AddSearchAttributes(ctx context.Context, ns string, add map[str
 
 // RemoveSearchAttributes unregisters custom attributes. Values already
 // stored on workflows stay but are no longer queryable.
-func (e *Engine) RemoveSearchAttributes(ctx context.Context, ns string, names []string) error {
+func (e *Engine) RemoveSearchAttributes(ctx context.Context, ns string, names []string) (err error) {
+	defer func() {
+		if err == nil {
+			e.announceChange(ctx) // rules naming attributes parse again (cluster_registries.go)
+		}
+	}()
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	cur, err := e.SearchAttributes(ctx, ns)
@@ -121,7 +131,11 @@ func (e *Engine) writeDurable(b *store.Batch) error {
 	if err != nil {
 		return err
 	}
-	return e.finish(&effects{commit: c, seq: seq})
+	if err := e.finish(&effects{commit: c, seq: seq}); err != nil {
+		return err
+	}
+	e.noteRegistryWrite(b) // cluster_registries.go
+	return nil
 }
 
 // ListVisibility streams run summaries of a namespace in Temporal's default

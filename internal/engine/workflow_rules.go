@@ -49,9 +49,22 @@ func ruleKey(ns, id string) string { return ns + "\x00" + id }
 
 // loadWorkflowRules reads the stored rules at startup.
 func (e *Engine) loadWorkflowRules() error {
-	e.rules.byNS = map[string]map[string]*rulespb.WorkflowRule{}
 	e.rules.parsed = map[string][]*execution.ActivityRule{}
-	err := e.store.Records(context.Background(), recordKindWorkflowRule, func(r *store.KeyedRecord) error {
+	byNS, err := e.readWorkflowRules(context.Background())
+	if err != nil {
+		return err
+	}
+	e.rules.byNS = byNS
+	for ns := range e.rules.byNS {
+		e.reparseRules(ns)
+	}
+	return nil
+}
+
+// readWorkflowRules reads every stored rule, by namespace and id.
+func (e *Engine) readWorkflowRules(ctx context.Context) (map[string]map[string]*rulespb.WorkflowRule, error) {
+	byNS := map[string]map[string]*rulespb.WorkflowRule{}
+	err := e.store.Records(ctx, recordKindWorkflowRule, func(r *store.KeyedRecord) error {
 		ns, _, ok := strings.Cut(r.Key, "\x00")
 		if !ok {
 			return fmt.Errorf("corrupt workflow rule key %q", r.Key)
@@ -60,19 +73,13 @@ func (e *Engine) loadWorkflowRules() error {
 		if err := proto.Unmarshal(r.State, rule); err != nil {
 			return fmt.Errorf("decoding workflow rule %q: %w", r.Key, err)
 		}
-		if e.rules.byNS[ns] == nil {
-			e.rules.byNS[ns] = map[string]*rulespb.WorkflowRule{}
+		if byNS[ns] == nil {
+			byNS[ns] = map[string]*rulespb.WorkflowRule{}
 		}
-		e.rules.byNS[ns][rule.GetSpec().GetId()] = rule
+		byNS[ns][rule.GetSpec().GetId()] = rule
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for ns := range e.rules.byNS {
-		e.reparseRules(ns)
-	}
-	return nil
+	return byNS, err
 }
 
 // reparseRules rebuilds a namespace's parsed rules (caller holds
@@ -154,6 +161,14 @@ func (e *Engine) writeRule(ns, id string, rule *rulespb.WorkflowRule) error {
 // and the visibility query are checked here (Temporal stores any and
 // matches nothing it cannot parse).
 func (e *Engine) CreateWorkflowRule(ctx context.Context, ns string, spec *rulespb.WorkflowRuleSpec, identity, description string) (*rulespb.WorkflowRule, error) {
+	rule, err := e.createWorkflowRule(ctx, ns, spec, identity, description)
+	if err == nil {
+		e.announceChange(ctx) // every node pauses activities (cluster_registries.go)
+	}
+	return rule, err
+}
+
+func (e *Engine) createWorkflowRule(ctx context.Context, ns string, spec *rulespb.WorkflowRuleSpec, identity, description string) (*rulespb.WorkflowRule, error) {
 	custom, err := e.SearchAttributes(ctx, ns)
 	if err != nil {
 		return nil, err
@@ -165,6 +180,9 @@ func (e *Engine) CreateWorkflowRule(ctx context.Context, ns string, spec *rulesp
 	}
 	e.rules.mu.Lock()
 	defer e.rules.mu.Unlock()
+	if err := e.currentRulesLocked(ctx); err != nil {
+		return nil, err
+	}
 	rules := e.rules.byNS[ns]
 	var dropped string
 	if len(rules) >= maxWorkflowRules {
@@ -193,6 +211,19 @@ func (e *Engine) CreateWorkflowRule(ctx context.Context, ns string, spec *rulesp
 	e.rules.byNS[ns][spec.GetId()] = rule
 	e.reparseRules(ns)
 	return rule, nil
+}
+
+// currentRulesLocked makes sure, on a cluster, that the checks of a
+// change (limit, ids) see the rules other nodes stored: it re-reads them
+// (with e.rules.mu held). Nothing to do on a single node.
+func (e *Engine) currentRulesLocked(ctx context.Context) error {
+	if e.own == nil {
+		return nil
+	}
+	if err := e.refreshWorkflowRulesLocked(ctx, false); err != nil {
+		return serviceerror.NewUnavailable(err.Error())
+	}
+	return nil
 }
 
 // earliestExpiring is the rule Temporal drops to make room: the one with
@@ -224,8 +255,19 @@ func (e *Engine) DescribeWorkflowRule(ns, id string) (*rulespb.WorkflowRule, err
 
 // DeleteWorkflowRule removes a rule. Activities it paused stay paused.
 func (e *Engine) DeleteWorkflowRule(ns, id string) error {
+	err := e.deleteWorkflowRule(ns, id)
+	if err == nil {
+		e.announceChange(context.Background())
+	}
+	return err
+}
+
+func (e *Engine) deleteWorkflowRule(ns, id string) error {
 	e.rules.mu.Lock()
 	defer e.rules.mu.Unlock()
+	if err := e.currentRulesLocked(context.Background()); err != nil {
+		return err
+	}
 	if e.rules.byNS[ns][id] == nil {
 		return errRuleNotFound
 	}

@@ -13,6 +13,7 @@ package forward
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,7 +25,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -65,6 +65,10 @@ type Forwarder struct {
 
 	draining context.Context // done once Drain was called (drain.go)
 	drain    context.CancelFunc
+
+	// secret and clientTLS protect calls to other nodes (security.go).
+	secret    string
+	clientTLS *tls.Config
 }
 
 // New returns a forwarder for node.
@@ -185,7 +189,7 @@ func passOn(k string) bool {
 	switch {
 	case strings.HasPrefix(k, ":"), strings.HasPrefix(k, "grpc-"):
 		return false
-	case k == "content-type", k == "user-agent", k == "te", k == MarkerKey:
+	case k == "content-type", k == "user-agent", k == "te", k == MarkerKey, k == SecretKey:
 		return false
 	}
 	return true
@@ -197,8 +201,7 @@ func (f *Forwarder) peer(addr string) (*grpc.ClientConn, error) {
 	if c := f.peers[addr]; c != nil {
 		return c, nil
 	}
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(128<<20), grpc.MaxCallSendMsgSize(128<<20)))
+	c, err := grpc.NewClient(addr, f.dialOptions()...)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +294,8 @@ const WorkersKey = "\x00workers"
 
 // QueueRouteOf returns the task queue a poll is addressed to: its
 // namespace, shard key (matching.ShardKey) and name: workflow (sticky
-// ones included), activity and Nexus polls go to the queue's owner.
+// ones included), activity and Nexus polls go to the queue's owner, and
+// so do DescribeTaskQueue and UpdateTaskQueueConfig.
 func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 	var kind matching.Kind
 	var tq interface{ GetName() string }
@@ -311,6 +315,22 @@ func QueueRouteOf(req any) (ns, key, name string, ok bool) {
 			return "", "", "", false
 		}
 		return ns, WorkersKey, "workers", true
+	case *workflowservice.UpdateTaskQueueConfigRequest:
+		// Its owner enforces the configuration and serializes its changes.
+		ns = r.GetNamespace()
+		switch r.GetTaskQueueType() {
+		case enumspb.TASK_QUEUE_TYPE_ACTIVITY:
+			kind = matching.Activity
+		case enumspb.TASK_QUEUE_TYPE_NEXUS:
+			kind = matching.Nexus
+		default:
+			kind = matching.Workflow
+		}
+		name = r.GetTaskQueue()
+		if ns == "" || name == "" {
+			return "", "", "", false // the handler refuses it
+		}
+		return ns, matching.ShardKey(kind, name), name, true
 	case *workflowservice.DescribeTaskQueueRequest:
 		// The queue's pollers, backlog and statistics are its owner's. The
 		// enhanced mode's several types are answered by the owner of the

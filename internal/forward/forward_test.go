@@ -115,14 +115,14 @@ func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
 
 func TestRefuseNotClustered(t *testing.T) {
 	for _, m := range []string{
-		"/temporal.api.operatorservice.v1.OperatorService/DeleteNamespace",
-		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkflowRule",
+		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkerDeployment",
+		"/temporal.api.workflowservice.v1.WorkflowService/SetWorkerDeploymentCurrentVersion",
 	} {
 		if err := refuseNotClustered(m); status.Code(err) != codes.Unimplemented {
 			t.Errorf("%s: %v, want Unimplemented", m, err)
 		}
 	}
-	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "StartActivityExecution", "StartNexusOperationExecution"} {
+	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "StartBatchOperation", "StartActivityExecution", "StartNexusOperationExecution", "DeleteNamespace", "CreateWorkflowRule", "UpdateTaskQueueConfig"} {
 		if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/" + m); err != nil {
 			t.Errorf("%s refused: %v", m, err)
 		}

@@ -14,13 +14,10 @@ import (
 // Unimplemented naming the feature, rather than misbehave
 // (docs/CLUSTER.md, "Not built yet").
 var notClustered = map[string]string{
-	"CreateWorkflowRule":                "workflow rules",
 	"CreateWorkerDeployment":            "worker deployments",
 	"CreateWorkerDeploymentVersion":     "worker deployments",
 	"SetWorkerDeploymentCurrentVersion": "worker deployments",
 	"SetWorkerDeploymentRampingVersion": "worker deployments",
-	"UpdateTaskQueueConfig":             "task queue rate limits",
-	"DeleteNamespace":                   "namespace deletion",
 }
 
 // refuseNotClustered returns the Unimplemented error for an RPC not

@@ -4,9 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"sync"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 
 	"github.com/sundial-io/sundial/internal/engine"
@@ -24,15 +22,8 @@ type Operator struct {
 	log *slog.Logger
 }
 
-// NewOperator returns the service. It also seeds the process-wide set of
-// known attributes that validateSearch falls back on (see there) with
-// every namespace's registry.
+// NewOperator returns the service.
 func NewOperator(e *engine.Engine, log *slog.Logger) *Operator {
-	for _, n := range e.ListNamespaces() {
-		if m, err := e.SearchAttributes(context.Background(), n.GetNamespaceInfo().GetName()); err == nil {
-			addedAnywhere.add(m)
-		}
-	}
 	return &Operator{e: e, log: log}
 }
 
@@ -53,7 +44,6 @@ func (o *Operator) AddSearchAttributes(ctx context.Context, r *operatorservice.A
 	if err := o.e.AddSearchAttributes(ctx, r.Namespace, r.SearchAttributes); err != nil {
 		return nil, err
 	}
-	addedAnywhere.add(r.SearchAttributes)
 	return &operatorservice.AddSearchAttributesResponse{}, nil
 }
 
@@ -85,27 +75,4 @@ func (o *Operator) ListSearchAttributes(ctx context.Context, r *operatorservice.
 	system := visibility.SystemSearchAttributes()
 	maps.Copy(system, visibility.PredefinedSearchAttributes())
 	return &operatorservice.ListSearchAttributesResponse{CustomAttributes: custom, SystemAttributes: system}, nil
-}
-
-// knownAttributes is a union of custom attribute registries, for checks
-// that do not know their namespace yet.
-type knownAttributes struct {
-	mu sync.Mutex
-	m  map[string]enumspb.IndexedValueType
-}
-
-// addedAnywhere holds the dev-server defaults plus every attribute added
-// or registered in any namespace of this process.
-var addedAnywhere = &knownAttributes{m: visibility.DefaultCustomSearchAttributes()}
-
-func (k *knownAttributes) add(m map[string]enumspb.IndexedValueType) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	maps.Copy(k.m, m)
-}
-
-func (k *knownAttributes) snapshot() map[string]enumspb.IndexedValueType {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return maps.Clone(k.m)
 }

@@ -336,21 +336,6 @@ func allSearchAttributes(custom map[string]enumspb.IndexedValueType) map[string]
 	return keys
 }
 
-// validateSearch type-checks search attributes at start. Its callers do
-// not pass the namespace yet, so it accepts the dev-server defaults plus
-// any attribute added through the OperatorService in some namespace
-// (addedAnywhere); validateSearchIn checks against one namespace's
-// registry and is what callers should move to.
-func validateSearch(sa *commonpb.SearchAttributes) error {
-	if len(sa.GetIndexedFields()) == 0 {
-		return nil
-	}
-	if err := visibility.ValidateSearchAttributes(sa, addedAnywhere.snapshot()); err != nil {
-		return serviceerror.NewInvalidArgument(err.Error())
-	}
-	return nil
-}
-
 // validateSearchIn type-checks search attributes against the registry of
 // namespace ns (InvalidArgument with Temporal's wording).
 func (s *Service) validateSearchIn(ns string, sa *commonpb.SearchAttributes) error {

@@ -102,9 +102,6 @@ func validateStart(p *engine.StartParams) error {
 			return invalid("Invalid RetryPolicy: MaximumInterval cannot be less than InitialInterval.")
 		}
 	}
-	if err := validateSearch(p.Search); err != nil {
-		return err
-	}
 	if p.CronSchedule != "" {
 		if err := execution.ValidateCron(p.CronSchedule); err != nil {
 			return invalid("Invalid CronSchedule %q: %v", p.CronSchedule, err)

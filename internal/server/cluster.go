@@ -2,14 +2,18 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"time"
 
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/sundial-io/sundial/internal/auth"
 	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/forward"
 )
@@ -36,6 +40,7 @@ type clusterPart struct {
 	fwd  *forward.Forwarder
 	gs   *grpc.Server
 	done chan error
+	tls  *tls.Config // the internal port's, under mutual TLS (nil: plain text)
 }
 
 // listenCluster opens the node's internal port (before anything is
@@ -55,7 +60,9 @@ func listenCluster(cfg Config) (*clusterPart, error) {
 }
 
 // join makes the process a node: heartbeats and shard leases from now on.
-func (c *clusterPart) join(cfg Config) error {
+// Calls to other nodes carry the cluster's internal secret, over mutual
+// TLS when it is configured (forward/security.go).
+func (c *clusterPart) join(cfg Config, sec securitySetup) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	addr := c.lis.Addr().String()
@@ -66,16 +73,36 @@ func (c *clusterPart) join(cfg Config) error {
 	}
 	c.node = n
 	c.fwd = forward.New(n)
+	var clientTLS *tls.Config
+	if sec.mtls {
+		log := cfg.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		if clientTLS, err = auth.NodeClientTLS(cfg.TLS, log); err != nil {
+			n.Stop()
+			return err
+		}
+		c.tls = sec.tls
+	}
+	c.fwd.Secure(n.Secret(), clientTLS)
 	return nil
 }
 
 // serve starts the internal gRPC server: the same services as the public
 // port, behind the forwarder (which refuses rather than forwards again)
 // but without the public port's authorization: callers are other nodes,
-// which authorized the request already and pass its credentials on. The
-// node address must be reachable only by the cluster's nodes.
+// which authorized the request already and pass its credentials on. Calls
+// without the cluster's internal secret are refused first; with mutual
+// TLS configured the port requires a client certificate of the client CA
+// (docs/CLUSTER.md, "Security of the internal port").
 func (c *clusterPart) serve(ws workflowservice.WorkflowServiceServer, ops operatorservice.OperatorServiceServer, eng forward.OpHandler, interceptors []grpc.UnaryServerInterceptor) {
-	c.gs = grpc.NewServer(grpc.MaxRecvMsgSize(128<<20), grpc.MaxSendMsgSize(128<<20), grpc.ChainUnaryInterceptor(interceptors...))
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(128 << 20), grpc.MaxSendMsgSize(128 << 20),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{c.fwd.Authenticate}, interceptors...)...)}
+	if c.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(c.tls)))
+	}
+	c.gs = grpc.NewServer(opts...)
 	forward.RegisterOps(c.gs, eng)
 	workflowservice.RegisterWorkflowServiceServer(c.gs, ws)
 	operatorservice.RegisterOperatorServiceServer(c.gs, ops)

@@ -175,7 +175,7 @@ func Start(cfg Config) (*Server, error) {
 	phases.store(st)
 	eopts := engine.Options{Logger: log, Limits: cfg.Limits, Observer: m.Observer(), CacheBytes: cfg.CacheBytes, DeferRecovery: true, CheckSnapshots: cfg.CheckSnapshots}
 	if cp != nil {
-		if err := cp.join(cfg); err != nil {
+		if err := cp.join(cfg, sec); err != nil {
 			st.Close()
 			closeListeners()
 			return nil, err
