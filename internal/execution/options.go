@@ -67,6 +67,11 @@ func (s *State) applyOptionsUpdated(a *historypb.WorkflowExecutionOptionsUpdated
 	if s.applyAttached(a) {
 		return // a start attached callbacks; the options are unchanged
 	}
-	s.priority, s.priorityUpdated = a.GetPriority(), true
+	// As Temporal applies the event: an event without a priority leaves
+	// the run's as it was (so a mask that clears the priority changes
+	// nothing but the history).
+	if p := a.GetPriority(); p != nil {
+		s.priority, s.priorityUpdated = p, true
+	}
 	s.applyVersioningOptions(a)
 }

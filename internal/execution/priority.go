@@ -66,7 +66,7 @@ func (s *State) startChildAction(initiated int64, c *Child) Action {
 // other is then stale.
 func (s *State) redispatchForPriority(p *commonpb.Priority) {
 	w := s.WFT
-	if w == nil || w.StartedEventID != 0 || w.Speculative || proto.Equal(p, s.Priority()) {
+	if w == nil || w.StartedEventID != 0 || w.Speculative || p == nil || proto.Equal(p, s.Priority()) {
 		return
 	}
 	s.out.Tasks = append(s.out.Tasks, Task{Kind: WorkflowTaskKind, Queue: w.Queue, Sticky: w.Sticky, ScheduledEventID: w.ScheduledEventID, Attempt: w.Attempt}.prioritized(p))

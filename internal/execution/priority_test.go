@@ -128,3 +128,23 @@ func TestChildPriorityInherited(t *testing.T) {
 		t.Fatalf("child without a priority: %v", got)
 	}
 }
+
+// An options update whose event carries no priority (a mask that clears
+// it) leaves the run's priority as it was, as Temporal applies the event;
+// the event is still written.
+func TestOptionsUpdateWithoutPriorityKeepsIt(t *testing.T) {
+	h := newHarness(t, startAttrs(func(a *historypb.WorkflowExecutionStartedEventAttributes) {
+		a.Priority = &commonpb.Priority{PriorityKey: 2}
+	}))
+	changed, err := h.s.UpdateWorkflowOptions(h.now, &workflowpb.WorkflowExecutionOptions{}, "me")
+	if err != nil || !changed {
+		t.Fatalf("update clearing the priority: changed %v, %v; want an event", changed, err)
+	}
+	h.sync("update options without a priority")
+	if got := h.s.Priority().GetPriorityKey(); got != 2 {
+		t.Fatalf("priority key after an update without one: %d, want 2 (unchanged)", got)
+	}
+	if l := reload(t, h.s, h.events); l.Priority().GetPriorityKey() != 2 {
+		t.Fatalf("replayed priority key %d, want 2", l.Priority().GetPriorityKey())
+	}
+}
