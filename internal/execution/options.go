@@ -11,8 +11,8 @@ import (
 
 // Workflow execution options (UpdateWorkflowExecutionOptions). Of
 // Temporal's options Sundial honours the priority and the worker
-// versioning override (versioning.go); time skipping is not offered (the
-// frontend refuses it).
+// versioning override (versioning.go); time skipping is not built (the
+// frontend refuses it as Temporal does with it off).
 
 // Priority is the run's priority: the start's, or the last one set by
 // UpdateWorkflowExecutionOptions.

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	commonpb "go.temporal.io/api/common/v1"
-	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
@@ -13,10 +12,10 @@ import (
 // UpdateWorkflowExecutionOptions changes a run's options. Sundial honours
 // the priority and the worker versioning override (recorded in a
 // WorkflowExecutionOptionsUpdated event, shown by describe, followed by
-// task routing); it does not offer time skipping, so setting a time
-// skipping config is refused with Unimplemented naming the option.
-// Unsetting it (naming the field in the mask with no value) is accepted:
-// there is nothing to unset.
+// task routing); time skipping is not built yet, so a set time skipping
+// config is refused as Temporal refuses it with the feature off
+// (timeskipping.go). Unsetting it (naming the field in the mask with no
+// value) is accepted: there is nothing to unset.
 func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
@@ -56,9 +55,7 @@ func optionsMerge(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions)
 			}
 			paths["versioning_override"] = true
 		case "time_skipping_config", "timeSkippingConfig":
-			if opts.TimeSkippingConfig != nil {
-				return nil, serviceerror.NewUnimplemented("WorkflowExecutionOptions.time_skipping_config is not offered: Sundial does not implement time skipping.")
-			}
+			// Checked below, with or without the path (as Temporal).
 		case "priority", "priority.priority_key", "priority.fairness_key", "priority.fairness_weight":
 			paths[p] = true
 		case "priority.priorityKey", "priority.fairnessKey", "priority.fairnessWeight":
@@ -68,6 +65,9 @@ func optionsMerge(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions)
 		}
 	}
 	if err := checkPriority(opts.Priority); err != nil {
+		return nil, err
+	}
+	if err := checkNoTimeSkipping(opts.TimeSkippingConfig, "WorkflowExecutionOptions.time_skipping_config"); err != nil {
 		return nil, err
 	}
 	return func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error) {

@@ -127,6 +127,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := checkCallbacks(r.CompletionCallbacks, r.Links); err != nil {
 		return nil, err
 	}
+	if err := checkStartNoTimeSkipping("StartWorkflowExecutionRequest", r.TimeSkippingConfig, r.TimeSkippingStatePropagation); err != nil {
+		return nil, err
+	}
 	if oc := r.OnConflictOptions; oc != nil && oc.AttachCompletionCallbacks && !oc.AttachRequestId {
 		return nil, invalid("OnConflictOptions: attaching request ID is required for attaching completion callbacks.")
 	}
@@ -164,6 +167,9 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 	p := &engine.StartParams{StartDelay: r.WorkflowStartDelay.AsDuration(), Input: r.Input, WorkflowID: r.WorkflowId, WorkflowType: r.WorkflowType, TaskQueue: r.TaskQueue.GetName(),
 		ExecTimeout: r.WorkflowExecutionTimeout.AsDuration(), RunTimeout: r.WorkflowRunTimeout.AsDuration(), TaskTimeout: r.WorkflowTaskTimeout.AsDuration(), RetryPolicy: r.RetryPolicy, Search: r.SearchAttributes, CronSchedule: r.CronSchedule}
 	if err := validateStart(p); err != nil {
+		return nil, err
+	}
+	if err := checkNoTimeSkipping(r.TimeSkippingConfig, "SignalWithStartWorkflowExecutionRequest.time_skipping_config"); err != nil {
 		return nil, err
 	}
 	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
@@ -339,6 +345,9 @@ func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.
 		return nil, invalid("Operations must use the request's namespace.")
 	}
 	if err := validateStart(engine.StartRequestParams(start)); err != nil {
+		return nil, abort(0, err)
+	}
+	if err := checkStartNoTimeSkipping("StartWorkflowExecutionRequest", start.TimeSkippingConfig, start.TimeSkippingStatePropagation); err != nil {
 		return nil, abort(0, err)
 	}
 	// What a start in update-with-start may not ask for (as in Temporal).
