@@ -483,10 +483,10 @@ func TestFidelityWorkerHeartbeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	caps := ns.NamespaceInfo.GetCapabilities()
-	if !caps.GetWorkerHeartbeats() || !caps.GetSyncUpdate() || !caps.GetAsyncUpdate() {
-		t.Fatalf("capabilities %v: want worker heartbeats and updates", caps)
+	if !caps.GetWorkerHeartbeats() || !caps.GetSyncUpdate() || !caps.GetAsyncUpdate() || !caps.GetWorkflowPause() {
+		t.Fatalf("capabilities %v: want worker heartbeats, updates and workflow pause", caps)
 	}
-	if caps.GetEagerWorkflowStart() || caps.GetWorkerCommands() || caps.GetWorkflowPause() || caps.GetPollerAutoscaling() {
+	if caps.GetEagerWorkflowStart() || caps.GetWorkerCommands() || caps.GetPollerAutoscaling() {
 		t.Fatalf("capabilities %v: advertises what Sundial does not do", caps)
 	}
 	list, err := svc.ListNamespaces(e.ctx(), &workflowservice.ListNamespacesRequest{})
