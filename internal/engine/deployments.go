@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -55,6 +56,9 @@ type deploymentRegistry struct {
 	// owned mirrors len(owner), so routing skips the lock while no
 	// versioned worker ever polled (the common case).
 	owned atomic.Int64
+	// synced is, per shard, the lease epoch at which this node last read
+	// the stored deployments as their writer (deployments_cluster.go).
+	synced map[int]int64
 }
 
 // setOwner records the queue's deployment; the caller holds g.mu.
@@ -188,6 +192,11 @@ func (e *Engine) writeDeployment(ns, name string, d *workerDeployment) error {
 	}
 	b := &store.Batch{}
 	k := store.WorkerDeploymentKey{Namespace: ns, Name: name}
+	fence, err := e.deploymentFence(ns, name) // deployments_cluster.go
+	if err != nil {
+		return err
+	}
+	b.Fence = fence
 	if d == nil {
 		b.WorkerDeploymentDeletes = []store.WorkerDeploymentKey{k}
 	} else {
@@ -198,10 +207,16 @@ func (e *Engine) writeDeployment(ns, name string, d *workerDeployment) error {
 		b.WorkerDeployments = []*store.WorkerDeploymentRecord{{WorkerDeploymentKey: k, State: data}}
 	}
 	c, err := e.store.Apply(b)
-	if err != nil {
-		return err
+	if err == nil {
+		err = c.Wait()
 	}
-	return c.Wait()
+	if fence != nil && errors.Is(err, store.ErrFenced) {
+		return e.fenced(fence.Shard, err)
+	}
+	if err == nil {
+		e.noteRegistryWrite(b) // a refresh reading meanwhile must not undo it (cluster_registries.go)
+	}
+	return err
 }
 
 // versionedPoll is the poll hook: a poll of a normal queue by a versioned
@@ -212,25 +227,17 @@ func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeployme
 		return k, nil
 	}
 	now := e.now()
+	if e.clustered() && !e.owns(k.Namespace, deploymentKey(opts.DeploymentName)) {
+		// Another node writes this deployment (deployments_cluster.go).
+		if err := e.registerElsewhere(k, opts); err != nil {
+			return k, err
+		}
+	}
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
-	d := e.deps.ns(k.Namespace)[opts.DeploymentName]
-	var v *deploymentVersion
-	if d != nil {
-		v = d.Versions[opts.BuildId]
-	}
-	if v == nil || !v.hasQueue(k.Name, typeOfKind(k.Kind)) {
-		nd, nv, err := e.registerVersion(k, d, opts, now)
-		if err != nil {
-			return k, err
-		}
-		if err := e.writeDeployment(k.Namespace, opts.DeploymentName, nd); err != nil {
-			return k, err
-		}
-		e.deps.ns(k.Namespace)[opts.DeploymentName] = nd
-		e.deps.setOwner(queueRef{k.Namespace, k.Name, k.Kind}, nd.Name)
-		e.deps.dropOwners(k.Namespace, nd) // of a version evicted to make room
-		d, v = nd, nv
+	v, err := e.registerLocked(k, opts, now)
+	if err != nil {
+		return k, err
 	}
 	if v.pollers == nil {
 		v.pollers = map[string]time.Time{}
@@ -238,6 +245,36 @@ func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeployme
 	v.pollers[identity] = now
 	k.Version = versionKey(opts.DeploymentName, opts.BuildId)
 	return k, nil
+}
+
+// registerLocked makes sure the deployment, its version and the queue k
+// are registered (durably), and returns the version; the caller holds
+// e.deps.mu. On a cluster only the deployment's writer gets here with
+// anything to register: other nodes registered through it first.
+func (e *Engine) registerLocked(k matching.Key, opts *deploymentpb.WorkerDeploymentOptions, now time.Time) (*deploymentVersion, error) {
+	d := e.deps.ns(k.Namespace)[opts.DeploymentName]
+	var v *deploymentVersion
+	if d != nil {
+		v = d.Versions[opts.BuildId]
+	}
+	if v == nil || !v.hasQueue(k.Name, typeOfKind(k.Kind)) {
+		if e.own != nil && !e.owns(k.Namespace, deploymentKey(opts.DeploymentName)) {
+			// The writer's answer has not reached this node's copy yet.
+			return nil, &NotOwnerError{e.own.ShardOf(k.Namespace, deploymentKey(opts.DeploymentName))}
+		}
+		nd, nv, err := e.registerVersion(k, d, opts, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.writeDeployment(k.Namespace, opts.DeploymentName, nd); err != nil {
+			return nil, err
+		}
+		e.deps.ns(k.Namespace)[opts.DeploymentName] = nd
+		e.deps.setOwner(queueRef{k.Namespace, k.Name, k.Kind}, nd.Name)
+		e.deps.dropOwners(k.Namespace, nd) // of a version evicted to make room
+		v = nv
+	}
+	return v, nil
 }
 
 // Temporal's limits (matching.maxDeployments, maxVersionsInDeployment,

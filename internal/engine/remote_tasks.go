@@ -145,6 +145,7 @@ func (e *Engine) initOffers() {
 			opRegistriesChanged: e.handleRegistriesChanged,
 			opStartPurge:        e.handleStartPurge, // namespace_purge_cluster.go
 			opDeleteRun:         e.handleDeleteRun,
+			opRegisterVersion:   e.handleRegisterVersion, // deployments_cluster.go
 		}
 		e.wg.Add(2)
 		go func() { defer e.wg.Done(); e.reofferLoop() }()
