@@ -234,15 +234,21 @@ func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeployme
 		}
 	}
 	e.deps.mu.Lock()
-	defer e.deps.mu.Unlock()
+	before := e.deps.ns(k.Namespace)[opts.DeploymentName]
 	v, err := e.registerLocked(k, opts, now)
 	if err != nil {
+		e.deps.mu.Unlock()
 		return k, err
 	}
 	if v.pollers == nil {
 		v.pollers = map[string]time.Time{}
 	}
 	v.pollers[identity] = now
+	wrote := e.deps.byNS[k.Namespace][opts.DeploymentName] != before
+	e.deps.mu.Unlock()
+	if wrote {
+		e.announceChange(context.Background()) // the other nodes' copies (cluster_registries.go)
+	}
 	k.Version = versionKey(opts.DeploymentName, opts.BuildId)
 	return k, nil
 }
