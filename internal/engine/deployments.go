@@ -59,6 +59,10 @@ type deploymentRegistry struct {
 	// synced is, per shard, the lease epoch at which this node last read
 	// the stored deployments as their writer (deployments_cluster.go).
 	synced map[int]int64
+	// moved are the tasks offered to other nodes whose run's override
+	// moved them off a sub-queue: that version's copy is stale
+	// (deployments_cluster.go).
+	moved map[offerKey]string
 }
 
 // setOwner records the queue's deployment; the caller holds g.mu.
@@ -594,6 +598,7 @@ func latest(ts ...time.Time) time.Time {
 // sends them (after UpdateWorkflowExecutionOptions changed its versioning
 // override); other tasks stay where they are.
 func (e *Engine) rerouteRun(ns, workflowID, runID string, r execution.Routing, queues []string) {
+	defer e.rerouteOffers(ns, workflowID, runID, r) // queued on other nodes (deployments_cluster.go)
 	seen := map[matching.Key]bool{}
 	for _, name := range queues {
 		for _, kind := range []matching.Kind{matching.Workflow, matching.Activity} {

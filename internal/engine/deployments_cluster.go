@@ -8,6 +8,7 @@ import (
 
 	deploymentpb "go.temporal.io/api/deployment/v1"
 
+	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
 	"github.com/sundial-io/sundial/internal/store"
 )
@@ -283,4 +284,80 @@ func goneQueues(ns string, cur, nd *workerDeployment) []matching.Key {
 		}
 	}
 	return keys
+}
+
+// rerouteOffers re-sends the tasks a run offered to other nodes' queues
+// to the sub-queue its routing r now sends them to, after a change of its
+// versioning override (rerouteRun moves those queued here). The copy left
+// in the sub-queue the task moved off is refused as stale when polled
+// (movedOff), so a worker of the version the run left cannot start it.
+func (e *Engine) rerouteOffers(ns, workflowID, runID string, r execution.Routing) {
+	if !e.clustered() {
+		return
+	}
+	e.initOffers()
+	type moving struct {
+		k offerKey
+		o offer
+	}
+	var mine []moving
+	e.offers.mu.Lock()
+	for k, o := range e.offers.m {
+		if k.ns == ns && k.wf == workflowID && k.run == runID && k.queryID == "" && k.kind != matching.Nexus {
+			mine = append(mine, moving{k, *o})
+		}
+	}
+	e.offers.mu.Unlock()
+	for _, m := range mine {
+		base := m.o.key
+		base.Version = ""
+		to, pinned := e.routeKey(base, workflowID, r)
+		if to == m.o.key {
+			continue
+		}
+		t := m.o.task
+		t.Pinned = pinned
+		e.offers.mu.Lock()
+		o := e.offers.m[m.k]
+		if o != nil {
+			o.key, o.task = to, t
+		}
+		e.offers.mu.Unlock()
+		if o == nil { // started meanwhile
+			continue
+		}
+		if e.owns(ns, queueKey(to)) {
+			continue // queued here: rerouteRun moved it
+		}
+		e.deps.mu.Lock()
+		if e.deps.moved == nil {
+			e.deps.moved = map[offerKey]string{}
+		}
+		e.deps.moved[m.k] = m.o.key.Version
+		e.deps.mu.Unlock()
+		e.sendTask(to, t)
+	}
+}
+
+// movedOff reports whether a task polled from key is the copy left
+// behind when its run's override moved it to another sub-queue
+// (rerouteOffers); the caller answers it stale.
+func (e *Engine) movedOff(key matching.Key, t matching.Task) bool {
+	k := offerKeyOf(key, t)
+	e.deps.mu.Lock()
+	from, ok := e.deps.moved[k]
+	e.deps.mu.Unlock()
+	if !ok {
+		return false
+	}
+	e.offers.mu.Lock()
+	_, offered := e.offers.m[k]
+	e.offers.mu.Unlock()
+	if !offered { // started or stale: forget the move
+		e.deps.mu.Lock()
+		delete(e.deps.moved, k)
+		e.deps.mu.Unlock()
+		return false
+	}
+	return key.Version == from
 }

@@ -295,6 +295,9 @@ func (e *Engine) handleStartTask(ctx context.Context, args []byte) (any, error) 
 	if err := json.Unmarshal(args, &a); err != nil {
 		return nil, err
 	}
+	if e.movedOff(a.Key, a.Task) { // deployments_cluster.go
+		return startTaskResult{Stale: true}, nil
+	}
 	ctx = context.WithValue(ctx, remoteStartKey{}, true)
 	var resp proto.Message
 	var err error

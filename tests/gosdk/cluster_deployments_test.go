@@ -28,7 +28,7 @@ import (
 // clusterVersionedWorker starts a versioned worker of version v on the
 // node of c, whose workflows wait for a "go" signal and answer it with
 // suffix appended.
-func clusterVersionedWorker(t *testing.T, c client.Client, tq string, v worker.WorkerDeploymentVersion, suffix string) {
+func clusterVersionedWorker(t *testing.T, c client.Client, tq string, v worker.WorkerDeploymentVersion, suffix string) worker.Worker {
 	t.Helper()
 	w := worker.New(c, tq, worker.Options{DeploymentOptions: worker.DeploymentOptions{UseVersioning: true, Version: v}})
 	wf := func(ctx workflow.Context) (string, error) {
@@ -42,6 +42,7 @@ func clusterVersionedWorker(t *testing.T, c client.Client, tq string, v worker.W
 		t.Fatalf("worker start: %v", err)
 	}
 	t.Cleanup(w.Stop)
+	return w
 }
 
 // clusterLastCompleted returns the build id of the worker that completed
@@ -86,7 +87,7 @@ func TestClusterWorkerDeployments(t *testing.T) {
 	}
 	v1 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}
 	v2 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}
-	clusterVersionedWorker(t, tc.nodes[1].c, tc.tq, v1, "_v1")
+	w1 := clusterVersionedWorker(t, tc.nodes[1].c, tc.tq, v1, "_v1")
 	clusterVersionedWorker(t, tc.nodes[2].c, tc.tq, v2, "_v2")
 
 	// Both versions registered, as every node describes it.
@@ -268,6 +269,45 @@ func TestClusterWorkerDeployments(t *testing.T) {
 	}
 	checkRouting("v1 current after the kill", "1.0", "", 0)
 	runAuto(tc.nodes[2].c, "dep-after", "r_v1")
+
+	// An override changed while the run's task waits on another node
+	// (the queue's owner): v1's worker is gone, v2 is current; runs of
+	// both live nodes pinned to v1 by override wait; the override changed
+	// to auto-upgrade through the other node moves their queued tasks to
+	// v2.
+	w1.Stop()
+	d, _ = tc.nodes[1].c.WorkerDeploymentClient().GetHandle(name).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if _, err := tc.nodes[2].c.WorkerDeploymentClient().GetHandle(name).SetCurrentVersion(ctx,
+		client.WorkerDeploymentSetCurrentVersionOptions{BuildID: "2.0", ConflictToken: d.ConflictToken}); err != nil {
+		t.Fatal(err)
+	}
+	var stuck []client.WorkflowRun
+	for i, id := range tc.idsOnEveryNode("dep-stuck", 2) {
+		run, err := tc.live()[i%2].c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tc.tq,
+			VersioningOverride: &client.PinnedVersioningOverride{Version: v1}}, "Auto")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stuck = append(stuck, run)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for i, run := range stuck {
+		c := tc.live()[(i+1)%2].c
+		if b, _ := clusterLastCompleted(ctx, c, run.GetID()); b != "" {
+			t.Fatalf("%s: a task of a run pinned to a version without workers completed on %q", run.GetID(), b)
+		}
+		if _, err := c.UpdateWorkflowExecutionOptions(ctx, client.UpdateWorkflowExecutionOptionsRequest{WorkflowId: run.GetID(),
+			WorkflowExecutionOptionsChanges: client.WorkflowExecutionOptionsChanges{VersioningOverride: &client.VersioningOverrideChange{Value: &client.AutoUpgradeVersioningOverride{}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SignalWorkflow(ctx, run.GetID(), "", "go", "s"); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := run.Get(ctx, &got); err != nil || got != "s_v2" {
+			t.Fatalf("%s after the override change: %q, %v; want s_v2", run.GetID(), got, err)
+		}
+	}
 }
 
 func buildOf(v *worker.WorkerDeploymentVersion) string {
