@@ -124,6 +124,7 @@ func (e *Engine) registerElsewhere(k matching.Key, opts *deploymentpb.WorkerDepl
 	}
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
+	e.registryWrites.Add(1) // a refresh that read before the writer's write must not undo this (cluster_registries.go)
 	if cur := e.deps.ns(k.Namespace)[nd.Name]; cur == nil || cur.Revision <= nd.Revision || !cur.CreateTime.Equal(nd.CreateTime) {
 		e.putDeploymentLocked(k.Namespace, cur, nd)
 	}
