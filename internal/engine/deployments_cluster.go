@@ -7,6 +7,7 @@ import (
 	"time"
 
 	deploymentpb "go.temporal.io/api/deployment/v1"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/matching"
@@ -85,7 +86,7 @@ func (e *Engine) deploymentWriter(ctx context.Context, ns, name string) error {
 		return nil
 	}
 	if err := e.refreshDeployments(ctx); err != nil {
-		return fmt.Errorf("reading the stored worker deployments: %w", err)
+		return serviceerror.NewUnavailablef("reading the stored worker deployments: %v", err)
 	}
 	e.deps.mu.Lock()
 	if e.deps.synced == nil {
