@@ -63,6 +63,10 @@ type deploymentRegistry struct {
 	// moved them off a sub-queue: that version's copy is stale
 	// (deployments_cluster.go).
 	moved map[offerKey]string
+	// refreshMu serializes the re-reads of the stored deployments, so a
+	// read started earlier is never applied after a later one
+	// (deployments_cluster.go).
+	refreshMu sync.Mutex
 }
 
 // setOwner records the queue's deployment; the caller holds g.mu.

@@ -220,6 +220,8 @@ func (e *Engine) refreshDeployments(ctx context.Context) error {
 		gone     []matching.Key // sub-queues of versions that disappeared
 	}
 	var moved []changed
+	e.deps.refreshMu.Lock()
+	defer e.deps.refreshMu.Unlock()
 	err := retryStale(func() error { // cluster_registries.go
 		moved = nil
 		gen := e.registryWrites.Load()

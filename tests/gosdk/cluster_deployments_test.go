@@ -132,6 +132,17 @@ func TestClusterWorkerDeployments(t *testing.T) {
 			}
 		}
 	}
+	// A registration is no acknowledged request: the other nodes' copies
+	// get it with the writer's announcement, just after.
+	waitFor(t, 10*time.Second, "every node lists the deployment", func() bool {
+		for _, nd := range tc.nodes {
+			l, err := nd.c.WorkflowService().ListWorkerDeployments(ctx, &workflowservice.ListWorkerDeploymentsRequest{Namespace: "default"})
+			if err != nil || len(l.WorkerDeployments) != 1 {
+				return false
+			}
+		}
+		return true
+	})
 	checkRouting("registered", "", "", 0)
 
 	// v1 becomes current through node 1 (not the writer), with the
