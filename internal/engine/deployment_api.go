@@ -518,6 +518,9 @@ func (e *Engine) DeleteWorkerDeploymentVersion(ctx context.Context, ns, name, bu
 	}
 	snapshot := d.clone()
 	e.deps.mu.Unlock()
+	if err := e.polledOnQueueOwners(ctx, ns, name, snapshot.Versions[buildID]); err != nil { // deployments_cluster.go
+		return err
+	}
 	if !skipDrainage {
 		if st, _ := e.versionStatus(ctx, ns, snapshot, snapshot.Versions[buildID]); st == enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING {
 			return serviceerror.NewFailedPreconditionf("version '%s' cannot be deleted since it is draining", v32(name, buildID))

@@ -365,3 +365,56 @@ func (e *Engine) movedOff(key matching.Key, t matching.Task) bool {
 	}
 	return key.Version == from
 }
+
+// opVersionPolled asks a queue's owner whether a version's workers poll
+// it.
+const opVersionPolled = "deploymentVersionPolled"
+
+type versionPolledArgs struct {
+	Namespace, Deployment, BuildID string
+}
+
+// polledOnQueueOwners refuses the deletion of a version (FailedPrecondition)
+// when the owner of one of its queues saw a worker of it poll within
+// pollerTTL: on a cluster the writer sees only the polls that reached it.
+// An owner that cannot be asked makes it Unavailable (retry) rather than
+// deleting a version that may be polled.
+func (e *Engine) polledOnQueueOwners(ctx context.Context, ns, name string, v *deploymentVersion) error {
+	if !e.clustered() || v == nil {
+		return nil
+	}
+	asked := map[string]bool{}
+	for _, q := range v.TaskQueues {
+		key := queueKey(matching.Key{Namespace: ns, Name: q.Name, Kind: kindOfType(q.Type)})
+		if e.owns(ns, key) {
+			continue // its polls were recorded here, and checked already
+		}
+		owner := e.peers.(queuePeers).Owner(ns, key)
+		if owner == "" || asked[owner] {
+			continue
+		}
+		asked[owner] = true
+		var polled bool
+		if err := e.peers.Call(ctx, ns, key, opVersionPolled, versionPolledArgs{ns, name, v.BuildID}, &polled); err != nil {
+			return serviceerror.NewUnavailablef("asking the owner of task queue %q whether version '%s' is polled: %v", q.Name, v32(name, v.BuildID), err)
+		}
+		if polled {
+			return serviceerror.NewFailedPreconditionf("version '%s' cannot be deleted since it has active pollers", v32(name, v.BuildID))
+		}
+	}
+	return nil
+}
+
+func (e *Engine) handleVersionPolled(_ context.Context, args []byte) (any, error) {
+	var a versionPolledArgs
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, err
+	}
+	e.deps.mu.Lock()
+	defer e.deps.mu.Unlock()
+	d := e.deps.byNS[a.Namespace][a.Deployment]
+	if d == nil || d.Versions[a.BuildID] == nil {
+		return false, nil
+	}
+	return d.Versions[a.BuildID].hasPollers(e.now()), nil
+}

@@ -146,6 +146,7 @@ func (e *Engine) initOffers() {
 			opStartPurge:        e.handleStartPurge, // namespace_purge_cluster.go
 			opDeleteRun:         e.handleDeleteRun,
 			opRegisterVersion:   e.handleRegisterVersion, // deployments_cluster.go
+			opVersionPolled:     e.handleVersionPolled,
 		}
 		e.wg.Add(2)
 		go func() { defer e.wg.Done(); e.reofferLoop() }()

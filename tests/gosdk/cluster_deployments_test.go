@@ -16,6 +16,7 @@ import (
 
 	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/forward"
+	"github.com/sundial-io/sundial/internal/matching"
 )
 
 // Worker deployments on a cluster (docs/CLUSTER.md, "Worker deployments
@@ -84,6 +85,11 @@ func TestClusterWorkerDeployments(t *testing.T) {
 	var name string
 	for name == "" || tc.deploymentWriter(name) != 0 {
 		name = "dep-" + uuid.NewString()[:8]
+	}
+	// A queue owned by another node than the writer (so the writer sees
+	// none of its polls).
+	for tc.queueOwner(tc.tq) <= 0 {
+		tc.tq = "tq-" + uuid.NewString()[:8]
 	}
 	v1 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "1.0"}
 	v2 := worker.WorkerDeploymentVersion{DeploymentName: name, BuildID: "2.0"}
@@ -207,6 +213,14 @@ func TestClusterWorkerDeployments(t *testing.T) {
 		}
 	}
 
+	// v1 is neither current nor ramping, but its worker polls the queue's
+	// owner: the writer refuses to delete it.
+	_, err = tc.nodes[2].c.WorkerDeploymentClient().GetHandle(name).DeleteVersion(ctx,
+		client.WorkerDeploymentDeleteVersionOptions{BuildID: "1.0", SkipDrainage: true})
+	if !isFailedPrecondition(err, "active pollers") {
+		t.Fatalf("deleting a version polled on another node than the writer: %v, want FailedPrecondition", err)
+	}
+
 	// A pinned override to v1 through node 1, on a run another node owns.
 	ov := tc.idsOnEveryNode("dep-ov", 1)
 	for i, id := range ov {
@@ -319,6 +333,19 @@ func TestClusterWorkerDeployments(t *testing.T) {
 			t.Fatalf("%s after the override change: %q, %v; want s_v2", run.GetID(), got, err)
 		}
 	}
+}
+
+// queueOwner returns the index of the node owning a workflow task queue.
+func (tc *testCluster) queueOwner(tq string) int {
+	shard := cluster.ShardOf("default", matching.ShardKey(matching.Workflow, tq), 16)
+	for i, nd := range tc.nodes {
+		if nd.srv != nil {
+			if _, ok := nd.srv.Node().Fence(shard); ok {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 func buildOf(v *worker.WorkerDeploymentVersion) string {
