@@ -94,6 +94,9 @@ func (e *Engine) refreshRegistries(ctx context.Context, announced bool) error {
 	if err := e.refreshTaskQueueConfigs(ctx); err != nil { // taskqueue_config_cluster.go
 		return err
 	}
+	if err := e.refreshDeployments(ctx); err != nil { // deployments_cluster.go
+		return err
+	}
 	return e.refreshWorkflowRules(ctx, announced)
 }
 
@@ -116,7 +119,8 @@ func retryStale(refresh func() error) error {
 // cluster-wide registry (called once it is durable, before the writer
 // updates its memory under the registry's lock).
 func (e *Engine) noteRegistryWrite(b *store.Batch) {
-	touches := len(b.Namespaces) > 0 || len(b.DeleteNamespaces) > 0
+	touches := len(b.Namespaces) > 0 || len(b.DeleteNamespaces) > 0 ||
+		len(b.WorkerDeployments) > 0 || len(b.WorkerDeploymentDeletes) > 0
 	for _, r := range b.Records {
 		touches = touches || r.Kind == recordKindWorkflowRule || r.Kind == recordKindTaskQueueConfig
 	}

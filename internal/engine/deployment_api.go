@@ -138,6 +138,9 @@ func (e *Engine) lookupDeployment(ns, name string) (*workerDeployment, error) {
 
 // DescribeWorkerDeployment describes a deployment and its versions.
 func (e *Engine) DescribeWorkerDeployment(ctx context.Context, ns, name string) (*workflowservice.DescribeWorkerDeploymentResponse, error) {
+	if err := e.deploymentWriter(ctx, ns, name); err != nil { // deployments_cluster.go
+		return nil, err
+	}
 	e.deps.mu.Lock()
 	d, err := e.lookupDeployment(ns, name)
 	if err != nil {
@@ -226,6 +229,9 @@ func (d *workerDeployment) latestVersion() *deploymentVersion {
 
 // DescribeWorkerDeploymentVersion describes one version.
 func (e *Engine) DescribeWorkerDeploymentVersion(ctx context.Context, ns, name, buildID string) (*workflowservice.DescribeWorkerDeploymentVersionResponse, error) {
+	if err := e.deploymentWriter(ctx, ns, name); err != nil { // deployments_cluster.go
+		return nil, err
+	}
 	e.deps.mu.Lock()
 	d := e.deps.byNS[ns][name]
 	if d == nil || d.Versions[buildID] == nil {
@@ -311,6 +317,10 @@ type RoutingResult struct {
 // SetRouting sets a deployment's current or ramping version; queued
 // unpinned tasks of its queues then follow the new routing.
 func (e *Engine) SetRouting(ctx context.Context, c RoutingChange) (*RoutingResult, error) {
+	if err := e.deploymentWriter(ctx, c.Namespace, c.Deployment); err != nil { // deployments_cluster.go
+		return nil, err
+	}
+	defer e.announceChange(ctx)
 	res, changed, err := e.setRouting(c)
 	if changed {
 		e.rerouteDeployment(c.Namespace, c.Deployment, nil)
@@ -449,6 +459,10 @@ func (e *Engine) missingQueues(ns string, d *workerDeployment, cur, proposed *de
 
 // SetWorkerDeploymentManager sets (or clears) a deployment's manager.
 func (e *Engine) SetWorkerDeploymentManager(ns, name, manager, identity string, token []byte) (prev string, newToken []byte, err error) {
+	if err := e.deploymentWriter(context.Background(), ns, name); err != nil { // deployments_cluster.go
+		return "", nil, err
+	}
+	defer e.announceChange(context.Background())
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
 	d, err := e.lookupDeployment(ns, name)
@@ -475,6 +489,10 @@ func (e *Engine) SetWorkerDeploymentManager(ns, name, manager, identity string, 
 // nor ramping, has no pollers and (unless skipDrainage) is not draining.
 // A version that does not exist is already deleted (success, as Temporal).
 func (e *Engine) DeleteWorkerDeploymentVersion(ctx context.Context, ns, name, buildID, identity string, skipDrainage bool) error {
+	if err := e.deploymentWriter(ctx, ns, name); err != nil { // deployments_cluster.go
+		return err
+	}
+	defer e.announceChange(ctx)
 	e.deps.mu.Lock()
 	d := e.deps.byNS[ns][name]
 	if d == nil {
@@ -500,6 +518,9 @@ func (e *Engine) DeleteWorkerDeploymentVersion(ctx context.Context, ns, name, bu
 	}
 	snapshot := d.clone()
 	e.deps.mu.Unlock()
+	if err := e.polledOnQueueOwners(ctx, ns, name, snapshot.Versions[buildID]); err != nil { // deployments_cluster.go
+		return err
+	}
 	if !skipDrainage {
 		if st, _ := e.versionStatus(ctx, ns, snapshot, snapshot.Versions[buildID]); st == enumspb.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING {
 			return serviceerror.NewFailedPreconditionf("version '%s' cannot be deleted since it is draining", v32(name, buildID))
@@ -563,6 +584,10 @@ func (g *deploymentRegistry) dropOwners(ns string, d *workerDeployment) {
 // DeleteWorkerDeployment deletes a deployment that has no versions left.
 // A deployment that does not exist is already deleted (success).
 func (e *Engine) DeleteWorkerDeployment(ns, name, identity string) error {
+	if err := e.deploymentWriter(context.Background(), ns, name); err != nil { // deployments_cluster.go
+		return err
+	}
+	defer e.announceChange(context.Background())
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
 	d := e.deps.byNS[ns][name]
@@ -583,6 +608,10 @@ func (e *Engine) DeleteWorkerDeployment(ns, name, identity string) error {
 // UpdateWorkerDeploymentVersionMetadata upserts and removes metadata
 // entries of a version and returns the resulting metadata.
 func (e *Engine) UpdateWorkerDeploymentVersionMetadata(ns, name, buildID string, upsert map[string]*commonpb.Payload, remove []string, identity string) (*deploymentpb.VersionMetadata, error) {
+	if err := e.deploymentWriter(context.Background(), ns, name); err != nil { // deployments_cluster.go
+		return nil, err
+	}
+	defer e.announceChange(context.Background())
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
 	d := e.deps.byNS[ns][name]

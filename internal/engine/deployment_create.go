@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 
 	computepb "go.temporal.io/api/compute/v1"
@@ -30,6 +31,10 @@ func errVersionExists(name, buildID string) error {
 // CreateWorkerDeployment creates an empty deployment and returns its
 // conflict token.
 func (e *Engine) CreateWorkerDeployment(ns, name, identity, requestID string) ([]byte, error) {
+	if err := e.deploymentWriter(context.Background(), ns, name); err != nil { // deployments_cluster.go
+		return nil, err
+	}
+	defer e.announceChange(context.Background())
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
 	if d := e.deps.byNS[ns][name]; d != nil {
@@ -56,6 +61,10 @@ func (e *Engine) CreateWorkerDeployment(ns, name, identity, requestID string) ([
 // CreateWorkerDeploymentVersion adds a version to an existing deployment,
 // with its compute config (nil: none).
 func (e *Engine) CreateWorkerDeploymentVersion(ns, name, buildID, identity, requestID string, cc *computepb.ComputeConfig) error {
+	if err := e.deploymentWriter(context.Background(), ns, name); err != nil { // deployments_cluster.go
+		return err
+	}
+	defer e.announceChange(context.Background())
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
 	d := e.deps.byNS[ns][name]
@@ -107,6 +116,10 @@ type ComputeChange struct {
 // config; removing every group leaves the version without one. A repeat of
 // the last change's request id is a no-op.
 func (e *Engine) UpdateWorkerDeploymentVersionComputeConfig(c ComputeChange) error {
+	if err := e.deploymentWriter(context.Background(), c.Namespace, c.Deployment); err != nil { // deployments_cluster.go
+		return err
+	}
+	defer e.announceChange(context.Background())
 	e.deps.mu.Lock()
 	defer e.deps.mu.Unlock()
 	d := e.deps.byNS[c.Namespace][c.Deployment]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -55,6 +56,17 @@ type deploymentRegistry struct {
 	// owned mirrors len(owner), so routing skips the lock while no
 	// versioned worker ever polled (the common case).
 	owned atomic.Int64
+	// synced is, per shard, the lease epoch at which this node last read
+	// the stored deployments as their writer (deployments_cluster.go).
+	synced map[int]int64
+	// moved are the tasks offered to other nodes whose run's override
+	// moved them off a sub-queue: that version's copy is stale
+	// (deployments_cluster.go).
+	moved map[offerKey]string
+	// refreshMu serializes the re-reads of the stored deployments, so a
+	// read started earlier is never applied after a later one
+	// (deployments_cluster.go).
+	refreshMu sync.Mutex
 }
 
 // setOwner records the queue's deployment; the caller holds g.mu.
@@ -188,6 +200,11 @@ func (e *Engine) writeDeployment(ns, name string, d *workerDeployment) error {
 	}
 	b := &store.Batch{}
 	k := store.WorkerDeploymentKey{Namespace: ns, Name: name}
+	fence, err := e.deploymentFence(ns, name) // deployments_cluster.go
+	if err != nil {
+		return err
+	}
+	b.Fence = fence
 	if d == nil {
 		b.WorkerDeploymentDeletes = []store.WorkerDeploymentKey{k}
 	} else {
@@ -198,10 +215,16 @@ func (e *Engine) writeDeployment(ns, name string, d *workerDeployment) error {
 		b.WorkerDeployments = []*store.WorkerDeploymentRecord{{WorkerDeploymentKey: k, State: data}}
 	}
 	c, err := e.store.Apply(b)
-	if err != nil {
-		return err
+	if err == nil {
+		err = c.Wait()
 	}
-	return c.Wait()
+	if fence != nil && errors.Is(err, store.ErrFenced) {
+		return e.fenced(fence.Shard, err)
+	}
+	if err == nil {
+		e.noteRegistryWrite(b) // a refresh reading meanwhile must not undo it (cluster_registries.go)
+	}
+	return err
 }
 
 // versionedPoll is the poll hook: a poll of a normal queue by a versioned
@@ -212,32 +235,60 @@ func (e *Engine) versionedPoll(k matching.Key, opts *deploymentpb.WorkerDeployme
 		return k, nil
 	}
 	now := e.now()
+	if e.clustered() && !e.owns(k.Namespace, deploymentKey(opts.DeploymentName)) {
+		// Another node writes this deployment (deployments_cluster.go).
+		if err := e.registerElsewhere(k, opts); err != nil {
+			return k, err
+		}
+	}
 	e.deps.mu.Lock()
-	defer e.deps.mu.Unlock()
+	before := e.deps.ns(k.Namespace)[opts.DeploymentName]
+	v, err := e.registerLocked(k, opts, now)
+	if err != nil {
+		e.deps.mu.Unlock()
+		return k, err
+	}
+	if v.pollers == nil {
+		v.pollers = map[string]time.Time{}
+	}
+	v.pollers[identity] = now
+	wrote := e.deps.byNS[k.Namespace][opts.DeploymentName] != before
+	e.deps.mu.Unlock()
+	if wrote {
+		e.announceChange(context.Background()) // the other nodes' copies (cluster_registries.go)
+	}
+	k.Version = versionKey(opts.DeploymentName, opts.BuildId)
+	return k, nil
+}
+
+// registerLocked makes sure the deployment, its version and the queue k
+// are registered (durably), and returns the version; the caller holds
+// e.deps.mu. On a cluster only the deployment's writer gets here with
+// anything to register: other nodes registered through it first.
+func (e *Engine) registerLocked(k matching.Key, opts *deploymentpb.WorkerDeploymentOptions, now time.Time) (*deploymentVersion, error) {
 	d := e.deps.ns(k.Namespace)[opts.DeploymentName]
 	var v *deploymentVersion
 	if d != nil {
 		v = d.Versions[opts.BuildId]
 	}
 	if v == nil || !v.hasQueue(k.Name, typeOfKind(k.Kind)) {
+		if e.own != nil && !e.owns(k.Namespace, deploymentKey(opts.DeploymentName)) {
+			// The writer's answer has not reached this node's copy yet.
+			return nil, &NotOwnerError{e.own.ShardOf(k.Namespace, deploymentKey(opts.DeploymentName))}
+		}
 		nd, nv, err := e.registerVersion(k, d, opts, now)
 		if err != nil {
-			return k, err
+			return nil, err
 		}
 		if err := e.writeDeployment(k.Namespace, opts.DeploymentName, nd); err != nil {
-			return k, err
+			return nil, err
 		}
 		e.deps.ns(k.Namespace)[opts.DeploymentName] = nd
 		e.deps.setOwner(queueRef{k.Namespace, k.Name, k.Kind}, nd.Name)
 		e.deps.dropOwners(k.Namespace, nd) // of a version evicted to make room
-		d, v = nd, nv
+		v = nv
 	}
-	if v.pollers == nil {
-		v.pollers = map[string]time.Time{}
-	}
-	v.pollers[identity] = now
-	k.Version = versionKey(opts.DeploymentName, opts.BuildId)
-	return k, nil
+	return v, nil
 }
 
 // Temporal's limits (matching.maxDeployments, maxVersionsInDeployment,
@@ -551,6 +602,7 @@ func latest(ts ...time.Time) time.Time {
 // sends them (after UpdateWorkflowExecutionOptions changed its versioning
 // override); other tasks stay where they are.
 func (e *Engine) rerouteRun(ns, workflowID, runID string, r execution.Routing, queues []string) {
+	defer e.rerouteOffers(ns, workflowID, runID, r) // queued on other nodes (deployments_cluster.go)
 	seen := map[matching.Key]bool{}
 	for _, name := range queues {
 		for _, kind := range []matching.Kind{matching.Workflow, matching.Activity} {

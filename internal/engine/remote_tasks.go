@@ -145,6 +145,8 @@ func (e *Engine) initOffers() {
 			opRegistriesChanged: e.handleRegistriesChanged,
 			opStartPurge:        e.handleStartPurge, // namespace_purge_cluster.go
 			opDeleteRun:         e.handleDeleteRun,
+			opRegisterVersion:   e.handleRegisterVersion, // deployments_cluster.go
+			opVersionPolled:     e.handleVersionPolled,
 		}
 		e.wg.Add(2)
 		go func() { defer e.wg.Done(); e.reofferLoop() }()
@@ -293,6 +295,9 @@ func (e *Engine) handleStartTask(ctx context.Context, args []byte) (any, error) 
 	var a startTaskArgs
 	if err := json.Unmarshal(args, &a); err != nil {
 		return nil, err
+	}
+	if e.movedOff(a.Key, a.Task) { // deployments_cluster.go
+		return startTaskResult{Stale: true}, nil
 	}
 	ctx = context.WithValue(ctx, remoteStartKey{}, true)
 	var resp proto.Message

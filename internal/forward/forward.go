@@ -108,6 +108,9 @@ func (f *Forwarder) Unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	if bns, bid, isBatch := BatchRouteOf(req); isBatch {
 		ns, id, ok, what = bns, BatchJobKey(bid), true, "batch job "+strconv.Quote(bid)
 	}
+	if dns, dname, isDep := DeploymentRouteOf(req); isDep {
+		ns, id, ok, what = dns, DeploymentKey(dname), true, "worker deployment "+strconv.Quote(dname)
+	}
 	if !ok {
 		ns, id, ok = StandaloneRouteOf(req)
 		what = "standalone execution " + strconv.Quote(id)

@@ -1,6 +1,8 @@
 package forward
 
 import (
+	deploymentpb "go.temporal.io/api/deployment/v1"
+	"strings"
 	"testing"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -114,18 +116,59 @@ func TestWorkerHeartbeatsRouteToOneNode(t *testing.T) {
 }
 
 func TestRefuseNotClustered(t *testing.T) {
-	for _, m := range []string{
-		"/temporal.api.workflowservice.v1.WorkflowService/CreateWorkerDeployment",
-		"/temporal.api.workflowservice.v1.WorkflowService/SetWorkerDeploymentCurrentVersion",
-	} {
-		if err := refuseNotClustered(m); status.Code(err) != codes.Unimplemented {
-			t.Errorf("%s: %v, want Unimplemented", m, err)
-		}
+	// Nothing is refused today; the mechanism still works for a feature
+	// listed.
+	notClustered["CreateFrobnicator"] = "frobnicators"
+	defer delete(notClustered, "CreateFrobnicator")
+	err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/CreateFrobnicator")
+	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "frobnicators") {
+		t.Errorf("listed method: %v, want Unimplemented naming the feature", err)
 	}
-	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "StartBatchOperation", "StartActivityExecution", "StartNexusOperationExecution", "DeleteNamespace", "CreateWorkflowRule", "UpdateTaskQueueConfig"} {
+	for _, m := range []string{"StartWorkflowExecution", "CreateSchedule", "StartBatchOperation", "StartActivityExecution", "StartNexusOperationExecution", "DeleteNamespace", "CreateWorkflowRule", "UpdateTaskQueueConfig",
+		"CreateWorkerDeployment", "CreateWorkerDeploymentVersion", "SetWorkerDeploymentCurrentVersion", "SetWorkerDeploymentRampingVersion"} {
 		if err := refuseNotClustered("/temporal.api.workflowservice.v1.WorkflowService/" + m); err != nil {
 			t.Errorf("%s refused: %v", m, err)
 		}
+	}
+}
+
+// Worker deployment RPCs naming a deployment go to the owner of the shard
+// of (namespace, "temporal-sys-worker-deployment:" + name), whichever
+// field names it; ListWorkerDeployments is answered by any node.
+func TestDeploymentRoutes(t *testing.T) {
+	v := &deploymentpb.WorkerDeploymentVersion{DeploymentName: "d", BuildId: "b"}
+	for _, req := range []any{
+		&workflowservice.CreateWorkerDeploymentRequest{Namespace: "ns", DeploymentName: "d"},
+		&workflowservice.CreateWorkerDeploymentVersionRequest{Namespace: "ns", DeploymentVersion: v},
+		&workflowservice.SetWorkerDeploymentCurrentVersionRequest{Namespace: "ns", DeploymentName: "d"},
+		&workflowservice.SetWorkerDeploymentRampingVersionRequest{Namespace: "ns", DeploymentName: "d"},
+		&workflowservice.SetWorkerDeploymentManagerRequest{Namespace: "ns", DeploymentName: "d"},
+		&workflowservice.DeleteWorkerDeploymentRequest{Namespace: "ns", DeploymentName: "d"},
+		&workflowservice.DeleteWorkerDeploymentVersionRequest{Namespace: "ns", DeploymentVersion: v},
+		&workflowservice.DeleteWorkerDeploymentVersionRequest{Namespace: "ns", Version: "d.b"},
+		&workflowservice.UpdateWorkerDeploymentVersionMetadataRequest{Namespace: "ns", Version: "d.b"},
+		&workflowservice.UpdateWorkerDeploymentVersionComputeConfigRequest{Namespace: "ns", DeploymentVersion: v},
+		&workflowservice.ValidateWorkerDeploymentVersionComputeConfigRequest{Namespace: "ns", DeploymentVersion: v},
+		&workflowservice.DescribeWorkerDeploymentRequest{Namespace: "ns", DeploymentName: "d"},
+		&workflowservice.DescribeWorkerDeploymentVersionRequest{Namespace: "ns", DeploymentVersion: v},
+	} {
+		if ns, name, ok := DeploymentRouteOf(req); !ok || ns != "ns" || name != "d" {
+			t.Errorf("%T routed to %q %q %v", req, ns, name, ok)
+		}
+		if _, _, ok := RouteOf(req); ok {
+			t.Errorf("%T is also routed as a workflow request", req)
+		}
+	}
+	for _, req := range []any{
+		&workflowservice.ListWorkerDeploymentsRequest{Namespace: "ns"},
+		&workflowservice.DescribeWorkerDeploymentRequest{Namespace: "ns"},
+	} {
+		if _, _, ok := DeploymentRouteOf(req); ok {
+			t.Errorf("%T routed to a deployment", req)
+		}
+	}
+	if DeploymentKey("d") != "temporal-sys-worker-deployment:d" {
+		t.Errorf("DeploymentKey: %q", DeploymentKey("d"))
 	}
 }
 

@@ -2,7 +2,6 @@ package gosdk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,7 +19,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	nexuspb "go.temporal.io/api/nexus/v1"
 	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -307,15 +305,6 @@ func TestClusterForwarding(t *testing.T) {
 	}
 	if _, err := c2.DescribeWorkflowExecution(ctx, run.GetID(), ""); err != nil {
 		t.Fatal(err)
-	}
-	// Features whose state lives in one node's memory are refused
-	// (schedules, batch operations and standalone executions were, until
-	// they were divided by shard: see TestClusterSchedules, TestClusterBatch
-	// and TestClusterStandaloneActivities).
-	_, err = tc.nodes[1].c.WorkflowService().CreateWorkerDeployment(ctx, &workflowservice.CreateWorkerDeploymentRequest{Namespace: "default", DeploymentName: "d"})
-	var unimpl *serviceerror.Unimplemented
-	if !errors.As(err, &unimpl) || !strings.Contains(err.Error(), "worker deployments") {
-		t.Errorf("CreateWorkerDeployment on a cluster: %v, want Unimplemented naming worker deployments", err)
 	}
 }
 
