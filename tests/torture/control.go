@@ -70,6 +70,9 @@ func (x *control) call(rng *rand.Rand, bound time.Duration, fn func(ctx context.
 	return retry(ctx, func(ctx context.Context) (bool, error) {
 		done, err := fn(ctx, x.pick(rng), attempt)
 		attempt++
+		if err != nil {
+			x.t.inc(&x.t.rep.ControlRetries, 1)
+		}
 		return done, err
 	})
 }
@@ -149,14 +152,23 @@ func notPausedAfterRetry(err error, attempt int) bool {
 func (x *control) run(cfg Config) {
 	var wg sync.WaitGroup
 	rng := rand.New(rand.NewSource(x.seed + 2))
+	// The operations start at random moments over (most of) the time the
+	// kills are expected to take, so that kills fall inside each kind.
+	spread := time.Duration(cfg.Kills) * (cfg.KillMin + cfg.KillMax + cfg.DownMax) / 2 * 3 / 4
+	if spread < time.Second {
+		spread = time.Second
+	}
 	spawn := func(n int, f func(i int, rng *rand.Rand)) {
 		for i := range n {
 			r := rand.New(rand.NewSource(rng.Int63()))
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				// Spread the starts over the first seconds of the kills.
-				time.Sleep(time.Duration(r.Intn(3000)) * time.Millisecond)
+				select {
+				case <-time.After(time.Duration(r.Int63n(int64(spread)))):
+				case <-x.ctx.Done():
+					return
+				}
 				f(i, r)
 			}()
 		}

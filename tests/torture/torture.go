@@ -115,6 +115,7 @@ type Report struct {
 	Batch            FeatureCount  // workflows handled by batch jobs (control_batch.go)
 	Standalone       FeatureCount  // standalone activity starts (control_activities.go)
 	ActPause         FeatureCount  // activity pause and unpause calls (control_activities.go)
+	ControlRetries   int           // control-mix calls that failed (mostly a kill) and were retried
 	MaxTaskWait      time.Duration // longest workflow task schedule-to-start wait in any history
 	Stalls           []string      // workflow tasks that waited longer than StallThreshold to start
 	Violations       []string
@@ -139,6 +140,7 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "batch operations:    %v (workflows in signal/terminate jobs)\n", r.Batch)
 	fmt.Fprintf(&b, "standalone acts:     %v (starts)\n", r.Standalone)
 	fmt.Fprintf(&b, "activity pause:      %v (pause and unpause calls)\n", r.ActPause)
+	fmt.Fprintf(&b, "control retries:     %d (control-mix calls retried after an error, e.g. a kill)\n", r.ControlRetries)
 	fmt.Fprintf(&b, "lost:                %d\n", r.Lost)
 	fmt.Fprintf(&b, "duplicated:          %d\n", r.Duplicated)
 	fmt.Fprintf(&b, "dup across CAN:      %d (retried signal request landing in two runs; tolerated)\n", r.DupAcrossCAN)
