@@ -30,10 +30,15 @@ type FeatureCount struct {
 	Unknown    int // never acknowledged (not verified for exactness)
 	Lost       int
 	Duplicated int
+	// OverKill counts the operations a kill fell into: between the
+	// acknowledgement and the effect's end (a pause over a kill, a batch
+	// job running at a kill, an activity started before a kill and done
+	// after it).
+	OverKill int
 }
 
 func (f FeatureCount) String() string {
-	return fmt.Sprintf("%d acknowledged, %d unknown, %d lost, %d duplicated", f.Acked, f.Unknown, f.Lost, f.Duplicated)
+	return fmt.Sprintf("%d acknowledged (%d over a kill), %d unknown, %d lost, %d duplicated", f.Acked, f.OverKill, f.Unknown, f.Lost, f.Duplicated)
 }
 
 // control drives and verifies the control mix.

@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// Standalone activities in the torture: MixActivity(a, b) started with
+// Standalone activities in the torture: SlowMixActivity(a, b) (0-2 s) started with
 // client.ExecuteActivity under a fixed activity id and the REJECT_DUPLICATE
 // reuse policy (a retried start answered "already started" is an
 // acknowledgement, and can never start a second execution), its result
@@ -29,20 +29,22 @@ import (
 // once, none pending.
 
 type actState struct {
-	id     string
-	a, b   uint64
-	acked  bool
-	result *uint64 // what the client got
+	id       string
+	a, b     uint64
+	acked    bool
+	overKill bool    // a kill came between the acknowledged start and the result
+	result   *uint64 // what the client got
 }
 
 func (x *control) driveActivity(i int, rng *rand.Rand) {
 	s := &actState{id: fmt.Sprintf("torture-act-%d-%d", x.seed, i), a: rng.Uint64(), b: rng.Uint64()}
+	ms := rng.Intn(2000)
 	x.acts[i] = s
 	err := x.call(rng, 60*time.Second, func(ctx context.Context, c client.Client, _ int) (bool, error) {
 		_, err := c.ExecuteActivity(ctx, client.StartActivityOptions{
 			ID: s.id, TaskQueue: x.tq, StartToCloseTimeout: 5 * time.Second,
 			ActivityIDReusePolicy: enumspb.ACTIVITY_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		}, MixActivity, s.a, s.b)
+		}, SlowMixActivity, s.a, s.b, ms)
 		var already *serviceerror.ActivityExecutionAlreadyStarted
 		return err == nil || errors.As(err, &already), err
 	})
@@ -51,6 +53,7 @@ func (x *control) driveActivity(i int, rng *rand.Rand) {
 		return
 	}
 	s.acked = true
+	k := x.kills()
 	var out uint64
 	err = x.call(rng, 90*time.Second, func(ctx context.Context, c client.Client, _ int) (bool, error) {
 		err := c.GetActivityHandle(client.GetActivityHandleOptions{ActivityID: s.id}).Get(ctx, &out)
@@ -61,6 +64,7 @@ func (x *control) driveActivity(i int, rng *rand.Rand) {
 		return
 	}
 	s.result = &out
+	s.overKill = x.kills() > k
 }
 
 func (x *control) verifyActivity(v *verifier, s *actState) {
@@ -70,6 +74,9 @@ func (x *control) verifyActivity(v *verifier, s *actState) {
 		return
 	}
 	x.t.inc(&f.Acked, 1)
+	if s.overKill {
+		x.t.inc(&f.OverKill, 1)
+	}
 	want := mix(s.a, s.b)
 	if s.result != nil && *s.result != want {
 		x.wrong("activity %s: the client got %d, want %d", s.id, *s.result, want)
@@ -214,6 +221,9 @@ func (x *control) verifyActPause(v *verifier, s *actPauseState) {
 		x.t.inc(&f.Unknown, 1)
 	} else {
 		x.t.inc(&f.Acked, 2)
+	}
+	if s.pausedOverKill {
+		x.t.inc(&f.OverKill, 2)
 	}
 	evs := x.closedHistory(v, f, s.id, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 	if evs == nil {

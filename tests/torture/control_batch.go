@@ -32,6 +32,7 @@ type batchState struct {
 	ids       []string // the workflows whose start was acknowledged
 	acked     bool
 	finished  bool // the driver saw the job leave RUNNING
+	overKill  bool // a kill came between the acknowledged start and the end
 }
 
 func (x *control) driveBatch(j, size int, rng *rand.Rand) {
@@ -50,7 +51,9 @@ func (x *control) driveBatch(j, size int, rng *rand.Rand) {
 	for i, id := range s.ids {
 		execs[i] = execOf(id)
 	}
-	req := &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: s.job, Reason: "torture", Executions: execs}
+	// A rate limit stretches the job over a few seconds, so that kills
+	// fall inside it.
+	req := &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: s.job, Reason: "torture", Executions: execs, MaxOperationsPerSecond: 3}
 	if s.terminate {
 		req.Operation = &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{Identity: "torture"}}
 	} else {
@@ -69,6 +72,7 @@ func (x *control) driveBatch(j, size int, rng *rand.Rand) {
 	} else {
 		s.acked = true
 	}
+	k := x.kills()
 	// Wait for the job to finish, through the kills.
 	err = x.call(rng, 3*time.Minute, func(ctx context.Context, c client.Client, _ int) (bool, error) {
 		d, err := c.WorkflowService().DescribeBatchOperation(ctx, &workflowservice.DescribeBatchOperationRequest{Namespace: "default", JobId: s.job})
@@ -83,6 +87,7 @@ func (x *control) driveBatch(j, size int, rng *rand.Rand) {
 		return
 	}
 	s.finished = true
+	s.overKill = s.acked && x.kills() > k
 	if !s.terminate {
 		for _, id := range s.ids {
 			if err := x.signal(rng, id, finishSignal, nil); err != nil {
@@ -101,6 +106,9 @@ func (x *control) verifyBatch(v *verifier, s *batchState) {
 		x.t.inc(&f.Unknown, len(s.ids))
 	} else {
 		x.t.inc(&f.Acked, len(s.ids))
+	}
+	if s.overKill {
+		x.t.inc(&f.OverKill, len(s.ids))
 	}
 	var d *workflowservice.DescribeBatchOperationResponse
 	err := retry(v.ctx, func(ctx context.Context) (bool, error) {

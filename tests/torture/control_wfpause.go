@@ -95,6 +95,9 @@ func (x *control) verifyWfPause(v *verifier, s *wfPauseState) {
 	} else {
 		x.t.inc(&f.Acked, 2) // the pause and the unpause
 	}
+	if s.pausedOverKill {
+		x.t.inc(&f.OverKill, 2)
+	}
 	evs := x.closedHistory(v, f, s.id, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 	if evs == nil {
 		return

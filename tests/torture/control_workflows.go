@@ -80,6 +80,17 @@ func GatedActivity(ctx context.Context) (string, error) {
 	return "opened:" + id, nil
 }
 
+// SlowMixActivity is MixActivity after a sleep of ms milliseconds, so that
+// kills fall inside standalone activities.
+func SlowMixActivity(ctx context.Context, a, b uint64, ms int) (uint64, error) {
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(time.Duration(ms) * time.Millisecond):
+	}
+	return MixActivity(ctx, a, b)
+}
+
 // ActPauseWorkflow runs GatedActivity, retried every 200 ms, and returns
 // its result.
 func ActPauseWorkflow(ctx workflow.Context) (string, error) {

@@ -295,6 +295,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			w.RegisterWorkflow(WaiterWorkflow)
 			w.RegisterWorkflow(ActPauseWorkflow)
 			w.RegisterActivity(GatedActivity)
+			w.RegisterActivity(SlowMixActivity)
 			if err := w.Start(); err != nil {
 				wc.Close()
 				last = err
