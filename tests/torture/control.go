@@ -66,8 +66,10 @@ func (x *control) pick(rng *rand.Rand) client.Client {
 	return x.cs[rng.Intn(len(x.cs))]
 }
 
-// call retries fn through random clients until it reports done or the
-// bound ends; attempt counts the calls made before this one.
+// call retries fn through random clients until it reports done (an
+// acknowledgement, possibly an error that means an earlier attempt got
+// through: call then returns nil) or the bound ends; attempt counts the
+// calls made before this one.
 func (x *control) call(rng *rand.Rand, bound time.Duration, fn func(ctx context.Context, c client.Client, attempt int) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(x.ctx, bound)
 	defer cancel()
@@ -75,10 +77,11 @@ func (x *control) call(rng *rand.Rand, bound time.Duration, fn func(ctx context.
 	return retry(ctx, func(ctx context.Context) (bool, error) {
 		done, err := fn(ctx, x.pick(rng), attempt)
 		attempt++
-		if err != nil {
-			x.t.inc(&x.t.rep.ControlRetries, 1)
+		if done {
+			return true, nil
 		}
-		return done, err
+		x.t.inc(&x.t.rep.ControlRetries, 1)
+		return false, err
 	})
 }
 
