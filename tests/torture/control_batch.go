@@ -34,6 +34,7 @@ type batchState struct {
 	acked     bool
 	finished  bool // the driver saw the job leave RUNNING
 	overKill  bool // a kill came between the acknowledged start and the end
+	kills     int  // kills between the acknowledged start and the end
 }
 
 func (x *control) driveBatch(j, size int, rng *rand.Rand) {
@@ -91,6 +92,7 @@ func (x *control) driveBatch(j, size int, rng *rand.Rand) {
 	}
 	s.finished = true
 	s.overKill = s.acked && x.kills() > k
+	s.kills = int(x.kills() - k)
 	if !s.terminate {
 		for _, id := range s.ids {
 			if err := x.signal(rng, id, finishSignal, nil); err != nil {
@@ -125,13 +127,26 @@ func (x *control) verifyBatch(v *verifier, s *batchState) {
 		}
 		return
 	}
-	// A query job may also find a workflow whose start was never
-	// acknowledged; a list job has exactly the acknowledged ones.
+	// A list job counts exactly the acknowledged workflows. A terminate
+	// job over a query may count fewer: a job resumed after a kill re-runs
+	// its query, narrowed to open runs as Temporal's batcher does, so the
+	// workflow it terminated but had not yet recorded no longer matches and
+	// is never counted (internal/batch TestRepeatedActionsAreIdempotent;
+	// Temporal, which records progress per page, misses the same). That
+	// is at most one a kill; every workflow must still be terminated once
+	// (below).
 	n := int64(len(s.ids))
-	if d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED || d.TotalOperationCount < n || (!s.terminate && d.TotalOperationCount != n) ||
+	low := n
+	if s.terminate {
+		low = max(0, n-int64(s.kills))
+	}
+	if d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED || d.TotalOperationCount < low || d.TotalOperationCount > n ||
 		d.CompleteOperationCount != d.TotalOperationCount || d.FailureOperationCount != 0 {
-		x.lost(f, "batch %s: %v with %d of %d complete, %d failed; want COMPLETED with all of %d (driver saw it finish: %v)",
-			s.job, d.State, d.CompleteOperationCount, d.TotalOperationCount, d.FailureOperationCount, n, s.finished)
+		x.lost(f, "batch %s: %v with %d of %d complete, %d failed; want COMPLETED with %d..%d of %d (kills during the job: %d)",
+			s.job, d.State, d.CompleteOperationCount, d.TotalOperationCount, d.FailureOperationCount, low, n, n, s.kills)
+	}
+	if d.CompleteOperationCount < n {
+		x.t.inc(&x.t.rep.BatchUncounted, int(n-d.CompleteOperationCount))
 	}
 	for _, id := range s.ids {
 		if s.terminate {

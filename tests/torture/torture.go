@@ -116,6 +116,7 @@ type Report struct {
 	Standalone       FeatureCount  // standalone activity starts (control_activities.go)
 	ActPause         FeatureCount  // activity pause and unpause calls (control_activities.go)
 	ControlRetries   int           // control-mix calls that failed (mostly a kill) and were retried
+	BatchUncounted   int           // workflows a terminate-by-query job handled but did not count (resumed after a kill; control_batch.go)
 	MaxTaskWait      time.Duration // longest workflow task schedule-to-start wait in any history
 	Stalls           []string      // workflow tasks that waited longer than StallThreshold to start
 	Violations       []string
@@ -137,7 +138,7 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "updates checked:     %d acknowledged; %d unknown (%d of them applied once); %d same-id retries\n", r.UpdatesAcked, r.UpdatesUnknown, r.UpdatesUnknownIn, r.UpdateRetries)
 	fmt.Fprintf(&b, "schedules checked:   %d (%d scheduled workflow runs)\n", r.SchedulesChecked, r.ScheduledRuns)
 	fmt.Fprintf(&b, "workflow pause:      %v (pause and unpause calls)\n", r.WfPause)
-	fmt.Fprintf(&b, "batch operations:    %v (workflows in signal/terminate jobs)\n", r.Batch)
+	fmt.Fprintf(&b, "batch operations:    %v (workflows in signal/terminate jobs; %d terminated but not counted by a resumed query job)\n", r.Batch, r.BatchUncounted)
 	fmt.Fprintf(&b, "standalone acts:     %v (starts)\n", r.Standalone)
 	fmt.Fprintf(&b, "activity pause:      %v (pause and unpause calls)\n", r.ActPause)
 	fmt.Fprintf(&b, "control retries:     %d (control-mix calls retried after an error, e.g. a kill)\n", r.ControlRetries)
