@@ -35,7 +35,7 @@ type batchState struct {
 	acked     bool
 	finished  bool // the driver saw the job leave RUNNING
 	overKill  bool // a kill came between the acknowledged start and the end
-	kills     int  // kills between the acknowledged start and the end
+	kills     int  // kills between the start call and the end
 }
 
 func (x *control) driveBatch(j, size int, rng *rand.Rand) {
@@ -68,6 +68,7 @@ func (x *control) driveBatch(j, size int, rng *rand.Rand) {
 		}
 		req.Operation = &workflowservice.StartBatchOperationRequest_SignalOperation{SignalOperation: &batchpb.BatchOperationSignal{Signal: pokeSignal, Input: in, Identity: "torture"}}
 	}
+	k := x.kills() // an unacknowledged first attempt may have started the job
 	err := x.call(rng, 60*time.Second, func(ctx context.Context, c client.Client, attempt int) (bool, error) {
 		_, err := c.WorkflowService().StartBatchOperation(ctx, req)
 		return err == nil || (attempt > 0 && status.Code(err) == codes.AlreadyExists), err
@@ -77,7 +78,6 @@ func (x *control) driveBatch(j, size int, rng *rand.Rand) {
 	} else {
 		s.acked = true
 	}
-	k := x.kills()
 	// Wait for the job to finish, through the kills.
 	err = x.call(rng, 3*time.Minute, func(ctx context.Context, c client.Client, _ int) (bool, error) {
 		d, err := c.WorkflowService().DescribeBatchOperation(ctx, &workflowservice.DescribeBatchOperationRequest{Namespace: "default", JobId: s.job})
@@ -134,12 +134,18 @@ func (x *control) verifyBatch(v *verifier, s *batchState) {
 	// workflow it terminated but had not yet recorded no longer matches and
 	// is never counted (what internal/batch TestRepeatedActionsAreIdempotent
 	// asserts for a rewound terminate job). The job records each execution
-	// as it goes, so that is at most one a kill; every workflow must still
-	// be terminated exactly once (below).
+	// as it goes, so on one server that is at most one a kill during the
+	// job. On a cluster a job also moves when its shard does, which may
+	// lag a kill (the restarted node takes shards back later), so the
+	// shortfall is only reported. Every workflow must still be terminated
+	// exactly once (below).
 	n := int64(len(s.ids))
 	low, high := n, n
 	if s.terminate {
 		low, high = max(0, n-int64(s.kills)), int64(s.size)
+		if len(x.cs) > 1 {
+			low = 0
+		}
 	}
 	if d.State != enumspb.BATCH_OPERATION_STATE_COMPLETED || d.TotalOperationCount < low || d.TotalOperationCount > high ||
 		d.CompleteOperationCount != d.TotalOperationCount || d.FailureOperationCount != 0 {
