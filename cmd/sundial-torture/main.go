@@ -1,6 +1,7 @@
 // Command sundial-torture is Sundial's crash torture test: it starts the
 // sundial binary on a temp data dir, runs a mixed Go SDK load against it
-// (activities, timers, signals, updates, child workflows, continue-as-new),
+// (activities, timers, signals, updates, child workflows, continue-as-new,
+// schedules, workflow and activity pause, batch jobs, standalone activities),
 // SIGKILLs and restarts the server -kills times at random moments, then
 // checks from the client side that every acknowledged start, signal and
 // update was applied exactly once (updates at most once per id), every
@@ -48,11 +49,16 @@ func main() {
 	flag.Int64Var(&cfg.Seed, "seed", time.Now().UnixNano(), "random seed (plans, kill times)")
 	flag.BoolVar(&cfg.FreshWorker, "fresh-worker", true, "replace the worker and its client after every restart (false: one worker rides out every kill)")
 	flag.IntVar(&cfg.Schedules, "schedules", 3, "schedules firing every 1-2 s during the kills (the first limited to 4 actions)")
+	flag.IntVar(&cfg.WorkflowPauses, "workflow-pauses", cfg.WorkflowPauses, "workflows paused (kept paused over a kill) and unpaused during the kills")
+	flag.IntVar(&cfg.BatchJobs, "batch-jobs", cfg.BatchJobs, "batch jobs during the kills (even: signal, odd: terminate)")
+	flag.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "workflows per batch job")
+	flag.IntVar(&cfg.StandaloneActivities, "standalone-activities", cfg.StandaloneActivities, "standalone activities started during the kills")
+	flag.IntVar(&cfg.ActivityPauses, "activity-pauses", cfg.ActivityPauses, "workflows whose activity is paused (over a kill) and unpaused")
 	flag.BoolVar(&cfg.SDKLog, "sdk-log", false, "print the Go SDK's warnings and errors")
 	flag.IntVar(&cfg.Nodes, "nodes", 1, "sundial processes; > 1 runs a cluster of nodes on PostgreSQL (see -postgres)")
 	flag.StringVar(&cfg.Postgres, "postgres", "", `PostgreSQL URL of the cluster's database, or "auto" for a throwaway server (SUNDIAL_TEST_PG_PORTS=lo-hi confines its port); implies a cluster`)
 	flag.DurationVar(&cfg.LeasePeriod, "lease-period", time.Second, "the nodes' --lease-period (cluster only)")
-	flag.IntVar(&cfg.PortBase, "port-base", 0, "cluster only: node i listens on PORT-BASE+2i with node address 127.0.0.1:PORT-BASE+2i+1; 0: free ports")
+	flag.IntVar(&cfg.PortBase, "port-base", 0, "a single server listens on PORT-BASE; node i of a cluster on PORT-BASE+2i with node address 127.0.0.1:PORT-BASE+2i+1; 0: free ports")
 	flag.StringVar(&cfg.CacheSize, "cache-size", "", "the server's --cache-size (e.g. 4KiB: runs are evicted between steps and loaded cold); empty: the server's default")
 	flag.Parse()
 	if cfg.KillMax < cfg.KillMin || cfg.Kills < 0 || cfg.Concurrency < 1 || cfg.MaxRuns < 1 || cfg.MaxSteps < 1 {

@@ -121,7 +121,11 @@ type workflow struct {
 	key     wfKey
 	loaded  bool
 	evicted bool
-	cur     *execution.State
+	// fencedOut: a write of it was refused by its shard's fence (the
+	// shard is lost), so what its memory showed was never stored
+	// (fenced_reads.go).
+	fencedOut bool
+	cur       *execution.State
 	// changed is closed (and replaced) after every commit, waking long
 	// polls and update waiters, which then re-check under the lock.
 	changed chan struct{}
@@ -501,14 +505,17 @@ func (e *Engine) finish(fx *effects) error {
 			// Its workflow (with all of its shard) is dropped, so no
 			// read reports its changes.
 			fx.handoff.release()
-			e.markDurable(fx.seq)
 			if w := fx.w; w != nil {
 				w.mu.Lock()
+				w.fencedOut = true
 				e.mu.Lock()
 				e.dropLocked(w)
 				e.mu.Unlock()
 				w.mu.Unlock()
 			}
+			// Only after the drop: a reader that barrier releases must
+			// find the workflow fenced out (fenced_reads.go).
+			e.markDurable(fx.seq)
 			return e.fenced(e.own.ShardOf(fx.ns, fx.wfid), err)
 		}
 		if err != nil {
@@ -587,8 +594,7 @@ func (e *Engine) mutate(ctx context.Context, ns, id string, fn func(w *workflow)
 		// Nothing written, but the answer may rest on another request's
 		// write still in flight (a deduplicated start or signal): it must
 		// be durable before we acknowledge.
-		e.barrier(seq)
-		return firstErr(e.checkHealthy(), ferr)
+		return firstErr(e.settledRead(w, seq), ferr)
 	}
 	if err := e.finish(fx); err != nil {
 		return err

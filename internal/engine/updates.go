@@ -142,7 +142,9 @@ func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string
 		}
 		w.mu.Unlock()
 		if err != nil || done {
-			e.barrier(seq)
+			if serr := e.settledRead(w, seq); serr != nil {
+				return nil, serr
+			}
 			return resp, err
 		}
 		last = resp
@@ -151,7 +153,9 @@ func (e *Engine) awaitUpdate(ctx context.Context, ns, id, runID, updateID string
 			w.waiters.Add(-1)
 		case <-soft.C:
 			w.waiters.Add(-1)
-			e.barrier(seq)
+			if serr := e.settledRead(w, seq); serr != nil {
+				return nil, serr
+			}
 			return last, nil
 		case <-ctx.Done():
 			w.waiters.Add(-1)

@@ -30,7 +30,10 @@ func newFleet(cfg Config, dir string) (*fleet, error) {
 		extra = append(extra, "--cache-size", cfg.CacheSize)
 	}
 	if !cfg.clustered() {
-		port, err := freePort()
+		port, err := cfg.PortBase, error(nil)
+		if port == 0 {
+			port, err = freePort()
+		}
 		if err != nil {
 			return nil, err
 		}

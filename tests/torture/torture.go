@@ -64,7 +64,16 @@ type Config struct {
 	// PortBase, when set, gives node i the public port PortBase+2i and the
 	// node address 127.0.0.1:PortBase+2i+1; 0 picks free ports.
 	PortBase int
-	Logf     func(format string, args ...any)
+	// The operator-control mix (control.go), driven during the kills:
+	// workflows paused and unpaused, batch jobs (signal and terminate,
+	// alternating) of BatchSize workflows each, standalone activities,
+	// and workflows whose activity is paused and unpaused.
+	WorkflowPauses       int
+	BatchJobs            int
+	BatchSize            int
+	StandaloneActivities int
+	ActivityPauses       int
+	Logf                 func(format string, args ...any)
 }
 
 // Short is the form run by `go test`.
@@ -74,6 +83,7 @@ func Short() Config {
 		DownMax: 200 * time.Millisecond, Workflows: 40, Concurrency: 20, MaxSignals: 6, MaxUpdates: 3,
 		MaxRuns: 3, MaxSteps: 3, MaxDuration: 40 * time.Second, Drain: 60 * time.Second, Seed: time.Now().UnixNano(),
 		FreshWorker: true, Schedules: 3,
+		WorkflowPauses: 6, BatchJobs: 2, BatchSize: 8, StandaloneActivities: 20, ActivityPauses: 4,
 	}
 }
 
@@ -101,6 +111,12 @@ type Report struct {
 	WrongResult      int           // wrong value, or something applied that was never sent
 	SchedulesChecked int           // schedules verified (schedules.go)
 	ScheduledRuns    int           // workflow runs those schedules started
+	WfPause          FeatureCount  // pause and unpause calls (control_wfpause.go)
+	Batch            FeatureCount  // workflows handled by batch jobs (control_batch.go)
+	Standalone       FeatureCount  // standalone activity starts (control_activities.go)
+	ActPause         FeatureCount  // activity pause and unpause calls (control_activities.go)
+	ControlRetries   int           // control-mix calls that failed (mostly a kill) and were retried
+	BatchUncounted   int           // workflows a terminate-by-query job handled but did not count (resumed after a kill; control_batch.go)
 	MaxTaskWait      time.Duration // longest workflow task schedule-to-start wait in any history
 	Stalls           []string      // workflow tasks that waited longer than StallThreshold to start
 	Violations       []string
@@ -121,6 +137,11 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "signals checked:     %d acknowledged; %d unknown (%d of them applied once)\n", r.SignalsAcked, r.SignalsUnknown, r.SignalsUnknownIn)
 	fmt.Fprintf(&b, "updates checked:     %d acknowledged; %d unknown (%d of them applied once); %d same-id retries\n", r.UpdatesAcked, r.UpdatesUnknown, r.UpdatesUnknownIn, r.UpdateRetries)
 	fmt.Fprintf(&b, "schedules checked:   %d (%d scheduled workflow runs)\n", r.SchedulesChecked, r.ScheduledRuns)
+	fmt.Fprintf(&b, "workflow pause:      %v (pause and unpause calls)\n", r.WfPause)
+	fmt.Fprintf(&b, "batch operations:    %v (workflows in signal/terminate jobs; %d terminated but not counted by a resumed query job)\n", r.Batch, r.BatchUncounted)
+	fmt.Fprintf(&b, "standalone acts:     %v (starts)\n", r.Standalone)
+	fmt.Fprintf(&b, "activity pause:      %v (pause and unpause calls)\n", r.ActPause)
+	fmt.Fprintf(&b, "control retries:     %d (control-mix calls retried after an error, e.g. a kill)\n", r.ControlRetries)
 	fmt.Fprintf(&b, "lost:                %d\n", r.Lost)
 	fmt.Fprintf(&b, "duplicated:          %d\n", r.Duplicated)
 	fmt.Fprintf(&b, "dup across CAN:      %d (retried signal request landing in two runs; tolerated)\n", r.DupAcrossCAN)
@@ -272,6 +293,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			w.RegisterWorkflow(TortureWorkflow)
 			w.RegisterWorkflow(ChildWorkflow)
 			w.RegisterActivity(MixActivity)
+			w.RegisterWorkflow(WaiterWorkflow)
+			w.RegisterWorkflow(ActPauseWorkflow)
+			w.RegisterActivity(GatedActivity)
+			w.RegisterActivity(SlowMixActivity)
 			if err := w.Start(); err != nil {
 				wc.Close()
 				last = err
@@ -383,6 +408,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	drainCtx, stopDrain := context.WithTimeout(ctx, cfg.MaxDuration+cfg.Drain)
 	defer stopDrain()
 	drive.ctx = drainCtx
+	ctl := &control{cs: clients, tq: tq, seed: cfg.Seed, ctx: drainCtx, t: t, logf: logf, kills: kills.Load,
+		killing: func() bool {
+			select {
+			case <-killsDone:
+				return false
+			default:
+				return true
+			}
+		}}
+	ctlDone := make(chan struct{})
+	go func() { defer close(ctlDone); ctl.run(cfg) }()
 	for i := 0; ; i++ {
 		killing := true
 		select {
@@ -425,6 +461,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("restart after kill %d: %w", kills.Load()+1, killErr)
 	}
 	waitDrivers(&wg, wfs, logf)
+	<-ctlDone
 	rep.Kills = int(kills.Load())
 
 	pctx, pcancel := context.WithTimeout(ctx, cfg.Drain)
@@ -467,6 +504,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, s := range scheds {
 		v.checkSchedule(s)
 	}
+	ctl.verify(v)
 	for i, s := range fl.servers {
 		if !s.alive() {
 			violate(&rep.ServerCrashes, "%s exited on its own during verification (see %s)", s.name, fl.logs[i])
