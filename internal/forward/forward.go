@@ -65,6 +65,8 @@ type Forwarder struct {
 
 	draining context.Context // done once Drain was called (drain.go)
 	drain    context.CancelFunc
+
+	calls callCounts // internal calls made, by kind (calls.go)
 }
 
 // New returns a forwarder for node.
@@ -160,6 +162,7 @@ func (f *Forwarder) Invoke(ctx context.Context, addr, method string, req any) (a
 	}
 	octx, release := f.pollContext(octx, method)
 	defer release()
+	f.calls.add(forwardKind(method))
 	if err := conn.Invoke(octx, method, req, resp); err != nil {
 		if ctx.Err() == nil {
 			switch status.Code(err) {

@@ -102,6 +102,7 @@ func (f *Forwarder) Call(ctx context.Context, namespace, key, op string, args, r
 	}
 	resp := &OpResponse{}
 	ctx = metadata.AppendToOutgoingContext(ctx, MarkerKey, f.node.ID())
+	f.calls.add("op:" + op)
 	if err := conn.Invoke(ctx, OpMethod, &OpRequest{Op: op, Namespace: namespace, Key: key, Args: b}, resp, grpc.CallContentSubtype(codecName)); err != nil {
 		if ctx.Err() == nil && status.Code(err) == codes.Canceled {
 			// The owner dropped the call (it is stopping, or reset the
@@ -135,6 +136,7 @@ func (f *Forwarder) Broadcast(ctx context.Context, op string, args any) error {
 		conn, err := f.peer(addr)
 		if err == nil {
 			ctx := metadata.AppendToOutgoingContext(ctx, MarkerKey, f.node.ID())
+			f.calls.add("op:" + op)
 			err = conn.Invoke(ctx, OpMethod, &OpRequest{Op: op, Args: b}, &OpResponse{}, grpc.CallContentSubtype(codecName))
 		}
 		if err != nil && first == nil {

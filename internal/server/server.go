@@ -181,6 +181,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		eopts.Ownership, eopts.Peers = cp.node, cp.fwd
+		m.ClusterCalls(cp.fwd.InternalCalls)
 	}
 	eng, err := engine.New(st, eopts)
 	if err != nil {
