@@ -32,7 +32,8 @@ import (
 // configurations (a comma list of pebble, pg, one, three; all by default);
 // SUNDIAL_CLUSTER_BENCH_PORT is the first of the 30 ports the cluster
 // nodes use (18520 by default: node addresses from it, metrics from +10,
-// profiling endpoints (--pprof) from +20).
+// profiling endpoints (--pprof) from +20); SUNDIAL_CLUSTER_BENCH_BIN runs
+// a sundial binary built elsewhere instead of building this tree's.
 func TestClusterBench(t *testing.T) {
 	if os.Getenv("SUNDIAL_CLUSTER_BENCH") != "1" {
 		t.Skip("set SUNDIAL_CLUSTER_BENCH=1 to run")
@@ -50,7 +51,10 @@ func TestClusterBench(t *testing.T) {
 		return v == "" || slices.Contains(strings.Split(v, ","), config)
 	}
 	dir := t.TempDir()
-	bin := binBuild(t, dir)
+	bin := os.Getenv("SUNDIAL_CLUSTER_BENCH_BIN") // a sundial binary built elsewhere (to compare builds)
+	if bin == "" {
+		bin = binBuild(t, dir)
+	}
 	_, file, _, _ := runtime.Caller(0)
 	bench := filepath.Join(dir, "sundial-bench")
 	cmd := exec.Command("go", "build", "-o", bench, "./cmd/sundial-bench")
