@@ -76,6 +76,13 @@ func (e *Engine) sendTaskBatched(key matching.Key, t matching.Task) bool {
 func (e *Engine) flushOffers(ap addrPeers, addr string) {
 	b := &e.offers.batches
 	for {
+		select {
+		case <-e.stop:
+			// Stopping: the offers are forgotten with the engine; the
+			// workflows' next owner offers their tasks again.
+			return
+		default:
+		}
 		b.mu.Lock()
 		batch := b.pending[addr]
 		if len(batch) == 0 {
