@@ -101,6 +101,8 @@ type offer struct {
 type offers struct {
 	mu sync.Mutex
 	m  map[offerKey]*offer
+
+	batches offerBatches // offers on their way to other nodes (offer_batch.go)
 }
 
 func offerKeyOf(k matching.Key, t matching.Task) offerKey {
@@ -139,6 +141,7 @@ func (e *Engine) initOffers() {
 		e.offers.m = map[offerKey]*offer{}
 		e.taskOps = map[string]func(context.Context, []byte) (any, error){
 			opAddTask:        e.handleAddTask,
+			opAddTasks:       e.handleAddTasks,
 			opStartTask:      e.handleStartTask,
 			opShutdownWorker: e.handleShutdownWorker,
 			// cluster-wide records (cluster_registries.go)
@@ -155,7 +158,8 @@ func (e *Engine) initOffers() {
 }
 
 // sendTask queues t on the queue's owner: here when this node holds the
-// queue's shard, else over the internal port (in the background).
+// queue's shard, else over the internal port (in the background, batched
+// with other offers to that node: offer_batch.go).
 func (e *Engine) sendTask(key matching.Key, t matching.Task) {
 	addr := e.peers.(queuePeers).Owner(key.Namespace, queueKey(key))
 	e.setOfferAddr(key, t, addr)
@@ -163,6 +167,14 @@ func (e *Engine) sendTask(key matching.Key, t matching.Task) {
 		e.match.Add(key, t)
 		return
 	}
+	if !e.sendTaskBatched(key, t) {
+		e.sendTaskAlone(key, t)
+	}
+}
+
+// sendTaskAlone sends one offer to its queue's owner in its own call, in
+// the background, with retries while the queue's shard moves.
+func (e *Engine) sendTaskAlone(key matching.Key, t matching.Task) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

@@ -69,6 +69,8 @@ type Forwarder struct {
 	// secret and clientTLS protect calls to other nodes (security.go).
 	secret    string
 	clientTLS *tls.Config
+
+	calls callCounts // internal calls made, by kind (calls.go)
 }
 
 // New returns a forwarder for node.
@@ -167,6 +169,7 @@ func (f *Forwarder) Invoke(ctx context.Context, addr, method string, req any) (a
 	}
 	octx, release := f.pollContext(octx, method)
 	defer release()
+	f.calls.add(forwardKind(method))
 	if err := conn.Invoke(octx, method, req, resp); err != nil {
 		if ctx.Err() == nil {
 			switch status.Code(err) {

@@ -92,28 +92,7 @@ func (f *Forwarder) Call(ctx context.Context, namespace, key, op string, args, r
 	if addr == "" {
 		return serviceerror.NewUnavailablef("sundial: shard %d has no live owner right now (it is moving between nodes); retry", shard)
 	}
-	b, err := json.Marshal(args)
-	if err != nil {
-		return err
-	}
-	conn, err := f.peer(addr)
-	if err != nil {
-		return serviceerror.NewUnavailablef("sundial: cannot reach node %s: %v", addr, err)
-	}
-	resp := &OpResponse{}
-	ctx = metadata.AppendToOutgoingContext(ctx, MarkerKey, f.node.ID())
-	if err := conn.Invoke(ctx, OpMethod, &OpRequest{Op: op, Namespace: namespace, Key: key, Args: b}, resp, grpc.CallContentSubtype(codecName)); err != nil {
-		if ctx.Err() == nil && status.Code(err) == codes.Canceled {
-			// The owner dropped the call (it is stopping, or reset the
-			// stream) while our caller still waits: retryable, as in Invoke.
-			return serviceerror.NewUnavailablef("sundial: node %s dropped the internal call %s (%v); retry", addr, op, err)
-		}
-		return serviceerror.FromStatus(status.Convert(err))
-	}
-	if result != nil && len(resp.Result) > 0 {
-		return json.Unmarshal(resp.Result, result)
-	}
-	return nil
+	return f.invokeOp(ctx, addr, &OpRequest{Op: op, Namespace: namespace, Key: key}, args, result)
 }
 
 // Owner names the owner of the shard of (namespace, key) at its current
@@ -135,6 +114,7 @@ func (f *Forwarder) Broadcast(ctx context.Context, op string, args any) error {
 		conn, err := f.peer(addr)
 		if err == nil {
 			ctx := metadata.AppendToOutgoingContext(ctx, MarkerKey, f.node.ID())
+			f.calls.add("op:" + op)
 			err = conn.Invoke(ctx, OpMethod, &OpRequest{Op: op, Args: b}, &OpResponse{}, grpc.CallContentSubtype(codecName))
 		}
 		if err != nil && first == nil {

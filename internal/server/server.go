@@ -181,6 +181,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		eopts.Ownership, eopts.Peers = cp.node, cp.fwd
+		m.ClusterCalls(cp.fwd.InternalCalls)
 	}
 	eng, err := engine.New(st, eopts)
 	if err != nil {
@@ -256,10 +257,13 @@ func Start(cfg Config) (*Server, error) {
 		unary = append(unary, sec.authz.Unary())
 		stream = append(stream, sec.authz.Stream())
 	}
+	// uncompressedReplies before the forwarder: a reply a node relays from
+	// another node goes uncompressed to the client too.
+	unary = append(unary, uncompressedReplies)
 	if cp != nil {
 		unary = append(unary, cp.fwd.Unary)
 	}
-	unary = append(unary, uncompressedReplies, frontend.Interceptor(log))
+	unary = append(unary, frontend.Interceptor(log))
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.MaxSendMsgSize(128 << 20),
