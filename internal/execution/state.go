@@ -86,6 +86,8 @@ type State struct {
 	// paused is the WorkflowExecutionPaused event of a paused run, nil
 	// when it is not paused (workflow_pause.go).
 	paused *historypb.HistoryEvent
+	// skip is the run's time skipping: its virtual clock (time_skipping.go).
+	skip timeSkipping
 	// Reset links the run to resets (see ResetInfo).
 	Reset  ResetInfo
 	Memo   *commonpb.Memo
