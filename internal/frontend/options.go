@@ -60,7 +60,7 @@ func optionsMerge(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions)
 			paths[map[string]string{"priority.priorityKey": "priority.priority_key", "priority.fairnessKey": "priority.fairness_key", "priority.fairnessWeight": "priority.fairness_weight"}[p]] = true
 		default:
 			if timeSkippingSubPath(p) {
-				return nil, invalid("time_skipping_config doesn't support partial update")
+				return nil, invalid("error applying update_options: time_skipping_config doesn't support partial update")
 			}
 			return nil, invalid("error parsing UpdateMask: proto: invalid path %q for message %q", p, "temporal.api.workflow.v1.WorkflowExecutionOptions")
 		}
