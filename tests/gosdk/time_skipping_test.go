@@ -14,6 +14,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	updatepb "go.temporal.io/api/update/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
@@ -524,5 +525,55 @@ func TestTimeSkippingValidation(t *testing.T) {
 	}
 	if n := count(e.history(ex.WorkflowId, ex.RunId), evTransitioned); n != 0 {
 		t.Fatalf("a disabled config skipped %d times", n)
+	}
+}
+
+// Signal-with-start and update-with-start carry the config too: the
+// signalled run skips its day's sleep; the update-with-start's run
+// describes the config it was started with.
+func TestTimeSkippingWithStartRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.worker(func(w worker.Worker) {
+		w.RegisterWorkflow(SleepWorkflow)
+		w.RegisterWorkflow(waitForUpdateWorkflow)
+	})
+	svc := e.c.WorkflowService()
+	in, _ := converter.GetDefaultDataConverter().ToPayloads(24 * time.Hour)
+	id := "ts-sws-" + uuid.NewString()[:8]
+	began := time.Now()
+	if _, err := svc.SignalWithStartWorkflowExecution(e.ctx(), &workflowservice.SignalWithStartWorkflowExecutionRequest{Namespace: "default", WorkflowId: id,
+		RequestId: uuid.NewString(), WorkflowType: &commonpb.WorkflowType{Name: "SleepWorkflow"}, TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}, Input: in,
+		SignalName: "s", TimeSkippingConfig: &commonpb.TimeSkippingConfig{Enabled: true}}); err != nil {
+		t.Fatal(err)
+	}
+	var slept time.Duration
+	e.tsResult(&commonpb.WorkflowExecution{WorkflowId: id}, &slept)
+	if slept < 24*time.Hour || time.Since(began) > 5*time.Second {
+		t.Fatalf("signal-with-start: slept %s in %s", slept, time.Since(began))
+	}
+
+	id = "ts-uws-" + uuid.NewString()[:8]
+	_, err := svc.ExecuteMultiOperation(e.ctx(), &workflowservice.ExecuteMultiOperationRequest{Namespace: "default", Operations: []*workflowservice.ExecuteMultiOperationRequest_Operation{
+		{Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_StartWorkflow{StartWorkflow: &workflowservice.StartWorkflowExecutionRequest{
+			Namespace: "default", WorkflowId: id, RequestId: uuid.NewString(), WorkflowType: &commonpb.WorkflowType{Name: "waitForUpdateWorkflow"},
+			TaskQueue: &taskqueuepb.TaskQueue{Name: e.tq}, WorkflowIdConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			TimeSkippingConfig: &commonpb.TimeSkippingConfig{Enabled: true, MaxSessionSkipCount: 7}}}},
+		{Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_UpdateWorkflow{UpdateWorkflow: &workflowservice.UpdateWorkflowExecutionRequest{
+			Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id},
+			Request:    &updatepb.Request{Meta: &updatepb.Meta{UpdateId: "u"}, Input: &updatepb.Input{Name: "finish", Args: mustPayloads(t, e, "x")}},
+			WaitPolicy: &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED}}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	e.tsResult(&commonpb.WorkflowExecution{WorkflowId: id}, &out)
+	d, err := svc.DescribeWorkflowExecution(e.ctx(), &workflowservice.DescribeWorkflowExecutionRequest{Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := d.WorkflowExtendedInfo.GetTimeSkippingInfo().GetEffectiveConfig(); !c.GetEnabled() || c.GetMaxSessionSkipCount() != 7 {
+		t.Fatalf("update-with-start's run: %v", d.WorkflowExtendedInfo.GetTimeSkippingInfo())
 	}
 }
