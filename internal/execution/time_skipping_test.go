@@ -8,7 +8,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	workflowpb "go.temporal.io/api/workflow/v1"
 )
 
 // In these tests the harness's now is the run's virtual time, as the
@@ -296,4 +295,21 @@ func TestTimeSkippingStartDelay(t *testing.T) {
 	h.wantStatus(enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
 }
 
-var _ = workflowpb.WorkflowExecutionOptions{}
+// TestTimeSkippingWorkflowRetry: a retried run inherits the skipping and
+// jumps over its retry backoff.
+func TestTimeSkippingWorkflowRetry(t *testing.T) {
+	h := newHarness(t, startAttrs(skipCfg(), func(a *historypb.WorkflowExecutionStartedEventAttributes) {
+		a.RetryPolicy = &commonpb.RetryPolicy{InitialInterval: dur(time.Hour), BackoffCoefficient: 1, MaximumAttempts: 3}
+	}))
+	h.pollComplete(startTimer("t", time.Hour))
+	h.wantSkip(t0.Add(time.Hour), false)
+	h.tick()
+	h.pollComplete(failWF(appFailure("x", false)))
+	n := adopt(t, h.last.NewRun, h.now)
+	if n.s.Start.GetAttempt() != 2 || n.s.SkippedDuration() != time.Hour || !n.s.StartTime.Equal(h.now) {
+		t.Fatalf("retry run: attempt %d skipped %s start %s", n.s.Start.GetAttempt(), n.s.SkippedDuration(), tm(n.s.StartTime))
+	}
+	n.wantSkip(h.now.Add(time.Hour), false) // the retry backoff
+	n.tick()
+	n.wantStep(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+}
