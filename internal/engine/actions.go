@@ -52,7 +52,7 @@ func (e *Engine) doAction(a pendingAction) error {
 	src := a.run
 	switch a.Kind {
 	case execution.StartChild:
-		return e.startChild(ctx, src, a.Child, a.ChildPriority)
+		return e.startChild(ctx, src, a.Child, a.ChildPriority, a.ChildTimeSkipping, a.ChildTimeSkippingState)
 	case execution.NotifyParent:
 		return e.notifyParent(ctx, src)
 	case execution.ApplyParentClose:
@@ -75,7 +75,7 @@ func (e *Engine) doAction(a pendingAction) error {
 		if err != nil {
 			cause = enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
 		}
-		return e.onSource(ctx, src, func(st *execution.State) error { return st.ExternalSignalDone(e.now(), a.InitiatedEventID, cause) })
+		return e.onSource(ctx, src, func(st *execution.State) error { return st.ExternalSignalDone(e.runNow(st), a.InitiatedEventID, cause) })
 	case execution.CancelExternal:
 		c := a.External.Cancel
 		exec := c.WorkflowExecution
@@ -88,7 +88,7 @@ func (e *Engine) doAction(a pendingAction) error {
 		if err != nil {
 			cause = enumspb.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
 		}
-		return e.onSource(ctx, src, func(st *execution.State) error { return st.ExternalCancelDone(e.now(), a.InitiatedEventID, cause) })
+		return e.onSource(ctx, src, func(st *execution.State) error { return st.ExternalCancelDone(e.runNow(st), a.InitiatedEventID, cause) })
 	case reconcileKind:
 		return e.reconcile(ctx, src, a.Children)
 	case execution.DeliverNexusCallbacks:
@@ -117,7 +117,8 @@ func (e *Engine) onSource(ctx context.Context, src *execution.State, fn func(*ex
 	return nil
 }
 
-func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *execution.Child, priority *commonpb.Priority) error {
+func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *execution.Child, priority *commonpb.Priority,
+	skip *commonpb.TimeSkippingConfig, skipState *commonpb.TimeSkippingStatePropagation) error {
 	a := c.Attrs
 	root := parent.Start.GetRootWorkflowExecution()
 	if root == nil {
@@ -129,7 +130,7 @@ func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *exe
 		ExecTimeoutSet: a.WorkflowExecutionTimeout != nil, RunTimeoutSet: true, UserMetadata: c.UserMetadata,
 		TaskTimeout: a.WorkflowTaskTimeout.AsDuration(), RequestID: fmt.Sprintf("%s:%d", parent.RunID, c.InitiatedEventID),
 		ReusePolicy: a.WorkflowIdReusePolicy, RetryPolicy: a.RetryPolicy, Memo: a.Memo, Search: a.SearchAttributes, CronSchedule: a.CronSchedule,
-		Header: a.Header, Priority: priority,
+		Header: a.Header, Priority: priority, TimeSkipping: skip, TimeSkippingState: skipState,
 		Parent: &ParentInfo{Namespace: parent.Namespace, Execution: &commonpb.WorkflowExecution{WorkflowId: parent.WorkflowID, RunId: parent.RunID},
 			InitiatedID: c.InitiatedEventID, Root: root},
 	}
@@ -146,9 +147,9 @@ func (e *Engine) startChild(ctx context.Context, parent *execution.State, c *exe
 	}
 	return e.onSource(ctx, parent, func(st *execution.State) error {
 		if err != nil {
-			return st.StartChildFailed(e.now(), c.InitiatedEventID, enumspb.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS)
+			return st.StartChildFailed(e.runNow(st), c.InitiatedEventID, enumspb.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS)
 		}
-		return st.ChildStarted(e.now(), c.InitiatedEventID, res.RunID)
+		return st.ChildStarted(e.runNow(st), c.InitiatedEventID, res.RunID)
 	})
 }
 

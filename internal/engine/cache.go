@@ -150,7 +150,7 @@ func (e *Engine) evictClosed() {
 		if !w.mu.TryLock() {
 			continue
 		}
-		if w.cur == nil || (!w.cur.Running() && w.cur.CloseTime.Before(cutoff)) {
+		if w.cur == nil || (!w.cur.Running() && w.cur.WallTime(w.cur.CloseTime).Before(cutoff)) { // (a skipping run closes in its virtual time)
 			e.mu.Lock()
 			e.dropLocked(w)
 			e.mu.Unlock()

@@ -386,12 +386,13 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 		return nil, nil
 	}
 	before, beforeSize := cur.NextEventID, cur.HistorySize
-	if cur.EnforceLimits(e.now()) {
+	if cur.EnforceLimits(e.runNow(cur)) {
 		e.log.Warn("workflow terminated: history limit exceeded", "workflow", cur.WorkflowID, "run", cur.RunID, "events", cur.NextEventID-1, "bytes", cur.HistorySize)
 	} else if l := cur.Limits(); before-1 > l.HistoryCountWarn && before-1-int64(len(cur.Outbox().Events)) <= l.HistoryCountWarn ||
 		beforeSize > l.HistorySizeWarn && beforeSize-cur.OutboxSize() <= l.HistorySizeWarn {
 		e.log.Warn("workflow history passed the warning limit", "workflow", cur.WorkflowID, "run", cur.RunID, "events", before-1, "bytes", beforeSize)
 	}
+	e.skipTime(cur) // time_skipping.go
 	h := e.handOff(cur)
 	o := cur.TakeOutbox()
 	if len(o.Events) == 0 && o.NewRun == nil && len(o.Tasks) == 0 && len(o.Actions) == 0 && !w.dirty && !o.UpdatesChanged && !o.RecordChanged && h == nil {
@@ -416,6 +417,7 @@ func (e *Engine) persist(w *workflow) (*effects, error) {
 	b := &store.Batch{Runs: []*store.RunWrite{rw}}
 	w.cacheHistory(cur.RunID, o.Events, isNew, cur.Running())
 	if n := o.NewRun; n != nil {
+		e.skipTime(n)
 		no := n.TakeOutbox()
 		fx.runs.note(n, no.Events)
 		nw := e.runWrite(n, now)

@@ -47,7 +47,7 @@ func (e *Engine) handOff(st *execution.State) *handoff {
 		if c == nil {
 			return nil
 		}
-		msgs, err := st.StartWorkflowTask(e.now(), t.ScheduledEventID, uuid.NewString(), c.Identity())
+		msgs, err := st.StartWorkflowTask(e.runNow(st), t.ScheduledEventID, uuid.NewString(), c.Identity())
 		if err != nil {
 			c.Release()
 			return nil

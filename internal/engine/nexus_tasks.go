@@ -112,7 +112,7 @@ func nexusRequestHeader(a *historypb.NexusOperationScheduledEventAttributes) map
 }
 
 func (e *Engine) startNexusStartTask(st *execution.State, t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
-	op, err := st.StartNexusTask(e.now(), t.ScheduledEventID, t.Attempt)
+	op, err := st.StartNexusTask(e.runNow(st), t.ScheduledEventID, t.Attempt)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (e *Engine) startNexusStartTask(st *execution.State, t matching.Task) (*wor
 }
 
 func (e *Engine) startNexusCancelTask(st *execution.State, t matching.Task) (*workflowservice.PollNexusTaskQueueResponse, error) {
-	op, err := st.StartNexusCancelTask(e.now(), t.ScheduledEventID, t.Attempt)
+	op, err := st.StartNexusCancelTask(e.runNow(st), t.ScheduledEventID, t.Attempt)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func (e *Engine) CompleteNexusTask(ctx context.Context, r *workflowservice.Respo
 		return e.completeStandaloneNexusTask(t, r)
 	}
 	return e.nexusOp(ctx, r.TaskToken, func(st *execution.State, t *tasktoken.Token) error {
-		now := e.now()
+		now := e.runNow(st)
 		sched, attempt := t.ScheduledEventID, t.Attempt
 		if t.Kind == tasktoken.NexusCancel {
 			if r.Response.GetCancelOperation() == nil {
@@ -255,12 +255,12 @@ func (e *Engine) FailNexusTask(ctx context.Context, r *workflowservice.RespondNe
 		sched, attempt := t.ScheduledEventID, t.Attempt
 		retryable := handlerErrorRetryable(errType, retry)
 		if t.Kind == tasktoken.NexusCancel {
-			return st.NexusCancelFailed(e.now(), sched, attempt, cause, retryable)
+			return st.NexusCancelFailed(e.runNow(st), sched, attempt, cause, retryable)
 		}
 		if retryable {
-			return st.RetryNexusOperation(e.now(), sched, attempt, cause)
+			return st.RetryNexusOperation(e.runNow(st), sched, attempt, cause)
 		}
-		return st.FailNexusOperation(e.now(), sched, attempt, cause)
+		return st.FailNexusOperation(e.runNow(st), sched, attempt, cause)
 	})
 }
 
@@ -323,14 +323,14 @@ func (e *Engine) nexusEndpointGone(ns, wfID, runID string, t execution.Task) {
 			}
 			var err error
 			if t.Kind == execution.NexusCancelTaskKind {
-				err = st.NexusCancelEndpointGone(e.now(), t.ScheduledEventID, t.Attempt, &failurepb.Failure{
+				err = st.NexusCancelEndpointGone(e.runNow(st), t.ScheduledEventID, t.Attempt, &failurepb.Failure{
 					Message: "endpoint not registered",
 					FailureInfo: &failurepb.Failure_NexusHandlerFailureInfo{NexusHandlerFailureInfo: &failurepb.NexusHandlerFailureInfo{
 						Type: "NOT_FOUND", RetryBehavior: enumspb.NEXUS_HANDLER_ERROR_RETRY_BEHAVIOR_NON_RETRYABLE,
 					}},
 				})
 			} else {
-				err = st.NexusEndpointGone(e.now(), t.ScheduledEventID, t.Attempt)
+				err = st.NexusEndpointGone(e.runNow(st), t.ScheduledEventID, t.Attempt)
 			}
 			if err != nil {
 				return nil // already closed or retried

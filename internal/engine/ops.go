@@ -65,7 +65,7 @@ func (e *Engine) Signal(ctx context.Context, r *workflowservice.SignalWorkflowEx
 		if err != nil {
 			return err
 		}
-		return stateErr(st.Signal(e.now(), r.SignalName, r.Input, r.Header, r.Identity, r.RequestId, nil))
+		return stateErr(st.Signal(e.runNow(st), r.SignalName, r.Input, r.Header, r.Identity, r.RequestId, nil))
 	})
 }
 
@@ -83,7 +83,7 @@ func (e *Engine) RequestCancel(ctx context.Context, r *workflowservice.RequestCa
 		if r.FirstExecutionRunId != "" && st.Start.GetFirstExecutionRunId() != r.FirstExecutionRunId {
 			return workflowNotFound(w.key.id, r.FirstExecutionRunId)
 		}
-		return stateErr(st.RequestCancel(e.now(), r.Reason, r.Identity, nil, 0))
+		return stateErr(st.RequestCancel(e.runNow(st), r.Reason, r.Identity, nil, 0))
 	})
 }
 
@@ -114,7 +114,7 @@ func (e *Engine) Terminate(ctx context.Context, r *workflowservice.TerminateWork
 		if r.FirstExecutionRunId != "" && st.Start.GetFirstExecutionRunId() != r.FirstExecutionRunId {
 			return workflowNotFound(w.key.id, r.FirstExecutionRunId)
 		}
-		return stateErr(st.Terminate(e.now(), r.Reason, r.Details, r.Identity))
+		return stateErr(st.Terminate(e.runNow(st), r.Reason, r.Details, r.Identity))
 	})
 }
 
@@ -162,7 +162,7 @@ func (e *Engine) loadOldRun(ctx context.Context, ns, id, runID string) (*executi
 func (e *Engine) Describe(ctx context.Context, ns string, ex *commonpb.WorkflowExecution) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	var resp *workflowservice.DescribeWorkflowExecutionResponse
 	err := e.view(ctx, ns, ex.GetWorkflowId(), ex.GetRunId(), func(st *execution.State) error {
-		resp = st.Describe(e.now())
+		resp = st.Describe(e.runNow(st))
 		resetExtendedInfo(st, resp)
 		return nil
 	})

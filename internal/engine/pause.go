@@ -71,27 +71,24 @@ func jitter(d time.Duration) time.Duration {
 
 // PauseActivity pauses the activities the request names.
 func (e *Engine) PauseActivity(ctx context.Context, r *workflowservice.PauseActivityRequest, sel execution.ActivitySelector) error {
-	now := e.now()
 	check := func(_ *execution.State, a *execution.Activity) error { return execution.CheckPause(a, r.RequestId) }
 	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, check, func(st *execution.State, a *execution.Activity) error {
-		return st.PauseActivity(now, a, r.Identity, r.Reason, r.RequestId)
+		return st.PauseActivity(e.runNow(st), a, r.Identity, r.Reason, r.RequestId)
 	})
 }
 
 // UnpauseActivity unpauses the activities the request names.
 func (e *Engine) UnpauseActivity(ctx context.Context, r *workflowservice.UnpauseActivityRequest, sel execution.ActivitySelector) error {
-	now := e.now()
 	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, nil, func(st *execution.State, a *execution.Activity) error {
-		st.UnpauseActivity(now, a, r.ResetAttempts, r.ResetHeartbeat, jitter(r.Jitter.AsDuration()))
+		st.UnpauseActivity(e.runNow(st), a, r.ResetAttempts, r.ResetHeartbeat, jitter(r.Jitter.AsDuration()))
 		return nil
 	})
 }
 
 // ResetActivity resets the attempt count of the activities the request names.
 func (e *Engine) ResetActivity(ctx context.Context, r *workflowservice.ResetActivityRequest, sel execution.ActivitySelector) error {
-	now := e.now()
 	return e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, nil, func(st *execution.State, a *execution.Activity) error {
-		st.ResetActivity(now, a, r.ResetHeartbeat, r.KeepPaused, r.RestoreOriginalOptions, jitter(r.Jitter.AsDuration()))
+		st.ResetActivity(e.runNow(st), a, r.ResetHeartbeat, r.KeepPaused, r.RestoreOriginalOptions, jitter(r.Jitter.AsDuration()))
 		return nil
 	})
 }
@@ -101,7 +98,6 @@ func (e *Engine) ResetActivity(ctx context.Context, r *workflowservice.ResetActi
 // of the last one, as Temporal does. With restore the options the
 // activity was scheduled with come back.
 func (e *Engine) UpdateActivityOptions(ctx context.Context, r *workflowservice.UpdateActivityOptionsRequest, sel execution.ActivitySelector, mask map[string]bool) (*activitypb.ActivityOptions, error) {
-	now := e.now()
 	var out *activitypb.ActivityOptions
 	merged := map[*execution.Activity]*activitypb.ActivityOptions{}
 	check := func(_ *execution.State, a *execution.Activity) error {
@@ -120,9 +116,9 @@ func (e *Engine) UpdateActivityOptions(ctx context.Context, r *workflowservice.U
 	}
 	err := e.controlActivities(ctx, r.Namespace, r.Execution.GetWorkflowId(), r.Execution.GetRunId(), sel, check, func(st *execution.State, a *execution.Activity) error {
 		if r.RestoreOriginal {
-			out = st.RestoreActivityOptions(now, a)
+			out = st.RestoreActivityOptions(e.runNow(st), a)
 		} else {
-			out = st.UpdateActivityOptions(now, a, merged[a])
+			out = st.UpdateActivityOptions(e.runNow(st), a, merged[a])
 		}
 		return nil
 	})
@@ -150,7 +146,7 @@ func (e *Engine) UpdateWorkflowOptions(ctx context.Context, ns string, ex *commo
 			}
 		}
 		before := st.Routing()
-		if _, err := st.UpdateWorkflowOptions(e.now(), o, identity); err != nil {
+		if _, err := st.UpdateWorkflowOptions(e.runNow(st), o, identity); err != nil {
 			return stateErr(err)
 		}
 		out = st.WorkflowOptions()

@@ -258,7 +258,7 @@ func notReadyForQuery(ctx context.Context, st *execution.State) error {
 	if st.WFT == nil && st.PrevStartedEventID == 0 {
 		// The first workflow task waits for its backoff (start delay,
 		// cron or retry): refuse unless it is due before the deadline.
-		due := st.StartTime.Add(st.Start.GetFirstWorkflowTaskBackoff().AsDuration())
+		due := st.WallTime(st.StartTime.Add(st.Start.GetFirstWorkflowTaskBackoff().AsDuration()))
 		if dl, ok := ctx.Deadline(); !ok || due.After(dl) {
 			return serviceerror.NewWorkflowNotReady("Workflow task is not scheduled yet.")
 		}

@@ -169,7 +169,7 @@ func (e *Engine) signalLocal(ctx context.Context, a signalArgs) error {
 		if err != nil {
 			return err
 		}
-		return stateErr(st.Signal(e.now(), a.Name, input, header, "", a.RequestID,
+		return stateErr(st.Signal(e.runNow(st), a.Name, input, header, "", a.RequestID,
 			&commonpb.WorkflowExecution{WorkflowId: a.SrcWorkflowID, RunId: a.SrcRunID}))
 	})
 }
@@ -195,7 +195,7 @@ func (e *Engine) cancelLocal(ctx context.Context, a cancelArgs) error {
 		if err != nil || st == nil {
 			return err // a closed target counts as canceled, as in Temporal
 		}
-		return stateErr(st.RequestCancel(e.now(), a.Reason, "", &commonpb.WorkflowExecution{WorkflowId: a.SrcWorkflowID, RunId: a.SrcRunID}, a.InitiatedID))
+		return stateErr(st.RequestCancel(e.runNow(st), a.Reason, "", &commonpb.WorkflowExecution{WorkflowId: a.SrcWorkflowID, RunId: a.SrcRunID}, a.InitiatedID))
 	})
 }
 
@@ -231,7 +231,7 @@ func (e *Engine) childClosedLocal(ctx context.Context, a childClosedArgs) error 
 				return nil
 			}
 		}
-		err := w.cur.ChildClosed(e.now(), a.InitiatedID, a.ChildRunID, ev)
+		err := w.cur.ChildClosed(e.runNow(w.cur), a.InitiatedID, a.ChildRunID, ev)
 		if errors.Is(err, execution.ErrStaleTask) {
 			return nil
 		}
@@ -270,9 +270,9 @@ func (e *Engine) parentClosedLocal(ctx context.Context, a parentClosedArgs) erro
 			return nil
 		}
 		if enumspb.ParentClosePolicy(a.Policy) == enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL {
-			return st.RequestCancel(e.now(), "parent workflow closed", "", root, 0)
+			return st.RequestCancel(e.runNow(st), "parent workflow closed", "", root, 0)
 		}
-		return st.Terminate(e.now(), "by parent close policy", nil, "sundial")
+		return st.Terminate(e.runNow(st), "by parent close policy", nil, "sundial")
 	})
 }
 
@@ -292,6 +292,9 @@ type startArgs struct {
 	// schedules' starts (StartWorkflowOn).
 	Identity                               string `json:",omitempty"`
 	LastCompletionResult, ContinuedFailure []byte `json:",omitempty"`
+	// TimeSkipping and TimeSkippingState are what a child inherits of its
+	// parent's time skipping.
+	TimeSkipping, TimeSkippingState []byte `json:",omitempty"`
 }
 
 // startChildOn starts a child workflow here or on its shard's owner.
@@ -304,7 +307,8 @@ func (e *Engine) startChildOn(ctx context.Context, p *StartParams) (*StartResult
 		Memo: pbBytes(p.Memo), Search: pbBytes(p.Search), Header: pbBytes(p.Header), Priority: pbBytes(p.Priority),
 		ExecTimeout: p.ExecTimeout, RunTimeout: p.RunTimeout, TaskTimeout: p.TaskTimeout, ExecTimeoutSet: p.ExecTimeoutSet, RunTimeoutSet: p.RunTimeoutSet,
 		ReusePolicy: int32(p.ReusePolicy), InheritedPinnedVersion: pbBytes(p.InheritedPinnedVersion), VersioningOverride: pbBytes(p.VersioningOverride),
-		Identity: p.Identity, LastCompletionResult: pbBytes(p.LastCompletionResult), ContinuedFailure: pbBytes(p.ContinuedFailure)}
+		Identity: p.Identity, LastCompletionResult: pbBytes(p.LastCompletionResult), ContinuedFailure: pbBytes(p.ContinuedFailure),
+		TimeSkipping: pbBytes(p.TimeSkipping), TimeSkippingState: pbBytes(p.TimeSkippingState)}
 	if pa := p.Parent; pa != nil {
 		a.ParentNamespace, a.ParentExecution, a.ParentRoot, a.ParentInitiatedID = pa.Namespace, pbBytes(pa.Execution), pbBytes(pa.Root), pa.InitiatedID
 	}
@@ -342,6 +346,10 @@ func (a startArgs) params() (*StartParams, error) {
 	p.Priority, err = pbFrom[commonpb.Priority](a.Priority)
 	errs = append(errs, err)
 	p.InheritedPinnedVersion, err = pbFrom[deploymentpb.WorkerDeploymentVersion](a.InheritedPinnedVersion)
+	errs = append(errs, err)
+	p.TimeSkipping, err = pbFrom[commonpb.TimeSkippingConfig](a.TimeSkipping)
+	errs = append(errs, err)
+	p.TimeSkippingState, err = pbFrom[commonpb.TimeSkippingStatePropagation](a.TimeSkippingState)
 	errs = append(errs, err)
 	p.VersioningOverride, err = pbFrom[workflowpb.VersioningOverride](a.VersioningOverride)
 	errs = append(errs, err)
@@ -408,7 +416,7 @@ func (e *Engine) nexusCompletedLocal(ctx context.Context, ns, id string, sched i
 		if st == nil {
 			return nil
 		}
-		if err := st.CompleteNexusAsync(e.now(), sched, reqID, o); err != nil && !errors.Is(err, execution.ErrStaleTask) {
+		if err := st.CompleteNexusAsync(e.runNow(st), sched, reqID, o); err != nil && !errors.Is(err, execution.ErrStaleTask) {
 			return err
 		}
 		return nil

@@ -85,7 +85,7 @@ func (e *Engine) ResetWithOptions(ctx context.Context, r *workflowservice.ResetW
 		// buffered behind a running task) is reapplied too.
 		var curClosing []*historypb.HistoryEvent
 		if cur != nil && cur.Running() {
-			if err := cur.TerminateForReset(now, r.Reason, newID); err != nil {
+			if err := cur.TerminateForReset(e.runNow(cur), r.Reason, newID); err != nil {
 				return stateErr(err)
 			}
 			curClosing = cur.Outbox().Events
@@ -95,7 +95,7 @@ func (e *Engine) ResetWithOptions(ctx context.Context, r *workflowservice.ResetW
 			return err
 		}
 		exclude := resetExcludes(r.ResetReapplyType, r.ResetReapplyExcludeTypes)
-		if err := st.FinishReset(now, after, exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL], exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE], options...); err != nil {
+		if err := st.FinishReset(e.runNow(st), after, exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL], exclude[enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE], options...); err != nil {
 			return stateErr(err)
 		}
 

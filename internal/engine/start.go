@@ -73,6 +73,10 @@ type StartParams struct {
 	VersioningOverride *workflowpb.VersioningOverride
 	// InheritedPinnedVersion pins a child to its pinned parent's version.
 	InheritedPinnedVersion *deploymentpb.WorkerDeploymentVersion
+	// TimeSkipping and TimeSkippingState are the run's time-skipping config
+	// and what it inherits (a parent's virtual time; execution/time_skipping.go).
+	TimeSkipping      *commonpb.TimeSkippingConfig
+	TimeSkippingState *commonpb.TimeSkippingStatePropagation
 }
 
 // ParentInfo links a child run to the parent that initiated it.
@@ -122,7 +126,7 @@ func (e *Engine) eagerTask(st *execution.State, p *StartParams) *workflowservice
 	if w == nil || w.StartedEventID != 0 {
 		return nil
 	}
-	msgs, err := st.StartWorkflowTask(e.now(), w.ScheduledEventID, p.RequestID, p.Identity)
+	msgs, err := st.StartWorkflowTask(e.runNow(st), w.ScheduledEventID, p.RequestID, p.Identity)
 	if err != nil {
 		return nil
 	}
@@ -163,12 +167,12 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 			}
 			switch conflict {
 			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
-				if err := attachOnConflict(now, cur, p); err != nil {
+				if err := attachOnConflict(e.runNow(cur), cur, p); err != nil {
 					return nil, false, err
 				}
 				return &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}, false, nil
 			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-				if err := cur.Terminate(now, "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
+				if err := cur.Terminate(e.runNow(cur), "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
 					return nil, false, err
 				}
 				// Persist the terminated run before it is replaced.
@@ -197,7 +201,7 @@ func (e *Engine) startLocked(w *workflow, p *StartParams) (*StartResult, bool, e
 	attrs.EagerExecutionAccepted = eager
 	st.RecordStartWithMetadata(now, attrs, p.RequestID, p.UserMetadata)
 	st.AttachStartLinks(startLinks(p))
-	st.ScheduleFirstTask(now)
+	st.ScheduleFirstTask(e.runNow(st))
 	w.cur = st
 	r := &StartResult{RunID: runID, Started: true, Status: st.Status}
 	if eager {
@@ -241,6 +245,9 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 	if run > 0 && task > run {
 		task = run
 	}
+	// A start that inherits skipped time (a child of a run that skipped)
+	// begins on its virtual clock (execution/time_skipping.go).
+	now = now.Add(p.TimeSkippingState.GetInitialSkippedDuration().AsDuration())
 	a := &historypb.WorkflowExecutionStartedEventAttributes{
 		WorkflowType:             p.WorkflowType,
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: p.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
@@ -263,6 +270,7 @@ func (e *Engine) startAttrs(now time.Time, runID string, p *StartParams) *histor
 		VersioningOverride:       p.VersioningOverride,
 		InheritedPinnedVersion:   p.InheritedPinnedVersion,
 	}
+	a.TimeSkippingConfig, a.TimeSkippingStatePropagation = p.TimeSkipping, p.TimeSkippingState
 	if p.ExecTimeoutSet || exec > 0 {
 		a.WorkflowExecutionTimeout = durationpb.New(exec)
 	}
@@ -304,6 +312,7 @@ func StartRequestParams(r *workflowservice.StartWorkflowExecutionRequest) *Start
 		Priority: r.Priority, LastCompletionResult: r.LastCompletionResult, ContinuedFailure: r.ContinuedFailure,
 		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata, VersioningOverride: r.VersioningOverride,
 		CompletionCallbacks: r.CompletionCallbacks, Links: r.Links, OnConflict: r.OnConflictOptions,
+		TimeSkipping: r.TimeSkippingConfig, TimeSkippingState: r.TimeSkippingStatePropagation,
 	}
 }
 
@@ -318,20 +327,20 @@ func (e *Engine) SignalWithStart(ctx context.Context, r *workflowservice.SignalW
 		ReusePolicy: r.WorkflowIdReusePolicy, ConflictPolicy: r.WorkflowIdConflictPolicy, RetryPolicy: r.RetryPolicy,
 		Memo: r.Memo, Search: r.SearchAttributes, Header: r.Header, StartDelay: r.WorkflowStartDelay.AsDuration(), Priority: r.Priority,
 		CronSchedule: r.CronSchedule, UserMetadata: r.UserMetadata, VersioningOverride: r.VersioningOverride,
+		TimeSkipping: r.TimeSkippingConfig,
 	}
 	var res *StartResult
 	err := e.mutate(ctx, r.Namespace, r.WorkflowId, func(w *workflow) error {
-		now := e.now()
 		if cur := w.cur; cur != nil && cur.Running() && p.ConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING {
 			res = &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}
-			return cur.Signal(now, r.SignalName, r.SignalInput, r.Header, r.Identity, r.RequestId, nil)
+			return cur.Signal(e.runNow(cur), r.SignalName, r.SignalInput, r.Header, r.Identity, r.RequestId, nil)
 		}
 		if p.ConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED {
 			p.ConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
 		}
 		p.RequestID = "" // the request id identifies the signal, not a start to deduplicate
 		r0, _, err := e.startLockedWith(w, p, func(st *execution.State) error {
-			return st.Signal(now, r.SignalName, r.SignalInput, r.Header, r.Identity, r.RequestId, nil)
+			return st.Signal(e.runNow(st), r.SignalName, r.SignalInput, r.Header, r.Identity, r.RequestId, nil)
 		})
 		res = r0
 		return err
@@ -347,7 +356,7 @@ func (e *Engine) startLockedWith(w *workflow, p *StartParams, first func(*execut
 		if p.ConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING {
 			return nil, false, alreadyStarted(cur)
 		}
-		if err := cur.Terminate(now, "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
+		if err := cur.Terminate(e.runNow(cur), "terminated by a new start with TERMINATE_EXISTING", nil, p.Identity); err != nil {
 			return nil, false, err
 		}
 		if err := e.persistReplaced(w); err != nil {
@@ -370,7 +379,7 @@ func (e *Engine) startLockedWith(w *workflow, p *StartParams, first func(*execut
 	if err := first(st); err != nil {
 		return nil, false, err
 	}
-	st.ScheduleFirstTask(now)
+	st.ScheduleFirstTask(e.runNow(st))
 	w.cur = st
 	return &StartResult{RunID: runID, Started: true, Status: st.Status}, true, nil
 }

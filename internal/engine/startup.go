@@ -85,7 +85,7 @@ func (e *Engine) recoverLoaded(w *workflow) error {
 	var tasks []execution.Task
 	var actions []pendingAction
 	if st.Running() {
-		o := st.Recover(now)
+		o := st.Recover(e.runNow(st))
 		tasks = o.Tasks
 		for _, a := range o.Actions {
 			actions = append(actions, pendingAction{a, st})
@@ -104,7 +104,7 @@ func (e *Engine) recoverLoaded(w *workflow) error {
 		// run instead of two is what lets a backlog of due timers fire
 		// soon after the start.
 		if d := st.NextDeadline(); !d.IsZero() && !d.After(now) {
-			st.Tick(now, newRunID)
+			st.Tick(e.runNow(st), newRunID)
 		}
 	}
 	fx, err := e.persist(w)

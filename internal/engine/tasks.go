@@ -73,7 +73,7 @@ func (e *Engine) startWorkflowTask(ctx context.Context, key matching.Key, t matc
 		if st == nil || st.RunID != t.RunID {
 			return execution.ErrStaleTask
 		}
-		msgs, err := st.StartWorkflowTask(e.now(), t.ScheduledEventID, uuid.NewString(), identity)
+		msgs, err := st.StartWorkflowTask(e.runNow(st), t.ScheduledEventID, uuid.NewString(), identity)
 		if err != nil {
 			return err
 		}
@@ -180,7 +180,7 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 		for _, c := range r.Commands {
 			if sa := c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes(); sa != nil {
 				if verr := e.ValidateSearchAttributes(t.Namespace, sa); verr != nil {
-					st.RefuseWorkflowTask(e.now(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, &failurepb.Failure{Message: verr.Error()}, r.Identity)
+					st.RefuseWorkflowTask(e.runNow(st), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, &failurepb.Failure{Message: verr.Error()}, r.Identity)
 					return verr
 				}
 			}
@@ -190,7 +190,7 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 		}
 		st.SetNexusEndpoints(e.nexusEndpointsOf(r))
 		firstEventID := st.NextEventID
-		if cerr := st.CompleteWorkflowTask(e.now(), r, newRunID); cerr != nil {
+		if cerr := st.CompleteWorkflowTask(e.runNow(st), r, newRunID); cerr != nil {
 			var ce *execution.CommandError
 			if errors.As(cerr, &ce) {
 				return serviceerror.NewInvalidArgument(ce.Message)
@@ -201,14 +201,14 @@ func (e *Engine) CompleteWorkflowTask(ctx context.Context, r *workflowservice.Re
 			resp.ResetHistoryEventId = st.PrevStartedEventID
 		}
 		if w.cur == st && !e.activityQueueLimited(st.Namespace, st.TaskQueue()) {
-			for _, act := range st.StartEagerActivities(e.now(), firstEventID, r.Commands, r.Identity, uuid.NewString) {
+			for _, act := range st.StartEagerActivities(e.runNow(st), firstEventID, r.Commands, r.Identity, uuid.NewString) {
 				resp.ActivityTasks = append(resp.ActivityTasks, activityTaskResponse(st, act))
 			}
 		}
 		// Hand the next workflow task straight back to a sticky worker
 		// that asked for it, saving a poll round trip.
 		if r.ReturnNewWorkflowTask && w.cur == st && st.WFT != nil && st.WFT.StartedEventID == 0 && st.StickyQueue != "" {
-			msgs, err := st.StartWorkflowTask(e.now(), st.WFT.ScheduledEventID, uuid.NewString(), r.Identity)
+			msgs, err := st.StartWorkflowTask(e.runNow(st), st.WFT.ScheduledEventID, uuid.NewString(), r.Identity)
 			if err == nil {
 				st.DropTask(execution.WorkflowTaskKind, st.WFT.ScheduledEventID)
 				eager = workflowTaskResponse(st, msgs)
@@ -238,7 +238,7 @@ func (e *Engine) FailWorkflowTask(ctx context.Context, r *workflowservice.Respon
 		if err != nil {
 			return err
 		}
-		st.FailWorkflowTask(e.now(), r.Cause, r.Failure, r.Identity)
+		st.FailWorkflowTask(e.runNow(st), r.Cause, r.Failure, r.Identity)
 		return nil
 	})
 }
@@ -299,7 +299,7 @@ func (e *Engine) startActivity(ctx context.Context, key matching.Key, t matching
 		if a := st.Activities[t.ScheduledEventID]; a != nil && a.Attrs.TaskQueue.GetName() != key.Name {
 			return execution.ErrStaleTask // UpdateActivityOptions moved it to another queue
 		}
-		act, err := st.StartActivityTask(e.now(), t.ScheduledEventID, t.Attempt, uuid.NewString(), identity)
+		act, err := st.StartActivityTask(e.runNow(st), t.ScheduledEventID, t.Attempt, uuid.NewString(), identity)
 		if err != nil {
 			return err
 		}
@@ -397,7 +397,7 @@ func (e *Engine) Heartbeat(ctx context.Context, token []byte, ns, wfID, runID, a
 		return rep, err
 	}
 	err := e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
-		c, err := st.Heartbeat(e.now(), sched, attempt, details)
+		c, err := st.Heartbeat(e.runNow(st), sched, attempt, details)
 		rep.CancelRequested = c
 		rep.Paused, rep.Reset = st.ActivityControl(sched)
 		return err
@@ -413,7 +413,7 @@ func (e *Engine) CompleteActivity(ctx context.Context, token []byte, ns, wfID, r
 		return err
 	}
 	return e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
-		return st.CompleteActivity(e.now(), sched, attempt, result, identity)
+		return st.CompleteActivity(e.runNow(st), sched, attempt, result, identity)
 	})
 }
 
@@ -425,7 +425,7 @@ func (e *Engine) FailActivity(ctx context.Context, token []byte, ns, wfID, runID
 		return err
 	}
 	return e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
-		return st.FailActivity(e.now(), sched, attempt, r.Failure, r.LastHeartbeatDetails, r.Identity)
+		return st.FailActivity(e.runNow(st), sched, attempt, r.Failure, r.LastHeartbeatDetails, r.Identity)
 	})
 }
 
@@ -437,7 +437,7 @@ func (e *Engine) CancelActivity(ctx context.Context, token []byte, ns, wfID, run
 		return err
 	}
 	return e.activityOp(ctx, token, ns, wfID, runID, activityID, func(st *execution.State, sched int64, attempt int32) error {
-		return st.CancelActivity(e.now(), sched, attempt, details, identity)
+		return st.CancelActivity(e.runNow(st), sched, attempt, details, identity)
 	})
 }
 

@@ -185,7 +185,7 @@ func (e *Engine) fire(r runRef) {
 		if w.cur == nil || w.cur.RunID != r.runID {
 			return nil
 		}
-		w.cur.Tick(e.now(), newRunID)
+		w.cur.Tick(e.runNow(w.cur), newRunID)
 		e.timers.set(r, w.cur.NextDeadline())
 		return nil
 	})

@@ -55,7 +55,7 @@ func (e *Engine) UpdateWorkflow(ctx context.Context, r *workflowservice.UpdateWo
 			}
 			return nil
 		}
-		_, err := st.AdmitUpdate(e.now(), r.Request, pinned != "")
+		_, err := st.AdmitUpdate(e.runNow(st), r.Request, pinned != "")
 		return stateErr(err)
 	})
 	if err != nil {
@@ -243,7 +243,6 @@ func (e *Engine) updateWithStart(ctx context.Context, start *workflowservice.Sta
 	var res *StartResult
 	updateFailed := false // the error belongs to the update, not the start
 	err := e.mutate(ctx, start.Namespace, start.WorkflowId, func(w *workflow) error {
-		now := e.now()
 		if cur := w.cur; cur != nil {
 			u := cur.Updates[updateID]
 			if u != nil && u.State == execution.UpdateCompleted && !u.Rejected {
@@ -254,13 +253,13 @@ func (e *Engine) updateWithStart(ctx context.Context, start *workflowservice.Sta
 			sameStart := p.RequestID != "" && cur.StartRequestID == p.RequestID
 			if cur.Running() && (known || sameStart || p.ConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
 				res = &StartResult{RunID: cur.RunID, Started: false, Status: cur.Status}
-				_, err := cur.AdmitUpdate(now, upd.Request, false)
+				_, err := cur.AdmitUpdate(e.runNow(cur), upd.Request, false)
 				updateFailed = err != nil
 				return stateErr(err)
 			}
 		}
 		r, _, err := e.startLockedWith(w, p, func(st *execution.State) error {
-			_, err := st.AdmitUpdate(now, upd.Request, false)
+			_, err := st.AdmitUpdate(e.runNow(st), upd.Request, false)
 			updateFailed = err != nil
 			return stateErr(err)
 		})

@@ -16,7 +16,7 @@ func (e *Engine) PauseWorkflow(ctx context.Context, ns, wfID, runID, identity, r
 		if err != nil {
 			return err
 		}
-		_, err = st.PauseWorkflow(e.now(), identity, reason, requestID)
+		_, err = st.PauseWorkflow(e.runNow(st), identity, reason, requestID)
 		return stateErr(err)
 	})
 }
@@ -28,6 +28,6 @@ func (e *Engine) UnpauseWorkflow(ctx context.Context, ns, wfID, runID, identity,
 		if err != nil {
 			return err
 		}
-		return stateErr(st.UnpauseWorkflow(e.now(), identity, reason, requestID))
+		return stateErr(st.UnpauseWorkflow(e.runNow(st), identity, reason, requestID))
 	})
 }

@@ -47,6 +47,7 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.Search = at.SearchAttributes
 		s.Status = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		s.applyVersioningStarted(at)
+		s.initTimeSkipping(at.TimeSkippingConfig, at.TimeSkippingStatePropagation, t)
 	case *historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes:
 		at := a.WorkflowTaskScheduledEventAttributes
 		s.firstTaskScheduled = true
@@ -195,6 +196,11 @@ func (s *State) mutate(ev *historypb.HistoryEvent) {
 		s.Memo = mergeMemo(s.Memo, a.WorkflowPropertiesModifiedEventAttributes.UpsertedMemo)
 	case *historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes:
 		s.applyOptionsUpdated(a.WorkflowExecutionOptionsUpdatedEventAttributes)
+		if at := a.WorkflowExecutionOptionsUpdatedEventAttributes; at.TimeSkippingConfigUpdated {
+			s.updateTimeSkipping(at.TimeSkippingConfig, t)
+		}
+	case *historypb.HistoryEvent_WorkflowExecutionTimeSkippingTransitionedEventAttributes:
+		s.applyTimeSkippingTransitioned(ev, a.WorkflowExecutionTimeSkippingTransitionedEventAttributes)
 
 	case *historypb.HistoryEvent_WorkflowExecutionUpdateAcceptedEventAttributes:
 		at := a.WorkflowExecutionUpdateAcceptedEventAttributes

@@ -121,7 +121,7 @@ func (s *State) rerunAttrs(initiator enumspb.ContinueAsNewInitiator, backoff tim
 // continue-as-new) keeps from this one.
 func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttributes {
 	st := s.Start
-	return &historypb.WorkflowExecutionStartedEventAttributes{
+	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
 		WorkflowType:                    st.WorkflowType,
 		TaskQueue:                       st.TaskQueue,
 		WorkflowExecutionTimeout:        st.WorkflowExecutionTimeout,
@@ -145,13 +145,17 @@ func (s *State) successorAttrs() *historypb.WorkflowExecutionStartedEventAttribu
 		PrevAutoResetPoints:             s.AutoResetPoints(),
 		CompletionCallbacks:             s.CompletionCallbacks(), // as in Temporal: the run that closes for good calls them
 	}
+	attrs.TimeSkippingConfig, attrs.TimeSkippingStatePropagation = s.NextRunTimeSkipping()
+	return attrs
 }
 
 func (s *State) newRun(now time.Time, runID string, attrs *historypb.WorkflowExecutionStartedEventAttributes) {
 	attrs.OriginalExecutionRunId = runID // as in Temporal: each run's own id
 	n := New(s.Namespace, s.WorkflowID, runID)
 	n.lim = s.lim
-	n.StartWorkflow(now, attrs, "")
+	// The new run's clock starts where this one's is: its start adds the
+	// skipped time it inherits to the wall time.
+	n.StartWorkflow(s.WallTime(now), attrs, "")
 	s.out.NewRun = n
 }
 

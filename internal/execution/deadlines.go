@@ -12,10 +12,15 @@ import (
 // worker sets none.
 const DefaultStickyTimeout = 5 * time.Second
 
-// NextDeadline returns the earliest time at which Tick has something to do,
-// or the zero time. All of the run's timers are derived from its state, so
-// the engine needs only one timer per run.
-func (s *State) NextDeadline() time.Time {
+// NextDeadline returns the earliest wall-clock time at which Tick has
+// something to do, or the zero time. All of the run's timers are derived
+// from its state, so the engine needs only one timer per run. The state's
+// deadlines are on the run's virtual clock (time_skipping.go); this is
+// where they become wall-clock times for the engine's timers.
+func (s *State) NextDeadline() time.Time { return s.WallTime(s.nextDeadline()) }
+
+// nextDeadline is NextDeadline on the run's virtual clock.
+func (s *State) nextDeadline() time.Time {
 	var d time.Time
 	min := func(t time.Time) {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
@@ -52,6 +57,9 @@ func (s *State) NextDeadline() time.Time {
 		}
 	}
 	s.nexusDeadlines(min)
+	if s.skip.fastForwardPending() {
+		min(s.skip.ffTarget)
+	}
 	return d
 }
 
@@ -184,4 +192,5 @@ func (s *State) Tick(now time.Time, newRunID NewRunID) {
 		}
 	}
 	s.tickNexus(now)
+	s.fastForwardDue(now)
 }

@@ -21,8 +21,8 @@ const maxResetPoints = 20
 // fills (its history service describe handler): configuration with the
 // start's user metadata, the run summary with its root execution and
 // auto-reset points, the extended info, and the pending activities,
-// children and workflow task. now decides whether an activity is still
-// waiting out a retry backoff.
+// children and workflow task. now (the run's virtual time) decides whether
+// an activity is still waiting out a retry backoff.
 func (s *State) Describe(now time.Time) *workflowservice.DescribeWorkflowExecutionResponse {
 	info := s.Info()
 	info.AutoResetPoints = s.AutoResetPoints()
@@ -40,6 +40,7 @@ func (s *State) Describe(now time.Time) *workflowservice.DescribeWorkflowExecuti
 		CancelRequested:   s.CancelRequested,
 		RequestIdInfos:    map[string]*workflowpb.RequestIdInfo{},
 		PauseInfo:         s.WorkflowPauseInfo(),
+		TimeSkippingInfo:  s.TimeSkippingInfo(now),
 	}
 	if ext.ExecutionExpirationTime.AsTime().Unix() <= 0 {
 		ext.ExecutionExpirationTime = nil

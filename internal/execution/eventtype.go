@@ -112,6 +112,8 @@ func eventType(ev *historypb.HistoryEvent) enumspb.EventType {
 		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED
 	case *historypb.HistoryEvent_WorkflowExecutionUnpausedEventAttributes:
 		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED
+	case *historypb.HistoryEvent_WorkflowExecutionTimeSkippingTransitionedEventAttributes:
+		return enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIME_SKIPPING_TRANSITIONED
 	case *historypb.HistoryEvent_NexusOperationScheduledEventAttributes:
 		return enumspb.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED
 	case *historypb.HistoryEvent_NexusOperationStartedEventAttributes:

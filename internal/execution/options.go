@@ -9,10 +9,9 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Workflow execution options (UpdateWorkflowExecutionOptions). Of
-// Temporal's options Sundial honours the priority and the worker
-// versioning override (versioning.go); time skipping is not built (the
-// frontend refuses it as Temporal does with it off).
+// Workflow execution options (UpdateWorkflowExecutionOptions): the
+// priority, the worker versioning override (versioning.go) and the time
+// skipping config (time_skipping.go).
 
 // Priority is the run's priority: the start's, or the last one set by
 // UpdateWorkflowExecutionOptions.
@@ -32,6 +31,9 @@ func (s *State) WorkflowOptions() *workflowpb.WorkflowExecutionOptions {
 	if v := s.ver.override; v != nil {
 		o.VersioningOverride = proto.Clone(v).(*workflowpb.VersioningOverride)
 	}
+	if s.skip.on && s.skip.cfg != nil {
+		o.TimeSkippingConfig = proto.Clone(s.skip.cfg).(*commonpb.TimeSkippingConfig)
+	}
 	return o
 }
 
@@ -48,8 +50,16 @@ func (s *State) UpdateWorkflowOptions(now time.Time, o *workflowpb.WorkflowExecu
 	if !s.Running() {
 		return false, ErrClosed
 	}
-	if proto.Equal(o, s.WorkflowOptions()) {
+	cur := s.WorkflowOptions()
+	if proto.Equal(o, cur) {
 		return false, nil
+	}
+	// As Temporal: the event carries the config only when it changed,
+	// and then it starts a new skipping session (and fast-forward).
+	skipChanged := !proto.Equal(o.GetTimeSkippingConfig(), cur.GetTimeSkippingConfig())
+	var skipCfg *commonpb.TimeSkippingConfig
+	if skipChanged {
+		skipCfg = o.GetTimeSkippingConfig()
 	}
 	s.redispatchForPriority(o.GetPriority())
 	s.addEvent(now, true, func(ev *historypb.HistoryEvent) {
@@ -57,6 +67,7 @@ func (s *State) UpdateWorkflowOptions(now time.Time, o *workflowpb.WorkflowExecu
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionOptionsUpdatedEventAttributes{WorkflowExecutionOptionsUpdatedEventAttributes: &historypb.WorkflowExecutionOptionsUpdatedEventAttributes{
 			VersioningOverride: o.GetVersioningOverride(), UnsetVersioningOverride: o.GetVersioningOverride() == nil,
 			Identity: identity, Priority: o.GetPriority(),
+			TimeSkippingConfig: skipCfg, TimeSkippingConfigUpdated: skipChanged,
 		}}
 	})
 	return true, nil

@@ -55,7 +55,9 @@ func (s *State) activityTask(queue string, scheduled int64, attempt int32, own *
 // startChildAction is the action that starts child c, whose priority is its
 // command's merged over the run's, as Temporal starts children.
 func (s *State) startChildAction(initiated int64, c *Child) Action {
-	return Action{Kind: StartChild, InitiatedEventID: initiated, Child: c, ChildPriority: MergePriority(s.Priority(), c.Attrs.GetPriority())}
+	a := Action{Kind: StartChild, InitiatedEventID: initiated, Child: c, ChildPriority: MergePriority(s.Priority(), c.Attrs.GetPriority())}
+	a.ChildTimeSkipping, a.ChildTimeSkippingState = s.ChildTimeSkipping()
+	return a
 }
 
 // redispatchForPriority sends a workflow task that is scheduled but not

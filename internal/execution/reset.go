@@ -77,7 +77,7 @@ func NewResetRun(namespace, workflowID string, p ResetParams) (*State, error) {
 	}
 	s.StartRequestID = p.StartRequestID
 	s.Reset.RequestID = p.RequestID
-	now := p.Now
+	now := s.Clock(p.Now) // p.Now is wall time; the prefix may have skipped (time_skipping.go)
 	w := s.WFT
 	if w.StartedEventID == 0 {
 		s.addEvent(now, false, func(ev *historypb.HistoryEvent) {

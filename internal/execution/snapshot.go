@@ -97,6 +97,13 @@ const (
 	// numbered apart from the sequence above so that branches adding
 	// fields at the same time do not pick the same number.
 	snPaused protowire.Number = 60
+	// Time skipping (time_skipping.go), numbered apart for the same reason.
+	snSkipOn        protowire.Number = 70
+	snSkipCfg       protowire.Number = 71
+	snSkipped       protowire.Number = 72
+	snSkipCount     protowire.Number = 73
+	snSkipFFTarget  protowire.Number = 74
+	snSkipFFReached protowire.Number = 75
 )
 
 // Snapshot encodes the run's state for its record, or returns nil when the
@@ -217,6 +224,12 @@ func (s *State) encodeSnapshot(w *snapWriter) {
 		w.strAlways(snAttachedRequestID, r)
 	}
 	w.msg(snPaused, s.paused)
+	w.bool(snSkipOn, s.skip.on)
+	w.msg(snSkipCfg, s.skip.cfg)
+	w.int(snSkipped, int64(s.skip.skipped))
+	w.int(snSkipCount, int64(s.skip.count))
+	w.time(snSkipFFTarget, s.skip.ffTarget)
+	w.bool(snSkipFFReached, s.skip.ffReached)
 }
 
 // LoadSnapshot rebuilds a run from its record's snapshot: the same State
@@ -377,6 +390,18 @@ func (s *State) decodeField(f snapField) error {
 		s.attached.requestIDs[f.str()] = true
 	case snPaused:
 		s.paused, err = snapMsg(f, &historypb.HistoryEvent{})
+	case snSkipOn:
+		s.skip.on = f.bool()
+	case snSkipCfg:
+		s.skip.cfg, err = snapMsg(f, &commonpb.TimeSkippingConfig{})
+	case snSkipped:
+		s.skip.skipped = time.Duration(f.int())
+	case snSkipCount:
+		s.skip.count = int32(f.int())
+	case snSkipFFTarget:
+		s.skip.ffTarget, err = f.time()
+	case snSkipFFReached:
+		s.skip.ffReached = f.bool()
 	}
 	return err
 }

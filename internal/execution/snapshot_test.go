@@ -108,7 +108,10 @@ var snapshotFields = map[string]string{
 	"State.specSnap": "read only while spec is set", "State.dropped": "set within one operation",
 	"State.closeAttempted": "encoded", "State.completing": "set within one operation",
 	"State.attached": "encoded", "State.out": "outbox, taken by every write",
-	"State.paused": "encoded",
+	"State.paused": "encoded", "State.skip": "encoded",
+
+	"timeSkipping.on": "encoded", "timeSkipping.cfg": "encoded", "timeSkipping.skipped": "encoded",
+	"timeSkipping.count": "encoded", "timeSkipping.ffTarget": "encoded", "timeSkipping.ffReached": "encoded",
 
 	"WorkflowTask.ScheduledEventID": "encoded", "WorkflowTask.StartedEventID": "encoded",
 	"WorkflowTask.Attempt": "encoded", "WorkflowTask.Queue": "encoded", "WorkflowTask.Sticky": "encoded",

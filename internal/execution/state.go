@@ -86,6 +86,8 @@ type State struct {
 	// paused is the WorkflowExecutionPaused event of a paused run, nil
 	// when it is not paused (workflow_pause.go).
 	paused *historypb.HistoryEvent
+	// skip is the run's time skipping: its virtual clock (time_skipping.go).
+	skip timeSkipping
 	// Reset links the run to resets (see ResetInfo).
 	Reset  ResetInfo
 	Memo   *commonpb.Memo
@@ -501,8 +503,12 @@ type Action struct {
 	// ChildPriority is a StartChild's priority: its command's merged over
 	// the parent run's when the action was made (priority.go).
 	ChildPriority *commonpb.Priority
-	External      *External
-	Children      []*Child // for ApplyParentClose
+	// ChildTimeSkipping and ChildTimeSkippingState are what a StartChild's
+	// child inherits of the run's time skipping (ChildTimeSkipping).
+	ChildTimeSkipping      *commonpb.TimeSkippingConfig
+	ChildTimeSkippingState *commonpb.TimeSkippingStatePropagation
+	External               *External
+	Children               []*Child // for ApplyParentClose
 }
 
 // Outbox returns what the operations since the last TakeOutbox produced,

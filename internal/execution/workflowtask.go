@@ -21,15 +21,17 @@ const DefaultWorkflowTaskTimeout = 10 * time.Second
 const MaxWorkflowTaskTimeout = 120 * time.Second
 
 // StartWorkflow records the run's first event and schedules its first
-// workflow task (unless the start is delayed by a backoff).
+// workflow task (unless the start is delayed by a backoff). now is the
+// wall time; a start that inherits skipped time (time_skipping.go) begins
+// on its virtual clock.
 func (s *State) StartWorkflow(now time.Time, attrs *historypb.WorkflowExecutionStartedEventAttributes, requestID string) {
 	s.RecordStart(now, attrs, requestID)
-	s.ScheduleFirstTask(now)
+	s.ScheduleFirstTask(s.Clock(now))
 }
 
 // RecordStart writes the WorkflowExecutionStarted event only; callers that
 // add events before the first task (signal-with-start) then call
-// ScheduleFirstTask.
+// ScheduleFirstTask (with the run's Clock). now is the wall time.
 func (s *State) RecordStart(now time.Time, attrs *historypb.WorkflowExecutionStartedEventAttributes, requestID string) {
 	s.RecordStartWithMetadata(now, attrs, requestID, nil)
 }
@@ -39,6 +41,7 @@ func (s *State) RecordStart(now time.Time, attrs *historypb.WorkflowExecutionSta
 // started event.
 func (s *State) RecordStartWithMetadata(now time.Time, attrs *historypb.WorkflowExecutionStartedEventAttributes, requestID string, md *sdkpb.UserMetadata) {
 	s.StartRequestID = requestID
+	now = now.Add(attrs.GetTimeSkippingStatePropagation().GetInitialSkippedDuration().AsDuration())
 	s.addEvent(now, false, func(ev *historypb.HistoryEvent) {
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
 		ev.UserMetadata = md

@@ -11,20 +11,22 @@ import (
 // handler is replaced; a handler's own Unimplemented and other codes pass.
 func TestExplainUnimplemented(t *testing.T) {
 	const svc = "/temporal.api.workflowservice.v1.WorkflowService/"
+	notYetFeature["FutureFeatureRPC"] = "a future feature"
+	defer delete(notYetFeature, "FutureFeatureRPC")
 	for _, c := range []struct {
 		method string
 		in     error
 		code   codes.Code
 		msg    string
 	}{
-		{"PollWorkflowExecutionTimeSkipping", status.Error(codes.Unimplemented, "method PollWorkflowExecutionTimeSkipping not implemented"), codes.Unimplemented,
-			"Sundial does not implement PollWorkflowExecutionTimeSkipping yet (time skipping)."},
+		{"FutureFeatureRPC", status.Error(codes.Unimplemented, "method FutureFeatureRPC not implemented"), codes.Unimplemented,
+			"Sundial does not implement FutureFeatureRPC yet (a future feature)."},
 		{"SomeFutureRPC", status.Error(codes.Unimplemented, "method SomeFutureRPC not implemented"), codes.Unimplemented,
 			"Sundial does not implement SomeFutureRPC yet."},
 		{"StartBatchOperation", status.Error(codes.Unimplemented, "own words"), codes.Unimplemented, "own words"},
-		{"PollWorkflowExecutionTimeSkipping", status.Error(codes.Unimplemented, "method Other not implemented"), codes.Unimplemented, "method Other not implemented"},
-		{"PollWorkflowExecutionTimeSkipping", status.Error(codes.InvalidArgument, "method PollWorkflowExecutionTimeSkipping not implemented"), codes.InvalidArgument,
-			"method PollWorkflowExecutionTimeSkipping not implemented"},
+		{"FutureFeatureRPC", status.Error(codes.Unimplemented, "method Other not implemented"), codes.Unimplemented, "method Other not implemented"},
+		{"FutureFeatureRPC", status.Error(codes.InvalidArgument, "method FutureFeatureRPC not implemented"), codes.InvalidArgument,
+			"method FutureFeatureRPC not implemented"},
 	} {
 		st := status.Convert(explainUnimplemented(svc+c.method, c.in))
 		if st.Code() != c.code || st.Message() != c.msg {

@@ -9,13 +9,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// UpdateWorkflowExecutionOptions changes a run's options. Sundial honours
-// the priority and the worker versioning override (recorded in a
-// WorkflowExecutionOptionsUpdated event, shown by describe, followed by
-// task routing); time skipping is not built yet, so a set time skipping
-// config is refused as Temporal refuses it with the feature off
-// (timeskipping.go). Unsetting it (naming the field in the mask with no
-// value) is accepted: there is nothing to unset.
+// UpdateWorkflowExecutionOptions changes a run's options: the priority,
+// the worker versioning override and the time-skipping config (recorded
+// in a WorkflowExecutionOptionsUpdated event, shown by describe, followed
+// by task routing and the run's clock; timeskipping.go).
 func (s *Service) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error) {
 	if err := s.ns(r.Namespace); err != nil {
 		return nil, err
@@ -56,18 +53,22 @@ func optionsMerge(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions)
 			paths["versioning_override"] = true
 		case "time_skipping_config", "timeSkippingConfig":
 			// Checked below, with or without the path (as Temporal).
+			paths["time_skipping_config"] = true
 		case "priority", "priority.priority_key", "priority.fairness_key", "priority.fairness_weight":
 			paths[p] = true
 		case "priority.priorityKey", "priority.fairnessKey", "priority.fairnessWeight":
 			paths[map[string]string{"priority.priorityKey": "priority.priority_key", "priority.fairnessKey": "priority.fairness_key", "priority.fairnessWeight": "priority.fairness_weight"}[p]] = true
 		default:
+			if timeSkippingSubPath(p) {
+				return nil, invalid("error applying update_options: time_skipping_config doesn't support partial update")
+			}
 			return nil, invalid("error parsing UpdateMask: proto: invalid path %q for message %q", p, "temporal.api.workflow.v1.WorkflowExecutionOptions")
 		}
 	}
 	if err := checkPriority(opts.Priority); err != nil {
 		return nil, err
 	}
-	if err := checkNoTimeSkipping(opts.TimeSkippingConfig, "WorkflowExecutionOptions.time_skipping_config"); err != nil {
+	if err := checkTimeSkipping(opts.TimeSkippingConfig); err != nil {
 		return nil, err
 	}
 	return func(cur *workflowpb.WorkflowExecutionOptions) (*workflowpb.WorkflowExecutionOptions, error) {
@@ -77,6 +78,10 @@ func optionsMerge(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions)
 		}
 		if paths["versioning_override"] {
 			o.VersioningOverride = opts.VersioningOverride
+		}
+		if paths["time_skipping_config"] {
+			// Replaced as a whole, as in Temporal; nil clears it.
+			o.TimeSkippingConfig = opts.TimeSkippingConfig
 		}
 		for _, k := range []string{"priority.priority_key", "priority.fairness_key", "priority.fairness_weight"} {
 			if !paths[k] {
@@ -126,4 +131,17 @@ func checkPriority(p *commonpb.Priority) error {
 func CheckOptionsUpdate(maskPaths []string, opts *workflowpb.WorkflowExecutionOptions) error {
 	_, err := optionsMerge(maskPaths, opts)
 	return err
+}
+
+// timeSkippingSubPath reports a mask path inside time_skipping_config,
+// which Temporal refuses: the config is replaced as a whole.
+func timeSkippingSubPath(p string) bool {
+	for _, field := range []string{"enabled", "fast_forward_config", "fastForwardConfig", "disable_propagation", "disablePropagation",
+		"max_session_skip_count", "maxSessionSkipCount", "fast_forward_config.id", "fastForwardConfig.id",
+		"fast_forward_config.duration", "fastForwardConfig.duration"} {
+		if p == "time_skipping_config."+field || p == "timeSkippingConfig."+field {
+			return true
+		}
+	}
+	return false
 }

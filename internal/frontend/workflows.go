@@ -127,7 +127,7 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, r *workflowservice
 	if err := checkCallbacks(r.CompletionCallbacks, r.Links); err != nil {
 		return nil, err
 	}
-	if err := checkStartNoTimeSkipping("StartWorkflowExecutionRequest", r.TimeSkippingConfig, r.TimeSkippingStatePropagation); err != nil {
+	if err := checkTimeSkipping(r.TimeSkippingConfig); err != nil {
 		return nil, err
 	}
 	if oc := r.OnConflictOptions; oc != nil && oc.AttachCompletionCallbacks && !oc.AttachRequestId {
@@ -169,7 +169,7 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, r *workf
 	if err := validateStart(p); err != nil {
 		return nil, err
 	}
-	if err := checkNoTimeSkipping(r.TimeSkippingConfig, "SignalWithStartWorkflowExecutionRequest.time_skipping_config"); err != nil {
+	if err := checkTimeSkipping(r.TimeSkippingConfig); err != nil {
 		return nil, err
 	}
 	if err := checkVersioningOverride(r.VersioningOverride); err != nil {
@@ -347,7 +347,7 @@ func (s *Service) ExecuteMultiOperation(ctx context.Context, r *workflowservice.
 	if err := validateStart(engine.StartRequestParams(start)); err != nil {
 		return nil, abort(0, err)
 	}
-	if err := checkStartNoTimeSkipping("StartWorkflowExecutionRequest", start.TimeSkippingConfig, start.TimeSkippingStatePropagation); err != nil {
+	if err := checkTimeSkipping(start.TimeSkippingConfig); err != nil {
 		return nil, abort(0, err)
 	}
 	// What a start in update-with-start may not ask for (as in Temporal).

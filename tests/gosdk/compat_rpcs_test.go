@@ -96,15 +96,6 @@ func TestCompatNotOffered(t *testing.T) {
 	cpExpect(t, "RemoveRemoteCluster local", err, codes.InvalidArgument, "local cluster")
 }
 
-// TestCompatNotYetMessage: an RPC not built yet names itself and its
-// feature, instead of grpc's bare "method X not implemented".
-func TestCompatNotYetMessage(t *testing.T) {
-	e := newEnv(t)
-	svc := e.c.WorkflowService()
-	_, err := svc.PollWorkflowExecutionTimeSkipping(erCtx(t, 5*time.Second), &workflowservice.PollWorkflowExecutionTimeSkippingRequest{Namespace: "default"})
-	cpExpect(t, "PollWorkflowExecutionTimeSkipping", err, codes.Unimplemented, "Sundial does not implement PollWorkflowExecutionTimeSkipping yet (time skipping)")
-}
-
 // TestCompatClusters: ListClusters lists the one local cluster, named as
 // GetClusterInfo names it, at the address the client dialled.
 func TestCompatClusters(t *testing.T) {

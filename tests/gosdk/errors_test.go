@@ -481,16 +481,9 @@ func TestErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("Unimplemented", func(t *testing.T) {
-		calls := map[string]func() error{
-			"PollWorkflowExecutionTimeSkipping": func() error {
-				_, err := svc.PollWorkflowExecutionTimeSkipping(ctx(), &workflowservice.PollWorkflowExecutionTimeSkippingRequest{Namespace: "default"})
-				return err
-			},
-		}
-		for name, do := range calls {
-			erExpect(t, name, do(), codes.Unimplemented, "Sundial does not implement")
-		}
+	t.Run("PollTimeSkippingEmpty", func(t *testing.T) {
+		_, err := svc.PollWorkflowExecutionTimeSkipping(ctx(), &workflowservice.PollWorkflowExecutionTimeSkippingRequest{Namespace: "default"})
+		erExpect(t, "PollWorkflowExecutionTimeSkipping", err, codes.InvalidArgument, "Execution is not set")
 	})
 
 	t.Run("NilSubMessagesDoNotCrash", func(t *testing.T) {

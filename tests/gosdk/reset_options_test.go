@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
@@ -70,7 +71,6 @@ func TestResetWithVersioningOverride(t *testing.T) {
 
 	// Refused before anything changes.
 	var inv *serviceerror.InvalidArgument
-	var unimpl *serviceerror.Unimplemented
 	for what, c := range map[string]struct {
 		op   *workflowpb.PostResetOperation
 		want func(error) bool
@@ -84,8 +84,11 @@ func TestResetWithVersioningOverride(t *testing.T) {
 			func(err error) bool {
 				return errors.As(err, &inv) && strings.Contains(err.Error(), `invalid path "colour"`)
 			}},
-		"time skipping": {updateOptionsOp(&workflowpb.WorkflowExecutionOptions{TimeSkippingConfig: &commonpb.TimeSkippingConfig{}}, "time_skipping_config"),
-			func(err error) bool { return errors.As(err, &unimpl) }},
+		"time skipping fast-forward while disabled": {updateOptionsOp(&workflowpb.WorkflowExecutionOptions{TimeSkippingConfig: &commonpb.TimeSkippingConfig{
+			FastForwardConfig: &commonpb.FastForwardConfig{Id: "ff", Duration: durationpb.New(time.Hour)}}}, "time_skipping_config"),
+			func(err error) bool {
+				return errors.As(err, &inv) && err.Error() == "time_skipping_config: cannot set fast_forward when enabled is false"
+			}},
 	} {
 		if _, err := reset(uuid.NewString(), c.op); !c.want(err) {
 			t.Errorf("%s: %v", what, err)

@@ -1,58 +1,91 @@
-"""Time skipping through the Python SDK's own TimeSkipper (temporalio.testing):
-Temporal builds it behind the namespace flag frontend.WorkflowTimeSkippingEnabled,
-off by default, and Sundial has not built it, so Sundial answers as Temporal
-does with the flag off. A start through the skipper's client (which stamps a
-TimeSkippingConfig on it) is refused with Unimplemented and Temporal's
-sentence, and starts nothing; a fast-forward of a running workflow is
-refused the same way and leaves no trace in its history."""
+"""Time skipping through the Python SDK's own TimeSkipper (temporalio.testing),
+as Temporal runs it with the namespace flag frontend.WorkflowTimeSkippingEnabled
+on (Sundial offers it always). The skipper's client stamps a TimeSkippingConfig
+on every start; fast_forward sets a fast-forward with
+UpdateWorkflowExecutionOptions and long-polls PollWorkflowExecutionTimeSkipping;
+get_time_skipping_info and get_current_time read describe's time_skipping_info."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from temporalio import workflow
-from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import TimeSkipper
+from temporalio.testing import TimeSkipper, TimeSkippingConfig
 
-from helpers import event_names, new_worker, wait_workflow_task_done
-
-TEMPORAL_OFF = "The Time-Skipping feature is not enabled for namespace."
+from helpers import event_names, events, new_worker, of_type, wait_workflow_task_done
 
 
 @workflow.defn
 class PyDaySleeper:
     @workflow.run
-    async def run(self) -> str:
+    async def run(self) -> float:
+        start = workflow.now()
         await workflow.sleep(timedelta(days=1))
-        return "woke"
+        return (workflow.now() - start).total_seconds()
 
 
 @pytest.mark.asyncio
-async def test_time_skipping_not_enabled(client, tq, wid):
+async def test_time_skipping_sleeps_a_day(client, tq, wid):
     skipper = TimeSkipper(client)
-    refused = wid("ts-refused")
     async with new_worker(client, tq, workflows=[PyDaySleeper]):
-        with pytest.raises(RPCError) as err:
-            await skipper.client.start_workflow(PyDaySleeper.run, id=refused, task_queue=tq)
-        assert err.value.status == RPCStatusCode.UNIMPLEMENTED
-        assert err.value.message.startswith(TEMPORAL_OFF), err.value.message
-        assert "StartWorkflowExecutionRequest.time_skipping_config" in err.value.message
-        with pytest.raises(RPCError) as err:
-            await client.get_workflow_handle(refused).describe()
-        assert err.value.status == RPCStatusCode.NOT_FOUND
-
-        # A workflow started without the skipper sleeps on the wall clock;
-        # the skipper cannot fast-forward it.
-        h = await client.start_workflow(PyDaySleeper.run, id=wid("ts-plain"), task_queue=tq)
-        await wait_workflow_task_done(h)
-        with pytest.raises(RPCError) as err:
-            await skipper.fast_forward(h, timedelta(days=1))
-        assert err.value.status == RPCStatusCode.UNIMPLEMENTED
-        assert err.value.message.startswith(TEMPORAL_OFF), err.value.message
-        assert await skipper.get_time_skipping_info(h) is None
+        began = time.monotonic()
+        h = await skipper.client.start_workflow(PyDaySleeper.run, id=wid("ts-day"), task_queue=tq)
+        slept = await h.result()
+        assert time.monotonic() - began < 10
+        assert 86400 <= slept < 86400 + 60, slept
+        evs = await events(h)
         names = await event_names(h)
-        assert "WorkflowExecutionOptionsUpdated" not in names, names
-        assert "WorkflowExecutionTimeSkippingTransitioned" not in names, names
-        assert names[-1] == "TimerStarted", names
-        await h.terminate("done")
+        assert names.count("WorkflowExecutionTimeSkippingTransitioned") == 1, names
+        tr = of_type(evs, "WorkflowExecutionTimeSkippingTransitioned")[0]
+        started = of_type(evs, "TimerStarted")[0]
+        fired = of_type(evs, "TimerFired")[0]
+        target = tr.workflow_execution_time_skipping_transitioned_event_attributes.target_time.ToDatetime()
+        assert tr.worker_may_ignore
+        assert target == started.event_time.ToDatetime() + timedelta(days=1)
+        assert fired.event_time.ToDatetime() >= target
+        info = await skipper.get_time_skipping_info(h)
+        assert info is not None and info.effective_config.enabled
+        assert info.effective_config.max_session_skip_count == 200
+        assert info.current_time.ToDatetime() >= target
+
+
+@pytest.mark.asyncio
+async def test_time_skipping_fast_forward(client, tq, wid):
+    # Started with skipping off: the day's sleep waits on the wall clock
+    # until the skipper fast-forwards it.
+    skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False))
+    async with new_worker(client, tq, workflows=[PyDaySleeper]):
+        h = await skipper.client.start_workflow(PyDaySleeper.run, id=wid("ts-ff"), task_queue=tq)
+        await wait_workflow_task_done(h)
+        info = await skipper.get_time_skipping_info(h)
+        assert info is not None and not info.effective_config.enabled
+        assert "WorkflowExecutionTimeSkippingTransitioned" not in await event_names(h)
+
+        before = datetime.now(timezone.utc)
+        assert await skipper.fast_forward(h, timedelta(hours=2)) is True
+        now = await skipper.get_current_time(h)
+        assert timedelta(hours=2) <= now - before < timedelta(hours=2, minutes=1), now - before
+        info = await skipper.get_time_skipping_info(h)
+        assert info.fast_forward_info.has_completed and not info.effective_config.enabled
+        names = await event_names(h)
+        assert names[-2:] == ["WorkflowExecutionOptionsUpdated", "WorkflowExecutionTimeSkippingTransitioned"], names
+        assert "TimerFired" not in names
+
+        # A fast-forward past the timer: the workflow completes before the
+        # fast-forward's target, so it does not complete (False).
+        assert await skipper.fast_forward(h, timedelta(days=1)) is False
+        slept = await h.result()
+        assert 86400 <= slept < 86400 + 60, slept
+
+
+@pytest.mark.asyncio
+async def test_time_skipping_unbounded_fast_forward(client, tq, wid):
+    skipper = TimeSkipper(client, config=TimeSkippingConfig(enabled=False))
+    async with new_worker(client, tq, workflows=[PyDaySleeper]):
+        h = await skipper.client.start_workflow(PyDaySleeper.run, id=wid("ts-unbounded"), task_queue=tq)
+        await wait_workflow_task_done(h)
+        # No duration: skipping is enabled and the call waits for the end.
+        assert await skipper.fast_forward(h) is False
+        assert 86400 <= await h.result() < 86400 + 60
