@@ -40,6 +40,10 @@ func (s *Store) SearchAttributes(ctx context.Context, namespace string) (map[str
 		return nil, err
 	}
 	defer s.exit()
+	return s.searchAttributes(namespace)
+}
+
+func (s *Store) searchAttributes(namespace string) (map[string]enumspb.IndexedValueType, error) {
 	v, err := s.get(key(tableSearchAttrs, namespace))
 	if err != nil {
 		return nil, err

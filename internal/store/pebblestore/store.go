@@ -80,6 +80,9 @@ type Store struct {
 	// (quietflush.go).
 	writes atomic.Uint64
 	quit   chan struct{}
+	// condMu orders conditional batches against registry writes
+	// (conditional.go).
+	condMu sync.Mutex
 
 	// mu guards closed; active counts calls in progress so Close can wait
 	// for them instead of pulling the DB from under them.

@@ -24,6 +24,13 @@ func (s *Store) Apply(b *store.Batch) (store.Commit, error) {
 		return nil, err
 	}
 	defer s.exit()
+	if guardsRegistries(b) { // rare admin writes only (conditional.go)
+		s.condMu.Lock()
+		defer s.condMu.Unlock()
+		if err := s.checkExpectations(b); err != nil {
+			return nil, err
+		}
+	}
 	pb := s.db.NewBatch()
 	if err := encodeBatch(pb, b); err != nil {
 		pb.Close()

@@ -26,6 +26,10 @@ type encoded struct {
 	// fence is the batch's store.Fence (nil: unfenced), checked by the
 	// writer in the group's transaction (fence.go).
 	fence *store.Fence
+	// expectNS and expectSA are the batch's expectations (nil: an
+	// unconditional batch), checked like the fence (conditional.go).
+	expectNS []store.NamespaceExpect
+	expectSA []store.SearchAttributesExpect
 }
 
 type kv struct{ k, v []byte }
@@ -71,6 +75,13 @@ func encode(b *store.Batch) (*encoded, error) {
 		}
 		fc := *f
 		e.fence = &fc
+	}
+	if b.Conditional() {
+		if err := validateExpectations(b); err != nil {
+			return nil, err
+		}
+		e.expectNS = cloneExpectNS(b.ExpectNamespaces)
+		e.expectSA = cloneExpectSA(b.ExpectSearchAttributes)
 	}
 	for _, ns := range b.Namespaces {
 		name := ns.GetNamespaceInfo().GetName()

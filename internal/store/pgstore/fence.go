@@ -30,27 +30,18 @@ import (
 // The cost: two round trips (BEGIN with the lease read, then the writes
 // with COMMIT) instead of one for groups that hold fenced batches.
 
-// anyFenced reports whether a batch of the group carries a fence.
-func anyFenced(group []*commit) bool {
-	for _, c := range group {
-		if c.enc.fence != nil {
-			return true
-		}
-	}
-	return false
-}
-
 // lease is one shard_leases row as the fence check reads it.
 type lease struct {
 	owner *string
 	epoch int64
 }
 
-// execFenced writes the batches of group whose fences hold, in one
-// transaction, and sets store.ErrFenced on the others. Two round trips on
+// execChecked writes the batches of group whose fences and expectations
+// hold (conditional.go), in one transaction, and sets store.ErrFenced or
+// store.ErrConflict on the others. Two round trips on
 // one connection: BEGIN and the lease read in one pipeline, then the
 // writes and COMMIT in another.
-func (s *Store) execFenced(ctx context.Context, group []*commit) (err error) {
+func (s *Store) execChecked(ctx context.Context, group []*commit) (err error) {
 	for _, c := range group {
 		c.err = nil // a retry checks the fences again
 	}
@@ -76,17 +67,11 @@ func (s *Store) execFenced(ctx context.Context, group []*commit) (err error) {
 	leases := map[int]lease{}
 	check := &pgx.Batch{}
 	check.Queue("BEGIN")
-	check.Queue(`SELECT shard, owner, epoch FROM shard_leases WHERE shard = ANY($1::int4[]) ORDER BY shard FOR SHARE`, shards).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var shard int32
-			var l lease
-			if err := rows.Scan(&shard, &l.owner, &l.epoch); err != nil {
-				return err
-			}
-			leases[int(shard)] = l
-		}
-		return rows.Err()
-	})
+	if len(shards) > 0 {
+		queueLeaseRead(check, shards, leases)
+	}
+	var rows condRows
+	queueConditionRead(check, group, &rows)
 	if err := conn.SendBatch(ctx, check).Close(); err != nil {
 		return err
 	}
@@ -101,9 +86,18 @@ func (s *Store) execFenced(ctx context.Context, group []*commit) (err error) {
 				continue
 			}
 		}
+		if err := rows.check(c.enc); err != nil {
+			c.err = err
+			continue
+		}
+		rows.wrote(c.enc)
 		kept = append(kept, c)
 	}
-	b := buildGroup(kept)
+	b := &pgx.Batch{}
+	for _, c := range kept {
+		queueAbsentInserts(b, c.enc)
+	}
+	appendBatch(b, buildGroup(kept))
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	for range b.Len() {
@@ -128,4 +122,20 @@ func checkFence(f *store.Fence, leases map[int]lease) error {
 		return fmt.Errorf("%w: shard %d: node %s writes at epoch %d, the lease is held by node %s at epoch %d", store.ErrFenced, f.Shard, f.Node, f.Epoch, *l.owner, l.epoch)
 	}
 	return nil
+}
+
+// queueLeaseRead queues the read, with share locks, of the leases of
+// shards into leases.
+func queueLeaseRead(b *pgx.Batch, shards []int32, leases map[int]lease) {
+	b.Queue(`SELECT shard, owner, epoch FROM shard_leases WHERE shard = ANY($1::int4[]) ORDER BY shard FOR SHARE`, shards).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var shard int32
+			var l lease
+			if err := rows.Scan(&shard, &l.owner, &l.epoch); err != nil {
+				return err
+			}
+			leases[int(shard)] = l
+		}
+		return rows.Err()
+	})
 }

@@ -194,15 +194,15 @@ func (s *Store) commitGroup(group []*commit, lookups []*lookup) error {
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
-	fenced := anyFenced(group)
+	checked := anyChecked(group)
 	deadline := time.Now().Add(s.opts.RetryFor)
 	backoff := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		var err error
-		if fenced {
+		if checked {
 			failLookups(lookups)
-			err = s.execFenced(ctx, group)
+			err = s.execChecked(ctx, group)
 		} else {
 			// A new pgx.Batch per attempt: pgx stores in a queued query
 			// the statement description it had on the connection it was
@@ -217,7 +217,7 @@ func (s *Store) commitGroup(group []*commit, lookups []*lookup) error {
 		if err == nil {
 			return nil
 		}
-		if !retryable(err) || time.Now().Add(backoff).After(deadline) {
+		if !(retryable(err) || checked && retryableChecked(err)) || time.Now().Add(backoff).After(deadline) {
 			return fmt.Errorf("pgstore: write: %w", err)
 		}
 		time.Sleep(backoff)

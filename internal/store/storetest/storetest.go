@@ -53,6 +53,9 @@ func Run(t *testing.T, open Opener) {
 		{"DueIndex", testDueIndex},
 		{"DueStop", testDueStop},
 		{"DueAtomic", testDueAtomic},
+		{"ConditionalNamespaces", testConditionalNamespaces},
+		{"ConditionalSearchAttributes", testConditionalSearchAttributes},
+		{"ConditionalRace", testConditionalRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
