@@ -62,7 +62,11 @@ type Engine struct {
 	// goneSticky remembers shut-down workers' sticky queues (sticky_gone.go).
 	goneSticky goneSticky
 
-	nsMu       sync.RWMutex
+	nsMu sync.RWMutex
+	// registryMu serializes this process's read-modify-writes of search
+	// attribute registries (visibility.go); nodes of a cluster are
+	// serialized by the store (namespace_cas.go).
+	registryMu sync.Mutex
 	namespaces map[string]*store.Namespace
 	// registryWrites counts this node's writes of cluster-wide registries
 	// (cluster_registries.go).
@@ -474,6 +478,9 @@ func (e *Engine) apply(b *store.Batch) (store.Commit, uint64, error) {
 	if err != nil && b.Fence != nil && errors.Is(err, store.ErrFenced) {
 		return nil, 0, e.fenced(b.Fence.Shard, err)
 	}
+	if err != nil && errors.Is(err, store.ErrConflict) {
+		return nil, 0, err // a conditional batch lost a race (namespace_cas.go)
+	}
 	if err != nil {
 		e.fail(err)
 		return nil, 0, serviceerror.NewUnavailable("storage write failed: " + err.Error())
@@ -519,6 +526,12 @@ func (e *Engine) finish(fx *effects) error {
 			// find the workflow fenced out (fenced_reads.go).
 			e.markDurable(fx.seq)
 			return e.fenced(e.own.ShardOf(fx.ns, fx.wfid), err)
+		}
+		if err != nil && errors.Is(err, store.ErrConflict) {
+			// A conditional batch lost a race (namespace_cas.go): only it
+			// failed, nothing of it was written.
+			e.markDurable(fx.seq)
+			return err
 		}
 		if err != nil {
 			fx.handoff.release()

@@ -55,9 +55,20 @@ func (e *Engine) UpdateNamespace(ctx context.Context, r *workflowservice.UpdateN
 	return resp, err
 }
 
-func (e *Engine) updateNamespace(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
+func (e *Engine) updateNamespace(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (resp *workflowservice.UpdateNamespaceResponse, err error) {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
+	err = retryConflicts("UpdateNamespace", func() error { // namespace_cas.go
+		resp, err = e.updateNamespaceLocked(ctx, r)
+		return err
+	})
+	return resp, err
+}
+
+// updateNamespaceLocked is one attempt of UpdateNamespace (e.nsMu held):
+// on a cluster it re-reads the namespace and writes only if no other
+// node changed it meanwhile (store.ErrConflict otherwise).
+func (e *Engine) updateNamespaceLocked(ctx context.Context, r *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
 	if err := e.syncNamespacesLocked(ctx); err != nil { // cluster_registries.go
 		return nil, err
 	}
@@ -130,7 +141,7 @@ func (e *Engine) updateNamespace(ctx context.Context, r *workflowservice.UpdateN
 		return nil, serviceerror.NewInvalidArgument(fmt.Sprintf("global namespace is not enabled on this cluster, cannot update global namespace or promote local namespace: %v", r.Namespace))
 	}
 	if changed {
-		if err := e.writeDurable(&store.Batch{Namespaces: []*store.Namespace{n}}); err != nil {
+		if err := e.writeDurable(&store.Batch{Namespaces: []*store.Namespace{n}, ExpectNamespaces: e.expectNamespace(r.Namespace, cur)}); err != nil {
 			return nil, err
 		}
 		e.namespaces[r.Namespace] = n
@@ -167,6 +178,10 @@ func (e *Engine) DeprecateNamespace(ctx context.Context, name string) error {
 func (e *Engine) deprecateNamespace(ctx context.Context, name string) error {
 	e.nsMu.Lock()
 	defer e.nsMu.Unlock()
+	return retryConflicts("DeprecateNamespace", func() error { return e.deprecateNamespaceLocked(ctx, name) }) // namespace_cas.go
+}
+
+func (e *Engine) deprecateNamespaceLocked(ctx context.Context, name string) error {
 	if err := e.syncNamespacesLocked(ctx); err != nil {
 		return err
 	}
@@ -179,7 +194,7 @@ func (e *Engine) deprecateNamespace(ctx context.Context, name string) error {
 	}
 	n := proto.Clone(cur).(*store.Namespace)
 	n.NamespaceInfo.State = enumspb.NAMESPACE_STATE_DEPRECATED
-	if err := e.writeDurable(&store.Batch{Namespaces: []*store.Namespace{n}}); err != nil {
+	if err := e.writeDurable(&store.Batch{Namespaces: []*store.Namespace{n}, ExpectNamespaces: e.expectNamespace(name, cur)}); err != nil {
 		return err
 	}
 	e.namespaces[name] = n
@@ -269,9 +284,15 @@ func (e *Engine) DeleteNamespace(ctx context.Context, name, id string, delay tim
 			return "", err
 		}
 		b.Records = []*store.KeyedRecord{kr}
+		// Written only if no other node changed the namespace or took
+		// the new name meanwhile (namespace_cas.go).
+		b.ExpectNamespaces = append(e.expectNamespace(cur, n), e.expectNamespace(newName, nil)...)
 	}
 	if err := e.writeDurable(b); err != nil {
 		e.nsMu.Unlock()
+		if errors.Is(err, store.ErrConflict) {
+			return "", serviceerror.NewUnavailable(fmt.Sprintf("namespace %s was changed through another node while it was being deleted; try again", cur))
+		}
 		return "", err
 	}
 	delete(e.namespaces, cur)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 
@@ -110,11 +111,21 @@ func (e *Engine) registerNamespace(ctx context.Context, r *workflowservice.Regis
 	if err := e.writable(); err != nil {
 		return nil, err
 	}
-	c, seq, err := e.apply(&store.Batch{Namespaces: []*store.Namespace{n}})
+	// On a cluster the name may be registered through another node at the
+	// same moment: the store writes only if it is still free
+	// (namespace_cas.go).
+	c, seq, err := e.apply(&store.Batch{Namespaces: []*store.Namespace{n}, ExpectNamespaces: e.expectNamespace(r.Namespace, nil)})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, serviceerror.NewNamespaceAlreadyExists("Namespace already exists.")
+	}
 	if err != nil {
 		return nil, err
 	}
 	if err := c.Wait(); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			e.markDurable(seq)
+			return nil, serviceerror.NewNamespaceAlreadyExists("Namespace already exists.")
+		}
 		e.fail(err)
 		return nil, serviceerror.NewUnavailable(err.Error())
 	}

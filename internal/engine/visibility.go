@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -22,10 +21,6 @@ import (
 // costs far less than keeping a second copy coherent); a namespace whose
 // registry was never changed has the Temporal dev server's defaults, so
 // samples and tests that use CustomKeywordField etc. work out of the box.
-
-// registryMu serializes read-modify-write of registries (Add/Remove are
-// rare operator calls; one lock for the process is plenty).
-var registryMu sync.Mutex
 
 // SearchAttributes returns the custom search attributes of a namespace.
 func (e *Engine) SearchAttributes(ctx context.Context, ns string) (map[string]enumspb.IndexedValueType, error) {
@@ -66,9 +61,13 @@ func (e *Engine) AddSearchAttributes(ctx context.Context, ns string, add map[str
 			e.announceChange(ctx) // rules naming attributes parse again (cluster_registries.go)
 		}
 	}()
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	cur, err := e.SearchAttributes(ctx, ns)
+	e.registryMu.Lock()
+	defer e.registryMu.Unlock()
+	return retryConflicts("AddSearchAttributes", func() error { return e.addSearchAttributes(ctx, ns, add) })
+}
+
+func (e *Engine) addSearchAttributes(ctx context.Context, ns string, add map[string]enumspb.IndexedValueType) error {
+	cur, expect, err := e.readRegistryForChange(ctx, ns) // namespace_cas.go
 	if err != nil {
 		return err
 	}
@@ -88,7 +87,7 @@ func (e *Engine) AddSearchAttributes(ctx context.Context, ns string, add map[str
 		}
 		cur[name] = t
 	}
-	return e.writeRegistry(ns, cur)
+	return e.writeRegistryIf(ns, cur, expect)
 }
 
 // RemoveSearchAttributes unregisters custom attributes. Values already
@@ -99,9 +98,13 @@ func (e *Engine) RemoveSearchAttributes(ctx context.Context, ns string, names []
 			e.announceChange(ctx) // rules naming attributes parse again (cluster_registries.go)
 		}
 	}()
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	cur, err := e.SearchAttributes(ctx, ns)
+	e.registryMu.Lock()
+	defer e.registryMu.Unlock()
+	return retryConflicts("RemoveSearchAttributes", func() error { return e.removeSearchAttributes(ctx, ns, names) })
+}
+
+func (e *Engine) removeSearchAttributes(ctx context.Context, ns string, names []string) error {
+	cur, expect, err := e.readRegistryForChange(ctx, ns) // namespace_cas.go
 	if err != nil {
 		return err
 	}
@@ -114,11 +117,20 @@ func (e *Engine) RemoveSearchAttributes(ctx context.Context, ns string, names []
 		}
 		delete(cur, name)
 	}
-	return e.writeRegistry(ns, cur)
+	return e.writeRegistryIf(ns, cur, expect)
 }
 
 func (e *Engine) writeRegistry(ns string, custom map[string]enumspb.IndexedValueType) error {
-	return e.writeDurable(&store.Batch{SearchAttributes: []*store.SearchAttributeRegistry{{Namespace: ns, Custom: custom}}})
+	return e.writeRegistryIf(ns, custom, nil)
+}
+
+// writeRegistryIf writes a registry under expect (nil: unconditional);
+// a lost race returns store.ErrConflict.
+func (e *Engine) writeRegistryIf(ns string, custom map[string]enumspb.IndexedValueType, expect []store.SearchAttributesExpect) error {
+	return e.writeDurable(&store.Batch{
+		SearchAttributes:       []*store.SearchAttributeRegistry{{Namespace: ns, Custom: custom}},
+		ExpectSearchAttributes: expect,
+	})
 }
 
 // writeDurable applies a batch that touches no workflow in memory and

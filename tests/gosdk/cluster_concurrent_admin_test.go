@@ -1,0 +1,161 @@
+package gosdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Administrative changes of cluster-wide records made at the same moment
+// through two nodes (docs/CLUSTER.md, "Namespaces, rules and task queue
+// configurations across nodes"): the database serializes them, so the
+// answers are those one node gives.
+
+// TestClusterConcurrentRegisterNamespace registers one new name many
+// times at once through both nodes: exactly one call succeeds, every
+// other answers AlreadyExists, and both nodes then describe the winner's
+// namespace.
+func TestClusterConcurrentRegisterNamespace(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for round := range 3 {
+		ns := fmt.Sprintf("race-%d-%s", round, uuid.NewString()[:6])
+		const perNode = 6
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var won []string
+		start := make(chan struct{})
+		for i := range 2 * perNode {
+			ws := tc.nodes[i%2].c.WorkflowService()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				desc := fmt.Sprintf("caller %d", i)
+				_, err := ws.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns, Description: desc,
+					WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)})
+				var exists *serviceerror.NamespaceAlreadyExists
+				switch {
+				case err == nil:
+					mu.Lock()
+					won = append(won, desc)
+					mu.Unlock()
+				case !errors.As(err, &exists):
+					t.Errorf("RegisterNamespace %s through node %d: %v (want success or AlreadyExists)", ns, i%2, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(won) != 1 {
+			t.Fatalf("%s: %d registrations succeeded (%v), want exactly 1", ns, len(won), won)
+		}
+		for i, nd := range tc.nodes {
+			d, err := nd.c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+			if err != nil {
+				t.Fatalf("describe %s on node %d: %v", ns, i, err)
+			}
+			if got := d.NamespaceInfo.GetDescription(); got != won[0] {
+				t.Fatalf("node %d describes %s with %q, but the registration that succeeded was %q", i, ns, got, won[0])
+			}
+		}
+	}
+}
+
+// TestClusterConcurrentSearchAttributesAndUpdates adds different search
+// attributes at once through both nodes (all present afterwards), and
+// updates different fields of one namespace at once through both nodes
+// (both applied).
+func TestClusterConcurrentSearchAttributesAndUpdates(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ns := "casadm-" + uuid.NewString()[:6]
+	if _, err := tc.nodes[0].c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	const perNode = 5
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var want []string
+	for i := range 2 * perNode {
+		name := fmt.Sprintf("CasAttr%d", i)
+		want = append(want, name)
+		os := tc.nodes[i%2].c.OperatorService()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := os.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns,
+				SearchAttributes: map[string]enumspb.IndexedValueType{name: enumspb.INDEXED_VALUE_TYPE_KEYWORD}})
+			if err != nil {
+				t.Errorf("AddSearchAttributes %s through node %d: %v", name, i%2, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, nd := range tc.nodes {
+		resp, err := nd.c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range want {
+			if resp.CustomAttributes[name] != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
+				t.Errorf("node %d: search attribute %s missing after concurrent adds (have %v)", i, name, resp.CustomAttributes)
+			}
+		}
+	}
+
+	// Different fields of one namespace, several rounds, through both
+	// nodes at once: every change stays.
+	for round := range 4 {
+		desc, email := fmt.Sprintf("description %d", round), fmt.Sprintf("owner%d@example.com", round)
+		key := fmt.Sprintf("k%d", round)
+		reqs := []*workflowservice.UpdateNamespaceRequest{
+			{Namespace: ns, UpdateInfo: &namespacepb.UpdateNamespaceInfo{Description: desc}},
+			{Namespace: ns, UpdateInfo: &namespacepb.UpdateNamespaceInfo{OwnerEmail: email}},
+			{Namespace: ns, UpdateInfo: &namespacepb.UpdateNamespaceInfo{Data: map[string]string{key + "a": "0"}}},
+			{Namespace: ns, UpdateInfo: &namespacepb.UpdateNamespaceInfo{Data: map[string]string{key + "b": "1"}}},
+		}
+		start := make(chan struct{})
+		for i, r := range reqs {
+			ws := tc.nodes[i%2].c.WorkflowService()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if _, err := ws.UpdateNamespace(ctx, r); err != nil {
+					t.Errorf("UpdateNamespace through node %d: %v", i%2, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, nd := range tc.nodes {
+			d, err := nd.c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := d.NamespaceInfo
+			if info.GetDescription() != desc || info.GetOwnerEmail() != email || info.GetData()[key+"a"] != "0" || info.GetData()[key+"b"] != "1" {
+				t.Fatalf("round %d, node %d: after concurrent updates the namespace is description %q, owner %q, data %v; want %q, %q, %sa=0 and %sb=1",
+					round, i, info.GetDescription(), info.GetOwnerEmail(), info.GetData(), desc, email, key, key)
+			}
+		}
+	}
+}
