@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // ErrConflict is returned (by Apply or by Commit.Wait) for a batch whose
-// expectations (Batch.ExpectNamespaces, Batch.ExpectSearchAttributes) did
+// expectations (Batch.ExpectNamespaces, ExpectSearchAttributes,
+// ExpectRecords) did
 // not hold when the store wrote it: another writer, typically another
 // node of a cluster, changed the record since the caller read it. Nothing
 // of the batch is written. The caller reads again and retries, or answers
@@ -36,6 +38,25 @@ type SearchAttributesExpect struct {
 	Absent    bool
 }
 
+// RecordExpect is a condition on one keyed record (Batch.Records): the
+// batch is written only if the record's stored State equals Was
+// (byte for byte; nil and empty are equal), or, with Absent, only if
+// there is no such record. A batch expecting a record to be absent must
+// write it.
+type RecordExpect struct {
+	Kind, Key string
+	Was       []byte
+	Absent    bool
+}
+
+// Holds reports whether a stored record state (found false: none) meets e.
+func (e RecordExpect) Holds(stored []byte, found bool) bool {
+	if e.Absent || !found {
+		return e.Absent && !found
+	}
+	return bytes.Equal(e.Was, stored)
+}
+
 // Holds reports whether a stored namespace record (nil: none) meets e.
 func (e NamespaceExpect) Holds(stored *Namespace) bool {
 	if e.Was == nil || stored == nil {
@@ -54,5 +75,5 @@ func (e SearchAttributesExpect) Holds(stored map[string]enumspb.IndexedValueType
 
 // Conditional reports whether b carries expectations.
 func (b *Batch) Conditional() bool {
-	return len(b.ExpectNamespaces)+len(b.ExpectSearchAttributes) > 0
+	return len(b.ExpectNamespaces)+len(b.ExpectSearchAttributes)+len(b.ExpectRecords) > 0
 }

@@ -242,14 +242,15 @@ type Batch struct {
 	// store refuses the whole batch with ErrFenced unless the lease still
 	// holds (see Fence). Nil: unfenced.
 	Fence *Fence
-	// ExpectNamespaces and ExpectSearchAttributes, when set, make the
-	// batch conditional: the store writes it only if every expectation
+	// ExpectNamespaces, ExpectSearchAttributes and ExpectRecords, when
+	// set, make the batch conditional: the store writes it only if every expectation
 	// holds at the moment it writes, atomically with the write, and fails
 	// it with ErrConflict otherwise (conditional.go). Used for the rare
 	// read-modify-write of cluster-wide records; workflow writes carry
 	// none.
 	ExpectNamespaces       []NamespaceExpect
 	ExpectSearchAttributes []SearchAttributesExpect
+	ExpectRecords          []RecordExpect
 }
 
 // ActivityExecutionKey names one standalone activity execution (one run of

@@ -14,7 +14,12 @@ import (
 // writes namespaces or search attribute registries also takes, so no such
 // write slips between a check and its batch. A batch is visible to reads
 // when Apply returns, so the check sees every batch applied before it.
-// Workflow writes touch neither and never take the lock.
+// Workflow writes touch neither and never take the lock. Keyed records
+// are written by workflow writes too (callbacks, Nexus operations), so
+// batches writing records take the lock only when conditional: an
+// expected record's check is atomic against other conditional batches
+// and against every batch applied before it, and its writers must all be
+// conditional (the engine's guarded records are).
 
 // guardsRegistries reports whether b must be applied under condMu.
 func guardsRegistries(b *store.Batch) bool {
@@ -55,6 +60,19 @@ func (s *Store) checkExpectations(b *store.Batch) error {
 		}
 		if !x.Holds(m, found) {
 			return fmt.Errorf("%w: search attributes of %q changed since they were read", store.ErrConflict, x.Namespace)
+		}
+	}
+	for _, x := range b.ExpectRecords {
+		if x.Kind == "" {
+			return errors.New("pebblestore: record expectation without a kind")
+		}
+		v, err := s.get(key(tableRecords, x.Kind, x.Key))
+		found := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if !x.Holds(v, found) {
+			return fmt.Errorf("%w: record %s/%q changed since it was read", store.ErrConflict, x.Kind, x.Key)
 		}
 	}
 	return nil

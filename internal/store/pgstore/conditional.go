@@ -1,9 +1,11 @@
 package pgstore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,6 +38,7 @@ import (
 type condRows struct {
 	namespaces map[string][]byte
 	searchAttr map[string][]byte
+	records    map[string][]byte // by joinKey(kind, key)
 }
 
 // queueConditionRead queues the reads (with row locks) of the rows the
@@ -50,7 +53,7 @@ func queueConditionRead(b *pgx.Batch, group []*commit, rows *condRows) {
 			saKeys = append(saKeys, []byte(x.Namespace))
 		}
 	}
-	rows.namespaces, rows.searchAttr = map[string][]byte{}, map[string][]byte{}
+	rows.namespaces, rows.searchAttr, rows.records = map[string][]byte{}, map[string][]byte{}, map[string][]byte{}
 	read := func(sql string, keys [][]byte, into map[string][]byte) {
 		if len(keys) == 0 {
 			return
@@ -68,7 +71,33 @@ func queueConditionRead(b *pgx.Batch, group []*commit, rows *condRows) {
 	}
 	read(`SELECT name, info FROM namespaces WHERE name = ANY($1::bytea[]) ORDER BY name FOR UPDATE`, nsKeys, rows.namespaces)
 	read(`SELECT namespace, registry FROM search_attributes WHERE namespace = ANY($1::bytea[]) ORDER BY namespace FOR UPDATE`, saKeys, rows.searchAttr)
+	// Records: one locking read per expected record, in key order (admin
+	// batches expect one or two).
+	var recKeys []store.RecordKey
+	for _, c := range group {
+		for _, x := range c.enc.expectRec {
+			recKeys = append(recKeys, store.RecordKey{Kind: x.Kind, Key: x.Key})
+		}
+	}
+	slices.SortFunc(recKeys, func(a, b store.RecordKey) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key))
+	})
+	for _, k := range slices.Compact(recKeys) {
+		b.Queue(`SELECT state FROM records WHERE kind = $1 AND key = $2 FOR UPDATE`, []byte(k.Kind), []byte(k.Key)).Query(func(r pgx.Rows) error {
+			for r.Next() {
+				var v []byte
+				if err := r.Scan(&v); err != nil {
+					return err
+				}
+				rows.records[recordID(k.Kind, k.Key)] = append([]byte{}, v...) // non-nil: found
+			}
+			return r.Err()
+		})
+	}
 }
+
+// recordID identifies a keyed record in condRows.records.
+func recordID(kind, key string) string { return joinKey([][]byte{[]byte(kind), []byte(key)}) }
 
 // check returns a store.ErrConflict error unless every expectation of e
 // holds against rows.
@@ -98,6 +127,12 @@ func (rows *condRows) check(e *encoded) error {
 			return fmt.Errorf("%w: search attributes of %q changed since they were read", store.ErrConflict, x.Namespace)
 		}
 	}
+	for _, x := range e.expectRec {
+		v := rows.records[recordID(x.Kind, x.Key)]
+		if !x.Holds(v, v != nil) {
+			return fmt.Errorf("%w: record %s/%q changed since it was read", store.ErrConflict, x.Kind, x.Key)
+		}
+	}
 	return nil
 }
 
@@ -112,6 +147,17 @@ func (rows *condRows) wrote(e *encoded) {
 	}
 	for _, r := range e.searchAttrs {
 		rows.searchAttr[string(r.k)] = r.v
+	}
+	for _, op := range e.keyed {
+		if op.t != tableRecords {
+			continue
+		}
+		id := joinKey(op.key)
+		if op.del {
+			rows.records[id] = nil
+		} else {
+			rows.records[id] = append([]byte{}, op.state...)
+		}
 	}
 }
 
@@ -135,6 +181,16 @@ func queueAbsentInserts(b *pgx.Batch, e *encoded) {
 		for _, r := range e.searchAttrs {
 			if string(r.k) == x.Namespace {
 				b.Queue(`INSERT INTO search_attributes (namespace, registry) VALUES ($1, $2)`, r.k, r.v)
+			}
+		}
+	}
+	for _, x := range e.expectRec {
+		if !x.Absent {
+			continue
+		}
+		for _, op := range e.keyed {
+			if op.t == tableRecords && !op.del && joinKey(op.key) == recordID(x.Kind, x.Key) {
+				b.Queue(`INSERT INTO records (kind, key, state) VALUES ($1, $2, $3)`, op.key[0], op.key[1], op.state)
 			}
 		}
 	}
@@ -174,6 +230,21 @@ func validateExpectations(b *store.Batch) error {
 			return fmt.Errorf("pgstore: batch expects no search attributes of %q but does not write them", x.Namespace)
 		}
 	}
+	for _, x := range b.ExpectRecords {
+		if x.Kind == "" {
+			return errors.New("pgstore: record expectation without a kind")
+		}
+		if !x.Absent {
+			continue
+		}
+		writes := false
+		for _, r := range b.Records {
+			writes = writes || (r != nil && r.Kind == x.Kind && r.Key == x.Key)
+		}
+		if !writes {
+			return fmt.Errorf("pgstore: batch expects no record %s/%q but does not write it", x.Kind, x.Key)
+		}
+	}
 	return nil
 }
 
@@ -198,6 +269,14 @@ func cloneExpectNS(xs []store.NamespaceExpect) []store.NamespaceExpect {
 	return out
 }
 
+func cloneExpectRec(xs []store.RecordExpect) []store.RecordExpect {
+	out := make([]store.RecordExpect, len(xs))
+	for i, x := range xs {
+		out[i] = store.RecordExpect{Kind: x.Kind, Key: x.Key, Was: slices.Clone(x.Was), Absent: x.Absent}
+	}
+	return out
+}
+
 func cloneExpectSA(xs []store.SearchAttributesExpect) []store.SearchAttributesExpect {
 	out := make([]store.SearchAttributesExpect, len(xs))
 	for i, x := range xs {
@@ -210,7 +289,7 @@ func cloneExpectSA(xs []store.SearchAttributesExpect) []store.SearchAttributesEx
 // expectations: such a group is written by execChecked.
 func anyChecked(group []*commit) bool {
 	for _, c := range group {
-		if c.enc.fence != nil || c.enc.expectNS != nil || c.enc.expectSA != nil {
+		if c.enc.fence != nil || c.enc.expectNS != nil || c.enc.expectSA != nil || c.enc.expectRec != nil {
 			return true
 		}
 	}

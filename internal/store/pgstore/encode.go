@@ -28,8 +28,9 @@ type encoded struct {
 	fence *store.Fence
 	// expectNS and expectSA are the batch's expectations (nil: an
 	// unconditional batch), checked like the fence (conditional.go).
-	expectNS []store.NamespaceExpect
-	expectSA []store.SearchAttributesExpect
+	expectNS  []store.NamespaceExpect
+	expectSA  []store.SearchAttributesExpect
+	expectRec []store.RecordExpect
 }
 
 type kv struct{ k, v []byte }
@@ -82,6 +83,7 @@ func encode(b *store.Batch) (*encoded, error) {
 		}
 		e.expectNS = cloneExpectNS(b.ExpectNamespaces)
 		e.expectSA = cloneExpectSA(b.ExpectSearchAttributes)
+		e.expectRec = cloneExpectRec(b.ExpectRecords)
 	}
 	for _, ns := range b.Namespaces {
 		name := ns.GetNamespaceInfo().GetName()

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -208,5 +209,90 @@ func testConditionalRace(t *testing.T, f *fixture) {
 	got, err := f.s.SearchAttributes(t.Context(), "race")
 	if err != nil || len(got) != n {
 		t.Fatalf("registry after the race = %v, %v; want A0..A%d", got, err, n-1)
+	}
+}
+
+func testConditionalRecords(t *testing.T, f *fixture) {
+	rec := func(state string) []*store.KeyedRecord {
+		return []*store.KeyedRecord{{Kind: "cas", Key: "gen", State: []byte(state)}}
+	}
+	absent := []store.RecordExpect{{Kind: "cas", Key: "gen", Absent: true}}
+	if err := f.applyErr(&store.Batch{Records: rec("1"), ExpectRecords: absent}); err != nil {
+		t.Fatalf("insert of an absent record: %v", err)
+	}
+	if err := f.applyErr(&store.Batch{Records: rec("x"), ExpectRecords: absent}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second insert expecting absence: err = %v, want ErrConflict", err)
+	}
+	if err := f.applyErr(&store.Batch{Records: rec("2"), ExpectRecords: []store.RecordExpect{{Kind: "cas", Key: "gen", Was: []byte("1")}}}); err != nil {
+		t.Fatalf("update at the current state: %v", err)
+	}
+	err := f.applyErr(&store.Batch{
+		Records:       append(rec("3"), &store.KeyedRecord{Kind: "cas", Key: "bystander", State: []byte("b")}),
+		ExpectRecords: []store.RecordExpect{{Kind: "cas", Key: "gen", Was: []byte("1")}},
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("update at a stale state: err = %v, want ErrConflict", err)
+	}
+	got := map[string]string{}
+	if err := f.s.Records(t.Context(), "cas", func(r *store.KeyedRecord) error {
+		got[r.Key] = string(r.State)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["gen"] != "2" {
+		t.Fatalf("records after the refused update = %v, want only gen=2", got)
+	}
+
+	// Racing increments of one counter record, each retrying on conflict:
+	// none is lost.
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				var cur []byte
+				found := false
+				if err := f.s.Records(t.Context(), "cas", func(r *store.KeyedRecord) error {
+					if r.Key == "counter" {
+						cur, found = r.State, true
+					}
+					return nil
+				}); err != nil {
+					errs <- err
+					return
+				}
+				next := append(bytes.Clone(cur), 'x')
+				err := f.applyErr(&store.Batch{
+					Records:       []*store.KeyedRecord{{Kind: "cas", Key: "counter", State: next}},
+					ExpectRecords: []store.RecordExpect{{Kind: "cas", Key: "counter", Was: cur, Absent: !found}},
+				})
+				if !errors.Is(err, store.ErrConflict) {
+					errs <- err // nil: done
+					return
+				}
+			}
+			errs <- errors.New("still conflicting after 100 attempts")
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	var counter string
+	f.s.Records(t.Context(), "cas", func(r *store.KeyedRecord) error {
+		if r.Key == "counter" {
+			counter = string(r.State)
+		}
+		return nil
+	})
+	if len(counter) != n {
+		t.Fatalf("counter after %d racing increments = %q (%d), want %d", n, counter, len(counter), n)
 	}
 }

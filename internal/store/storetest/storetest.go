@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConditionalNamespaces", testConditionalNamespaces},
 		{"ConditionalSearchAttributes", testConditionalSearchAttributes},
 		{"ConditionalRace", testConditionalRace},
+		{"ConditionalRecords", testConditionalRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
