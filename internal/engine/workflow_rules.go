@@ -143,18 +143,7 @@ func (e *Engine) activityRulesOf(ns string) []*execution.ActivityRule {
 
 // writeRule stores rule (nil: deletes it) and waits until it is durable.
 func (e *Engine) writeRule(ns, id string, rule *rulespb.WorkflowRule) error {
-	b := &store.Batch{}
-	k := ruleKey(ns, id)
-	if rule == nil {
-		b.RecordDeletes = []store.RecordKey{{Kind: recordKindWorkflowRule, Key: k}}
-	} else {
-		data, err := proto.Marshal(rule)
-		if err != nil {
-			return err
-		}
-		b.Records = []*store.KeyedRecord{{Kind: recordKindWorkflowRule, Key: k, State: data}}
-	}
-	return e.writeDurable(b)
+	return e.writeRules(ns, nil, ruleChange{id, rule}) // workflow_rules_cas.go
 }
 
 // CreateWorkflowRule adds a rule to a namespace. The trigger's predicate
@@ -180,6 +169,22 @@ func (e *Engine) createWorkflowRule(ctx context.Context, ns string, spec *rulesp
 	}
 	e.rules.mu.Lock()
 	defer e.rules.mu.Unlock()
+	var rule *rulespb.WorkflowRule
+	err = retryConflicts("CreateWorkflowRule", func() error { // namespace_cas.go
+		rule, err = e.createWorkflowRuleLocked(ctx, ns, spec, identity, description)
+		return err
+	})
+	return rule, err
+}
+
+// createWorkflowRuleLocked is one attempt of CreateWorkflowRule
+// (e.rules.mu held); on a cluster it fails with store.ErrConflict if
+// another node changed the namespace's rules meanwhile.
+func (e *Engine) createWorkflowRuleLocked(ctx context.Context, ns string, spec *rulespb.WorkflowRuleSpec, identity, description string) (*rulespb.WorkflowRule, error) {
+	g, err := e.readRuleGen(ctx, ns) // before the rules (workflow_rules_cas.go)
+	if err != nil {
+		return nil, err
+	}
 	if err := e.currentRulesLocked(ctx); err != nil {
 		return nil, err
 	}
@@ -196,14 +201,15 @@ func (e *Engine) createWorkflowRule(ctx context.Context, ns string, spec *rulesp
 	}
 	rule := &rulespb.WorkflowRule{Spec: proto.Clone(spec).(*rulespb.WorkflowRuleSpec), CreateTime: timestamppb.New(e.now()),
 		CreatedByIdentity: identity, Description: description}
-	if dropped != "" {
-		if err := e.writeRule(ns, dropped, nil); err != nil {
-			return nil, err
-		}
-		delete(rules, dropped)
+	changes := []ruleChange{{spec.GetId(), rule}}
+	if dropped != "" && dropped != spec.GetId() {
+		changes = append([]ruleChange{{dropped, nil}}, changes...)
 	}
-	if err := e.writeRule(ns, spec.GetId(), rule); err != nil {
+	if err := e.writeRules(ns, g, changes...); err != nil {
 		return nil, err
+	}
+	if dropped != "" {
+		delete(rules, dropped)
 	}
 	if e.rules.byNS[ns] == nil {
 		e.rules.byNS[ns] = map[string]*rulespb.WorkflowRule{}
@@ -265,13 +271,22 @@ func (e *Engine) DeleteWorkflowRule(ns, id string) error {
 func (e *Engine) deleteWorkflowRule(ns, id string) error {
 	e.rules.mu.Lock()
 	defer e.rules.mu.Unlock()
-	if err := e.currentRulesLocked(context.Background()); err != nil {
+	return retryConflicts("DeleteWorkflowRule", func() error { return e.deleteWorkflowRuleLocked(ns, id) }) // namespace_cas.go
+}
+
+func (e *Engine) deleteWorkflowRuleLocked(ns, id string) error {
+	ctx := context.Background()
+	g, err := e.readRuleGen(ctx, ns) // before the rules (workflow_rules_cas.go)
+	if err != nil {
+		return err
+	}
+	if err := e.currentRulesLocked(ctx); err != nil {
 		return err
 	}
 	if e.rules.byNS[ns][id] == nil {
 		return errRuleNotFound
 	}
-	if err := e.writeRule(ns, id, nil); err != nil {
+	if err := e.writeRules(ns, g, ruleChange{id, nil}); err != nil {
 		return err
 	}
 	delete(e.rules.byNS[ns], id)

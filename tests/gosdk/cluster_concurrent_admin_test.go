@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,5 +158,87 @@ func TestClusterConcurrentSearchAttributesAndUpdates(t *testing.T) {
 					round, i, info.GetDescription(), info.GetOwnerEmail(), info.GetData(), desc, email, key, key)
 			}
 		}
+	}
+}
+
+// TestClusterConcurrentWorkflowRules creates rules at once through both
+// nodes, more than the limit of 10 per namespace allows (none expires, so
+// none can be dropped to make room): exactly 10 are created, the others
+// are refused with the limit's InvalidArgument, and both nodes list the
+// 10. Then one id is created at once through both nodes: one succeeds.
+func TestClusterConcurrentWorkflowRules(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const calls = 16
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created, refused := 0, 0
+	start := make(chan struct{})
+	for i := range calls {
+		ws := tc.nodes[i%2].c.WorkflowService()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := ws.CreateWorkflowRule(ctx, &workflowservice.CreateWorkflowRuleRequest{Namespace: "default",
+				Spec: pauseRule(fmt.Sprintf("race-%02d", i), fmt.Sprintf(`ActivityType = "Race%d"`, i), "")})
+			var inv *serviceerror.InvalidArgument
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created++
+			case errors.As(err, &inv) && strings.Contains(err.Error(), "limit exceeded"):
+				refused++
+			default:
+				t.Errorf("CreateWorkflowRule through node %d: %v", i%2, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if created != 10 || refused != calls-10 {
+		t.Fatalf("%d concurrent creates: %d created, %d refused for the limit; want 10 and %d", calls, created, refused, calls-10)
+	}
+	for i, nd := range tc.nodes {
+		l, err := nd.c.WorkflowService().ListWorkflowRules(ctx, &workflowservice.ListWorkflowRulesRequest{Namespace: "default"})
+		if err != nil || len(l.GetRules()) != 10 {
+			t.Fatalf("node %d lists %d rules (%v), want 10", i, len(l.GetRules()), err)
+		}
+	}
+
+	// Make room for two (through node 1, which lists what node 0 created),
+	// then race one id through both nodes.
+	l, err := tc.nodes[1].c.WorkflowService().ListWorkflowRules(ctx, &workflowservice.ListWorkflowRulesRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range l.GetRules()[:2] {
+		if _, err := tc.nodes[1].c.WorkflowService().DeleteWorkflowRule(ctx, &workflowservice.DeleteWorkflowRuleRequest{Namespace: "default", RuleId: r.GetSpec().GetId()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := 0
+	start = make(chan struct{})
+	for i := range 6 {
+		ws := tc.nodes[i%2].c.WorkflowService()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := ws.CreateWorkflowRule(ctx, &workflowservice.CreateWorkflowRuleRequest{Namespace: "default",
+				Spec: pauseRule("same-id", `ActivityType = "Same"`, "")})
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				ok++
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if ok != 1 {
+		t.Fatalf("%d concurrent creates of one rule id succeeded, want 1", ok)
 	}
 }
