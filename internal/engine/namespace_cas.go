@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -80,4 +81,49 @@ func (e *Engine) readRegistryForChange(ctx context.Context, ns string) (map[stri
 		cur = map[string]enumspb.IndexedValueType{}
 	}
 	return cur, []store.SearchAttributesExpect{{Namespace: ns, Was: m}}, nil
+}
+
+// generation is a change counter guarding a set of records that a check
+// spans (the rules of a namespace, the Nexus endpoints): every change of
+// the set on a cluster advances it, conditionally on the value read
+// before the set was, so two changes checked against the same set cannot
+// both be written. One keyed record: an 8-byte big-endian counter.
+type generation struct {
+	kind, key string
+	state     []byte
+	found     bool
+}
+
+// readGeneration reads a generation on a cluster; nil on one node, where
+// the process locks serialize the changes.
+func (e *Engine) readGeneration(ctx context.Context, kind, key string) (*generation, error) {
+	if !e.conditional() {
+		return nil, nil
+	}
+	g := &generation{kind: kind, key: key}
+	err := e.store.Records(ctx, kind, func(r *store.KeyedRecord) error {
+		if r.Key == key {
+			g.state, g.found = r.State, true
+			return store.ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, serviceerror.NewUnavailable(fmt.Sprintf("reading the change counter %s/%s: %v", kind, key, err))
+	}
+	return g, nil
+}
+
+// guard makes b advance the generation, written only if it is still as
+// read (nothing to do for a nil generation).
+func (g *generation) guard(b *store.Batch) {
+	if g == nil {
+		return
+	}
+	var n uint64
+	if len(g.state) == 8 {
+		n = binary.BigEndian.Uint64(g.state)
+	}
+	b.Records = append(b.Records, &store.KeyedRecord{Kind: g.kind, Key: g.key, State: binary.BigEndian.AppendUint64(nil, n+1)})
+	b.ExpectRecords = append(b.ExpectRecords, store.RecordExpect{Kind: g.kind, Key: g.key, Was: g.state, Absent: !g.found})
 }

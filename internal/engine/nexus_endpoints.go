@@ -92,8 +92,10 @@ func (e *Engine) nexusTarget(id string) (ns, queue string, ok bool) {
 }
 
 // writeNexusEndpoint stores ep (nil: deletes id) and waits until durable;
-// the caller holds e.nexus.mu.
-func (e *Engine) writeNexusEndpoint(id string, ep *nexuspb.Endpoint) error {
+// the caller holds e.nexus.mu. With g (a cluster) it is written only if
+// no other node changed the endpoints since g was read
+// (store.ErrConflict otherwise; nexus_endpoints_cas.go).
+func (e *Engine) writeNexusEndpoint(id string, ep *nexuspb.Endpoint, g *generation) error {
 	b := &store.Batch{}
 	if ep == nil {
 		b.NexusEndpointDeletes = []string{id}
@@ -104,6 +106,7 @@ func (e *Engine) writeNexusEndpoint(id string, ep *nexuspb.Endpoint) error {
 		}
 		b.NexusEndpoints = []*store.NexusEndpointRecord{{ID: id, State: data}}
 	}
+	g.guard(b)
 	c, err := e.store.Apply(b)
 	if err != nil {
 		return err
@@ -112,10 +115,21 @@ func (e *Engine) writeNexusEndpoint(id string, ep *nexuspb.Endpoint) error {
 }
 
 // CreateNexusEndpoint registers a new endpoint; its name must be unused.
-func (e *Engine) CreateNexusEndpoint(spec *nexuspb.EndpointSpec) (*nexuspb.Endpoint, error) {
+func (e *Engine) CreateNexusEndpoint(spec *nexuspb.EndpointSpec) (ep *nexuspb.Endpoint, err error) {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
-	e.refreshNexusLocked()
+	err = retryConflicts("CreateNexusEndpoint", func() error { // namespace_cas.go
+		ep, err = e.createNexusEndpointLocked(spec)
+		return err
+	})
+	return ep, err
+}
+
+func (e *Engine) createNexusEndpointLocked(spec *nexuspb.EndpointSpec) (*nexuspb.Endpoint, error) {
+	g, err := e.nexusForChangeLocked() // re-reads the endpoints on a cluster
+	if err != nil {
+		return nil, err
+	}
 	if e.nexusByName(spec.Name) != nil {
 		return nil, serviceerror.NewAlreadyExistsf("error creating Nexus endpoint: endpoint with name %s already registered", spec.Name)
 	}
@@ -123,7 +137,7 @@ func (e *Engine) CreateNexusEndpoint(spec *nexuspb.EndpointSpec) (*nexuspb.Endpo
 	ep := &nexuspb.Endpoint{Version: 1, Id: uuid.NewString(), Spec: spec, CreatedTime: now, LastModifiedTime: now,
 		UrlPrefix: "/nexus/endpoints/" + "%s" + "/services"}
 	ep.UrlPrefix = fmt.Sprintf("/nexus/endpoints/%s/services", ep.Id)
-	if err := e.writeNexusEndpoint(ep.Id, ep); err != nil {
+	if err := e.writeNexusEndpoint(ep.Id, ep, g); err != nil {
 		return nil, err
 	}
 	e.nexus.byID[ep.Id] = ep
@@ -131,10 +145,21 @@ func (e *Engine) CreateNexusEndpoint(spec *nexuspb.EndpointSpec) (*nexuspb.Endpo
 }
 
 // UpdateNexusEndpoint replaces an endpoint's spec if version is current.
-func (e *Engine) UpdateNexusEndpoint(id string, version int64, spec *nexuspb.EndpointSpec) (*nexuspb.Endpoint, error) {
+func (e *Engine) UpdateNexusEndpoint(id string, version int64, spec *nexuspb.EndpointSpec) (ep *nexuspb.Endpoint, err error) {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
-	e.refreshNexusLocked()
+	err = retryConflicts("UpdateNexusEndpoint", func() error { // namespace_cas.go
+		ep, err = e.updateNexusEndpointLocked(id, version, spec)
+		return err
+	})
+	return ep, err
+}
+
+func (e *Engine) updateNexusEndpointLocked(id string, version int64, spec *nexuspb.EndpointSpec) (*nexuspb.Endpoint, error) {
+	g, err := e.nexusForChangeLocked() // re-reads the endpoints on a cluster
+	if err != nil {
+		return nil, err
+	}
 	cur := e.nexus.byID[id]
 	if cur == nil {
 		return nil, serviceerror.NewNotFoundf("Nexus endpoint with ID %q not found.", id)
@@ -149,7 +174,7 @@ func (e *Engine) UpdateNexusEndpoint(id string, version int64, spec *nexuspb.End
 	ep.Version++
 	ep.Spec = spec
 	ep.LastModifiedTime = timestamppb.New(e.now())
-	if err := e.writeNexusEndpoint(id, ep); err != nil {
+	if err := e.writeNexusEndpoint(id, ep, g); err != nil {
 		return nil, err
 	}
 	e.nexus.byID[id] = ep
@@ -160,7 +185,14 @@ func (e *Engine) UpdateNexusEndpoint(id string, version int64, spec *nexuspb.End
 func (e *Engine) DeleteNexusEndpoint(id string, version int64) error {
 	e.nexus.mu.Lock()
 	defer e.nexus.mu.Unlock()
-	e.refreshNexusLocked()
+	return retryConflicts("DeleteNexusEndpoint", func() error { return e.deleteNexusEndpointLocked(id, version) }) // namespace_cas.go
+}
+
+func (e *Engine) deleteNexusEndpointLocked(id string, version int64) error {
+	g, err := e.nexusForChangeLocked() // re-reads the endpoints on a cluster
+	if err != nil {
+		return err
+	}
 	cur := e.nexus.byID[id]
 	if cur == nil {
 		return serviceerror.NewNotFoundf("Nexus endpoint with ID %q not found.", id)
@@ -168,7 +200,7 @@ func (e *Engine) DeleteNexusEndpoint(id string, version int64) error {
 	if cur.Version != version {
 		return serviceerror.NewFailedPreconditionf("nexus endpoint version mismatch: expected %d, got %d", cur.Version, version)
 	}
-	if err := e.writeNexusEndpoint(id, nil); err != nil {
+	if err := e.writeNexusEndpoint(id, nil, g); err != nil {
 		return err
 	}
 	delete(e.nexus.byID, id)

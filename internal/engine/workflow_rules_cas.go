@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 
 	rulespb "go.temporal.io/api/rules/v1"
-	"go.temporal.io/api/serviceerror"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sundial-io/sundial/internal/store"
@@ -24,31 +22,10 @@ import (
 // were changed on a cluster: an 8-byte big-endian change counter.
 const recordKindWorkflowRuleGen = "workflow-rule-gen"
 
-// ruleGen is a namespace's rule generation as read (cluster only).
-type ruleGen struct {
-	ns    string
-	state []byte
-	found bool
-}
-
 // readRuleGen reads the rule generation of ns on a cluster; nil on one
 // node, where e.rules.mu serializes the changes.
-func (e *Engine) readRuleGen(ctx context.Context, ns string) (*ruleGen, error) {
-	if !e.conditional() {
-		return nil, nil
-	}
-	g := &ruleGen{ns: ns}
-	err := e.store.Records(ctx, recordKindWorkflowRuleGen, func(r *store.KeyedRecord) error {
-		if r.Key == ns {
-			g.state, g.found = r.State, true
-			return store.ErrStop
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, serviceerror.NewUnavailable("reading the workflow rules' generation: " + err.Error())
-	}
-	return g, nil
+func (e *Engine) readRuleGen(ctx context.Context, ns string) (*generation, error) {
+	return e.readGeneration(ctx, recordKindWorkflowRuleGen, ns) // namespace_cas.go
 }
 
 // ruleChange is one rule stored (rule set) or deleted (rule nil).
@@ -60,7 +37,7 @@ type ruleChange struct {
 // writeRules stores changes of ns's rules in one batch and waits until
 // it is durable; with g (a cluster) only if the generation is still g,
 // advancing it (store.ErrConflict otherwise).
-func (e *Engine) writeRules(ns string, g *ruleGen, changes ...ruleChange) error {
+func (e *Engine) writeRules(ns string, g *generation, changes ...ruleChange) error {
 	b := &store.Batch{}
 	for _, c := range changes {
 		k := ruleKey(ns, c.id)
@@ -74,13 +51,6 @@ func (e *Engine) writeRules(ns string, g *ruleGen, changes ...ruleChange) error 
 		}
 		b.Records = append(b.Records, &store.KeyedRecord{Kind: recordKindWorkflowRule, Key: k, State: data})
 	}
-	if g != nil {
-		var n uint64
-		if len(g.state) == 8 {
-			n = binary.BigEndian.Uint64(g.state)
-		}
-		b.Records = append(b.Records, &store.KeyedRecord{Kind: recordKindWorkflowRuleGen, Key: ns, State: binary.BigEndian.AppendUint64(nil, n+1)})
-		b.ExpectRecords = []store.RecordExpect{{Kind: recordKindWorkflowRuleGen, Key: ns, Was: g.state, Absent: !g.found}}
-	}
+	g.guard(b)
 	return e.writeDurable(b)
 }

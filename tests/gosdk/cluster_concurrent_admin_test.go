@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	namespacepb "go.temporal.io/api/namespace/v1"
+	nexuspb "go.temporal.io/api/nexus/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -240,5 +241,86 @@ func TestClusterConcurrentWorkflowRules(t *testing.T) {
 	wg.Wait()
 	if ok != 1 {
 		t.Fatalf("%d concurrent creates of one rule id succeeded, want 1", ok)
+	}
+}
+
+// TestClusterConcurrentNexusEndpoints creates one endpoint name at once
+// through both nodes (one succeeds, the others answer AlreadyExists), then
+// updates that endpoint at its current version at once through both
+// nodes (one succeeds, the others answer FailedPrecondition for the
+// version), and the endpoint then has version 2 and the winner's spec.
+func TestClusterConcurrentNexusEndpoints(t *testing.T) {
+	tc := newCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	spec := func(name, queue string) *nexuspb.EndpointSpec {
+		return &nexuspb.EndpointSpec{Name: name, Target: &nexuspb.EndpointTarget{Variant: &nexuspb.EndpointTarget_Worker_{
+			Worker: &nexuspb.EndpointTarget_Worker{Namespace: "default", TaskQueue: queue}}}}
+	}
+	const calls = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var created []*nexuspb.Endpoint
+	start := make(chan struct{})
+	for i := range calls {
+		os := tc.nodes[i%2].c.OperatorService()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, err := os.CreateNexusEndpoint(ctx, &operatorservice.CreateNexusEndpointRequest{Spec: spec("race-ep", fmt.Sprint("q", i))})
+			var exists *serviceerror.AlreadyExists
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created = append(created, resp.Endpoint)
+			case !errors.As(err, &exists):
+				t.Errorf("CreateNexusEndpoint through node %d: %v (want success or AlreadyExists)", i%2, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(created) != 1 {
+		t.Fatalf("%d creates of one endpoint name succeeded, want 1", len(created))
+	}
+	id := created[0].Id
+
+	var updated []string
+	start = make(chan struct{})
+	for i := range calls {
+		os := tc.nodes[i%2].c.OperatorService()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			queue := fmt.Sprint("upd", i)
+			_, err := os.UpdateNexusEndpoint(ctx, &operatorservice.UpdateNexusEndpointRequest{Id: id, Version: 1, Spec: spec("race-ep", queue)})
+			var pre *serviceerror.FailedPrecondition
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				updated = append(updated, queue)
+			case !errors.As(err, &pre):
+				t.Errorf("UpdateNexusEndpoint through node %d: %v (want success or FailedPrecondition)", i%2, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(updated) != 1 {
+		t.Fatalf("%d updates at version 1 succeeded (%v), want 1", len(updated), updated)
+	}
+	for i, nd := range tc.nodes {
+		got, err := nd.c.OperatorService().GetNexusEndpoint(ctx, &operatorservice.GetNexusEndpointRequest{Id: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Endpoint.Version != 2 || got.Endpoint.Spec.GetTarget().GetWorker().GetTaskQueue() != updated[0] {
+			t.Fatalf("node %d: endpoint at version %d targeting %q, want version 2 targeting %q", i, got.Endpoint.Version,
+				got.Endpoint.Spec.GetTarget().GetWorker().GetTaskQueue(), updated[0])
+		}
 	}
 }
