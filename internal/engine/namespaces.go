@@ -36,6 +36,12 @@ func (e *Engine) loadNamespaces() error {
 	}
 	if _, ok := e.namespaces[DefaultNamespace]; !ok && e.purging[DefaultNamespace] == nil {
 		_, err := e.RegisterNamespace(context.Background(), defaultNamespaceRequest())
+		var exists *serviceerror.NamespaceAlreadyExists
+		if errors.As(err, &exists) && e.own != nil {
+			// Another node of a new cluster registered it at the same
+			// moment (namespace_cas.go): take its record.
+			return e.refreshNamespaces(context.Background())
+		}
 		return err
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +18,11 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/sundial-io/sundial/internal/server"
+	"github.com/sundial-io/sundial/internal/store/pgstore/pgtest"
 )
 
 // Administrative changes of cluster-wide records made at the same moment
@@ -322,5 +328,49 @@ func TestClusterConcurrentNexusEndpoints(t *testing.T) {
 			t.Fatalf("node %d: endpoint at version %d targeting %q, want version 2 targeting %q", i, got.Endpoint.Version,
 				got.Endpoint.Spec.GetTarget().GetWorker().GetTaskQueue(), updated[0])
 		}
+	}
+}
+
+// TestClusterConcurrentFirstStart starts three nodes at once on a new
+// database: each registers the default namespace at its first start; one
+// registration wins, the others take its record, every node starts and
+// they all describe the same namespace.
+func TestClusterConcurrentFirstStart(t *testing.T) {
+	tc := &testCluster{t: t, pg: pgtest.Start(t, pgtest.Options{}), tq: "tq-" + uuid.NewString()[:8]}
+	tc.url = tc.pg.NewDatabase(t)
+	const n = 3
+	srvs := make([]*server.Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srvs[i], errs[i] = server.Start(server.Config{Addr: "127.0.0.1:0", Postgres: tc.url, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Cluster: &server.ClusterConfig{NodeAddr: "127.0.0.1:0", ShardCount: 16, LeasePeriod: clusterLease}})
+			if srvs[i] != nil {
+				t.Cleanup(srvs[i].Stop)
+			}
+		}()
+	}
+	wg.Wait()
+	ids := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("node %d of 3 started at once: %v", i, errs[i])
+		}
+		c, err := client.Dial(client.Options{HostPort: srvs[i].Addr(), Logger: quietLogger{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.WorkflowService().DescribeNamespace(context.Background(), &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+		c.Close()
+		if err != nil {
+			t.Fatalf("node %d: describe default: %v", i, err)
+		}
+		ids[d.NamespaceInfo.GetId()] = true
+	}
+	if len(ids) != 1 {
+		t.Fatalf("the nodes describe %d different default namespaces (ids %v), want 1", len(ids), ids)
 	}
 }
