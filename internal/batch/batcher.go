@@ -25,6 +25,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/execution"
 	"github.com/sundial-io/sundial/internal/store"
@@ -91,7 +92,7 @@ type Batcher struct {
 	cl     Cluster
 	fwd    Forwarder
 	loaded map[int]int64
-	recon  chan struct{}
+	recon  *cluster.Reconciler
 }
 
 // New loads every stored job and resumes the ones still running. Call it

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/forward"
 	"github.com/sundial-io/sundial/internal/store"
@@ -55,13 +56,16 @@ type Forwarder interface {
 // shards from then on (call ShardsChanged from the node's watch).
 func NewOnCluster(eng *engine.Engine, st store.Store, log *slog.Logger, opts Options, cl Cluster, fwd Forwarder) (*Batcher, error) {
 	b := newBatcher(eng, st, log, opts)
-	b.cl, b.fwd, b.loaded, b.recon = cl, fwd, map[int]int64{}, make(chan struct{}, 1)
+	b.cl, b.fwd, b.loaded, b.recon = cl, fwd, map[int]int64{}, cluster.NewReconciler()
 	if err := b.reconcile(); err != nil {
 		b.cancel()
 		return nil, fmt.Errorf("loading batch jobs: %w", err)
 	}
 	b.wg.Add(1)
-	go b.reconciler()
+	go func() {
+		defer b.wg.Done()
+		b.recon.Run(b.ctx, b.log, "batch jobs", b.reconcile)
+	}()
 	b.startRetention()
 	return b, nil
 }
@@ -79,36 +83,8 @@ func (b *Batcher) ShardsChanged(taken, lost []int) {
 	b.reconcileSoon()
 }
 
-func (b *Batcher) reconcileSoon() {
-	if b.recon == nil {
-		return
-	}
-	select {
-	case b.recon <- struct{}{}:
-	default:
-	}
-}
-
-// reconciler runs reconcile whenever asked, and every few seconds as a
-// backstop (a change missed between the node's notices and a load).
-func (b *Batcher) reconciler() {
-	defer b.wg.Done()
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.ctx.Done():
-			return
-		case <-b.recon:
-		case <-t.C:
-		}
-		if err := b.reconcile(); err != nil && b.ctx.Err() == nil {
-			b.log.Warn("loading the batch jobs of taken shards failed; retrying", "err", err)
-			sleep(b.ctx, time.Second)
-			b.reconcileSoon()
-		}
-	}
-}
+// reconcileSoon asks for a reconcile pass (a no-op on a single node).
+func (b *Batcher) reconcileSoon() { b.recon.Soon() }
 
 // reconcile stops the jobs of shards no longer held at the epoch they
 // were loaded under, and loads (and resumes) those of shards held but not

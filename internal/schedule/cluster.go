@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/forward"
 	"github.com/sundial-io/sundial/internal/schedule/spec"
@@ -55,13 +56,16 @@ type Forwarder interface {
 // (call ShardsChanged from the node's watch).
 func NewOnCluster(eng *engine.Engine, st store.Store, log *slog.Logger, cl Cluster, fwd Forwarder) (*Scheduler, error) {
 	s := newScheduler(eng, st, log)
-	s.cl, s.fwd, s.loaded, s.recon = cl, fwd, map[int]int64{}, make(chan struct{}, 1)
+	s.cl, s.fwd, s.loaded, s.recon = cl, fwd, map[int]int64{}, cluster.NewReconciler()
 	if err := s.reconcile(); err != nil {
 		s.cancel()
 		return nil, fmt.Errorf("loading schedules: %w", err)
 	}
 	s.wg.Add(1)
-	go s.reconciler()
+	go func() {
+		defer s.wg.Done()
+		s.recon.Run(s.ctx, s.log, "schedules", s.reconcile)
+	}()
 	return s, nil
 }
 
@@ -78,33 +82,8 @@ func (s *Scheduler) ShardsChanged(taken, lost []int) {
 	s.reconcileSoon()
 }
 
-func (s *Scheduler) reconcileSoon() {
-	select {
-	case s.recon <- struct{}{}:
-	default:
-	}
-}
-
-// reconciler runs reconcile whenever asked, and every few seconds as a
-// backstop (a change missed between the node's notices and a load).
-func (s *Scheduler) reconciler() {
-	defer s.wg.Done()
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.recon:
-		case <-t.C:
-		}
-		if err := s.reconcile(); err != nil && s.ctx.Err() == nil {
-			s.log.Warn("loading the schedules of taken shards failed; retrying", "err", err)
-			time.Sleep(retryDelay)
-			s.reconcileSoon()
-		}
-	}
-}
+// reconcileSoon asks for a reconcile pass (a no-op on a single node).
+func (s *Scheduler) reconcileSoon() { s.recon.Soon() }
 
 // reconcile drops the schedules of shards no longer held at the epoch
 // they were loaded under, and loads those of shards held but not loaded.

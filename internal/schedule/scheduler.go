@@ -25,6 +25,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 
+	"github.com/sundial-io/sundial/internal/cluster"
 	"github.com/sundial-io/sundial/internal/engine"
 	"github.com/sundial-io/sundial/internal/schedule/spec"
 	"github.com/sundial-io/sundial/internal/store"
@@ -58,7 +59,7 @@ type Scheduler struct {
 	cl     Cluster
 	fwd    Forwarder
 	loaded map[int]int64
-	recon  chan struct{}
+	recon  *cluster.Reconciler
 }
 
 // maxConcurrentSteps is the size of Scheduler.steps.
